@@ -1,0 +1,282 @@
+/*
+ * conn.c - reaching the cluster: privileges, connections, query helpers
+ *
+ * Run as root with no other database user asked for, the tools reach the
+ * cluster the way upstream does: as the postgres superuser over the local
+ * socket (peer authentication), after becoming the postgres OS user for good.
+ */
+#include "gmdb-int.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static bool privs_done;
+static char *default_user;
+static char *prompted_password;
+
+static const char *requested_user(void)
+{
+	if (gm_conn_opts.user && *gm_conn_opts.user)
+		return gm_conn_opts.user;
+	if (getenv("PGUSER") && *getenv("PGUSER"))
+		return getenv("PGUSER");
+	return NULL;
+}
+
+int gm_privs_drop(struct gm_error *err)
+{
+	const char *u = requested_user();
+	struct passwd *pw;
+
+	if (privs_done)
+		return GM_OK;
+	if (geteuid() != 0 || (u && strcmp(u, "postgres") != 0)) {
+		privs_done = true;
+		return GM_OK;
+	}
+	errno = 0;
+	pw = getpwnam("postgres");
+	if (!pw)
+		return gm_error_set(err, GM_EFAIL, "could not find the OS user \"postgres\"%s%s",
+				    errno ? ": " : "", errno ? strerror(errno) : "");
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		return gm_error_set(err, GM_EFAIL, "could not become the OS user \"postgres\": %s",
+				    strerror(errno));
+	if (setuid(0) == 0)
+		return gm_error_set(err, GM_EFAIL, "could not drop root privileges for good");
+	setenv("HOME", pw->pw_dir, 1);
+	free(default_user);
+	default_user = gm_xstrdup("postgres");
+	privs_done = true;
+	gm_log(GM_LOG_DEBUG, "running as the OS user \"postgres\" from now on");
+	return GM_OK;
+}
+
+const char *gm_conn_user(void)
+{
+	const char *u = requested_user();
+	if (u)
+		return u;
+	if (default_user)
+		return default_user;
+	struct passwd *pw = getpwuid(geteuid());
+	default_user = gm_xstrdup(pw ? pw->pw_name : "postgres");
+	return default_user;
+}
+
+static char *prompt_password(const char *user)
+{
+	struct termios old, quiet;
+	char buf[1024];
+	FILE *tty = fopen("/dev/tty", "r+");
+	bool echo_off;
+
+	if (!tty)
+		return NULL;
+	fprintf(tty, "Password for user %s: ", user);
+	fflush(tty);
+	echo_off = tcgetattr(fileno(tty), &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (!fgets(buf, sizeof(buf), tty))
+		buf[0] = '\0';
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return gm_xstrdup(buf);
+}
+
+static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password)
+{
+	const char *keys[10], *vals[10];
+	int n = 0;
+
+	if (gm_conn_opts.host) { keys[n] = "host"; vals[n++] = gm_conn_opts.host; }
+	if (gm_conn_opts.port) { keys[n] = "port"; vals[n++] = gm_conn_opts.port; }
+	keys[n] = "user"; vals[n++] = user;
+	keys[n] = "dbname"; vals[n++] = dbname;
+	if (password) { keys[n] = "password"; vals[n++] = password; }
+	keys[n] = "application_name"; vals[n++] = label ? label : gm_log_progname();
+	keys[n] = "fallback_application_name"; vals[n++] = gm_log_progname();
+	keys[n] = "client_encoding"; vals[n++] = "UTF8";
+	keys[n] = NULL; vals[n] = NULL;
+	return PQconnectdbParams(keys, vals, 0);
+}
+
+/* libpq's messages may span lines; a one-line error reads better. */
+static char *one_line(const char *msg)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (const char *p = msg; *p; p++) {
+		if (*p == '\n' || *p == '\t') {
+			if (p[1] && b.len && b.data[b.len - 1] != ' ')
+				gm_buf_adds(&b, " ");
+		} else {
+			gm_buf_addc(&b, *p);
+		}
+	}
+	gm_buf_rtrim(&b);
+	return gm_buf_detach(&b);
+}
+
+PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
+			struct gm_error *err)
+{
+	PGconn *conn;
+	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
+
+	if (gm_privs_drop(err) < 0)
+		return NULL;
+	if (!user)
+		user = gm_conn_user();
+	if (!password && gm_conn_opts.ask_password && gm_cli_interactive())
+		password = prompted_password = prompt_password(user);
+	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\"", dbname, user);
+	conn = connect_once(dbname, user, label, password);
+	if (PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
+	    !gm_conn_opts.no_password && gm_cli_interactive()) {
+		PQfinish(conn);
+		password = prompted_password = prompt_password(user);
+		conn = connect_once(dbname, user, label, password);
+	}
+	if (PQstatus(conn) == CONNECTION_BAD) {
+		char *msg = one_line(PQerrorMessage(conn));
+		gm_error_set(err, GM_EFAIL, "could not connect to database \"%s\": %s", dbname, msg);
+		if (PQconnectionNeedsPassword(conn))
+			gm_error_hint(err, "Give the password in ~/.pgpass or PGPASSFILE, or run as root to connect as postgres over the local socket.");
+		free(msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (flags & GM_CONN_SAFE_PATH) {
+		PGresult *res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			gm_error_from_result(err, GM_EFAIL, res, "could not set a safe search_path");
+			PQclear(res);
+			PQfinish(conn);
+			return NULL;
+		}
+		PQclear(res);
+	}
+	return conn;
+}
+
+PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err)
+{
+	return gm_conn_open_ex(dbname, NULL, label, GM_CONN_SAFE_PATH, err);
+}
+
+void gm_conn_close(PGconn *conn)
+{
+	if (conn)
+		PQfinish(conn);
+}
+
+PGresult *gm_db_run(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		    struct gm_error *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	gm_log(GM_LOG_SQL, "%s", sql);
+	for (int i = 0; i < nparams; i++)
+		gm_log(GM_LOG_DEBUG, "  $%d = %s", i + 1, params[i] ? params[i] : "NULL");
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	gm_error_from_result(err, GM_EFAIL, res, "query failed");
+	if (!res)
+		gm_error_from_conn(err, GM_EFAIL, conn, "query failed");
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *gm_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		      struct gm_error *err)
+{
+	PGresult *res = gm_db_run(conn, sql, nparams, params, err);
+	if (res && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		gm_error_set(err, GM_EFAIL, "query returned no result set");
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int gm_db_exec(PGconn *conn, const char *sql, struct gm_error *err)
+{
+	PGresult *res;
+
+	gm_log(GM_LOG_SQL, "%s", sql);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return GM_OK;
+	}
+	if (res)
+		gm_error_from_result(err, GM_EFAIL, res, "command failed");
+	else
+		gm_error_from_conn(err, GM_EFAIL, conn, "command failed");
+	PQclear(res);
+	return GM_EFAIL;
+}
+
+int gm_db_value(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		char **out, struct gm_error *err)
+{
+	PGresult *res = gm_db_query(conn, sql, nparams, params, err);
+	*out = NULL;
+	if (!res)
+		return GM_EFAIL;
+	if (PQntuples(res) < 1 || PQnfields(res) < 1) {
+		PQclear(res);
+		return gm_error_set(err, GM_EFAIL, "query returned no rows");
+	}
+	if (!PQgetisnull(res, 0, 0))
+		*out = gm_xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return GM_OK;
+}
+
+char *gm_db_ident(PGconn *conn, const char *name)
+{
+	char *q = PQescapeIdentifier(conn, name, strlen(name));
+	char *r;
+	if (!q) {
+		fputs("libgmdb: could not quote an identifier\n", stderr);
+		abort();
+	}
+	r = gm_xstrdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+char *gm_db_literal(PGconn *conn, const char *value)
+{
+	char *q = PQescapeLiteral(conn, value, strlen(value));
+	char *r;
+	if (!q) {
+		fputs("libgmdb: could not quote a literal\n", stderr);
+		abort();
+	}
+	r = gm_xstrdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+int gm_db_server_version(PGconn *conn)
+{
+	return PQserverVersion(conn);
+}

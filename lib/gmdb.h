@@ -1,0 +1,248 @@
+/*
+ * gmdb.h - the public interface of libgmdb, the library behind the gm-* tools
+ *
+ * libgmdb is private to the gmdb package: the tools link it through their
+ * RUNPATH, nothing else should. Conventions:
+ *
+ *  - Functions return GM_OK (0) or a negative gm_rc, and fill a caller-owned
+ *    struct gm_error (initialise it with GM_ERROR_INIT, release it with
+ *    gm_error_release()).
+ *  - The library never exits and never writes to stdout/stderr except through
+ *    the logging module (gm_log_*), which the tool configures, and through the
+ *    result printers a tool calls explicitly (they take a FILE *).
+ *  - gm_x_init()/gm_x_release() work on caller-allocated structs,
+ *    gm_x_free() on heap objects; all of them accept NULL.
+ */
+#ifndef GMDB_H
+#define GMDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <popt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Return codes and exit statuses                                      */
+/* ------------------------------------------------------------------ */
+
+enum gm_rc {
+	GM_OK = 0,
+	GM_EFAIL = -1,    /* the operation failed */
+	GM_EUSAGE = -2,   /* bad input: options, arguments, names */
+	GM_ECHECK = -3,   /* a check found a problem (hash, verification, precondition) */
+	GM_ELOCKED = -4,  /* another run holds the lock */
+};
+
+/* Exit statuses, the same for every tool (and documented in every man page). */
+enum gm_exit {
+	GM_EXIT_OK = 0,
+	GM_EXIT_FAIL = 1,
+	GM_EXIT_USAGE = 2,
+	GM_EXIT_CHECK = 3,
+	GM_EXIT_LOCKED = 4,
+};
+
+/* Map a gm_rc to the exit status of a tool. */
+int gm_exit_status(int rc);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+struct gm_error {
+	int code;        /* a gm_rc, GM_OK while no error is set */
+	char *message;   /* what failed, lowercase, no trailing period */
+	char *detail;    /* optional: why, facts */
+	char *hint;      /* optional: what to do next */
+	char *sqlstate;  /* optional: PostgreSQL's SQLSTATE */
+};
+#define GM_ERROR_INIT { GM_OK, NULL, NULL, NULL, NULL }
+
+/* Set the error (replacing an earlier one) and return code. */
+int gm_error_set(struct gm_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Add or replace the detail / hint lines. */
+void gm_error_detail(struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gm_error_hint(struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the message: "<prefix>: <old message>". */
+void gm_error_prefix(struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gm_error_release(struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+
+enum gm_log_level {
+	GM_LOG_DEBUG = 0,  /* log file; stderr with -v -v */
+	GM_LOG_SQL,        /* SQL text run: log file; stderr with -v */
+	GM_LOG_INFO,       /* details: log file; stderr with -v */
+	GM_LOG_PROGRESS,   /* step lines: stderr unless -q */
+	GM_LOG_NOTICE,     /* things the admin should read: stderr unless -q */
+	GM_LOG_WARNING,    /* always on stderr */
+	GM_LOG_ERROR,
+};
+
+/* Set the program name used as the message prefix. */
+void gm_log_init(const char *progname);
+const char *gm_log_progname(void);
+/* -1 quiet, 0 normal, 1 verbose (SQL), 2 debug */
+void gm_log_set_verbosity(int verbosity);
+int gm_log_verbosity(void);
+/* Open a log file (created new, never overwritten: O_EXCL). */
+int gm_log_open_file(const char *path, struct gm_error *err);
+/* Create a new log file named <dir>/<stem>-<YYYY-MM-DD_HH-MM-SS>.log (a
+ * suffix is added if that exists). */
+int gm_log_open_in_dir(const char *dir, const char *stem, struct gm_error *err);
+/* The open log file, or NULL. */
+const char *gm_log_file_path(void);
+void gm_log_close(void);
+void gm_log(enum gm_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Report an error: "prog: error: message", "detail: ...", "hint: ..." */
+void gm_log_report(const struct gm_error *err);
+
+/* Steps: one progress line each, with the duration. */
+struct gm_step {
+	char *name;
+	double started;
+};
+void gm_step_begin(struct gm_step *step, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* rc < 0: "failed", rc == GM_OK: "ok"; a note may say "skipped (...)". */
+void gm_step_end(struct gm_step *step, int rc, const char *note);
+double gm_now(void);
+
+/* ------------------------------------------------------------------ */
+/* Command-line handling shared by the tools                           */
+/* ------------------------------------------------------------------ */
+
+/* Filled by the shared option tables. */
+struct gm_conn_opts {
+	char *host;
+	char *port;
+	char *user;
+	char *password;  /* from a positional argument (upstream compatibility) */
+	int no_password; /* -w: never prompt */
+	int ask_password;/* -W: prompt before connecting */
+};
+extern struct gm_conn_opts gm_conn_opts;
+
+struct gm_common_opts {
+	int verbose;
+	int quiet;
+	int version;
+};
+extern struct gm_common_opts gm_common_opts;
+
+extern struct poptOption gm_conn_option_table[];
+extern struct poptOption gm_common_option_table[];
+
+#define GM_POPT_CONNECTION \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, gm_conn_option_table, 0, "Connection options:", NULL }
+#define GM_POPT_COMMON \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, gm_common_option_table, 0, "Common options:", NULL }
+
+/*
+ * Parse the command line. Returns GM_OK with *ctx set (the caller reads the
+ * positional arguments and frees it with poptFreeContext), GM_EUSAGE after
+ * reporting a bad option, or 1 when --version was printed (exit 0).
+ */
+int gm_cli_parse(poptContext *ctx, const char *progname, int argc, const char **argv,
+		 const struct poptOption *table, const char *arguments);
+/* Report err (if any) and return the exit status for rc. */
+int gm_cli_finish(int rc, struct gm_error *err);
+/* A usage error: report it with the "Try ... --help" hint, return GM_EUSAGE. */
+int gm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parse a non-negative decimal integer (schema version, seconds ...). */
+int gm_parse_uint(const char *text, int max, int *out);
+/*
+ * Upstream's tools take gm-dbo's password as a positional argument: use it
+ * (for user gm-dbo unless -U names another), warning that other users of
+ * the machine can see it.
+ */
+void gm_cli_upstream_password(const char *password);
+/* Whether the tool may ask questions (stdin and stderr are terminals). */
+bool gm_cli_interactive(void);
+
+/* ------------------------------------------------------------------ */
+/* Schema hashes                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The known hash of a schema version, or NULL. */
+const char *gm_hash_for_version(int version);
+/* The version a hash belongs to, or -1. */
+int gm_version_for_hash(const char *hash);
+/* Highest known version. */
+int gm_hash_latest_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Fingerprint                                                         */
+/* ------------------------------------------------------------------ */
+
+struct gm_fp_table {
+	char *schema;
+	char *name;
+	long long rows;
+};
+
+struct gm_fingerprint {
+	char *database;
+	char *size;             /* pg_size_pretty */
+	long long size_bytes;
+	char *hash;             /* md5 of gm.concat_table_structure() */
+	int version;            /* the version hash maps to, -1 if unknown */
+	bool hash_repaired;     /* the database's function was broken (§4.4) */
+	char *pg_version;       /* server_version */
+	char *encoding;
+	char *collate;
+	char *ctype;
+	/* upstream's counts, in upstream's order; NULL value = NULL (None) */
+	size_t n_items;
+	struct gm_fp_item {
+		const char *label;
+		char *value;
+	} *items;
+	char *structure;        /* --with-dump: the hashed text */
+	size_t n_tables;
+	struct gm_fp_table *tables;
+	/* --verify-hash */
+	bool verified;
+	char *computed_hash;
+};
+
+struct gm_fingerprint_opts {
+	const char *database;
+	bool with_dump;     /* append the structure text the hash is computed from */
+	bool tables;        /* row counts of every table in the hashed schemas */
+	bool verify_hash;   /* recompute the v19-and-up hash from the catalogs */
+	bool json;          /* print JSON instead of upstream's text */
+	const char *output; /* also write what is printed to this file */
+	int expect_version; /* -1: none */
+};
+
+void gm_fingerprint_init(struct gm_fingerprint *fp);
+void gm_fingerprint_release(struct gm_fingerprint *fp);
+int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_fingerprint *fp,
+			struct gm_error *err);
+/*
+ * The whole of gm-fingerprint_db: take the fingerprint, print it to stdout
+ * (and opts->output), and check it. GM_ECHECK when the hash is not the
+ * expected version's, when --verify-hash disagrees, or when the database is
+ * not a GNUmed database.
+ */
+int gm_fingerprint_run(const struct gm_fingerprint_opts *opts, struct gm_error *err);
+/* Upstream's text layout (spec 8.1), one line each. */
+void gm_fingerprint_print_text(const struct gm_fingerprint *fp, bool tables, FILE *out);
+void gm_fingerprint_print_json(const struct gm_fingerprint *fp, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GMDB_H */

@@ -1,0 +1,245 @@
+/*
+ * log.c - the one logging module: stderr for people, a log file for the record
+ *
+ * Every message goes to the log file (if one is open) with a timestamp and
+ * its level. On stderr: warnings and errors always, progress and notices
+ * unless -q, details and SQL with -v, debugging with -v -v.
+ */
+#include "gmdb-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *log_progname = "gmdb";
+static int log_verbosity;
+static FILE *log_file;
+static char *log_path;
+static bool line_pending;  /* a "step ... " without its end on stderr */
+
+static const char *level_names[] = {
+	[GM_LOG_DEBUG] = "DEBUG",
+	[GM_LOG_SQL] = "SQL",
+	[GM_LOG_INFO] = "INFO",
+	[GM_LOG_PROGRESS] = "STEP",
+	[GM_LOG_NOTICE] = "NOTICE",
+	[GM_LOG_WARNING] = "WARNING",
+	[GM_LOG_ERROR] = "ERROR",
+};
+
+void gm_log_init(const char *progname)
+{
+	const char *slash = strrchr(progname, '/');
+	log_progname = slash ? slash + 1 : progname;
+}
+
+const char *gm_log_progname(void)
+{
+	return log_progname;
+}
+
+void gm_log_set_verbosity(int verbosity)
+{
+	log_verbosity = verbosity;
+}
+
+int gm_log_verbosity(void)
+{
+	return log_verbosity;
+}
+
+double gm_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ld", ts.tv_nsec / 1000000);
+}
+
+int gm_log_open_file(const char *path, struct gm_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return gm_error_set(err, GM_EFAIL, "could not create log file \"%s\": %s", path, strerror(errno));
+	gm_log_close();
+	log_file = fdopen(fd, "w");
+	if (!log_file) {
+		close(fd);
+		return gm_error_set(err, GM_EFAIL, "could not open log file \"%s\": %s", path, strerror(errno));
+	}
+	setvbuf(log_file, NULL, _IOLBF, 0);
+	log_path = gm_xstrdup(path);
+	return GM_OK;
+}
+
+int gm_log_open_in_dir(const char *dir, const char *stem, struct gm_error *err)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = GM_EFAIL;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return gm_error_set(err, GM_EFAIL, "could not create log directory \"%s\": %s", dir, strerror(errno));
+	for (int i = 0; i < 100; i++) {
+		char *path = i ? gm_xasprintf("%s/%s-%s.%d.log", dir, stem, stamp, i)
+			       : gm_xasprintf("%s/%s-%s.log", dir, stem, stamp);
+		rc = gm_log_open_file(path, err);
+		free(path);
+		if (rc == GM_OK || errno != EEXIST)
+			break;
+	}
+	return rc;
+}
+
+const char *gm_log_file_path(void)
+{
+	return log_path;
+}
+
+void gm_log_close(void)
+{
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+	free(log_path);
+	log_path = NULL;
+}
+
+static bool shown(enum gm_log_level level)
+{
+	switch (level) {
+	case GM_LOG_DEBUG:
+		return log_verbosity >= 2;
+	case GM_LOG_SQL:
+	case GM_LOG_INFO:
+		return log_verbosity >= 1;
+	case GM_LOG_PROGRESS:
+	case GM_LOG_NOTICE:
+		return log_verbosity >= 0;
+	default:
+		return true;
+	}
+}
+
+static void end_pending_line(void)
+{
+	if (line_pending) {
+		fputc('\n', stderr);
+		line_pending = false;
+	}
+}
+
+static void log_to_file(enum gm_log_level level, const char *msg)
+{
+	char ts[40];
+	if (!log_file)
+		return;
+	timestamp(ts, sizeof(ts));
+	fprintf(log_file, "%s %-7s %s\n", ts, level_names[level], msg);
+}
+
+static void vlog(enum gm_log_level level, const char *fmt, va_list ap)
+{
+	char *msg = gm_xvasprintf(fmt, ap);
+	log_to_file(level, msg);
+	if (shown(level)) {
+		end_pending_line();
+		switch (level) {
+		case GM_LOG_WARNING:
+			fprintf(stderr, "%s: warning: %s\n", log_progname, msg);
+			break;
+		case GM_LOG_ERROR:
+			fprintf(stderr, "%s: error: %s\n", log_progname, msg);
+			break;
+		case GM_LOG_SQL:
+			fprintf(stderr, "%s: sql: %s\n", log_progname, msg);
+			break;
+		case GM_LOG_DEBUG:
+			fprintf(stderr, "%s: debug: %s\n", log_progname, msg);
+			break;
+		default:
+			fprintf(stderr, "%s\n", msg);
+		}
+	}
+	free(msg);
+}
+
+void gm_log(enum gm_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void gm_log_report(const struct gm_error *err)
+{
+	if (!err || !err->message)
+		return;
+	end_pending_line();
+	fprintf(stderr, "%s: error: %s\n", log_progname, err->message);
+	log_to_file(GM_LOG_ERROR, err->message);
+	if (err->detail) {
+		fprintf(stderr, "detail: %s\n", err->detail);
+		log_to_file(GM_LOG_ERROR, err->detail);
+	}
+	if (err->hint) {
+		fprintf(stderr, "hint: %s\n", err->hint);
+		log_to_file(GM_LOG_ERROR, err->hint);
+	}
+	if (err->sqlstate)
+		log_to_file(GM_LOG_ERROR, err->sqlstate);
+}
+
+void gm_step_begin(struct gm_step *step, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	step->name = gm_xvasprintf(fmt, ap);
+	va_end(ap);
+	step->started = gm_now();
+	log_to_file(GM_LOG_PROGRESS, step->name);
+	if (shown(GM_LOG_PROGRESS) && isatty(STDERR_FILENO)) {
+		end_pending_line();
+		fprintf(stderr, "%s ... ", step->name);
+		fflush(stderr);
+		line_pending = true;
+	}
+}
+
+void gm_step_end(struct gm_step *step, int rc, const char *note)
+{
+	double secs = gm_now() - step->started;
+	const char *verdict = rc < 0 ? "failed" : note ? note : "ok";
+	char *msg = gm_xasprintf("%s ... %s (%.2f s)", step->name ? step->name : "", verdict, secs);
+
+	log_to_file(GM_LOG_PROGRESS, msg);
+	if (shown(GM_LOG_PROGRESS) || rc < 0) {
+		if (line_pending) {
+			fprintf(stderr, "%s (%.2f s)\n", verdict, secs);
+			line_pending = false;
+		} else {
+			fprintf(stderr, "%s\n", msg);
+		}
+	}
+	free(msg);
+	free(step->name);
+	step->name = NULL;
+}

@@ -1,0 +1,92 @@
+# common.sh - what gmdb's shell tests share (source it after tap.sh)
+#
+# Provides the built tools on PATH, and for tests that need PostgreSQL a
+# throw-away cluster shared by the whole test run (started on first use,
+# stopped by tests/zz-stop-cluster.sh) plus real GNUmed databases built once
+# per test run by upstream's own bootstrapper:
+#   gmref_v2 ... gmref_v21   made by bootstrap_gm_db_system.py (bootstrap-latest chain)
+#   gmref_v22                made of gmref_v21 by upstream's update_db-v21_v22.conf
+# Tests never connect to a gmref_* database: they clone it (clone_db).
+set -u
+: "${GMDB_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${GMDB_BUILDDIR:=$GMDB_SRCDIR}"
+: "${GMDB_TESTDIR:=$GMDB_BUILDDIR/tests/tmp}"
+: "${GMDB_UPSTREAM_DIR:=/var/lib/gnumed/server}"
+export GMDB_SRCDIR GMDB_BUILDDIR GMDB_TESTDIR GMDB_UPSTREAM_DIR
+export PATH="$GMDB_BUILDDIR/tools:$PATH"
+# Messages in English whatever the machine's locale.
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+unset PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS
+mkdir -p "$GMDB_TESTDIR"
+chmod 755 "$GMDB_TESTDIR" 2>/dev/null || true
+
+# GMDB_TEST_CLUSTER names a cluster directory (made by pgcluster.sh) to use
+# instead of a new one, e.g. to keep the reference databases between runs.
+GMDB_CLUSTER=${GMDB_TEST_CLUSTER:-$GMDB_TESTDIR/cluster}
+
+# A free TCP port on 127.0.0.1 (from 5499 on, or GMDB_TEST_PORT).
+free_port() {
+	local p=${GMDB_TEST_PORT:-5499}
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# Start the shared cluster (once) and point PG* at it.
+need_cluster() {
+	(
+		flock 9
+		if [ ! -f "$GMDB_CLUSTER/data/postmaster.pid" ]; then
+			port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$GMDB_CLUSTER/data/postgresql.conf" 2>/dev/null | tail -n 1)
+			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" >&2
+		fi
+	) 9>"$GMDB_CLUSTER.lock" || bail "could not start the test cluster"
+	eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$GMDB_CLUSTER")"
+	unset PGUSER
+}
+
+# psql as the superuser, quiet, unaligned, stop on error.
+sql() {
+	local db=$1; shift
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$db" "$@"
+}
+
+# Build the reference databases (once per test run).
+need_reference() {
+	need_cluster
+	(
+		flock 9
+		[ -f "$GMDB_CLUSTER/reference.done" ] && exit 0
+		[ -f "$GMDB_UPSTREAM_DIR/bootstrap/bootstrap_gm_db_system.py" ] ||
+			{ echo "upstream's bootstrapper is missing: apt-get install gnumed-server python3-psycopg2" >&2; exit 1; }
+		logdir="$GMDB_CLUSTER/reference"
+		mkdir -p "$logdir" && chmod 777 "$logdir"
+		echo "# building gnumed_v2 ... gnumed_v21 with upstream's bootstrapper (about two minutes)" >&2
+		for v in $(seq 2 22); do
+			sql postgres -c "DROP DATABASE IF EXISTS gnumed_v$v" >/dev/null 2>&1
+			sql postgres -c "DROP DATABASE IF EXISTS gmref_v$v" >/dev/null 2>&1
+		done
+		PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/build-reference.sh" 21 "$logdir" >&2 || exit 1
+		echo "# building gnumed_v22 with upstream's update_db-v21_v22.conf" >&2
+		PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/run-upstream.sh" update_db-v21_v22.conf "$logdir/upstream-v21_v22" >&2 || exit 1
+		for v in $(seq 2 22); do
+			sql postgres -c "ALTER DATABASE gnumed_v$v RENAME TO gmref_v$v" || exit 1
+		done
+		touch "$GMDB_CLUSTER/reference.done"
+	) 9>"$GMDB_CLUSTER.reference.lock" || bail "could not build the reference GNUmed databases"
+}
+
+# clone_db SOURCE TARGET: a fresh copy (TARGET dropped first).
+clone_db() {
+	sql postgres -c "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null &&
+	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\"" >/dev/null
+}
+
+drop_db() {
+	sql postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
+}
+
+# Tests that need the real names (gnumed_vN) run one at a time.
+serialize_gnumed_tests() {
+	exec 8>"$GMDB_CLUSTER.names.lock"
+	flock 8
+}

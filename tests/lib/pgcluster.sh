@@ -1,0 +1,79 @@
+#!/bin/bash
+# Throw-away PostgreSQL cluster for gmdb's tests.
+#
+#   pgcluster.sh start DIR [PORT]   create (if needed) and start a cluster in DIR
+#   pgcluster.sh stop DIR           stop it
+#   pgcluster.sh env DIR            print the PGHOST/PGPORT exports for it
+#
+# The cluster belongs to the "postgres" OS user when run as root (PostgreSQL
+# refuses to run as root), otherwise to the calling user. It listens on a
+# private Unix socket directory DIR/sock and on 127.0.0.1, and trusts local
+# connections: nothing in it is worth protecting. The server binaries are
+# taken from the newest PostgreSQL installed (or PGBINDIR).
+set -eu
+
+die() { echo "pgcluster.sh: error: $*" >&2; exit 1; }
+
+pgbindir() {
+	if [ -n "${PGBINDIR:-}" ]; then echo "$PGBINDIR"; return; fi
+	local d
+	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] || die "no PostgreSQL server installed (apt-get install postgresql)"
+	echo "$d"
+}
+
+as_owner() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|env DIR [PORT]"
+
+case "$cmd" in
+start)
+	port=${3:-5499}
+	bin=$(pgbindir)
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 755 "$dir"; fi
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		as_owner mkdir -p "$dir/sock"
+		as_owner "$bin/initdb" -D "$dir/data" --encoding=UTF8 --locale=C.UTF-8 \
+			--auth-local=trust --auth-host=trust -U postgres >"$dir/initdb.log" 2>&1 \
+			|| { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+		# trust for everyone but one role kept for password tests
+		cat >"$dir/data/pg_hba.conf" <<HBA
+local   all   all                        trust
+host    all   gmdb_pwtest   127.0.0.1/32   scram-sha-256
+host    all   all           127.0.0.1/32   trust
+HBA
+		cat >>"$dir/data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$dir/sock'
+listen_addresses = '127.0.0.1'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 50
+shared_buffers = 256MB
+max_wal_size = 4GB
+CONF
+	fi
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+		|| { tail -n 20 "$dir/server.log" >&2; die "the server did not start"; }
+	;;
+stop)
+	bin=$(pgbindir)
+	[ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+	;;
+env)
+	dir=$(cd "$dir" && pwd)
+	port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$dir/data/postgresql.conf" | tail -n 1)
+	echo "export PGHOST='$dir/sock' PGPORT='$port' PGUSER=postgres"
+	;;
+*) die "unknown command \"$cmd\"" ;;
+esac
