@@ -59,7 +59,7 @@ int gm_cli_parse(poptContext *ctx, const char *progname, int argc, const char **
 	gm_log_init(progname);
 	*ctx = poptGetContext(gm_log_progname(), argc, argv, table, 0);
 	if (arguments)
-		poptSetOtherOptionHelp(*ctx, arguments);
+		poptSetOtherOptionHelp(*ctx, arguments);  /* callers pass "[OPTION...] ARGS" */
 	while ((c = poptGetNextOpt(*ctx)) > 0) {
 		if (c == 'v')
 			gm_common_opts.verbose++;

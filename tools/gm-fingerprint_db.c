@@ -34,7 +34,7 @@ int main(int argc, const char **argv)
 		POPT_TABLEEND
 	};
 
-	rc = gm_cli_parse(&ctx, "gm-fingerprint_db", argc, argv, options, "DATABASE [PASSWORD]");
+	rc = gm_cli_parse(&ctx, "gm-fingerprint_db", argc, argv, options, "[OPTION...] DATABASE [PASSWORD]");
 	if (rc != GM_OK)
 		return gm_exit_status(rc);
 

@@ -1,0 +1,28 @@
+#!/bin/bash
+# gmdb's whole test suite, from a clean clone on a fresh Debian machine:
+# installs what is missing (as root), builds with warnings as errors, runs
+# every test layer (unit, CLI, real PostgreSQL, real GNUmed databases built by
+# upstream's own bootstrapper), and ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+bash tests/install-deps.sh || exit 1
+{ [ -x configure ] || ./autogen.sh; } && ./configure --enable-werror -q && make -j"$(nproc)" -s || {
+	echo "0 passed, 1 failed"
+	exit 1
+}
+make -j"$(nproc)" -s check >/dev/null 2>&1
+status=$?
+if [ -f test-suite.log ]; then
+	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null | grep -v 'zz-stop' | head -n 50
+fi
+passed=0 failed=0 skipped=0
+for trs in tests/*.trs tests/*/*.trs; do
+	[ -f "$trs" ] || continue
+	p=$(grep -c '^:test-result: \(PASS\|XFAIL\)' "$trs")
+	f=$(grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs")
+	s=$(grep -c '^:test-result: SKIP' "$trs")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+[ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
