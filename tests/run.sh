@@ -10,8 +10,10 @@ bash tests/install-deps.sh || exit 1
 	echo "0 passed, 1 failed"
 	exit 1
 }
-make -j"$(nproc)" -s check >/dev/null 2>&1
+# A hung test must not hold CI for ever: the whole suite gets 40 minutes.
+timeout -k 60 40m make -j"$(nproc)" -s check >/dev/null 2>&1
 status=$?
+[ "$status" = 124 ] && echo "make check did not finish within 40 minutes"
 if [ -f test-suite.log ]; then
 	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null | grep -v 'zz-stop' | head -n 50
 fi

@@ -34,10 +34,10 @@ free_port() {
 # Start the shared cluster (once) and point PG* at it.
 need_cluster() {
 	(
-		flock 9
+		flock -w 600 9 || { echo "waited 10 minutes for $GMDB_CLUSTER.lock" >&2; exit 1; }
 		if [ ! -f "$GMDB_CLUSTER/data/postmaster.pid" ]; then
 			port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$GMDB_CLUSTER/data/postgresql.conf" 2>/dev/null | tail -n 1)
-			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" >&2
+			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" 9>&- >&2
 		fi
 	) 9>"$GMDB_CLUSTER.lock" || bail "could not start the test cluster"
 	eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$GMDB_CLUSTER")"
@@ -54,7 +54,7 @@ sql() {
 need_reference() {
 	need_cluster
 	(
-		flock 9
+		flock -w 1200 9 || { echo "waited 20 minutes for $GMDB_CLUSTER.reference.lock" >&2; exit 1; }
 		[ -f "$GMDB_CLUSTER/reference.done" ] && exit 0
 		[ -f "$GMDB_UPSTREAM_DIR/bootstrap/bootstrap_gm_db_system.py" ] ||
 			{ echo "upstream's bootstrapper is missing: apt-get install gnumed-server python3-psycopg2" >&2; exit 1; }

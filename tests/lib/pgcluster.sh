@@ -30,6 +30,13 @@ as_owner() {
 	fi
 }
 
+# The server must not inherit the caller's descriptors: a test holding a
+# flock(1) on one would otherwise leave it held by the postmaster for ever.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+done
+
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|env DIR [PORT]"
 
