@@ -61,6 +61,24 @@ void gm_strv_release(struct gm_strv *sv);
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Python text semantics for UTF-8 (pytext.c)                          */
+/* ------------------------------------------------------------------ */
+
+/* Is s[0..len) valid UTF-8? If not, *bad_offset (if given) is where. */
+bool gm_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* The byte length of the whitespace code point at s (Python's
+ * str.isspace), 0 if there is none. */
+size_t gm_py_space_at(const char *s, size_t avail);
+/* Python's str.strip(): where the stripped text starts and its length. */
+void gm_py_strip(const char *s, size_t len, size_t *start, size_t *out_len);
+/* Is s[0..len) empty after str.strip()? */
+bool gm_py_blank(const char *s, size_t len);
+/* The length of the run of non-whitespace at s (the regex \S+, 0 if none). */
+size_t gm_py_nonspace_run(const char *s, size_t len);
+/* Universal newlines: CR LF and CR become LF (a new NUL-terminated copy). */
+char *gm_universal_newlines(const char *text, size_t len, size_t *out_len);
+
+/* ------------------------------------------------------------------ */
 /* Errors from libpq                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -122,6 +140,193 @@ char *gm_db_ident(PGconn *conn, const char *name);
 char *gm_db_literal(PGconn *conn, const char *value);
 /* Server version number (PQserverVersion). */
 int gm_db_server_version(PGconn *conn);
+
+/* ------------------------------------------------------------------ */
+/* Upstream-style sessions (session.c, spec 2.2)                       */
+/* ------------------------------------------------------------------ */
+
+/* A connection as upstream's engine makes it: the database's own
+ * search_path, plpgsql.extra_warnings/extra_errors = 'all', UTF8, the
+ * client's time zone; transactions SERIALIZABLE READ WRITE, begun
+ * implicitly (gm_session_*). */
+PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err);
+/* BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE unless a transaction is open. */
+int gm_session_begin(PGconn *conn, struct gm_error *err);
+/* A statement inside the implicit transaction. */
+int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err);
+PGresult *gm_session_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+			   struct gm_error *err);
+int gm_session_commit(PGconn *conn, struct gm_error *err);
+void gm_session_rollback(PGconn *conn);
+/* Commit what is open, then run sql outside a transaction (CREATE/DROP
+ * DATABASE, REINDEX). */
+int gm_session_autocommit(PGconn *conn, const char *sql, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* conf.c: upstream's INI-like conf format (spec section 1)            */
+/* ------------------------------------------------------------------ */
+
+struct gm_conf;
+/* Parse text (name is used in error messages: "name:LINE: ..."). Where
+ * upstream's parser raises an exception: GM_ECHECK naming file and line. */
+int gm_conf_parse(const char *text, const char *name, struct gm_conf **out, struct gm_error *err);
+/* Read and parse a file: an unreadable file is an error (GM_EFAIL). */
+int gm_conf_load(const char *path, struct gm_conf **out, struct gm_error *err);
+void gm_conf_free(struct gm_conf *conf);
+const char *gm_conf_path(const struct gm_conf *conf);
+/* A string option's value; NULL if absent or a list. */
+const char *gm_conf_get(const struct gm_conf *conf, const char *group, const char *option);
+/* A list option's items (verbatim); NULL if absent or a string. */
+const struct gm_strv *gm_conf_get_list(const struct gm_conf *conf, const char *group, const char *option);
+bool gm_conf_has(const struct gm_conf *conf, const char *group, const char *option);
+/* The groups in file order. */
+const struct gm_strv *gm_conf_groups(const struct gm_conf *conf);
+
+/* ------------------------------------------------------------------ */
+/* sql-runner.c: upstream's SQL script runner (spec section 3)         */
+/* ------------------------------------------------------------------ */
+
+enum gm_sql_event_kind {
+	GM_SQL_STATEMENT,     /* text = the statement as upstream would send it */
+	GM_SQL_SET,           /* \set NAME VALUE: text = NAME, value = VALUE */
+	GM_SQL_UNSET,         /* \unset NAME: text = NAME */
+	GM_SQL_META_IGNORED,  /* another meta-command upstream ignores: text = the line */
+	GM_SQL_DISCARDED,     /* text pending at end of file, which upstream discards */
+};
+struct gm_sql_event {
+	enum gm_sql_event_kind kind;
+	int line;     /* 1-based line where the statement (or meta-command) starts */
+	char *text;
+	char *value;
+};
+struct gm_sql_events {
+	struct gm_sql_event *v;
+	size_t n, alloc;
+};
+/* Split a file's text exactly as upstream's runner does. Pure. */
+void gm_sql_split(const char *text, size_t len, struct gm_sql_events *out);
+void gm_sql_events_release(struct gm_sql_events *ev);
+
+struct gm_runner;
+/* One runner per schema list: its variables persist across its files. */
+struct gm_runner *gm_runner_new(PGconn *conn);
+void gm_runner_free(struct gm_runner *r);
+/* Optional statement rewriting: NULL runs the statement as written, else a
+ * malloc'ed replacement (freed by the runner). */
+typedef char *(*gm_runner_rewrite_fn)(void *data, const char *statement);
+void gm_runner_set_rewrite(struct gm_runner *r, gm_runner_rewrite_fn fn, void *data);
+/* Run one file: GM_OK where upstream's runner returns 0, GM_EFAIL where
+ * it returns 1 (or crashes). */
+int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *err);
+void gm_runner_stats(const struct gm_runner *r, long *executed, long *ignored_errors);
+
+/* ------------------------------------------------------------------ */
+/* The engine (engine.c): upstream's step definitions                  */
+/* ------------------------------------------------------------------ */
+
+struct gm_engine_files {
+	bool present;          /* the list exists in the conf (even if empty) */
+	struct gm_strv names;  /* items as listed */
+	struct gm_strv paths;  /* resolved like upstream (relative to bootstrap/) */
+	char *label;           /* "[group] key" for messages */
+};
+
+struct gm_engine_bundle {
+	char *name;
+	char *min_pg;
+	struct gm_engine_files files;
+};
+
+struct gm_engine {
+	struct gm_conf *conf;
+	char *upstream_dir, *bootstrap_dir, *conf_path;
+	char *db_section, *target, *template_db, *server_template, *owner, *tablespace;
+	int template_version;  /* -1: none given */
+	int target_version;    /* -2: devel */
+	int drop_target, use_existing, reindex, revalidate, audit_disable;
+	int transfer_users;    /* -1: not configured */
+	struct gm_strv groups; /* [GnuMed defaults] groups + the target's */
+	struct gm_engine_files superuser_files, db_files;
+	struct gm_engine_bundle *bundles;
+	size_t n_bundles;
+	char *script_dir;
+	struct gm_strv scripts;
+	bool has_checks;
+	struct gm_strv checks; /* plausibility items, in pairs */
+	PGconn *conn;          /* the owner session (upstream's C4) */
+	gm_runner_rewrite_fn rewrite;
+	void *rewrite_data;
+	void (*progress)(void *data, const char *file);
+	void *progress_data;
+	long statements, ignored_errors;
+};
+
+void gm_engine_init(struct gm_engine *e);
+void gm_engine_release(struct gm_engine *e);
+/* Read and check the definition; touches nothing. */
+int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char *conf_name,
+		      const char *target_override, struct gm_error *err);
+int gm_engine_check_files(const struct gm_engine *e, struct gm_error *err);
+void gm_engine_print_list(const struct gm_engine *e, FILE *out);
+/* The steps, in upstream's order (spec 2.3). */
+int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err);
+int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err);
+int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
+int gm_engine_bundles(struct gm_engine *e, struct gm_error *err);
+int gm_engine_notifications(struct gm_engine *e, struct gm_error *err);
+int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err);
+int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *err);
+void gm_engine_check_hba(struct gm_engine *e);
+void gm_engine_log_fingerprint(const char *database, const char *what);
+
+/* Is python3 with psycopg2 there (for upstream's data import scripts)? */
+int gm_run_check_python(struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Signals (signals.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* SIGINT, SIGTERM, SIGHUP: record, and cancel the watched connection's query. */
+void gm_signals_install(void);
+/* The signal caught, or 0. */
+int gm_signals_caught(void);
+/* Which connection's statement a signal cancels (NULL: none). */
+void gm_signals_watch(PGconn *conn);
+/* GM_EFAIL with an error naming the signal, if one was caught. */
+int gm_signals_check(struct gm_error *err);
+
+/* Run sql (no rows expected) asynchronously; once a second call tick(data)
+ * (for progress lines). */
+int gm_db_exec_watch(PGconn *conn, const char *sql, void (*tick)(void *data), void *data,
+		     struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Discovery (discover.c)                                              */
+/* ------------------------------------------------------------------ */
+
+struct gm_found {
+	char *name;
+	bool gnumed;        /* has the schema "gm" */
+	char *hash;         /* NULL if it could not be computed */
+	int version;        /* -1: not a known hash */
+	bool hash_repaired;
+	char *problem;      /* why there is no hash */
+};
+/* Identify one database (read-only). */
+int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err);
+/* The GNUmed databases of the cluster. */
+int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err);
+void gm_found_release(struct gm_found *f, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Locks (lock.c): one run at a time per database, cluster-wide        */
+/* ------------------------------------------------------------------ */
+
+/* Take the lock for database name; GM_ELOCKED at once if another run
+ * holds it. The lock lives as long as *holder (a killed run's lock goes
+ * with its connection). */
+int gm_lock_acquire(const char *name, PGconn **holder, struct gm_error *err);
+void gm_lock_release(PGconn *holder);
 
 /* ------------------------------------------------------------------ */
 /* Embedded SQL (sql/NAME.sql)                                          */
