@@ -112,11 +112,14 @@ void gm_log_report(const struct gm_error *err);
 struct gm_step {
 	char *name;
 	double started;
+	double last_progress;
 };
 void gm_step_begin(struct gm_step *step, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* rc < 0: "failed", rc == GM_OK: "ok"; a note may say "skipped (...)". */
 void gm_step_end(struct gm_step *step, int rc, const char *note);
+/* A progress note for a long step: on a terminal only, at most once a second. */
+void gm_step_progress(struct gm_step *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double gm_now(void);
 
 /* ------------------------------------------------------------------ */
@@ -241,6 +244,58 @@ int gm_fingerprint_run(const struct gm_fingerprint_opts *opts, struct gm_error *
 /* Upstream's text layout (spec 8.1), one line each. */
 void gm_fingerprint_print_text(const struct gm_fingerprint *fp, bool tables, FILE *out);
 void gm_fingerprint_print_json(const struct gm_fingerprint *fp, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Runs: log files                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Open the run's log file (before dropping root privileges): the given
+ * path, or a new file <stem>-<time>.log in $GMDB_LOG_DIR or the configured
+ * log directory (/var/log/gnumed/server).
+ */
+int gm_run_open_log(const char *path, const char *stem, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Fixup                                                               */
+/* ------------------------------------------------------------------ */
+
+struct gm_fixup_opts {
+	const char *upstream_dir; /* NULL: the default tree */
+	int version;              /* -1: find the database and its version */
+	const char *database;     /* NULL: the definition's (or the one found) */
+	bool check;               /* verify everything, change nothing */
+	bool list;                /* print the files that would run */
+	bool json;                /* summary as JSON on stdout */
+};
+
+/*
+ * The whole of gm-fixup_server: find the database and its fixup definition,
+ * check them, and (unless check/list) apply upstream's fixup in place.
+ */
+int gm_fixup_run(const struct gm_fixup_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Upgrade                                                             */
+/* ------------------------------------------------------------------ */
+
+struct gm_upgrade_opts {
+	const char *upstream_dir;   /* NULL: the default tree */
+	int from, to;
+	bool check;                 /* every precondition, nothing changed */
+	bool replace_target;        /* drop an existing target (never one with sessions) */
+	bool no_backup;             /* skip the pg_dump of the source */
+	const char *backup_dir;     /* NULL: the default */
+	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
+	bool json;                  /* summary as JSON on stdout */
+};
+
+/*
+ * The whole of gm-upgrade_server FROM TO: checks, backup, clone, upstream's
+ * steps, verification; on any failure (or SIGINT/SIGTERM) the half-made
+ * target is dropped and the source is as it was.
+ */
+int gm_upgrade_run(const struct gm_upgrade_opts *opts, struct gm_error *err);
 
 #ifdef __cplusplus
 }
