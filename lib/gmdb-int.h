@@ -153,6 +153,23 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Logon banner on an open connection (for the procedures)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * As gm_banner_get/set/notice/unnotice, on a superuser connection conn.
+ * The writers run their own BEGIN READ WRITE ... COMMIT when conn is idle;
+ * inside the caller's transaction (which must be read-write) they neither
+ * commit nor roll back, and after an error that transaction is aborted.
+ * Writers lock cfg.db_logon_banner against concurrent writers (not readers)
+ * until the end of the transaction.
+ */
+int gm_banner_get_conn(PGconn *conn, char **text, struct gm_error *err);
+int gm_banner_set_conn(PGconn *conn, const char *text, struct gm_error *err);
+int gm_banner_notice_conn(PGconn *conn, const struct gm_banner_notice *n, struct gm_error *err);
+int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 /* ------------------------------------------------------------------ */
 

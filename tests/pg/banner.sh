@@ -1,0 +1,105 @@
+#!/bin/bash
+# gm-banner on bad input, against real (throw-away) servers: a database that
+# is not GNUmed, one that does not exist, a user without the privileges, and
+# a standby in recovery. Each is an error with the documented exit status,
+# and nothing is changed.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_cluster
+
+# The table as GNUmed makes it (spec 9), for databases that are not GNUmed.
+banner_table() {
+	sql "$1" <<'SQL'
+CREATE SCHEMA cfg;
+CREATE TABLE cfg.db_logon_banner (
+	message text CHECK (trim(message) <> ''),
+	singularizer boolean UNIQUE DEFAULT true CHECK (singularizer IS true)
+);
+INSERT INTO cfg.db_logon_banner (message) VALUES ('Welcome');
+SQL
+}
+
+drop_db banner_plain
+drop_db banner_table
+sql postgres -c "CREATE DATABASE banner_plain" >/dev/null || bail "cannot create a database"
+sql postgres -c "CREATE DATABASE banner_table" >/dev/null || bail "cannot create a database"
+banner_table banner_table >/dev/null || bail "cannot create the banner table"
+
+# --- not a GNUmed database: exit 3 -------------------------------------------------
+for cmd in show "show --json" "set Welcome" clear "notice 21 22" "notice --fixup 22" unnotice; do
+	run gm-banner banner_plain $cmd
+	is "$rc" 3 "$cmd on a database without cfg.db_logon_banner: exit 3"
+	like "$err" "^gm-banner: error: database \"banner_plain\" is not a GNUmed database
+detail: It has no table cfg.db_logon_banner\.$" "$cmd: says it is not a GNUmed database, and why"
+	is "$out" "" "$cmd: nothing on stdout"
+done
+is "$(sql banner_plain -c "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'cfg'")" 0 \
+	"nothing was created in it"
+
+# --- a database that does not exist: exit 1 -----------------------------------------
+for cmd in show "set Welcome" clear "notice 21 22" unnotice; do
+	run gm-banner banner_no_such_db $cmd
+	is "$rc" 1 "$cmd on a database that does not exist: exit 1"
+	like "$err" "^gm-banner: error: could not connect to database \"banner_no_such_db\": .*database \"banner_no_such_db\" does not exist$" \
+		"$cmd: says so, in one line"
+done
+
+# --- the table is all gm-banner needs ----------------------------------------------
+run gm-banner banner_table notice 21 22
+is "$rc" 0 "a database with just the table: notice works"
+run gm-banner banner_table unnotice
+is "$(sql banner_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "and unnotice gives the text back"
+
+# --- a user who may read the banner but not write it: exit 1 ------------------------
+sql postgres -c "DROP ROLE IF EXISTS banner_reader" >/dev/null
+sql postgres -c "CREATE ROLE banner_reader LOGIN" >/dev/null
+sql banner_table -c "GRANT USAGE ON SCHEMA cfg TO banner_reader; GRANT SELECT ON cfg.db_logon_banner TO banner_reader" >/dev/null
+run gm-banner -U banner_reader banner_table show
+is "$rc:$out" "0:Welcome" "a user with SELECT may show the banner"
+for cmd in "set Hello" clear "notice 21 22" unnotice; do
+	run gm-banner -U banner_reader banner_table $cmd
+	is "$rc" 1 "$cmd as a user without write privileges: exit 1"
+	like "$err" "error: could not .* logon banner of database \"banner_table\": permission denied for table db_logon_banner" \
+		"$cmd: says permission was denied"
+	like "$err" "hint: Run as root \(then the tool connects as postgres\), or as a member of \"gm-doctors\"" "$cmd: says who may"
+done
+is "$(sql banner_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "the banner is unchanged"
+
+# --- a standby in recovery: show works, changes exit 1 ------------------------------
+# A small cluster of its own, restarted as a standby (standby.signal, no
+# primary): it stays in recovery and takes read-only connections.
+standby=$GMDB_TESTDIR/banner-standby
+stop_standby() { "$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$standby" 2>/dev/null; rm -rf "$standby"; }
+trap stop_standby EXIT
+stop_standby
+sport=$(free_port)
+"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start a cluster for the standby"
+PGHOST=$standby/sock PGPORT=$sport sql postgres -c "CREATE DATABASE banner_standby" >/dev/null || bail "cannot create a database"
+PGHOST=$standby/sock PGPORT=$sport banner_table banner_standby >/dev/null || bail "cannot create the banner table"
+"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$standby"
+if [ "$(id -u)" = 0 ]; then
+	runuser -u postgres -- touch "$standby/data/standby.signal"
+else
+	touch "$standby/data/standby.signal"
+fi
+"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start the standby"
+is "$(PGHOST=$standby/sock PGPORT=$sport sql postgres -c "SELECT pg_is_in_recovery()")" t "the standby is in recovery"
+
+run gm-banner -h "$standby/sock" -p "$sport" banner_standby show
+is "$rc:$out" "0:Welcome" "show works on a standby"
+for cmd in "set Hello" clear "notice 21 22" "notice --replaced-by gnumed_v23" unnotice; do
+	run gm-banner -h "$standby/sock" -p "$sport" banner_standby $cmd
+	is "$rc" 1 "$cmd on a standby: exit 1"
+	like "$err" "^gm-banner: error: cannot change the logon banner of database \"banner_standby\": the server is a standby in recovery
+detail: A standby is read-only\.
+hint: Change the banner on the primary server; the standby receives the change from there\.$" "$cmd: says so, and where to do it"
+done
+run gm-banner -h "$standby/sock" -p "$sport" banner_standby show
+is "$out" "Welcome" "the standby's banner is unchanged"
+
+stop_standby
+trap - EXIT
+drop_db banner_table
+sql postgres -c "DROP ROLE banner_reader" >/dev/null
+drop_db banner_plain
+done_testing
