@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-db=banner_v22
+db=bn_v22
 clone_db gmref_v22 $db || bail "cannot clone gmref_v22"
 # a clone does not inherit the database's settings: make it read-only by
 # default as upstream's bootstrapper does for gnumed_v22

@@ -8,7 +8,7 @@
 need_cluster
 
 # The table as GNUmed makes it (spec 9), for databases that are not GNUmed.
-banner_table() {
+make_banner_table() {
 	sql "$1" <<'SQL'
 CREATE SCHEMA cfg;
 CREATE TABLE cfg.db_logon_banner (
@@ -19,51 +19,51 @@ INSERT INTO cfg.db_logon_banner (message) VALUES ('Welcome');
 SQL
 }
 
-drop_db banner_plain
-drop_db banner_table
-sql postgres -c "CREATE DATABASE banner_plain" >/dev/null || bail "cannot create a database"
-sql postgres -c "CREATE DATABASE banner_table" >/dev/null || bail "cannot create a database"
-banner_table banner_table >/dev/null || bail "cannot create the banner table"
+drop_db bn_plain
+drop_db bn_table
+sql postgres -c "CREATE DATABASE bn_plain" >/dev/null || bail "cannot create a database"
+sql postgres -c "CREATE DATABASE bn_table" >/dev/null || bail "cannot create a database"
+make_banner_table bn_table >/dev/null || bail "cannot create the banner table"
 
 # --- not a GNUmed database: exit 3 -------------------------------------------------
 for cmd in show "show --json" "set Welcome" clear "notice 21 22" "notice --fixup 22" unnotice; do
-	run gm-banner banner_plain $cmd
+	run gm-banner bn_plain $cmd
 	is "$rc" 3 "$cmd on a database without cfg.db_logon_banner: exit 3"
-	like "$err" "^gm-banner: error: database \"banner_plain\" is not a GNUmed database
+	like "$err" "^gm-banner: error: database \"bn_plain\" is not a GNUmed database
 detail: It has no table cfg.db_logon_banner\.$" "$cmd: says it is not a GNUmed database, and why"
 	is "$out" "" "$cmd: nothing on stdout"
 done
-is "$(sql banner_plain -c "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'cfg'")" 0 \
+is "$(sql bn_plain -c "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'cfg'")" 0 \
 	"nothing was created in it"
 
 # --- a database that does not exist: exit 1 -----------------------------------------
 for cmd in show "set Welcome" clear "notice 21 22" unnotice; do
-	run gm-banner banner_no_such_db $cmd
+	run gm-banner bn_no_such_db $cmd
 	is "$rc" 1 "$cmd on a database that does not exist: exit 1"
-	like "$err" "^gm-banner: error: could not connect to database \"banner_no_such_db\": .*database \"banner_no_such_db\" does not exist$" \
+	like "$err" "^gm-banner: error: could not connect to database \"bn_no_such_db\": .*database \"bn_no_such_db\" does not exist$" \
 		"$cmd: says so, in one line"
 done
 
 # --- the table is all gm-banner needs ----------------------------------------------
-run gm-banner banner_table notice 21 22
+run gm-banner bn_table notice 21 22
 is "$rc" 0 "a database with just the table: notice works"
-run gm-banner banner_table unnotice
-is "$(sql banner_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "and unnotice gives the text back"
+run gm-banner bn_table unnotice
+is "$(sql bn_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "and unnotice gives the text back"
 
 # --- a user who may read the banner but not write it: exit 1 ------------------------
-sql postgres -c "DROP ROLE IF EXISTS banner_reader" >/dev/null
-sql postgres -c "CREATE ROLE banner_reader LOGIN" >/dev/null
-sql banner_table -c "GRANT USAGE ON SCHEMA cfg TO banner_reader; GRANT SELECT ON cfg.db_logon_banner TO banner_reader" >/dev/null
-run gm-banner -U banner_reader banner_table show
+sql postgres -c "DROP ROLE IF EXISTS bn_reader" >/dev/null
+sql postgres -c "CREATE ROLE bn_reader LOGIN" >/dev/null
+sql bn_table -c "GRANT USAGE ON SCHEMA cfg TO bn_reader; GRANT SELECT ON cfg.db_logon_banner TO bn_reader" >/dev/null
+run gm-banner -U bn_reader bn_table show
 is "$rc:$out" "0:Welcome" "a user with SELECT may show the banner"
 for cmd in "set Hello" clear "notice 21 22" unnotice; do
-	run gm-banner -U banner_reader banner_table $cmd
+	run gm-banner -U bn_reader bn_table $cmd
 	is "$rc" 1 "$cmd as a user without write privileges: exit 1"
-	like "$err" "error: could not .* logon banner of database \"banner_table\": permission denied for table db_logon_banner" \
+	like "$err" "error: could not .* logon banner of database \"bn_table\": permission denied for table db_logon_banner" \
 		"$cmd: says permission was denied"
 	like "$err" "hint: Run as root \(then the tool connects as postgres\), or as a member of \"gm-doctors\"" "$cmd: says who may"
 done
-is "$(sql banner_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "the banner is unchanged"
+is "$(sql bn_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "the banner is unchanged"
 
 # --- a standby in recovery: show works, changes exit 1 ------------------------------
 # A small cluster of its own, restarted as a standby (standby.signal, no
@@ -74,8 +74,8 @@ trap stop_standby EXIT
 stop_standby
 sport=$(free_port)
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start a cluster for the standby"
-PGHOST=$standby/sock PGPORT=$sport sql postgres -c "CREATE DATABASE banner_standby" >/dev/null || bail "cannot create a database"
-PGHOST=$standby/sock PGPORT=$sport banner_table banner_standby >/dev/null || bail "cannot create the banner table"
+PGHOST=$standby/sock PGPORT=$sport sql postgres -c "CREATE DATABASE bn_standby" >/dev/null || bail "cannot create a database"
+PGHOST=$standby/sock PGPORT=$sport make_banner_table bn_standby >/dev/null || bail "cannot create the banner table"
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$standby"
 if [ "$(id -u)" = 0 ]; then
 	runuser -u postgres -- touch "$standby/data/standby.signal"
@@ -85,21 +85,21 @@ fi
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start the standby"
 is "$(PGHOST=$standby/sock PGPORT=$sport sql postgres -c "SELECT pg_is_in_recovery()")" t "the standby is in recovery"
 
-run gm-banner -h "$standby/sock" -p "$sport" banner_standby show
+run gm-banner -h "$standby/sock" -p "$sport" bn_standby show
 is "$rc:$out" "0:Welcome" "show works on a standby"
 for cmd in "set Hello" clear "notice 21 22" "notice --replaced-by gnumed_v23" unnotice; do
-	run gm-banner -h "$standby/sock" -p "$sport" banner_standby $cmd
+	run gm-banner -h "$standby/sock" -p "$sport" bn_standby $cmd
 	is "$rc" 1 "$cmd on a standby: exit 1"
-	like "$err" "^gm-banner: error: cannot change the logon banner of database \"banner_standby\": the server is a standby in recovery
+	like "$err" "^gm-banner: error: cannot change the logon banner of database \"bn_standby\": the server is a standby in recovery
 detail: A standby is read-only\.
 hint: Change the banner on the primary server; the standby receives the change from there\.$" "$cmd: says so, and where to do it"
 done
-run gm-banner -h "$standby/sock" -p "$sport" banner_standby show
+run gm-banner -h "$standby/sock" -p "$sport" bn_standby show
 is "$out" "Welcome" "the standby's banner is unchanged"
 
 stop_standby
 trap - EXIT
-drop_db banner_table
-sql postgres -c "DROP ROLE banner_reader" >/dev/null
-drop_db banner_plain
+drop_db bn_table
+sql postgres -c "DROP ROLE bn_reader" >/dev/null
+drop_db bn_plain
 done_testing
