@@ -425,7 +425,8 @@ static void report_damaged(PGconn *conn, struct gm_error *err)
 static int refuse_blank(struct gm_error *err)
 {
 	gm_error_set(err, GM_EUSAGE, "the banner text is empty or only white space");
-	gm_error_detail(err, "The table cfg.db_logon_banner refuses blank banners, and GNUmed clients would show none.");
+	gm_error_detail(err, "The table cfg.db_logon_banner refuses a text that is empty or only spaces, "
+			"and GNUmed clients show no banner for one that is only white space.");
 	gm_error_hint(err, "Use \"clear\" to remove the banner.");
 	return GM_EUSAGE;
 }

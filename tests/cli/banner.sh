@@ -68,7 +68,7 @@ for text in "" " " "   " "$(printf ' \t\n')" "$(printf '\xc2\xa0\xe3\x80\x80')";
 	is "$rc" 2 "set [$(printf '%s' "$text" | od -An -tx1 | tr -d ' \n')] (blank) exits 2 before connecting"
 	like "$err" "error: the banner text is empty or only white space" "and says the text is blank"
 done
-like "$err" "detail: The table cfg.db_logon_banner refuses blank banners" "the detail names the table's rule"
+like "$err" "detail: The table cfg.db_logon_banner refuses a text that is empty or only spaces, and GNUmed clients show no banner for one that is only white space\." "the detail names the table's rule and the clients'"
 like "$err" "hint: Use \"clear\" to remove the banner" "the hint points at clear"
 
 out=$(printf '  \n\n' | gm-banner db set - 2>&1); rc=$?
