@@ -535,9 +535,6 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err)
 		*removed = found == 1;
 	if (rc == GM_OK && found == 1)
 		gm_log(GM_LOG_INFO, "notice taken out of the logon banner of database \"%s\"", db_name(conn));
-	else if (rc == GM_OK)
-		gm_log(GM_LOG_INFO, "the logon banner of database \"%s\" has no gmdb notice: nothing to do",
-		       db_name(conn));
 	free(what);
 	free(current);
 	free(original);

@@ -14,6 +14,7 @@ int main(int argc, const char **argv)
 	struct gm_banner_notice notice = { .kind = GM_BANNER_NOTICE_UPGRADE };
 	struct gm_error err = GM_ERROR_INIT;
 	int json = 0;
+	bool removed = false;
 	char *fixup = NULL, *replaced_by = NULL, *text = NULL;
 	const char *db, *cmd, *arg1, *arg2, *extra;
 	poptContext ctx;
@@ -95,7 +96,10 @@ int main(int argc, const char **argv)
 		} else if (strcmp(cmd, "notice") == 0) {
 			rc = gm_banner_notice(db, &notice, &err);
 		} else {
-			rc = gm_banner_unnotice(db, NULL, &err);
+			rc = gm_banner_unnotice(db, &removed, &err);
+			if (rc == GM_OK && !removed)
+				gm_log(GM_LOG_NOTICE, "the logon banner of database \"%s\" has no notice from gmdb: nothing to do",
+				       db);
 		}
 	}
 	if (fflush(stdout) != 0 && rc == GM_OK)

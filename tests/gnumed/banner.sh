@@ -134,10 +134,12 @@ An upgrade of this GNUmed database from v21 to v22 has been in progress since " 
 	is "$(markers)" 1 "$name: still one notice (a notice replaces a notice)"
 	run gm-banner $db unnotice
 	is "$rc" 0 "$name: unnotice exits 0"
+	is "$out$err" "" "$name: unnotice prints nothing"
 	is "$(stored_hex)" "$orig" "$name: unnotice gives the original back byte for byte"
 	is "$(rows)" "$before_rows" "$name: as many rows as before ($before_rows)"
 	run gm-banner $db unnotice
 	is "$rc" 0 "$name: unnotice again exits 0"
+	is "$err" "the logon banner of database \"$db\" has no notice from gmdb: nothing to do" "$name: and says so"
 	is "$(stored_hex)" "$orig" "$name: and changes nothing"
 done
 
