@@ -50,10 +50,81 @@ is "$rc" 0 "a database with just the table: notice works"
 run gm-banner bn_table unnotice
 is "$(sql bn_table -c "SELECT message FROM cfg.db_logon_banner")" "Welcome" "and unnotice gives the text back"
 
+# --- round trips, checked with psql byte for byte ------------------------------------
+# the database defaults to read-only, as GNUmed databases do: every write
+# needs gm-banner's BEGIN READ WRITE
+sql postgres -c "ALTER DATABASE bn_table SET default_transaction_read_only = on" >/dev/null
+hexstr() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+stored_hex() { sql bn_table -c "SELECT encode(convert_to(message, 'UTF8'), 'hex') FROM cfg.db_logon_banner"; }
+rows() { sql bn_table -c "SELECT count(*) FROM cfg.db_logon_banner"; }
+set_raw() {
+	if [ -z "$1" ]; then
+		sql bn_table -c "BEGIN READ WRITE; DELETE FROM cfg.db_logon_banner; COMMIT" >/dev/null
+	else
+		sql bn_table -c "BEGIN READ WRITE; DELETE FROM cfg.db_logon_banner;
+			INSERT INTO cfg.db_logon_banner (message) VALUES (convert_from(decode('$1', 'hex'), 'UTF8')); COMMIT" >/dev/null
+	fi
+}
+text=$'O\'Brien said "hi"; C:\\path\\ and \\n (no newline), $1 %s\nzweite Zeile: \u00c4rztin Gr\u00fc\u00dfe \u20ac \u65e5\u672c\n\nlast'
+run gm-banner bn_table set "$text"
+is "$rc:$out$err" "0:" "set with quotes, backslashes, non-ASCII letters and newlines: exit 0, silent"
+is "$(stored_hex)" "$(hexstr "$text")" "the table holds it byte for byte"
+is "$(gm-banner bn_table show | od -An -v -tx1 | tr -d ' \n')" "$(hexstr "$text")0a" "show gives it back byte for byte (and a newline)"
+is "$(gm-banner --json bn_table show | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["banner"].encode().hex())')" \
+	"$(hexstr "$text")" "show --json gives it back byte for byte"
+is "$(sql bn_table -c "SHOW default_transaction_read_only")" on "(the database still defaults to read-only)"
+
+for blank in "" " " $'\t\n ' $'\u00a0'; do
+	run gm-banner bn_table set "$blank"
+	is "$rc" 2 "set [$(hexstr "$blank")]: a blank text exits 2"
+	like "$err" "^gm-banner: error: the banner text is empty or only white space" "set [$(hexstr "$blank")]: says so"
+done
+is "$(stored_hex)" "$(hexstr "$text")" "the banner is unchanged"
+
+for orig in "$(hexstr "$text")" "$(hexstr 'Welcome')" "$(hexstr $'\n  ends and starts with white space\n\n')" ""; do
+	set_raw "$orig"
+	name="original [${orig:0:16}...]"
+	[ -z "$orig" ] && name="no banner"
+	run gm-banner bn_table notice 21 22
+	is "$rc:$out" "0:" "$name: notice exits 0"
+	notice_hex=$(stored_hex)
+	like "$(sql bn_table -c "SELECT message FROM cfg.db_logon_banner")" \
+		"^\*\*\* Notice from the database administrator \(gmdb\) \*\*\*
+An upgrade of this GNUmed database from v21 to v22 has been in progress since [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} " \
+		"$name: the notice, with the time, comes first"
+	case $orig in
+	"") unlike "$notice_hex" "0a0a" "$name: nothing follows the notice" ;;
+	*) like "$notice_hex" "0a0a$orig\$" "$name: the original follows it unchanged" ;;
+	esac
+	run gm-banner bn_table notice 21 22
+	is "$rc" 0 "$name: a second notice exits 0"
+	is "$(sql bn_table -c "SELECT count(*) FROM regexp_matches((SELECT message FROM cfg.db_logon_banner), 'Notice from the database administrator', 'g')")" 1 \
+		"$name: and does not stack"
+	run gm-banner bn_table unnotice
+	is "$rc:$out$err" "0:" "$name: unnotice exits 0, silent"
+	is "$(stored_hex)" "$orig" "$name: the original is back byte for byte"
+	is "$(rows)" "$([ -z "$orig" ] && echo 0 || echo 1)" "$name: and as many rows as before"
+	run gm-banner bn_table unnotice
+	is "$rc" 0 "$name: a second unnotice exits 0"
+	is "$err" "the logon banner of database \"bn_table\" has no notice from gmdb: nothing to do" "$name: and says there was nothing to do"
+	is "$(stored_hex)" "$orig" "$name: and changes nothing"
+done
+run gm-banner -q bn_table unnotice
+is "$rc:$err" "0:" "unnotice -q with nothing to do is silent"
+
+run gm-banner bn_table clear
+is "$rc:$(rows)" "0:0" "clear removes the row"
+run gm-banner bn_table show
+is "$rc:$out$err" "0:" "show without a banner: exit 0, no output"
+run gm-banner bn_table clear
+is "$rc:$(rows)" "0:0" "clear without a banner: exit 0"
+set_raw "$(hexstr Welcome)"
+
 # --- a user who may read the banner but not write it: exit 1 ------------------------
 sql postgres -c "DROP ROLE IF EXISTS bn_reader" >/dev/null
 sql postgres -c "CREATE ROLE bn_reader LOGIN" >/dev/null
-sql bn_table -c "GRANT USAGE ON SCHEMA cfg TO bn_reader; GRANT SELECT ON cfg.db_logon_banner TO bn_reader" >/dev/null
+sql bn_table -c "BEGIN READ WRITE; GRANT USAGE ON SCHEMA cfg TO bn_reader; GRANT SELECT ON cfg.db_logon_banner TO bn_reader; COMMIT" >/dev/null ||
+	bail "cannot grant bn_reader SELECT on the banner"
 run gm-banner -U bn_reader bn_table show
 is "$rc:$out" "0:Welcome" "a user with SELECT may show the banner"
 for cmd in "set Hello" clear "notice 21 22" unnotice; do
