@@ -156,4 +156,16 @@ run gm-banner db show
 is "$rc" 1 "a server that cannot be reached: exit 1"
 like "$err" "^gm-banner: error: could not connect to database \"db\": " "the message says so"
 is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
+# the man page and the completion know every option --help lists
+bash -n "$GMDB_SRCDIR/completion/gm-banner"
+ok $? "the bash completion parses"
+man_text=$(sed 's/\\-/-/g' "$GMDB_SRCDIR/man/gm-banner.8")
+for opt in $(gm-banner --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	[ "$opt" = --usage ] && continue  # popt's own
+	like "$man_text" "(^|[^a-z-])$opt([^a-z-]|$)" "the man page documents $opt"
+	like "$(cat "$GMDB_SRCDIR/completion/gm-banner")" "(^|[^a-z-])$opt([^a-z-]|$)" "the completion offers $opt"
+done
+for cmd in show set clear notice unnotice; do
+	like "$man_text" "^\.(B|TP|BI) $cmd( |$)" "the man page documents the command $cmd"
+done
 done_testing
