@@ -112,6 +112,18 @@ done
 run gm-banner -q bn_table unnotice
 is "$rc:$err" "0:" "unnotice -q with nothing to do is silent"
 
+# -v shows the SQL: the transaction is read-write, the text a parameter
+run gm-banner -v bn_table set "Robert'); DROP TABLE cfg.db_logon_banner; --"
+is "$rc" 0 "set -v exits 0"
+like "$err" "sql: BEGIN READ WRITE" "-v shows the explicit read-write transaction"
+like "$err" "^INSERT INTO cfg\.db_logon_banner \(message\) VALUES \(\\\$1\)" "-v shows the text goes in as a parameter"
+unlike "$err" "DROP TABLE" "the text itself is not in the SQL"
+is "$(sql bn_table -c "SELECT message FROM cfg.db_logon_banner")" "Robert'); DROP TABLE cfg.db_logon_banner; --" \
+	"a text that looks like SQL is stored as text"
+run gm-banner -v -v bn_table show
+like "$err" "^SELECT message FROM cfg\.db_logon_banner" "-v shows the query show runs"
+unlike "$err" "BEGIN READ WRITE" "show does not write"
+
 run gm-banner bn_table clear
 is "$rc:$(rows)" "0:0" "clear removes the row"
 run gm-banner bn_table show
@@ -119,6 +131,18 @@ is "$rc:$out$err" "0:" "show without a banner: exit 0, no output"
 run gm-banner bn_table clear
 is "$rc:$(rows)" "0:0" "clear without a banner: exit 0"
 set_raw "$(hexstr Welcome)"
+
+# --- run as root with no user: becomes postgres (peer over the socket) ---------------
+if [ "$(id -u)" = 0 ]; then
+	run env -u PGUSER gm-banner -v -v bn_table show
+	like "$err" "running as the OS user \"postgres\"" "as root, the tool becomes the postgres OS user"
+	like "$err" "connecting to database \"bn_table\" as \"postgres\"" "and connects as postgres"
+	is "$rc:$out" "0:Welcome" "and shows the banner"
+else
+	echo "ok $((tap_n += 1)) # SKIP not root: no privileges to drop (CI runs as root)"
+	echo "ok $((tap_n += 1)) # SKIP not root"
+	echo "ok $((tap_n += 1)) # SKIP not root"
+fi
 
 # --- a user who may read the banner but not write it: exit 1 ------------------------
 sql postgres -c "DROP ROLE IF EXISTS bn_reader" >/dev/null
