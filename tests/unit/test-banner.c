@@ -312,11 +312,60 @@ static void test_read(void)
 	ok(t == NULL, "and gives no text");
 }
 
+/* what gm_banner_print_json prints, as a new string */
+static char *json_of(const char *db, const char *banner)
+{
+	FILE *f = tmpfile();
+	char *buf;
+	long len;
+
+	if (!f)
+		return NULL;
+	gm_banner_print_json(db, banner, f);
+	len = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)len + 1);
+	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void test_json(void)
+{
+	char *j;
+
+	j = json_of("gnumed_v22", NULL);
+	is_str(j, "{\n  \"database\": \"gnumed_v22\",\n  \"banner\": null,\n  \"notice\": null,\n  \"original\": null\n}\n",
+	       "no banner: banner, notice and original are null");
+	free(j);
+	j = json_of("db", "It's \"q\" \\ \n\t\x01 \xc3\xa4");
+	is_str(j, "{\n  \"database\": \"db\",\n  \"banner\": \"It's \\\"q\\\" \\\\ \\n\\t\\u0001 \xc3\xa4\",\n"
+		  "  \"notice\": null,\n  \"original\": \"It's \\\"q\\\" \\\\ \\n\\t\\u0001 \xc3\xa4\"\n}\n",
+	       "a plain banner: escaped, non-ASCII as UTF-8, the original is all of it");
+	free(j);
+	j = json_of("db", B "\nN\n" E "\n\norig");
+	is_str(j, "{\n  \"database\": \"db\",\n  \"banner\": \"" B "\\nN\\n" E "\\n\\norig\",\n"
+		  "  \"notice\": \"N\",\n  \"original\": \"orig\"\n}\n",
+	       "a banner with a notice: the notice and the original apart");
+	free(j);
+	j = json_of("db", B "\nN\n" E);
+	ok(j && strstr(j, "\"notice\": \"N\",\n  \"original\": null\n"), "a notice alone: the original is null");
+	free(j);
+	j = json_of("db", B "\nno end");
+	ok(j && strstr(j, "\"notice\": null,\n  \"original\": \"" B "\\nno end\"\n"),
+	   "a damaged notice: no notice, the original is all of it");
+	free(j);
+}
+
 int main(void)
 {
 	test_blank();
 	test_compose_strip();
 	test_notice_text();
 	test_read();
+	test_json();
 	return tap_done();
 }
