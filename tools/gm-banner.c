@@ -16,7 +16,7 @@ int main(int argc, const char **argv)
 	int json = 0;
 	bool removed = false;
 	char *fixup = NULL, *replaced_by = NULL, *text = NULL;
-	const char *db, *cmd, *arg1, *arg2, *extra;
+	const char *db, *cmd, *arg1, *arg2;
 	poptContext ctx;
 	int rc;
 
@@ -42,7 +42,6 @@ int main(int argc, const char **argv)
 	cmd = poptGetArg(ctx);
 	arg1 = poptGetArg(ctx);
 	arg2 = poptGetArg(ctx);
-	extra = poptPeekArg(ctx);
 	if (!db || !*db)
 		rc = gm_cli_usage_error("no database name given");
 	else if (!cmd)
@@ -62,8 +61,14 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("notice: give FROM TO, --fixup N or --replaced-by DB");
 	else if (strcmp(cmd, "notice") == 0 && (fixup || replaced_by) && arg1)
 		rc = gm_cli_usage_error("notice: FROM TO and --%s exclude each other", fixup ? "fixup" : "replaced-by");
-	else if ((extra = strcmp(cmd, "set") == 0 ? arg2 : strcmp(cmd, "notice") == 0 ? extra : arg1))
-		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", extra);
+	else {
+		/* how many arguments the command takes after its name */
+		const char *const args[] = { arg1, arg2, poptPeekArg(ctx) };
+		int takes = strcmp(cmd, "set") == 0 ? 1 : strcmp(cmd, "notice") == 0 && !fixup && !replaced_by ? 2 : 0;
+
+		if (args[takes])
+			rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", args[takes]);
+	}
 	if (rc == GM_OK && strcmp(cmd, "notice") == 0) {
 		/* versions as "21" or "v21" */
 		if (fixup) {
