@@ -198,5 +198,21 @@ is "$rc:$out" "0:" "a NULL message: show prints nothing"
 gm-banner $db notice 21 22 && gm-banner $db unnotice
 is "$(rows)" 0 "a NULL message is no banner: after notice and unnotice there is no row"
 
+# a member of gm-doctors (who may write the banner in GNUmed, spec 9) can
+# do all of it, without being a superuser
+set_raw "$ref"
+sql postgres -c "DROP ROLE IF EXISTS bn_doctor" >/dev/null
+sql postgres -c "CREATE ROLE bn_doctor LOGIN IN ROLE \"gm-doctors\"" >/dev/null || bail "cannot create a gm-doctors member"
+run gm-banner -U bn_doctor $db notice 21 22
+is "$rc" 0 "a member of gm-doctors: notice exits 0"
+is "$(markers)" 1 "a member of gm-doctors: the notice is there"
+run gm-banner -U bn_doctor $db unnotice
+is "$rc:$(stored_hex)" "0:$ref" "a member of gm-doctors: unnotice gives the original back"
+run gm-banner -U bn_doctor $db set "Praxis geschlossen"
+is "$rc:$(stored_hex)" "0:$(hexstr "Praxis geschlossen")" "a member of gm-doctors: set works"
+run gm-banner -U bn_doctor $db clear
+is "$rc:$(rows)" "0:0" "a member of gm-doctors: clear works"
+sql postgres -c "DROP ROLE bn_doctor" >/dev/null
+
 drop_db $db
 done_testing
