@@ -111,6 +111,8 @@ int main(int argc, const char **argv)
 		rc = gm_error_set(&err, GM_EFAIL, "could not write to standard output");
 	rc = gm_cli_finish(rc, &err);
 	free(text);
+	free(fixup);        /* popt's copies */
+	free(replaced_by);
 	poptFreeContext(ctx);
 	return rc;
 }
