@@ -109,6 +109,24 @@ An upgrade of this GNUmed database from v21 to v22 has been in progress since [0
 	is "$err" "the logon banner of database \"bn_table\" has no notice from gmdb: nothing to do" "$name: and says there was nothing to do"
 	is "$(stored_hex)" "$orig" "$name: and changes nothing"
 done
+# writers lock the table: notices at the same time do not stack, unnotices at
+# the same time do not collide (without the lock the second one may fail)
+set_raw "$(hexstr "$text")"
+pids=()
+for i in 1 2 3 4 5 6; do
+	gm-banner bn_table notice 21 22 & pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+is "$fails" 0 "six notices at the same time all exit 0"
+is "$(sql bn_table -c "SELECT count(*) FROM regexp_matches((SELECT message FROM cfg.db_logon_banner), 'Notice from the database administrator', 'g')")" 1 \
+	"and leave one notice"
+gm-banner bn_table unnotice & p1=$!
+gm-banner bn_table unnotice 2>/dev/null & p2=$!
+wait $p1 && wait $p2
+ok $? "two unnotices at the same time both exit 0"
+is "$(stored_hex)" "$(hexstr "$text")" "and leave the original byte for byte"
+
 run gm-banner -q bn_table unnotice
 is "$rc:$err" "0:" "unnotice -q with nothing to do is silent"
 
