@@ -361,6 +361,38 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Logon banner on an open connection (for the procedures)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The database side of gm_banner_get/set/notice/unnotice (gmdb.h), for the
+ * upgrade and fixup procedures, on an open connection conn (a superuser's
+ * or a member of gm-doctors). The writers run their own BEGIN READ WRITE ...
+ * COMMIT when conn is idle (GNUmed databases default to read-only); inside
+ * the caller's transaction, which must be read-write, they neither commit
+ * nor roll back, and after an error that transaction is aborted. Writers
+ * lock cfg.db_logon_banner against other writers (not readers) until the
+ * end of the transaction. All return GM_OK or a gm_rc with err filled:
+ * GM_ECHECK when the database has no cfg.db_logon_banner (not GNUmed),
+ * GM_EFAIL for a standby in recovery (writers) or a failed query.
+ */
+
+/* Read the banner: *text is NULL when there is none (no row or a NULL
+ * message), else a new string the caller frees. */
+int gm_banner_get_conn(PGconn *conn, char **text, struct gm_error *err);
+/* Replace the banner with text (NULL: remove it); GM_EUSAGE, before any
+ * SQL, when text is blank (gm_banner_blank). */
+int gm_banner_set_conn(PGconn *conn, const char *text, struct gm_error *err);
+/* Put notice n in front of the banner, replacing a gmdb notice already
+ * there (never a second one); GM_EUSAGE when n is not valid, GM_ECHECK when
+ * the banner starts with a damaged gmdb notice (left alone). */
+int gm_banner_notice_conn(PGconn *conn, const struct gm_banner_notice *n, struct gm_error *err);
+/* Take the gmdb notice out, leaving the original text byte for byte (no
+ * banner when there was none); no notice is a no-op, not an error.
+ * *removed (may be NULL) tells whether there was one; GM_ECHECK as above. */
+int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 /* ------------------------------------------------------------------ */
 
