@@ -342,8 +342,15 @@ static void run_pair(struct side *old_side, struct side *new_side, const char *d
 		return;
 	}
 	if (!gm_plausibility_equal(c->old_value, old_type, c->new_value, new_type)) {
-		c->problem = gm_xasprintf("data mismatch: expected %s (in old database), found %s (in new database)",
-					  c->old_value ? c->old_value : "NULL", c->new_value ? c->new_value : "NULL");
+		bool same_text = c->old_value && c->new_value && strcmp(c->old_value, c->new_value) == 0;
+		c->problem = gm_xasprintf("data mismatch: expected %s (in old database), found %s (in new database)%s",
+					  c->old_value ? c->old_value : "NULL", c->new_value ? c->new_value : "NULL",
+					  same_text ? ", values of types that never compare equal" : "");
+		if (same_text) {
+			char *p = gm_xasprintf("%s (type OIDs %u and %u)", c->problem, old_type, new_type);
+			free(c->problem);
+			c->problem = p;
+		}
 		return;
 	}
 	c->passed = true;

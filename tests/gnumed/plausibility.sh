@@ -25,6 +25,21 @@ rw() {
 	local db=$1; shift
 	sql "$db" -c 'SET default_transaction_read_only TO off' "$@"
 }
+# What upstream's engine prints for the checks (and its result), from
+# upstream's own check_data_plausibility() and from gmdb's results.
+upstream_verdicts() {
+	PGUSER=postgres /usr/bin/python3 "$GMDB_SRCDIR/tests/gnumed/upstream-plausibility.py" au_pl_old au_pl_new "$1" \
+		"$tmp/upstream.log" | grep -E '^(==> |    \.\.\. |result: )'
+}
+gmdb_verdicts() {
+	echo "==> checking migrated data for plausibility ..."
+	printf '%s\n' "$out" | awk -F'\t' '
+		$1 == "FAIL" && $5 ~ /^check definition error/ { print "    ... failed (check definition error)"; next }
+		$1 == "FAIL" && $5 ~ /^SQL error/ { print "    ... failed (SQL error)"; next }
+		$1 == "FAIL" && $5 ~ /^data mismatch/ { print "    ... failed (data error, check [" $2 "])"; next }
+		$1 == "FAIL" { print "    ... failed (unexpected problem: " $5 ")" }'
+	echo "result: $([ "$rc" = 0 ] && echo True || echo False)"
+}
 field() { awk -F'\t' -v n="$1" -v tag="$2" '$2 == tag { print $n }'; }
 
 # The list's items as upstream's conf reader hands them over (spec 1.3):
@@ -44,6 +59,7 @@ is "$rc" 0 "upstream's checks on v21 -> v22: all pass (exit 0)"
 is "$(printf '%s\n' "$out" | grep -c '^ok	')" 60 "60 active checks ran and passed"
 is "$(printf '%s\n' "$out" | grep -vc '^ok	')" 0 "none failed"
 printf '%s\n' "$out" | cut -f2 >"$tmp/tags"
+is "$(gmdb_verdicts)" "$(upstream_verdicts "$tmp/items")" "upstream's check_data_plausibility() agrees"
 if [ -f "$upstream_log" ]; then
 	sed -n 's/.*plausibility check \[\(.*\)\] succeeded$/\1/p' "$upstream_log" >"$tmp/upstream-tags"
 	cmp -s "$tmp/tags" "$tmp/upstream-tags"
@@ -74,6 +90,7 @@ is "$(printf '%s\n' "$out" | field 5 v_active_persons)" \
 	"the problem says what was expected and found"
 is "$(printf '%s\n' "$out" | grep -c '^ok	')" 59 "the other 59 checks still ran and passed"
 like "$err" "1 of 60 plausibility checks failed" "the error counts the failures"
+is "$(gmdb_verdicts)" "$(upstream_verdicts "$tmp/items")" "upstream's check_data_plausibility() agrees"
 
 # Upstream's debugging items (the end of the conf), and more: errors fail
 # their own check only, the next query runs in a fresh transaction.
@@ -121,9 +138,12 @@ like "$(printf '%s\n' "$out" | field 5 'missing relation')" 'relation "dem.no_su
 like "$(printf '%s\n' "$out" | field 5 'no rows')" 'no rows' "a query without rows fails (upstream: IndexError)"
 like "$(printf '%s\n' "$out" | field 5 'not a query')" 'no result set' "a command without a result set fails (upstream: no results to fetch)"
 like "$(printf '%s\n' "$out" | sed -n 12p | cut -f5)" 'more than one "::::"' "two separators are a definition error"
+like "$(printf '%s\n' "$out" | field 5 'string is not number')" 'never compare equal \(type OIDs 25 and 23\)$' \
+	"text against a number: the same text, different types, said so"
 like "$(printf '%s\n' "$out" | field 5 'data mismatch error')" '^data mismatch: expected 1 \(in old database\), found 2 \(in new database\)$' \
 	"a mismatch names both values"
 like "$err" "9 of 12 plausibility checks failed" "the error counts the failures"
+is "$(gmdb_verdicts)" "$(upstream_verdicts "$tmp/debug")" "upstream's check_data_plausibility() agrees, failure for failure"
 
 # Before connecting: an odd number of items is a configuration error.
 head -n 3 "$tmp/items" >"$tmp/odd"
