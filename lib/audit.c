@@ -350,6 +350,17 @@ static char *join(const struct gm_strv *sv, const char *sep)
 	return gm_buf_detach(&b);
 }
 
+/* Column definitions for a message: "name type, name type". */
+static char *join_defs(const struct gm_strv *defs)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < defs->n; i++)
+		gm_buf_addf(&b, "%s%s", i ? ", " : "", defs->v[i] + 1);
+	if (!b.data)
+		gm_buf_adds(&b, "");
+	return gm_buf_detach(&b);
+}
+
 /*
  * audit_trail_table_ddl(): the log table's CREATE TABLE if audit.log_<table>
  * does not exist yet, else a check that it has every audited column with
@@ -381,10 +392,12 @@ static int log_table_ddl(PGconn *conn, const char *schema, const char *table, co
 		for (size_t i = 0; i < audited.n; i++) {
 			if (strv_has(&logged, audited.v[i]))
 				continue;
-			char *have = join(&logged, ","), *want = join(&audited, ",");
+			/* "\tname type": udt names have no spaces, column names may */
+			const char *def = audited.v[i] + 1, *sp = strrchr(def, ' ');
+			char *have = join_defs(&logged), *want = join_defs(&audited);
 			rc = gm_error_set(err, GM_ECHECK,
-					  "the audit log table \"%s.%s\" does not fit \"%s.%s\": it lacks the column \"%s\"",
-					  AUDIT_SCHEMA, log_tbl, schema, table, audited.v[i] + 1);
+					  "the audit log table \"%s.%s\" does not fit \"%s.%s\": it has no column \"%.*s\" of type %s",
+					  AUDIT_SCHEMA, log_tbl, schema, table, (int)(sp - def), def, sp + 1);
 			gm_error_detail(err, "%s.%s: %s\n%s.%s: %s", schema, table, want, AUDIT_SCHEMA, log_tbl,
 					have);
 			free(have);
