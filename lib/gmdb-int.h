@@ -195,9 +195,12 @@ int gm_plausibility_split(const char *def, char **tag, char **old_sql, struct gm
  * inside read-only SERIALIZABLE transactions that a failed query rolls
  * back. Row 0 column 0 of each result is compared the way Python compares
  * the values psycopg2 makes of them. *checks (n of them, caller frees with
- * gm_checks_free) lists every check run. GM_OK if all passed, GM_ECHECK if
- * any failed (all are still run), GM_EUSAGE for an odd number of items
- * (before connecting), GM_EFAIL when a connection fails.
+ * gm_checks_free) lists every check run; old_sql is NULL where the
+ * definition could not be split (tag "?", as upstream logs it). GM_OK if
+ * all passed, GM_ECHECK if any failed (all are still run), GM_EUSAGE for
+ * an odd number of items (before connecting), GM_EFAIL when a connection
+ * fails. items NULL (the option is absent): GM_OK, nothing run, no
+ * connection; an empty list still connects (as upstream does).
  */
 int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
 			struct gm_check **checks, size_t *n, struct gm_error *err);

@@ -7,6 +7,10 @@
  * is fetched through psycopg2 and the two Python objects are compared with
  * "!=". A query error, or a result without a row, fails that check only;
  * the remaining checks still run.
+ *
+ * One difference on purpose: upstream's transactions are READ WRITE (and
+ * whatever a check writes is rolled back when its connection closes);
+ * here they are READ ONLY, so a check query that writes fails.
  */
 #include "gmdb-int.h"
 
@@ -213,11 +217,6 @@ bool gm_plausibility_equal(const char *a, unsigned a_type, const char *b, unsign
 /* Running the checks                                                  */
 /* ------------------------------------------------------------------ */
 
-struct side {
-	PGconn *conn;
-	bool in_tx;
-};
-
 static char *pg_problem(PGresult *res, PGconn *conn)
 {
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -234,11 +233,11 @@ static char *pg_problem(PGresult *res, PGconn *conn)
 /*
  * Run one check query the way gmPG2.run_ro_queries() runs it on upstream's
  * non-autocommit connection: in the open transaction (one is begun if
- * none is), rolled back after an error only. Returns true with the value
+ * none is open), rolled back after an error only. Returns true with the value
  * of row 0 column 0 (*value NULL for SQL NULL) and its type, or false with
  * *problem set.
  */
-static bool run_query(struct side *s, const char *sql, char **value, unsigned *type, char **problem)
+static bool run_query(PGconn *conn, const char *sql, char **value, unsigned *type, char **problem)
 {
 	PGresult *res;
 	bool got = false;
@@ -246,19 +245,18 @@ static bool run_query(struct side *s, const char *sql, char **value, unsigned *t
 	*value = NULL;
 	*type = 0;
 	*problem = NULL;
-	if (!s->in_tx) {
-		res = PQexec(s->conn, "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
+	if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
+		res = PQexec(conn, "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			*problem = pg_problem(res, s->conn);
+			*problem = pg_problem(res, conn);
 			PQclear(res);
 			return false;
 		}
 		PQclear(res);
-		s->in_tx = true;
 	}
 	gm_log(GM_LOG_SQL, "%s", sql);
 	/* PQexec as psycopg2 sends it: several statements allowed, the last one's result counts */
-	res = PQexec(s->conn, sql);
+	res = PQexec(conn, sql);
 	switch (PQresultStatus(res)) {
 	case PGRES_TUPLES_OK:
 		if (PQntuples(res) > 0 && PQnfields(res) > 0) {
@@ -276,10 +274,9 @@ static bool run_query(struct side *s, const char *sql, char **value, unsigned *t
 		*problem = gm_xstrdup("the query returned no result set");
 		break;
 	default:
-		*problem = pg_problem(res, s->conn);
+		*problem = pg_problem(res, conn);
 		PQclear(res);
-		res = PQexec(s->conn, "ROLLBACK");
-		s->in_tx = false;
+		res = PQexec(conn, "ROLLBACK");
 		break;
 	}
 	PQclear(res);
@@ -316,7 +313,7 @@ void gm_checks_free(struct gm_check *checks, size_t n)
 	free(checks);
 }
 
-static void run_pair(struct side *old_side, struct side *new_side, const char *def, const char *new_sql,
+static void run_pair(PGconn *old_conn, PGconn *new_conn, const char *def, const char *new_sql,
 		     struct gm_check *c)
 {
 	struct gm_error split_err = GM_ERROR_INIT;
@@ -331,12 +328,12 @@ static void run_pair(struct side *old_side, struct side *new_side, const char *d
 		gm_error_release(&split_err);
 		return;
 	}
-	if (!run_query(old_side, c->old_sql, &c->old_value, &old_type, &problem)) {
+	if (!run_query(old_conn, c->old_sql, &c->old_value, &old_type, &problem)) {
 		c->problem = gm_xasprintf("SQL error in the old database: %s", problem);
 		free(problem);
 		return;
 	}
-	if (!run_query(new_side, c->new_sql, &c->new_value, &new_type, &problem)) {
+	if (!run_query(new_conn, c->new_sql, &c->new_value, &new_type, &problem)) {
 		c->problem = gm_xasprintf("SQL error in the new database: %s", problem);
 		free(problem);
 		return;
@@ -359,21 +356,25 @@ static void run_pair(struct side *old_side, struct side *new_side, const char *d
 int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
 			struct gm_check **checks, size_t *n, struct gm_error *err)
 {
-	struct side old_side = { NULL, false }, new_side = { NULL, false };
+	PGconn *old_conn, *new_conn;
 	struct gm_check *list = NULL;
 	size_t count = 0, failed = 0;
 	int rc = GM_OK;
 
 	*checks = NULL;
 	*n = 0;
+	if (!items) {
+		gm_log(GM_LOG_INFO, "no plausibility checks defined");
+		return GM_OK;
+	}
 	if (items->n % 2)
 		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
-	old_side.conn = open_side(old_db, "plausibility check: old", err);
-	if (!old_side.conn)
+	old_conn = open_side(old_db, "plausibility check: old", err);
+	if (!old_conn)
 		return GM_EFAIL;
-	new_side.conn = open_side(new_db, "plausibility check: new", err);
-	if (!new_side.conn) {
-		gm_conn_close(old_side.conn);
+	new_conn = open_side(new_db, "plausibility check: new", err);
+	if (!new_conn) {
+		gm_conn_close(old_conn);
 		return GM_EFAIL;
 	}
 	list = gm_xcalloc(items->n / 2 + 1, sizeof(*list));
@@ -384,7 +385,7 @@ int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_
 			gm_log(GM_LOG_DEBUG, "plausibility check skipped: %s", items->v[i]);
 			continue;
 		}
-		run_pair(&old_side, &new_side, items->v[i], items->v[i + 1], c);
+		run_pair(old_conn, new_conn, items->v[i], items->v[i + 1], c);
 		count++;
 		if (c->passed) {
 			gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
@@ -393,8 +394,8 @@ int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_
 			gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
 		}
 	}
-	gm_conn_close(old_side.conn);
-	gm_conn_close(new_side.conn);
+	gm_conn_close(old_conn);
+	gm_conn_close(new_conn);
 	if (failed)
 		rc = gm_error_set(err, GM_ECHECK, "%zu of %zu plausibility checks failed", failed, count);
 	*checks = list;

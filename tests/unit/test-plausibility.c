@@ -119,5 +119,28 @@ int main(void)
 	NE("{1,2}", INT4ARRAY, "{1,2}", TEXT);
 	NE("{\"a\":1}", JSON, "{\"a\":1}", TEXT);
 	NE("\\x01", BYTEA, "\\x02", BYTEA);
+
+	/* what is decided before connecting (the databases do not exist) */
+	{
+		struct gm_error err = GM_ERROR_INIT;
+		struct gm_strv items = GM_STRV_INIT;
+		struct gm_check *checks = (struct gm_check *)&items;
+		size_t n = 99;
+
+		is_int(gm_plausibility_run("gmdb_no_such_old", "gmdb_no_such_new", NULL, &checks, &n, &err), GM_OK,
+		       "no checks defined: success without connecting");
+		ok(checks == NULL && n == 0, "  and no checks");
+		gm_strv_push(&items, "a::::select 1");
+		gm_strv_push(&items, "select 1");
+		gm_strv_push(&items, "-- a lone comment");
+		is_int(gm_plausibility_run("gmdb_no_such_old", "gmdb_no_such_new", &items, &checks, &n, &err), GM_EUSAGE,
+		       "an odd number of items is a configuration error, before connecting");
+		ok(err.message && strstr(err.message, "odd number of plausibility check items (3)"), "  saying so: %s",
+		   err.message ? err.message : "(none)");
+		ok(checks == NULL && n == 0, "  and no checks");
+		gm_checks_free(NULL, 0);
+		gm_strv_release(&items);
+		gm_error_release(&err);
+	}
 	return tap_done();
 }
