@@ -393,6 +393,67 @@ int gm_banner_notice_conn(PGconn *conn, const struct gm_banner_notice *n, struct
 int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Audit trail DDL and upgrade plausibility checks (audit.c,           */
+/* plausibility.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The text of upstream's audit-trail-schema.sql for the database conn is
+ * connected to, byte for byte: the items gmAuditSchemaGenerator.
+ * create_audit_ddl() returns, each followed by ";\n" (spec 6.2-6.4).
+ * Only reads (in a read-only transaction of its own, or a savepoint of the
+ * caller's). Run it as the role the DDL is for (upstream: gm-dbo):
+ * information_schema shows only what that role may see. The connection's
+ * client encoding must be UTF8. *ddl is malloc'ed, the caller frees it.
+ * GM_ECHECK when upstream's generator would give up (nothing registered,
+ * a registered table missing, a log table lacking an audited column).
+ */
+int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err);
+
+struct gm_check {
+	char *tag;        /* the check's name/label as upstream logs it */
+	bool passed;
+	char *old_sql, *new_sql;
+	char *old_value, *new_value; /* NULL for SQL NULL */
+	char *problem;    /* why it failed (query error, mismatch), NULL if passed */
+};
+
+/*
+ * Split one check definition item "<tag>::::<old query>" the way upstream
+ * does (Python's split('::::') into exactly two parts). Returns GM_OK with
+ * *tag and *old_sql malloc'ed, or GM_EUSAGE (err says why) when the item
+ * has no or more than one separator.
+ */
+int gm_plausibility_split(const char *def, char **tag, char **old_sql, struct gm_error *err);
+
+/*
+ * Run upstream's "upgrade plausibility checks" (spec 5): items as listed in
+ * the conf, taken pairwise (definition, new query); a pair whose definition
+ * starts with "--" is skipped and not returned. Each old query runs on
+ * old_db, each new one on new_db, over two connections of their own (the
+ * default user, upstream: the superuser; the databases' own search_path),
+ * inside read-only SERIALIZABLE transactions that a failed query rolls
+ * back. Row 0 column 0 of each result is compared the way Python compares
+ * the values psycopg2 makes of them. *checks (n of them, caller frees with
+ * gm_checks_free) lists every check run; old_sql is NULL where the
+ * definition could not be split (tag "?", as upstream logs it). GM_OK if
+ * all passed, GM_ECHECK if any failed (all are still run), GM_EUSAGE for
+ * an odd number of items (before connecting), GM_EFAIL when a connection
+ * fails. items NULL (the option is absent): GM_OK, nothing run, no
+ * connection; an empty list still connects (as upstream does).
+ */
+int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
+			struct gm_check **checks, size_t *n, struct gm_error *err);
+void gm_checks_free(struct gm_check *checks, size_t n);
+
+/*
+ * Whether two values upstream compares as equal: text values (NULL for
+ * SQL NULL) with their type OIDs, judged as Python judges the objects
+ * psycopg2 makes of them (numbers and booleans by value, strings by text).
+ */
+bool gm_plausibility_equal(const char *a, unsigned a_type, const char *b, unsigned b_type);
+
+/* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 /* ------------------------------------------------------------------ */
 

@@ -289,6 +289,7 @@ struct gm_upgrade_opts {
 	const char *backup_dir;     /* NULL: the default */
 	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
 	bool json;                  /* summary as JSON on stdout */
+	bool yes;                   /* no confirmation question on a terminal */
 };
 
 /*
