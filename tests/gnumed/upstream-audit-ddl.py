@@ -13,6 +13,7 @@ engine runs it as gm-dbo). Exits 3 without writing OUTPUT when upstream's
 generator gives up (returns None).
 """
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -34,6 +35,11 @@ finally:
     os.unlink(os.path.join(pkgroot, 'Gnumed'))
     os.rmdir(pkgroot)
 
+# upstream's reasons for giving up go to its log: show them on stderr
+_stderr = logging.StreamHandler(sys.stderr)
+_stderr.setLevel(logging.ERROR)
+_stderr.setFormatter(logging.Formatter('upstream: %(message)s'))
+logging.getLogger('gm.bootstrapper').addHandler(_stderr)
 db, output = sys.argv[1], sys.argv[2]
 role = sys.argv[3] if len(sys.argv) > 3 else None
 conn = psycopg2.connect(dbname=db, user=os.environ.get('PGUSER', 'postgres'),
