@@ -119,6 +119,11 @@ printf '%s\n' "$out" "$err" | grep 'gmdb:' | sed 's/^/# /'
 unlike "$out$err" "dpkg: error|Errors were encountered" "dpkg reports no error"
 check_diversions "after reinstalling gnumed-server"
 
+# --- an upgrade in place: preinst upgrade, postrm upgrade, postinst configure --
+run apt install --reinstall "$deb"
+is "$rc" 0 "apt-get install --reinstall ./gmdb_*.deb succeeds"
+check_diversions "after reinstalling gmdb"
+
 # --- purge ------------------------------------------------------------------------
 gmdb_files=$(dpkg -L gmdb)
 diverted=$(LC_ALL=C dpkg-divert --list | awk '$NF == "gmdb" {print $5}')
