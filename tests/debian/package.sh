@@ -1,8 +1,9 @@
 #!/bin/bash
 # The Debian package, end to end, as root on a Debian machine with Debian's
-# gnumed-server installed: builds gmdb_*.deb from a clean copy of HEAD
-# (git archive), runs lintian on it, installs it beside gnumed-server,
-# checks the diversions, fires the trigger by reinstalling gnumed-server,
+# gnumed-server installed: builds the source and binary packages from a
+# clean copy of HEAD (git archive), runs lintian on both, installs gmdb
+# beside gnumed-server, checks the diversions, reinstalls gmdb, fires the
+# trigger by reinstalling gnumed-server,
 # purges gmdb and checks that gnumed-server has its own commands back and
 # that nothing of gmdb's is left. Leaves the machine as it found it: gmdb
 # purged, gnumed-server installed (reinstalled if need be).
@@ -53,12 +54,12 @@ trap 'exit 1' INT TERM HUP
 # --- build from a clean copy of HEAD -------------------------------------------
 mkdir "$tmp/src"
 git -C "$srcdir" archive HEAD | tar -x -C "$tmp/src" || bail "git archive HEAD failed"
-(cd "$tmp/src" && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1
+(cd "$tmp/src" && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc) >"$tmp/build.log" 2>&1
 rc=$?
-ok $rc "dpkg-buildpackage -us -uc -b builds the package from git archive HEAD"
+ok $rc "dpkg-buildpackage -us -uc builds source and binary packages from git archive HEAD"
 [ "$rc" = 0 ] || { tail -n 40 "$tmp/build.log" | sed 's/^/# /'; bail "the package does not build"; }
 deb=$(ls "$tmp"/gmdb_*.deb)
-changes=$(ls "$tmp"/gmdb_*.changes)
+changes=$(ls "$tmp"/gmdb_*_"$(dpkg --print-architecture)".changes)
 
 # --- lintian ----------------------------------------------------------------------
 run lintian -I --pedantic "$changes"
