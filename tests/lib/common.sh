@@ -76,12 +76,18 @@ need_reference() {
 }
 
 # clone_db SOURCE TARGET: a fresh copy (TARGET dropped first), with the
-# source's owner (GNUmed's functions check that gm-dbo owns the database).
+# source's owner (GNUmed's functions check that gm-dbo owns the database)
+# and its database settings.
 clone_db() {
 	local owner
 	owner=$(sql postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$1'") &&
 	sql postgres -c "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null &&
-	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\" OWNER \"$owner\"" >/dev/null
+	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\" OWNER \"$owner\"" >/dev/null &&
+	# the database's own settings (default_transaction_read_only, ...) are
+	# not part of a template copy
+	sql postgres -c "SELECT format('ALTER DATABASE %I SET %s TO %L;', '$2', split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))
+		FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) c
+		WHERE d.datname = '$1' AND s.setrole = 0" | sql postgres >/dev/null
 }
 
 drop_db() {
