@@ -148,6 +148,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	char *db = NULL, *conf = NULL, *hash = NULL;
 	int version = -1, rc;
 	PGconn *lock = NULL;
+	struct gm_shortcut *shortcut = NULL;
 	double t0 = gm_now();
 	struct gm_step st;
 
@@ -245,6 +246,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		rc = gm_engine_superuser_steps(&e, err);
 	if (rc == GM_OK)
 		rc = gm_engine_owner_session(&e, err);
+	e.rewrite = gm_shortcut_rewrite;
+	e.rewrite_data = shortcut = gm_shortcut_new(&e.conn);
 	if (rc == GM_OK)
 		rc = gm_engine_bundles(&e, err);
 	if (rc == GM_OK)
@@ -273,6 +276,7 @@ out:
 	}
 	gm_lock_release(lock);
 	gm_engine_release(&e);
+	gm_shortcut_free(shortcut);
 	free(target.name);
 	free(target.hash);
 	free(target.problem);

@@ -62,6 +62,7 @@ struct upgrade {
 	struct gm_engine e;
 	struct gm_found source;
 	bool target_exists, target_is_leftover;
+	bool started_as_root;   /* the backup directory can still be made */
 	bool created_group;     /* this run created the target's group role */
 	bool target_created;    /* this run created the target database */
 	long long source_bytes;
@@ -352,7 +353,10 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	}
 	check_client(u, pf);
 	if (!u->o->no_backup) {
-		if (access(backup_dir(u->o), W_OK | X_OK) != 0)
+		if (access(backup_dir(u->o), F_OK) != 0 && errno == ENOENT && u->started_as_root)
+			pf_add(pf, PF_OK, "backup", "a dump of \"%s\" goes to %s (made at the start, for postgres)",
+			       e->template_db, backup_dir(u->o));
+		else if (access(backup_dir(u->o), W_OK | X_OK) != 0)
 			pf_add(pf, PF_FAIL, "backup", "cannot write to the backup directory %s: %s", backup_dir(u->o),
 			       strerror(errno));
 		else
@@ -799,6 +803,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	struct upgrade u;
 	struct preflight pf;
 	PGconn *lock_src = NULL, *lock_tgt = NULL;
+	struct gm_shortcut *shortcut = NULL;
 	char *conf;
 	int rc;
 
@@ -806,6 +811,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	memset(&pf, 0, sizeof(pf));
 	u.o = o;
 	u.t0 = gm_now();
+	u.started_as_root = geteuid() == 0;
 	gm_engine_init(&u.e);
 
 	/* root's part: the backup directory belongs to postgres */
@@ -896,6 +902,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	STEP(&u, "owner session", gm_engine_owner_session(&u.e, err));
 	if (rc == GM_OK)
 		gm_signals_watch(u.e.conn);
+	u.e.rewrite = gm_shortcut_rewrite;
+	u.e.rewrite_data = shortcut = gm_shortcut_new(&u.e.conn);
 	STEP(&u, "bundles", gm_engine_bundles(&u.e, err));
 	STEP(&u, "auditing", auditing(&u, err));
 	STEP(&u, "notifications", gm_engine_notifications(&u.e, err));
@@ -951,5 +959,6 @@ out:
 	free(u.backup_path);
 	free(u.result_hash);
 	gm_engine_release(&u.e);
+	gm_shortcut_free(shortcut);
 	return rc;
 }
