@@ -1,7 +1,7 @@
 #!/bin/bash
 # compare-db.sh - are two GNUmed databases the same?
 #
-#   compare-db.sh [-w WORKDIR] [-m MASK]... DB_A DB_B
+#   compare-db.sh [-w WORKDIR] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B
 #
 # Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
 #   schema    pg_dump --schema-only --create (ACLs, database settings and
@@ -12,20 +12,25 @@
 #             (cluster-wide: identical when both databases live in the same
 #             cluster, which is what the tests use; compared for form)
 # MASK is COLUMN (any table) or SCHEMA.TABLE.COLUMN: columns whose values
-# are the time of the run (audit timestamps, ...). Prints what differs;
+# are the time of the run (audit timestamps, ...). -t names a text column
+# in which timestamps (YYYY-MM-DD HH:MM:SS...) are masked, the rest of the
+# text still compared (upstream writes the run's time into some texts).
+# Prints what differs;
 # exits 0 if nothing does, 1 if something does, 2 on error.
 set -u
 work=
 masks=()
-while getopts w:m: o; do
+tmasks=()
+while getopts w:m:t: o; do
 	case $o in
 	w) work=$OPTARG ;;
 	m) masks+=("$OPTARG") ;;
+	t) tmasks+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-m MASK]... DB_A DB_B" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B" >&2; exit 2; }
 a=$1 b=$2
 [ -n "$work" ] || work=$(mktemp -d)
 mkdir -p "$work"
@@ -47,7 +52,9 @@ fi
 # 2. rows
 maskre=$(printf '%s\n' "${masks[@]:-}" | sed '/^$/d' | paste -sd'|' -)
 tables_sql="SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname,
-  (SELECT string_agg(format('%I', a.attname), ',' ORDER BY a.attnum) FROM pg_attribute a
+  (SELECT string_agg(CASE WHEN n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_time'::text[])
+      THEN format('regexp_replace(%I::text, ''[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([+-][0-9]{2}(:[0-9]{2})?)?'', ''<time>'', ''g'')', a.attname)
+      ELSE format('%I', a.attname) END, ',' ORDER BY a.attnum) FROM pg_attribute a
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       AND NOT (a.attname = ANY (:'masks_col'::text[]) OR n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_full'::text[])))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -55,8 +62,9 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_s
   AND n.nspname !~ '^pg_toast' ORDER BY 2"
 mcol="{$(printf '%s\n' "${masks[@]:-}" | grep -v '\.' | sed '/^$/d' | paste -sd, -)}"
 mfull="{$(printf '%s\n' "${masks[@]:-}" | grep '\.' | paste -sd, -)}"
+mtime="{$(printf '%s\n' "${tmasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 for db in "$a" "$b"; do
-	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" <<<"$tables_sql" >"$work/$db.tables" || exit 2
+	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" -v masks_time="$mtime" <<<"$tables_sql" >"$work/$db.tables" || exit 2
 	while IFS=$'\t' read -r ident name cols; do
 		[ -n "$cols" ] || cols="1"
 		echo "SELECT '$name', md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')), count(*) FROM (SELECT ROW($cols)::text AS r FROM $ident) s;"
