@@ -257,6 +257,15 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	gm_error_release(&cerr);
 
 	/* the source */
+	{
+		bool src_exists = false;
+		if (database_info(e->template_db, &src_exists, NULL, NULL, &cerr) == GM_OK && !src_exists) {
+			pf_add(pf, PF_FAIL, "source", "database \"%s\" does not exist", e->template_db);
+			gm_error_release(&cerr);
+			return GM_OK;
+		}
+		gm_error_release(&cerr);
+	}
 	rc = gm_identify(e->template_db, &u->source, &cerr);
 	if (rc < 0) {
 		/* no server, or no such database: nothing else can be checked */
