@@ -1,0 +1,41 @@
+#!/bin/bash
+# The whole chain: from a real gnumed_v2 made by upstream's bootstrapper,
+# gmdb upgrades step by step, 2 3, 3 4, ... 21 22, and must end at the
+# known v22 hash. Every step's result is checked for that version's known
+# hash; a step that misses it is compared with what upstream's engine made
+# of the same step (the reference gmref_vN+1, made by upstream's chain from
+# gmref_vN) before anyone calls it gmdb's bug or upstream's.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_reference
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/chain
+rm -rf "$work" && mkdir -p "$work/logs" && chmod -R 777 "$work"
+export GMDB_LOG_DIR=$work/logs
+masks=(-m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported -t clin.episode.summary)
+for v in $(seq 2 22); do drop_db "gnumed_v$v"; done
+
+clone_db gmref_v2 gnumed_v2
+for from in $(seq 2 21); do
+	to=$((from + 1))
+	t0=$(date +%s.%N)
+	run gm-upgrade_server --no-backup --yes "$from" "$to"
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+	is "$rc" 0 "gm-upgrade_server $from $to ($(printf '%.1f' "$secs") s)"
+	if [ "$rc" != 0 ]; then
+		printf '%s\n' "$err" | tail -n 8 | sed 's/^/# /'
+		break
+	fi
+	h=$(sql "gnumed_v$to" -c "SELECT md5(gm.concat_table_structure($to))" 2>/dev/null)
+	want=$(sql "gmref_v$to" -c "SELECT md5(gm.concat_table_structure($to))" 2>/dev/null)
+	is "$h" "$want" "  gnumed_v$to has the schema hash upstream's v$to has"
+	if [ "$h" != "$want" ]; then
+		PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$to" "${masks[@]}" "gmref_v$to" "gnumed_v$to" 2>&1 |
+			head -n 30 | sed 's/^/# /'
+	fi
+	drop_db "gnumed_v$from"
+done
+run gm-fingerprint_db --expect-version 22 gnumed_v22
+is "$rc" 0 "the chain ends at the known v22 hash"
+drop_db gnumed_v22
+done_testing

@@ -1,0 +1,144 @@
+#!/bin/bash
+# gm-upgrade_server against upstream, side by side: on copies of the same
+# real databases, gmdb's 21 22 and 20 21 must make what upstream's engine
+# made of them (the reference gmref_v22 was made by upstream's
+# update_db-v21_v22.conf from gmref_v21; gmref_v21 by upstream's
+# update_db-v20_v21.conf from gmref_v20), leave the source as it was, and
+# clean up after every failure.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_reference
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/upgrade
+rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
+mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
+masks=(-m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported -t clin.episode.summary)
+same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
+exists() { [ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ]; }
+for d in gnumed_v20 gnumed_v21 gnumed_v22; do drop_db "$d"; done
+
+# --- 21 22, with a backup --------------------------------------------------------
+clone_db gmref_v21 gnumed_v21
+clone_db gmref_v21 up_source_before
+run gm-upgrade_server --check 21 22
+is "$rc" 0 "--check 21 22 on a real v21: ready"
+like "$out" 'source: database "gnumed_v21" has the known schema hash of v21' "--check verifies the source's hash"
+like "$out" 'target: database "gnumed_v22" does not exist yet' "and that the target is absent"
+run gm-upgrade_server --json 21 22
+is "$rc" 0 "gm-upgrade_server 21 22"
+like "$err" 'verifying the schema hash of "gnumed_v22" \.\.\. ok' "the result has the known v22 hash"
+like "$err" 'checking the migrated data for plausibility \.\.\. ok' "upstream's plausibility checks passed"
+printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["result"] == "ok", d
+assert d["target_hash"] == "bf45f01327fb5feb2f5d3c06ba4a6792", d
+assert d["backup"] and d["log_file"] and len(d["steps"]) > 5, d
+print(d["backup"])' >"$work/json.out" 2>&1
+ok $? "--json: result, hash, backup, log file, steps"
+backup=$(tail -n 1 "$work/json.out")
+[ -d "$backup" ] && pg_restore --list "$backup" >/dev/null 2>&1
+ok $? "the backup is a dump pg_restore reads"
+out=$(same gmref_v22 gnumed_v22 "${masks[@]}")
+ok $? "gmdb's v22 is upstream's v22: schema, rows (run times masked), roles"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+out=$(same up_source_before gnumed_v21)
+ok $? "the source gnumed_v21 is exactly as it was (nothing masked)"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+is "$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v22'")" \
+	"$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gmref_v22'")" \
+	"the new database's comment is upstream's (gmdb's build mark is gone)"
+
+# --- an existing target -------------------------------------------------------------
+run gm-upgrade_server --yes --no-backup 21 22
+is "$rc" 3 "an existing target is refused: exit 3"
+like "$err" 'exists \(use --replace-target' "and --replace-target is named"
+exists gnumed_v22; ok $? "the existing target is still there"
+
+# --- 20 21, and --replace-target ----------------------------------------------------
+clone_db gmref_v20 gnumed_v20
+clone_db gmref_v20 up_source_before
+run gm-upgrade_server --no-backup --replace-target 20 21
+is "$rc" 0 "gm-upgrade_server --replace-target 20 21 (gnumed_v21 existed)"
+out=$(same gmref_v21 gnumed_v21 "${masks[@]}")
+ok $? "gmdb's v21 is upstream's v21: schema, rows (run times masked), roles"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+out=$(same up_source_before gnumed_v20)
+ok $? "the source gnumed_v20 is exactly as it was"
+
+# --- failures leave nothing behind --------------------------------------------------
+drop_db gnumed_v22
+clone_db gmref_v21 gnumed_v21
+clone_db gmref_v21 up_source_before
+tree=$work/tree
+mkdir -p "$tree" && cp -a "$GMDB_UPSTREAM_DIR/bootstrap" "$GMDB_UPSTREAM_DIR/sql" "$tree/"
+ln -s "$GMDB_UPSTREAM_DIR/pycommon" "$tree/pycommon"
+chmod -R a+rX "$tree"
+f=$tree/sql/v21-v22/dynamic/v22-ref-create_generic_vaccines.sql
+[ -f "$f" ] || f=$(grep -l 'ON_ERROR_STOP 1' "$tree"/sql/v21-v22/dynamic/*.sql | head -n 1)
+printf '\nselect * from gmdb_injected_failure;\n' >>"$f"
+run gm-upgrade_server --no-backup --upstream-dir "$tree" 21 22
+is "$rc" 1 "an SQL file failing mid-upgrade: exit 1"
+like "$err" "$(basename "$f"):[0-9]+: .*gmdb_injected_failure.* does not exist \(SQLSTATE 42P01\)" \
+	"the error names file, line, PostgreSQL's message and SQLSTATE"
+like "$err" 'Nothing is left of the new database' "and says what was cleaned up"
+exists gnumed_v22; is "$?" 1 "no target is left behind"
+out=$(same up_source_before gnumed_v21)
+ok $? "the source is exactly as it was"
+cp "$GMDB_UPSTREAM_DIR/sql/${f#"$tree"/sql/}" "$f"
+
+# SIGTERM in the middle: the same clean end
+(sleep 4; pkill -TERM -f 'gm-upgrade_server --no-backup --upstream-dir') &
+run gm-upgrade_server --no-backup --upstream-dir "$tree" 21 22
+wait
+isnt_zero=$([ "$rc" != 0 ] && echo 0 || echo 1)
+ok "$isnt_zero" "SIGTERM ends the run with a failure (exit $rc)"
+like "$err" 'signal|interrupted|cancel' "and says it was interrupted"
+exists gnumed_v22; is "$?" 1 "no target is left behind"
+
+# kill -9: the half-made target is recognised and cleaned up by the next run
+(sleep 4; pkill -KILL -f 'gm-upgrade_server --no-backup --upstream-dir') &
+run gm-upgrade_server --no-backup --upstream-dir "$tree" 21 22
+wait
+is "$rc" 137 "kill -9 mid-upgrade"
+sleep 1
+if exists gnumed_v22; then
+	run gm-upgrade_server --check --no-backup 21 22
+	is "$rc" 0 "--check after the kill: ready (the leftover will be dropped)"
+	like "$out" 'half-made target left by an interrupted gmdb run' "--check names the half-made target"
+else
+	ok 0 "the kill came before the clone: nothing to clean up"
+	ok 0 "(no leftover to name)"
+fi
+run gm-upgrade_server --no-backup 21 22
+is "$rc" 0 "the next run succeeds"
+out=$(same gmref_v22 gnumed_v22 "${masks[@]}")
+ok $? "and makes upstream's v22"
+out=$(same up_source_before gnumed_v21)
+ok $? "the source survived all of it unchanged"
+
+# --- sessions on the source ----------------------------------------------------------
+drop_db gnumed_v22
+fifo=$work/fifo; mkfifo "$fifo"
+(cat "$fifo" | psql -X -q -U postgres -d gnumed_v21 >/dev/null 2>&1) &
+sleep 1
+run gm-upgrade_server --check 21 22
+is "$rc" 3 "a session on the source: --check exits 3"
+like "$out" 'session\(s\) on "gnumed_v21"' "and lists it"
+echo '\q' >"$fifo"; wait
+
+# --- bad input --------------------------------------------------------------------------
+run gm-upgrade_server --no-backup 21 22 --upstream-dir /nonexistent/gmdb
+is "$rc" 2 "an upstream tree without the definition: exit 2"
+drop_db gnumed_v21
+run gm-upgrade_server --check 21 22
+is "$rc" 3 "no source database: exit 3"
+like "$out$err" 'gnumed_v21' "naming it"
+clone_db gmref_v20 gnumed_v21
+run gm-upgrade_server --check 21 22
+is "$rc" 3 "a source whose hash is not v21's: exit 3"
+like "$out" 'known hash of v20' "says which version the hash is"
+
+for d in gnumed_v20 gnumed_v21 gnumed_v22 up_source_before; do drop_db "$d"; done
+done_testing
