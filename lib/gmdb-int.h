@@ -96,10 +96,14 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 
 enum gm_conn_flags {
 	GM_CONN_SAFE_PATH = 1 << 0,  /* search_path = pg_catalog, pg_temp */
+	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for running
- * upstream's SQL exactly as upstream does). */
+ * upstream's SQL exactly as upstream does). With GM_CONN_KEEP_ROOT, root
+ * (with no other database user asked for) connects as the postgres OS user
+ * over the local socket but stays root, for tools that must write files
+ * only root may write (gm-hba-lock); without it root is dropped for good. */
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
