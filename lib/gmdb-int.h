@@ -157,6 +157,40 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Checksums                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The SHA-256 of data as 64 lower-case hex digits and a NUL. */
+void gm_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------------ */
+/* pg_hba.conf: locking remote access (lib/hba.c)                      */
+/* ------------------------------------------------------------------ */
+
+/* The prefix that comments out each line of a disabled network rule. */
+#define GM_HBA_MARK "#gm-hba-lock# "
+
+/* What gm_hba_rewrite() did. */
+struct gm_hba_rewrite_info {
+	size_t header_lines; /* lines added on top: line N of the result is line N - header_lines of the input */
+	size_t disabled;     /* network records commented out */
+	size_t kept;         /* other records (local, unknown types) kept byte for byte */
+};
+
+/* The pure rewriting behind gm_hba_lock(): append to out the locked version of the pg_hba.conf text (of file, for messages): an explanation, the comment lines in header (may be NULL), two rules rejecting every TCP/IP connection, then the input with every physical line of every host, hostssl, hostnossl, hostgssenc and hostnogssenc record (continuations and @file fields included) prefixed with GM_HBA_MARK and all else byte for byte; GM_ECHECK, naming file and line, for include, include_if_exists and include_dir. */
+int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
+		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err);
+
+/* Lock remote access to the cluster opts reaches (over its local socket): keep the exact pg_hba.conf in the state directory, put the rewritten file in place once the server's pg_hba_file_rules shows no errors for it (else put the original back, GM_ECHECK), reload and see it loaded, then list (or with opts->terminate end) the remote sessions; locked already: a no-op; GM_ELOCKED while another run holds the state lock. */
+int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* Put the exact original pg_hba.conf back (verified) and reload; not locked: a no-op (GM_OK); the file changed since the lock: GM_ECHECK unless opts->force (the changed file is then kept in the state directory). */
+int gm_hba_unlock(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* Whether the state directory records a lock: 1 locked, 0 not, or a negative gm_rc (GM_ELOCKED while a run changes it); needs no server. */
+int gm_hba_is_locked(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 /* ------------------------------------------------------------------ */
 
