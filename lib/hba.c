@@ -637,7 +637,9 @@ static int server_file_errors(struct server *srv, size_t header_lines, char **de
 		long line = atol(PQgetvalue(res, i, 0));
 		if (b.len)
 			gm_buf_adds(&b, "; ");
-		if (line > (long)header_lines)
+		if (header_lines == 0)
+			gm_buf_addf(&b, "line %ld: %s", line, PQgetvalue(res, i, 1));
+		else if (line > (long)header_lines)
 			gm_buf_addf(&b, "line %ld (line %ld of the original): %s", line, line - (long)header_lines,
 				    PQgetvalue(res, i, 1));
 		else
@@ -825,9 +827,20 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 			goto out;
 		}
 		if (strcmp(orig_sha, ls.locked_sha256) == 0) {
+			/* the run that locked may have stopped before the reload:
+			 * make sure the server uses the locked file */
 			gm_log(GM_LOG_NOTICE, "remote access is locked already (since %s, by run %lld of %s)",
 			       ls.locked_at ? ls.locked_at : "?", ls.pid, ls.user ? ls.user : "?");
-			rc = handle_sessions(srv, opts, err);
+			rc = server_file_errors(srv, 0, &detail, err);
+			if (rc == 1) {
+				rc = gm_error_set(err, GM_ECHECK, "the server rejects the locked \"%s\"", srv->hba_file);
+				gm_error_detail(err, "pg_hba_file_rules: %s", detail ? detail : "?");
+				gm_error_hint(err, "The server was not reloaded. \"gm-hba-lock unlock\" puts the original back.");
+			}
+			if (rc == GM_OK)
+				rc = server_reload(srv, err);
+			if (rc == GM_OK)
+				rc = handle_sessions(srv, opts, err);
 			goto out;
 		}
 		if (strcmp(orig_sha, ls.original_sha256) != 0) {

@@ -3,6 +3,8 @@
 #include "tap.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define M GM_HBA_MARK
 
@@ -184,6 +186,38 @@ int main(void)
 		sha(a, 55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318", "55 \"a\"");
 		sha(a, 64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb", "64 \"a\"");
 		free(a);
+	}
+	/* gm_hba_is_locked() reads the state directory only (root or postgres) */
+	if (geteuid() == 0) {
+		char dir[] = "/tmp/gmdb-test-hba.XXXXXX";
+		struct gm_hba_opts o = { .state_dir = dir };
+		char *sub, *state, *cmd;
+		FILE *f;
+
+		ok(mkdtemp(dir) != NULL, "a temporary state directory");
+		sub = gm_xasprintf("%s/hba-lock", dir);
+		state = gm_xasprintf("%s/state", sub);
+		is_int(gm_hba_is_locked(&o, &err), 0, "no hba-lock directory: not locked");
+		ok(mkdir(sub, 0700) == 0, "an empty hba-lock directory");
+		is_int(gm_hba_is_locked(&o, &err), 0, "no state file: not locked");
+		f = fopen(state, "w");
+		fputs("path=/etc/postgresql/15/main/pg_hba.conf\nlocked_at=2026-11-24 21:00:00 UTC\n"
+		      "original_sha256=aa\nlocked_sha256=bb\n", f);
+		fclose(f);
+		is_int(gm_hba_is_locked(&o, &err), 1, "a state file: locked");
+		f = fopen(state, "w");
+		fputs("path=/etc/postgresql/15/main/pg_hba.conf\n", f);
+		fclose(f);
+		is_int(gm_hba_is_locked(&o, &err), GM_EFAIL, "an incomplete state file: an error");
+		ok(err.message && strstr(err.message, "is incomplete"), "which says so");
+		cmd = gm_xasprintf("rm -rf '%s'", dir);
+		ok(system(cmd) == 0, "the temporary state directory removed");
+		free(cmd);
+		free(sub);
+		free(state);
+	} else {
+		for (int i = 0; i < 8; i++)
+			printf("ok %d # SKIP not root (CI runs as root)\n", ++tap_n);
 	}
 	gm_error_release(&err);
 	return tap_done();
