@@ -177,17 +177,42 @@ struct gm_hba_rewrite_info {
 	size_t kept;         /* other records (local, unknown types) kept byte for byte */
 };
 
-/* The pure rewriting behind gm_hba_lock(): append to out the locked version of the pg_hba.conf text (of file, for messages): an explanation, the comment lines in header (may be NULL), two rules rejecting every TCP/IP connection, then the input with every physical line of every host, hostssl, hostnossl, hostgssenc and hostnogssenc record (continuations and @file fields included) prefixed with GM_HBA_MARK and all else byte for byte; GM_ECHECK, naming file and line, for include, include_if_exists and include_dir. */
+/*
+ * The pure rewriting behind gm_hba_lock(): append to out the locked version
+ * of the pg_hba.conf text (of file, named in messages): an explanation, the
+ * comment lines in header (may be NULL), two rules rejecting every TCP/IP
+ * connection, then the input with every physical line of every host,
+ * hostssl, hostnossl, hostgssenc and hostnogssenc record (continuation
+ * lines and @file fields included) prefixed with GM_HBA_MARK, all else byte
+ * for byte. GM_ECHECK, naming file and line, for include,
+ * include_if_exists and include_dir (out is then left alone).
+ */
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
 		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err);
 
-/* Lock remote access to the cluster opts reaches (over its local socket): keep the exact pg_hba.conf in the state directory, put the rewritten file in place once the server's pg_hba_file_rules shows no errors for it (else put the original back, GM_ECHECK), reload and see it loaded, then list (or with opts->terminate end) the remote sessions; locked already: a no-op; GM_ELOCKED while another run holds the state lock. */
+/*
+ * Lock remote access to the cluster opts reaches over its local socket:
+ * keep the exact pg_hba.conf in the state directory, put the rewritten file
+ * in place once the server's pg_hba_file_rules shows no error for it (else
+ * put the original back: GM_ECHECK), reload and see it loaded, then list
+ * the remote sessions (end them with opts->terminate). Locked already: no
+ * change. GM_ELOCKED while another run holds the state directory's lock.
+ */
 int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err);
 
-/* Put the exact original pg_hba.conf back (verified) and reload; not locked: a no-op (GM_OK); the file changed since the lock: GM_ECHECK unless opts->force (the changed file is then kept in the state directory). */
+/*
+ * Put the exact original pg_hba.conf back (checked after writing), reload,
+ * and forget the lock. Not locked: a no-op, GM_OK. The file changed since
+ * the lock: GM_ECHECK and nothing touched, unless opts->force (the changed
+ * file is then kept in the state directory).
+ */
 int gm_hba_unlock(const struct gm_hba_opts *opts, struct gm_error *err);
 
-/* Whether the state directory records a lock: 1 locked, 0 not, or a negative gm_rc (GM_ELOCKED while a run changes it); needs no server. */
+/*
+ * Whether the state directory records a lock: 1 locked, 0 not, or a
+ * negative gm_rc (GM_ELOCKED while another run changes it). Needs no
+ * server.
+ */
 int gm_hba_is_locked(const struct gm_hba_opts *opts, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
