@@ -271,8 +271,15 @@ out:
 static int read_hba(const char *path, char **data, size_t *len, struct stat *st, struct gm_error *err)
 {
 	*data = NULL;
-	if (stat(path, st) < 0)
+	if (lstat(path, st) < 0)
 		return gm_error_set(err, GM_EFAIL, "could not stat file \"%s\": %s", path, strerror(errno));
+	if (S_ISLNK(st->st_mode)) {
+		gm_error_set(err, GM_ECHECK, "file \"%s\" is a symbolic link", path);
+		gm_error_detail(err, "gm-hba-lock replaces the file by renaming a new one over it, which would "
+				     "replace the link, not the file it points to.");
+		gm_error_hint(err, "Point hba_file at the real file, or lock remote access by hand.");
+		return GM_ECHECK;
+	}
 	if (!S_ISREG(st->st_mode))
 		return gm_error_set(err, GM_EFAIL, "\"%s\" is not a regular file", path);
 	if (geteuid() != 0 && geteuid() != st->st_uid) {
@@ -440,9 +447,12 @@ static int state_open(const struct gm_hba_opts *opts, struct state_dir *sd, bool
 					    strerror(errno));
 		if (!create)
 			return GM_OK;
-		if (mkdir(base, 0755) < 0 && errno != EEXIST)
-			return gm_error_set(err, GM_EFAIL, "could not create state directory \"%s\": %s", base,
-					    strerror(errno));
+		if (mkdir(base, 0755) < 0 && errno != EEXIST) {
+			gm_error_set(err, GM_EFAIL, "could not create state directory \"%s\": %s", base,
+				     strerror(errno));
+			gm_error_hint(err, "Run gm-hba-lock as root once: it makes the directory usable by postgres too.");
+			return GM_EFAIL;
+		}
 		if (mkdir(sd->dir, 0700) < 0 && errno != EEXIST)
 			return gm_error_set(err, GM_EFAIL, "could not create state directory \"%s\": %s", sd->dir,
 					    strerror(errno));

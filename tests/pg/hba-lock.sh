@@ -206,6 +206,15 @@ ok $? "the file is left alone"
 ok $? "no lock is recorded"
 cp -p "$tmp/original" "$hba"
 
+# A symbolic link would be replaced by a file: refused.
+mv "$hba" "$hba.real" && ln -s "$hba.real" "$hba"
+run gm-hba-lock lock
+is "$rc" 3 "pg_hba.conf as a symbolic link: exit 3"
+like "$err" "error: file \"$hba\" is a symbolic link" "and says so"
+[ -L "$hba" ] && cmp -s "$hba.real" "$tmp/original"
+ok $? "the link and its file are left alone"
+rm "$hba" && mv "$hba.real" "$hba"
+
 # Over TCP, lock would cut itself off: refused.
 run env PGHOST=127.0.0.1 gm-hba-lock lock
 is "$rc" 2 "lock over TCP/IP: exit 2"
