@@ -180,11 +180,6 @@ out:
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-static void sha256_of(const char *data, size_t len, char out[65])
-{
-	gm_sha256_hex(data, len, out);
-}
-
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -796,8 +791,8 @@ static int put_back(const char *path, const char *data, size_t len, const struct
 	if (rc == GM_OK)
 		rc = gm_read_file(path, &now, &now_len, err);
 	if (rc == GM_OK) {
-		sha256_of(data, len, want);
-		sha256_of(now, now_len, got);
+		gm_sha256_hex(data, len, want);
+		gm_sha256_hex(now, now_len, got);
 		if (strcmp(want, got) != 0)
 			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after putting it back", path);
 	}
@@ -824,7 +819,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 		goto out;
 	if ((rc = read_hba(srv->hba_file, &orig, &orig_len, &st, err)) < 0)
 		goto out;
-	sha256_of(orig, orig_len, orig_sha);
+	gm_sha256_hex(orig, orig_len, orig_sha);
 	rc = state_read(sd, &ls, err);
 	if (rc < 0)
 		goto out;
@@ -877,7 +872,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 		goto out;
 	gm_log(GM_LOG_INFO, "%zu network rule%s disabled, %zu other rule%s kept", info.disabled,
 	       info.disabled == 1 ? "" : "s", info.kept, info.kept == 1 ? "" : "s");
-	sha256_of(gm_buf_str(&cand), cand.len, cand_sha);
+	gm_sha256_hex(gm_buf_str(&cand), cand.len, cand_sha);
 	ls.original_sha256 = gm_xstrdup(orig_sha);
 	ls.locked_sha256 = gm_xstrdup(cand_sha);
 
@@ -961,7 +956,7 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		gm_error_prefix(err, "the kept original is missing");
 		goto out;
 	}
-	sha256_of(orig, orig_len, sha);
+	gm_sha256_hex(orig, orig_len, sha);
 	if (strcmp(sha, ls->original_sha256) != 0) {
 		rc = gm_error_set(err, GM_EFAIL, "the kept original \"%s\" is damaged", sd->original);
 		gm_error_detail(err, "Its SHA-256 is %s, the original's was %s.", sha, ls->original_sha256);
@@ -977,7 +972,7 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	}
 	if ((rc = read_hba(ls->path, &cur, &cur_len, &st, err)) < 0)
 		goto out;
-	sha256_of(cur, cur_len, sha);
+	gm_sha256_hex(cur, cur_len, sha);
 	if (strcmp(sha, ls->original_sha256) == 0) {
 		gm_log(GM_LOG_NOTICE, "file \"%s\" is the original already", ls->path);
 	} else {
@@ -1134,10 +1129,10 @@ static int do_status(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	if ((rc = server_open(opts, &srv, err)) < 0)
 		goto out;
 	if (locked && gm_read_file(ls.path, &cur, &cur_len, NULL) == GM_OK) {
-		sha256_of(cur, cur_len, sha);
+		gm_sha256_hex(cur, cur_len, sha);
 		have_sha = true;
 	} else if (!locked && gm_read_file(srv.hba_file, &cur, &cur_len, NULL) == GM_OK) {
-		sha256_of(cur, cur_len, sha);
+		gm_sha256_hex(cur, cur_len, sha);
 		have_sha = true;
 	}
 	if (!(sessions = remote_sessions(&srv, err))) {
