@@ -148,6 +148,46 @@ like "$err" "remote access is not locked by gm-hba-lock: nothing to do" "and say
 cmp -s "$hba" "$tmp/original"
 ok $? "and leaves the file alone"
 
+# A run that stopped before the reload: the locked file is in place but the
+# server still uses the original. lock makes it take effect.
+run gm-hba-lock lock
+is "$rc" 0 "lock (for the interrupted run)"
+cp -p "$hba" "$tmp/locked2"
+cp "$tmp/original" "$hba" && sql postgres -c "SELECT pg_reload_conf()" >/dev/null && sleep 0.3
+cp "$tmp/locked2" "$hba"
+is "$(tcp)" "tcp ok" "(the server still uses the original rules)"
+run gm-hba-lock lock
+is "$rc" 0 "lock over a locked file the server has not loaded exits 0"
+like "$err" "remote access is locked already" "and says it was locked"
+like "$(tcp)" "rejects connection" "and the lock takes effect"
+
+# A run that stopped before putting the locked file in place: the state
+# is recorded, the original is in place. status tells; lock locks afresh.
+cp "$tmp/original" "$hba" && sql postgres -c "SELECT pg_reload_conf()" >/dev/null && sleep 0.3
+run gm-hba-lock status
+like "$out" "file: the original \(the lock is not in effect\)" "status tells the lock is not in effect"
+run gm-hba-lock lock
+is "$rc" 0 "lock over a lock never completed exits 0"
+like "$err" "remote access is locked: 4 network rules" "and locks afresh"
+like "$(tcp)" "rejects connection" "TCP connections are refused again"
+cmp -s "$state/original" "$tmp/original"
+ok $? "the kept original is still the original"
+
+# A damaged copy of the original is never written.
+cp -p "$state/original" "$tmp/kept"
+cp -p "$hba" "$tmp/locked3"
+echo "# damage" >>"$state/original"
+run gm-hba-lock unlock
+is "$rc" 1 "unlock with a damaged kept original: exit 1"
+like "$err" "error: the kept original \"$state/original\" is damaged" "and says so"
+cmp -s "$hba" "$tmp/locked3"
+ok $? "the locked file is left alone"
+cp -p "$tmp/kept" "$state/original"
+run gm-hba-lock unlock
+is "$rc" 0 "unlock once the kept original is whole again"
+cmp "$hba" "$tmp/original"
+ok $? "and the original is back byte for byte"
+
 # Someone edits the file while it is locked.
 run gm-hba-lock lock
 is "$rc" 0 "lock (for the concurrent edit)"
