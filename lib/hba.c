@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -780,6 +781,23 @@ static int handle_sessions(struct server *srv, const struct gm_hba_opts *opts, s
 /* lock                                                                */
 /* ------------------------------------------------------------------ */
 
+/* While a file the server has not checked is in place, or the original is
+ * being put back, ^C and friends wait until the step is done. */
+static void hold_signals(bool hold, sigset_t *saved)
+{
+	sigset_t set;
+	if (!hold) {
+		sigprocmask(SIG_SETMASK, saved, NULL);
+		return;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, saved);
+}
+
 /* Put the original back (after the server flagged the candidate, or a
  * failure before the reload), verified. */
 static int put_back(const char *path, const char *data, size_t len, const struct stat *st, struct gm_error *err)
@@ -812,6 +830,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	size_t orig_len, again_len;
 	time_t now = time(NULL);
 	bool placed = false;
+	sigset_t sigs;
 	int rc;
 
 	memset(&ls, 0, sizeof(ls));
@@ -882,6 +901,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 		goto out;
 
 	gm_step_begin(&step, "checking the locked \"%s\" with the server", srv->hba_file);
+	hold_signals(true, &sigs);
 	if ((rc = gm_read_file(srv->hba_file, &again, &again_len, err)) == GM_OK &&
 	    (again_len != orig_len || memcmp(again, orig, orig_len) != 0)) {
 		rc = gm_error_set(err, GM_ECHECK, "file \"%s\" changed while gm-hba-lock was reading it", srv->hba_file);
@@ -905,10 +925,12 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 			gm_log_report(&err2);
 			gm_log(GM_LOG_WARNING, "the original of \"%s\" is kept in \"%s\"", srv->hba_file, sd->original);
 			gm_error_release(&err2);
+			hold_signals(false, &sigs);
 			goto out;  /* the state stays: unlock can put the original back */
 		}
 		gm_log(GM_LOG_INFO, "the original \"%s\" is back in place", srv->hba_file);
 	}
+	hold_signals(false, &sigs);
 	if (rc < 0) {
 		gm_step_end(&step, rc, NULL);
 		state_clear(sd, NULL);
@@ -949,6 +971,7 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	char *orig = NULL, *cur = NULL, *after = NULL;
 	char sha[65];
 	size_t orig_len, cur_len, after_len;
+	sigset_t sigs;
 	int rc;
 
 	memset(&srv, 0, sizeof(srv));
@@ -998,11 +1021,13 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 				goto out;
 		}
 		gm_step_begin(&step, "putting the original \"%s\" back", ls->path);
+		hold_signals(true, &sigs);
 		rc = replace_file(ls->path, orig, orig_len, &st, err);
 		if (rc == GM_OK)
 			rc = gm_read_file(ls->path, &after, &after_len, err);
 		if (rc == GM_OK && (after_len != orig_len || memcmp(after, orig, orig_len) != 0))
 			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after writing it", ls->path);
+		hold_signals(false, &sigs);
 		gm_step_end(&step, rc, NULL);
 		if (rc < 0)
 			goto out;

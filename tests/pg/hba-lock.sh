@@ -58,6 +58,9 @@ run gm-hba-lock status
 is "$rc" 0 "status before any lock exits 0"
 like "$out" "^pg_hba.conf: $hba$" "status names the server's pg_hba.conf"
 like "$out" "remote access: not locked by gm-hba-lock" "status says it is not locked"
+run gm-hba-lock status --json
+is "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["locked"], d["hba_file"], len(d["remote_sessions"]))')" \
+	"False $hba 0" "status --json before any lock: not locked"
 
 # A session open from the network before the lock.
 psql -X -w -h 127.0.0.1 -U postgres -d postgres -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
