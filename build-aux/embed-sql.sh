@@ -12,7 +12,7 @@ tmp="$out.tmp"
 	echo '#include <string.h>'
 	echo 'static const struct { const char *name; const char *text; } embedded[] = {'
 	for f in "$@"; do
-		name=$(basename "$f" .sql)
+		name=$(basename "$f"); name=${name%.*}
 		printf '\t{ "%s",\n' "$name"
 		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t  "/' -e 's/$/\\n"/' "$f"
 		printf '\t},\n'

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 static bool privs_done;
@@ -332,4 +333,44 @@ char *gm_db_literal(PGconn *conn, const char *value)
 int gm_db_server_version(PGconn *conn)
 {
 	return PQserverVersion(conn);
+}
+
+int gm_db_exec_watch(PGconn *conn, const char *sql, void (*tick)(void *data), void *data,
+		     struct gm_error *err)
+{
+	PGresult *res, *failed = NULL;
+	int rc = GM_OK;
+
+	gm_log(GM_LOG_SQL, "%s", sql);
+	if (!PQsendQuery(conn, sql))
+		return gm_error_from_conn(err, GM_EFAIL, conn, "could not send a command");
+	for (;;) {
+		while (PQisBusy(conn)) {
+			fd_set rfds;
+			struct timeval tv = { 1, 0 };
+			int sock = PQsocket(conn);
+			FD_ZERO(&rfds);
+			FD_SET(sock, &rfds);
+			if (select(sock + 1, &rfds, NULL, NULL, &tv) == 0) {
+				if (tick)
+					tick(data);
+				continue;
+			}
+			if (!PQconsumeInput(conn))
+				return gm_error_from_conn(err, GM_EFAIL, conn, "lost the connection");
+		}
+		res = PQgetResult(conn);
+		if (!res)
+			break;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK && !failed) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed) {
+		rc = gm_error_from_result(err, GM_EFAIL, failed, "command failed");
+		PQclear(failed);
+	}
+	return rc;
 }

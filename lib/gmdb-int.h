@@ -61,6 +61,24 @@ void gm_strv_release(struct gm_strv *sv);
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Python text semantics for UTF-8 (pytext.c)                          */
+/* ------------------------------------------------------------------ */
+
+/* Is s[0..len) valid UTF-8? If not, *bad_offset (if given) is where. */
+bool gm_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* The byte length of the whitespace code point at s (Python's
+ * str.isspace), 0 if there is none. */
+size_t gm_py_space_at(const char *s, size_t avail);
+/* Python's str.strip(): where the stripped text starts and its length. */
+void gm_py_strip(const char *s, size_t len, size_t *start, size_t *out_len);
+/* Is s[0..len) empty after str.strip()? */
+bool gm_py_blank(const char *s, size_t len);
+/* The length of the run of non-whitespace at s (the regex \S+, 0 if none). */
+size_t gm_py_nonspace_run(const char *s, size_t len);
+/* Universal newlines: CR LF and CR become LF (a new NUL-terminated copy). */
+char *gm_universal_newlines(const char *text, size_t len, size_t *out_len);
+
+/* ------------------------------------------------------------------ */
 /* Errors from libpq                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -126,6 +144,196 @@ char *gm_db_ident(PGconn *conn, const char *name);
 char *gm_db_literal(PGconn *conn, const char *value);
 /* Server version number (PQserverVersion). */
 int gm_db_server_version(PGconn *conn);
+
+/* ------------------------------------------------------------------ */
+/* Upstream-style sessions (session.c, spec 2.2)                       */
+/* ------------------------------------------------------------------ */
+
+/* A connection as upstream's engine makes it: the database's own
+ * search_path, plpgsql.extra_warnings/extra_errors = 'all', UTF8, the
+ * client's time zone; transactions SERIALIZABLE READ WRITE, begun
+ * implicitly (gm_session_*). */
+PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err);
+/* BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE unless a transaction is open. */
+int gm_session_begin(PGconn *conn, struct gm_error *err);
+/* A statement inside the implicit transaction. */
+int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err);
+PGresult *gm_session_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+			   struct gm_error *err);
+int gm_session_commit(PGconn *conn, struct gm_error *err);
+void gm_session_rollback(PGconn *conn);
+/* Commit what is open, then run sql outside a transaction (CREATE/DROP
+ * DATABASE, REINDEX). */
+int gm_session_autocommit(PGconn *conn, const char *sql, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* conf.c: upstream's INI-like conf format (spec section 1)            */
+/* ------------------------------------------------------------------ */
+
+struct gm_conf;
+/* Parse text (name is used in error messages: "name:LINE: ..."). Where
+ * upstream's parser raises an exception: GM_ECHECK naming file and line. */
+int gm_conf_parse(const char *text, const char *name, struct gm_conf **out, struct gm_error *err);
+/* Read and parse a file: an unreadable file is an error (GM_EFAIL). */
+int gm_conf_load(const char *path, struct gm_conf **out, struct gm_error *err);
+void gm_conf_free(struct gm_conf *conf);
+const char *gm_conf_path(const struct gm_conf *conf);
+/* A string option's value; NULL if absent or a list. */
+const char *gm_conf_get(const struct gm_conf *conf, const char *group, const char *option);
+/* A list option's items (verbatim); NULL if absent or a string. */
+const struct gm_strv *gm_conf_get_list(const struct gm_conf *conf, const char *group, const char *option);
+bool gm_conf_has(const struct gm_conf *conf, const char *group, const char *option);
+/* The groups in file order. */
+const struct gm_strv *gm_conf_groups(const struct gm_conf *conf);
+
+/* ------------------------------------------------------------------ */
+/* sql-runner.c: upstream's SQL script runner (spec section 3)         */
+/* ------------------------------------------------------------------ */
+
+enum gm_sql_event_kind {
+	GM_SQL_STATEMENT,     /* text = the statement as upstream would send it */
+	GM_SQL_SET,           /* \set NAME VALUE: text = NAME, value = VALUE */
+	GM_SQL_UNSET,         /* \unset NAME: text = NAME */
+	GM_SQL_META_IGNORED,  /* another meta-command upstream ignores: text = the line */
+	GM_SQL_DISCARDED,     /* text pending at end of file, which upstream discards */
+};
+struct gm_sql_event {
+	enum gm_sql_event_kind kind;
+	int line;     /* 1-based line where the statement (or meta-command) starts */
+	char *text;
+	char *value;
+};
+struct gm_sql_events {
+	struct gm_sql_event *v;
+	size_t n, alloc;
+};
+/* Split a file's text exactly as upstream's runner does. Pure. */
+void gm_sql_split(const char *text, size_t len, struct gm_sql_events *out);
+void gm_sql_events_release(struct gm_sql_events *ev);
+
+struct gm_runner;
+/* One runner per schema list: its variables persist across its files. */
+struct gm_runner *gm_runner_new(PGconn *conn);
+void gm_runner_free(struct gm_runner *r);
+/* Optional statement rewriting: NULL runs the statement as written, else a
+ * malloc'ed replacement (freed by the runner). */
+typedef char *(*gm_runner_rewrite_fn)(void *data, const char *statement);
+void gm_runner_set_rewrite(struct gm_runner *r, gm_runner_rewrite_fn fn, void *data);
+/* Run one file: GM_OK where upstream's runner returns 0, GM_EFAIL where
+ * it returns 1 (or crashes). */
+int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *err);
+void gm_runner_stats(const struct gm_runner *r, long *executed, long *ignored_errors);
+
+/* ------------------------------------------------------------------ */
+/* The engine (engine.c): upstream's step definitions                  */
+/* ------------------------------------------------------------------ */
+
+struct gm_engine_files {
+	bool present;          /* the list exists in the conf (even if empty) */
+	struct gm_strv names;  /* items as listed */
+	struct gm_strv paths;  /* resolved like upstream (relative to bootstrap/) */
+	char *label;           /* "[group] key" for messages */
+};
+
+struct gm_engine_bundle {
+	char *name;
+	char *min_pg;
+	struct gm_engine_files files;
+};
+
+struct gm_engine {
+	struct gm_conf *conf;
+	char *upstream_dir, *bootstrap_dir, *conf_path;
+	char *db_section, *target, *template_db, *server_template, *owner, *tablespace;
+	int template_version;  /* -1: none given */
+	int target_version;    /* -2: devel */
+	int drop_target, use_existing, reindex, revalidate, audit_disable;
+	int transfer_users;    /* -1: not configured */
+	struct gm_strv groups; /* [GnuMed defaults] groups + the target's */
+	struct gm_engine_files superuser_files, db_files;
+	struct gm_engine_bundle *bundles;
+	size_t n_bundles;
+	char *script_dir;
+	struct gm_strv scripts;
+	bool has_checks;
+	struct gm_strv checks; /* plausibility items, in pairs */
+	PGconn *conn;          /* the owner session (upstream's C4) */
+	gm_runner_rewrite_fn rewrite;
+	void *rewrite_data;
+	void (*progress)(void *data, const char *file);
+	void *progress_data;
+	long statements, ignored_errors;
+};
+
+/* The upstream tree: given (--upstream-dir), else $GMDB_UPSTREAM_DIR, else
+ * the configured default (/var/lib/gnumed/server). */
+const char *gm_upstream_dir(const char *given);
+void gm_engine_init(struct gm_engine *e);
+void gm_engine_release(struct gm_engine *e);
+/* Read and check the definition; touches nothing. */
+int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char *conf_name,
+		      const char *target_override, struct gm_error *err);
+int gm_engine_check_files(const struct gm_engine *e, struct gm_error *err);
+void gm_engine_print_list(const struct gm_engine *e, FILE *out);
+/* The steps, in upstream's order (spec 2.3). */
+int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err);
+int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err);
+int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
+int gm_engine_bundles(struct gm_engine *e, struct gm_error *err);
+int gm_engine_notifications(struct gm_engine *e, struct gm_error *err);
+int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err);
+int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *err);
+void gm_engine_check_hba(struct gm_engine *e);
+void gm_engine_log_fingerprint(const char *database, const char *what);
+
+/* Is python3 with psycopg2 there (for upstream's data import scripts)? */
+int gm_run_check_python(struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Signals (signals.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* SIGINT, SIGTERM, SIGHUP: record, and cancel the watched connection's query. */
+void gm_signals_install(void);
+/* The signal caught, or 0. */
+int gm_signals_caught(void);
+/* Which connection's statement a signal cancels (NULL: none). */
+void gm_signals_watch(PGconn *conn);
+/* GM_EFAIL with an error naming the signal, if one was caught. */
+int gm_signals_check(struct gm_error *err);
+
+/* Run sql (no rows expected) asynchronously; once a second call tick(data)
+ * (for progress lines). */
+int gm_db_exec_watch(PGconn *conn, const char *sql, void (*tick)(void *data), void *data,
+		     struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Discovery (discover.c)                                              */
+/* ------------------------------------------------------------------ */
+
+struct gm_found {
+	char *name;
+	bool gnumed;        /* has the schema "gm" */
+	char *hash;         /* NULL if it could not be computed */
+	int version;        /* -1: not a known hash */
+	bool hash_repaired;
+	char *problem;      /* why there is no hash */
+};
+/* Identify one database (read-only). */
+int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err);
+/* The GNUmed databases of the cluster. */
+int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err);
+void gm_found_release(struct gm_found *f, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Locks (lock.c): one run at a time per database, cluster-wide        */
+/* ------------------------------------------------------------------ */
+
+/* Take the lock for database name; GM_ELOCKED at once if another run
+ * holds it. The lock lives as long as *holder (a killed run's lock goes
+ * with its connection). */
+int gm_lock_acquire(const char *name, PGconn **holder, struct gm_error *err);
+void gm_lock_release(PGconn *holder);
 
 /* ------------------------------------------------------------------ */
 /* Embedded SQL (sql/NAME.sql)                                          */
@@ -214,6 +422,99 @@ int gm_hba_unlock(const struct gm_hba_opts *opts, struct gm_error *err);
  * server.
  */
 int gm_hba_is_locked(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Logon banner on an open connection (for the procedures)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The database side of gm_banner_get/set/notice/unnotice (gmdb.h), for the
+ * upgrade and fixup procedures, on an open connection conn (a superuser's
+ * or a member of gm-doctors). The writers run their own BEGIN READ WRITE ...
+ * COMMIT when conn is idle (GNUmed databases default to read-only); inside
+ * the caller's transaction, which must be read-write, they neither commit
+ * nor roll back, and after an error that transaction is aborted. Writers
+ * lock cfg.db_logon_banner against other writers (not readers) until the
+ * end of the transaction. All return GM_OK or a gm_rc with err filled:
+ * GM_ECHECK when the database has no cfg.db_logon_banner (not GNUmed),
+ * GM_EFAIL for a standby in recovery (writers) or a failed query.
+ */
+
+/* Read the banner: *text is NULL when there is none (no row or a NULL
+ * message), else a new string the caller frees. */
+int gm_banner_get_conn(PGconn *conn, char **text, struct gm_error *err);
+/* Replace the banner with text (NULL: remove it); GM_EUSAGE, before any
+ * SQL, when text is blank (gm_banner_blank). */
+int gm_banner_set_conn(PGconn *conn, const char *text, struct gm_error *err);
+/* Put notice n in front of the banner, replacing a gmdb notice already
+ * there (never a second one); GM_EUSAGE when n is not valid, GM_ECHECK when
+ * the banner starts with a damaged gmdb notice (left alone). */
+int gm_banner_notice_conn(PGconn *conn, const struct gm_banner_notice *n, struct gm_error *err);
+/* Take the gmdb notice out, leaving the original text byte for byte (no
+ * banner when there was none); no notice is a no-op, not an error.
+ * *removed (may be NULL) tells whether there was one; GM_ECHECK as above. */
+int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Audit trail DDL and upgrade plausibility checks (audit.c,           */
+/* plausibility.c)                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The text of upstream's audit-trail-schema.sql for the database conn is
+ * connected to, byte for byte: the items gmAuditSchemaGenerator.
+ * create_audit_ddl() returns, each followed by ";\n" (spec 6.2-6.4).
+ * Only reads (in a read-only transaction of its own, or a savepoint of the
+ * caller's). Run it as the role the DDL is for (upstream: gm-dbo):
+ * information_schema shows only what that role may see. The connection's
+ * client encoding must be UTF8. *ddl is malloc'ed, the caller frees it.
+ * GM_ECHECK when upstream's generator would give up (nothing registered,
+ * a registered table missing, a log table lacking an audited column).
+ */
+int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err);
+
+struct gm_check {
+	char *tag;        /* the check's name/label as upstream logs it */
+	bool passed;
+	char *old_sql, *new_sql;
+	char *old_value, *new_value; /* NULL for SQL NULL */
+	char *problem;    /* why it failed (query error, mismatch), NULL if passed */
+};
+
+/*
+ * Split one check definition item "<tag>::::<old query>" the way upstream
+ * does (Python's split('::::') into exactly two parts). Returns GM_OK with
+ * *tag and *old_sql malloc'ed, or GM_EUSAGE (err says why) when the item
+ * has no or more than one separator.
+ */
+int gm_plausibility_split(const char *def, char **tag, char **old_sql, struct gm_error *err);
+
+/*
+ * Run upstream's "upgrade plausibility checks" (spec 5): items as listed in
+ * the conf, taken pairwise (definition, new query); a pair whose definition
+ * starts with "--" is skipped and not returned. Each old query runs on
+ * old_db, each new one on new_db, over two connections of their own (the
+ * default user, upstream: the superuser; the databases' own search_path),
+ * inside read-only SERIALIZABLE transactions that a failed query rolls
+ * back. Row 0 column 0 of each result is compared the way Python compares
+ * the values psycopg2 makes of them. *checks (n of them, caller frees with
+ * gm_checks_free) lists every check run; old_sql is NULL where the
+ * definition could not be split (tag "?", as upstream logs it). GM_OK if
+ * all passed, GM_ECHECK if any failed (all are still run), GM_EUSAGE for
+ * an odd number of items (before connecting), GM_EFAIL when a connection
+ * fails. items NULL (the option is absent): GM_OK, nothing run, no
+ * connection; an empty list still connects (as upstream does).
+ */
+int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
+			struct gm_check **checks, size_t *n, struct gm_error *err);
+void gm_checks_free(struct gm_check *checks, size_t n);
+
+/*
+ * Whether two values upstream compares as equal: text values (NULL for
+ * SQL NULL) with their type OIDs, judged as Python judges the objects
+ * psycopg2 makes of them (numbers and booleans by value, strings by text).
+ */
+bool gm_plausibility_equal(const char *a, unsigned a_type, const char *b, unsigned b_type);
 
 /* ------------------------------------------------------------------ */
 /* JSON output                                                         */

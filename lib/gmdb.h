@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include <popt.h>
 
 #ifdef __cplusplus
@@ -112,11 +113,14 @@ void gm_log_report(const struct gm_error *err);
 struct gm_step {
 	char *name;
 	double started;
+	double last_progress;
 };
 void gm_step_begin(struct gm_step *step, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* rc < 0: "failed", rc == GM_OK: "ok"; a note may say "skipped (...)". */
 void gm_step_end(struct gm_step *step, int rc, const char *note);
+/* A progress note for a long step: on a terminal only, at most once a second. */
+void gm_step_progress(struct gm_step *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double gm_now(void);
 
 /* ------------------------------------------------------------------ */
@@ -269,6 +273,148 @@ struct gm_hba_opts {
  * holds the state directory's lock.
  */
 int gm_hba_run(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Runs: log files                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Open the run's log file (before dropping root privileges): the given
+ * path, or a new file <stem>-<time>.log in $GMDB_LOG_DIR or the configured
+ * log directory (/var/log/gnumed/server).
+ */
+int gm_run_open_log(const char *path, const char *stem, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Fixup                                                               */
+/* ------------------------------------------------------------------ */
+
+struct gm_fixup_opts {
+	const char *upstream_dir; /* NULL: the default tree */
+	int version;              /* -1: find the database and its version */
+	const char *database;     /* NULL: the definition's (or the one found) */
+	bool check;               /* verify everything, change nothing */
+	bool list;                /* print the files that would run */
+	bool json;                /* summary as JSON on stdout */
+};
+
+/*
+ * The whole of gm-fixup_server: find the database and its fixup definition,
+ * check them, and (unless check/list) apply upstream's fixup in place.
+ */
+int gm_fixup_run(const struct gm_fixup_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Upgrade                                                             */
+/* ------------------------------------------------------------------ */
+
+struct gm_upgrade_opts {
+	const char *upstream_dir;   /* NULL: the default tree */
+	int from, to;
+	bool check;                 /* every precondition, nothing changed */
+	bool replace_target;        /* drop an existing target (never one with sessions) */
+	bool no_backup;             /* skip the pg_dump of the source */
+	const char *backup_dir;     /* NULL: the default */
+	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
+	bool json;                  /* summary as JSON on stdout */
+	bool yes;                   /* no confirmation question on a terminal */
+};
+
+/*
+ * The whole of gm-upgrade_server FROM TO: checks, backup, clone, upstream's
+ * steps, verification; on any failure (or SIGINT/SIGTERM) the half-made
+ * target is dropped and the source is as it was.
+ */
+int gm_upgrade_run(const struct gm_upgrade_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Logon banner                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The logon banner is the one row of cfg.db_logon_banner that GNUmed
+ * clients show after login (spec 9). During downtime gmdb puts a notice in
+ * front of it, in this exact form:
+ *
+ *     GM_BANNER_NOTICE_BEGIN "\n" <notice text> "\n" GM_BANNER_NOTICE_END
+ *     [ "\n\n" <the original banner, byte for byte> ]
+ *
+ * The part in brackets is there only when there was a banner. Taking the
+ * notice out again gives the original back exactly (or no banner at all).
+ */
+#define GM_BANNER_NOTICE_BEGIN "*** Notice from the database administrator (gmdb) ***"
+#define GM_BANNER_NOTICE_END "*** End of notice (gmdb) ***"
+
+enum gm_banner_notice_kind {
+	GM_BANNER_NOTICE_UPGRADE,   /* an upgrade from version from to version to is running */
+	GM_BANNER_NOTICE_FIXUP,     /* a fixup of version from is running */
+	GM_BANNER_NOTICE_REPLACED,  /* this database was replaced by database */
+};
+
+struct gm_banner_notice {
+	enum gm_banner_notice_kind kind;
+	int from;              /* UPGRADE: the old version; FIXUP: the version fixed */
+	int to;                /* UPGRADE: the new version (greater than from) */
+	const char *database;  /* REPLACED: the database that replaced this one */
+	time_t when;           /* the time the notice gives; 0: now */
+};
+
+/*
+ * Read the banner of database db: *text is NULL when there is none (no row,
+ * or a NULL message), else a new string the caller frees. GM_ECHECK when db
+ * has no cfg.db_logon_banner (not a GNUmed database).
+ */
+int gm_banner_get(const char *db, char **text, struct gm_error *err);
+/*
+ * Replace the banner with text (NULL: remove it), in one read-write
+ * transaction. GM_EUSAGE, before connecting, when text is blank
+ * (gm_banner_blank); GM_EFAIL on a standby in recovery.
+ */
+int gm_banner_set(const char *db, const char *text, struct gm_error *err);
+/*
+ * Put notice n in front of the banner (replacing a gmdb notice that is
+ * already there, never adding a second one). GM_EUSAGE when n is not valid
+ * (see gm_banner_notice_text); GM_ECHECK when the banner starts with a
+ * damaged gmdb notice (the begin line without a matching end line).
+ */
+int gm_banner_notice(const char *db, const struct gm_banner_notice *n, struct gm_error *err);
+/*
+ * Take the gmdb notice out of the banner, leaving the original text byte for
+ * byte, or no banner when there was none. *removed (may be NULL) tells
+ * whether there was a notice; none is not an error. GM_ECHECK as above.
+ */
+int gm_banner_unnotice(const char *db, bool *removed, struct gm_error *err);
+/* gm-banner's "show": print the banner and a newline (nothing when there is
+ * none), or with json an object with "database", "banner", "notice" and
+ * "original" (gm_banner_print_json). */
+int gm_banner_show(const char *db, bool json, FILE *out, struct gm_error *err);
+void gm_banner_print_json(const char *db, const char *banner, FILE *out);
+/*
+ * Read a banner text from in (gm-banner's "set -"): all of it, less one
+ * trailing newline. GM_EUSAGE for a NUL byte or a read error. The caller
+ * frees *text.
+ */
+int gm_banner_read(FILE *in, char **text, struct gm_error *err);
+
+/* Whether GNUmed clients show no banner for text: NULL, empty, or nothing
+ * but white space (Python's str.strip(): ASCII and Unicode white space). */
+bool gm_banner_blank(const char *text);
+/* The text of notice n (one or more lines, English, with the time and its
+ * time zone), as a new string in *text; GM_EUSAGE with err set when n is
+ * not valid. */
+int gm_banner_notice_text(const struct gm_banner_notice *n, char **text, struct gm_error *err);
+/* The banner made of notice_text in front of original (NULL: no banner).
+ * NULL when notice_text is blank or contains "\n" GM_BANNER_NOTICE_END. */
+char *gm_banner_compose(const char *original, const char *notice_text);
+/*
+ * Split banner (may be NULL) into its gmdb notice and the original text.
+ * Returns 1 when it starts with a gmdb notice (*notice: its text, *original:
+ * the text after it or NULL), 0 when it does not (*notice NULL, *original a
+ * copy of banner), GM_ECHECK when it starts with the begin line but has no
+ * matching end (as for 0). notice and original may be NULL; the caller
+ * frees what they point to.
+ */
+int gm_banner_strip(const char *banner, char **notice, char **original);
 
 #ifdef __cplusplus
 }

@@ -194,8 +194,15 @@ void gm_log_report(const struct gm_error *err)
 	if (!err || !err->message)
 		return;
 	end_pending_line();
-	fprintf(stderr, "%s: error: %s\n", log_progname, err->message);
-	log_to_file(GM_LOG_ERROR, err->message);
+	if (err->sqlstate) {
+		char *m = gm_xasprintf("%s (SQLSTATE %s)", err->message, err->sqlstate);
+		fprintf(stderr, "%s: error: %s\n", log_progname, m);
+		log_to_file(GM_LOG_ERROR, m);
+		free(m);
+	} else {
+		fprintf(stderr, "%s: error: %s\n", log_progname, err->message);
+		log_to_file(GM_LOG_ERROR, err->message);
+	}
 	if (err->detail) {
 		fprintf(stderr, "detail: %s\n", err->detail);
 		log_to_file(GM_LOG_ERROR, err->detail);
@@ -204,8 +211,6 @@ void gm_log_report(const struct gm_error *err)
 		fprintf(stderr, "hint: %s\n", err->hint);
 		log_to_file(GM_LOG_ERROR, err->hint);
 	}
-	if (err->sqlstate)
-		log_to_file(GM_LOG_ERROR, err->sqlstate);
 }
 
 void gm_step_begin(struct gm_step *step, const char *fmt, ...)
@@ -215,6 +220,7 @@ void gm_step_begin(struct gm_step *step, const char *fmt, ...)
 	step->name = gm_xvasprintf(fmt, ap);
 	va_end(ap);
 	step->started = gm_now();
+	step->last_progress = step->started;
 	log_to_file(GM_LOG_PROGRESS, step->name);
 	if (shown(GM_LOG_PROGRESS) && isatty(STDERR_FILENO)) {
 		end_pending_line();
@@ -222,6 +228,24 @@ void gm_step_begin(struct gm_step *step, const char *fmt, ...)
 		fflush(stderr);
 		line_pending = true;
 	}
+}
+
+void gm_step_progress(struct gm_step *step, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	double now = gm_now();
+
+	if (!shown(GM_LOG_PROGRESS) || !isatty(STDERR_FILENO) || now - step->last_progress < 1.0)
+		return;
+	step->last_progress = now;
+	va_start(ap, fmt);
+	msg = gm_xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\r\033[K%s ... %s (%.0f s) ", step->name ? step->name : "", msg, now - step->started);
+	fflush(stderr);
+	line_pending = true;
+	free(msg);
 }
 
 void gm_step_end(struct gm_step *step, int rc, const char *note)
@@ -233,7 +257,7 @@ void gm_step_end(struct gm_step *step, int rc, const char *note)
 	log_to_file(GM_LOG_PROGRESS, msg);
 	if (shown(GM_LOG_PROGRESS) || rc < 0) {
 		if (line_pending) {
-			fprintf(stderr, "%s (%.2f s)\n", verdict, secs);
+			fprintf(stderr, "\r\033[K%s\n", msg);
 			line_pending = false;
 		} else {
 			fprintf(stderr, "%s\n", msg);

@@ -75,10 +75,13 @@ need_reference() {
 	) 9>"$GMDB_CLUSTER.reference.lock" || bail "could not build the reference GNUmed databases"
 }
 
-# clone_db SOURCE TARGET: a fresh copy (TARGET dropped first).
+# clone_db SOURCE TARGET: a fresh copy (TARGET dropped first), with the
+# source's owner (GNUmed's functions check that gm-dbo owns the database).
 clone_db() {
+	local owner
+	owner=$(sql postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$1'") &&
 	sql postgres -c "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null &&
-	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\"" >/dev/null
+	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\" OWNER \"$owner\"" >/dev/null
 }
 
 drop_db() {

@@ -5,14 +5,14 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int tap_n, tap_failed;
+__attribute__((unused)) static int tap_n, tap_failed;
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(got, want, ...) tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 
 __attribute__((format(printf, 4, 5)))
-static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+__attribute__((unused)) static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	tap_n++;
@@ -29,7 +29,7 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 }
 
 __attribute__((format(printf, 5, 6)))
-static int tap_is_str(const char *got, const char *want, const char *file, int line, const char *fmt, ...)
+__attribute__((unused)) static int tap_is_str(const char *got, const char *want, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int pass = (got == NULL && want == NULL) || (got && want && strcmp(got, want) == 0);
@@ -48,7 +48,7 @@ static int tap_is_str(const char *got, const char *want, const char *file, int l
 }
 
 __attribute__((format(printf, 5, 6)))
-static int tap_is_int(long long got, long long want, const char *file, int line, const char *fmt, ...)
+__attribute__((unused)) static int tap_is_int(long long got, long long want, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int pass = got == want;
@@ -65,7 +65,7 @@ static int tap_is_int(long long got, long long want, const char *file, int line,
 	return pass;
 }
 
-static int tap_done(void)
+__attribute__((unused)) static int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;

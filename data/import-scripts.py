@@ -1,0 +1,87 @@
+# gmdb: run upstream's "data import scripts" (spec section 7) the way
+# upstream's engine runs them: each module is imported from the script base
+# directory (module-level code runs), then its run(conn=...) is called with a
+# connection set up like the engine's owner session (SERIALIZABLE READ WRITE,
+# plpgsql.extra_warnings/extra_errors, UTF8, SET SESSION AUTHORIZATION to
+# the owner); the return value is ignored, any exception fails the step.
+# The working directory is upstream's bootstrap directory: the scripts open
+# their data files by paths relative to it.
+#
+# argv: LOGFILE SCRIPT_DIR OWNER TIMEZONE SCRIPT... ; connection from libpq's
+# environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
+# Exit status: 0 ok, 3 python3-psycopg2 or upstream's modules missing,
+# 4 a script could not be loaded, 5 a script failed.
+import gc
+import os
+import sys
+import tempfile
+
+logfile, script_dir, owner, timezone = sys.argv[1:5]
+scripts = sys.argv[5:]
+upstream = os.path.dirname(os.path.dirname(os.path.abspath(script_dir)))
+while upstream != '/' and not os.path.isdir(os.path.join(upstream, 'pycommon')):
+    upstream = os.path.dirname(upstream)
+
+# upstream's scripts import themselves as the package "Gnumed"
+pkgroot = tempfile.mkdtemp(prefix='gmdb-import-')
+os.symlink(upstream, os.path.join(pkgroot, 'Gnumed'))
+sys.path.insert(0, pkgroot)
+sys.argv = ['gmdb-import-scripts', '--log-file=' + logfile]
+try:
+    try:
+        import psycopg2
+        import psycopg2.extras
+    except ImportError as e:
+        print('python3-psycopg2 is missing: %s' % e, file=sys.stderr)
+        sys.exit(3)
+    try:
+        from Gnumed.pycommon import gmPG2  # noqa: F401 (the scripts need it importable)
+    except Exception as e:
+        print("cannot load upstream's gmPG2 from %s: %s" % (upstream, e), file=sys.stderr)
+        sys.exit(3)
+finally:
+    os.unlink(os.path.join(pkgroot, 'Gnumed'))
+    os.rmdir(pkgroot)
+
+conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
+                        application_name='gmdb import scripts')
+for setting in ("SET plpgsql.extra_warnings TO 'all'", "SET plpgsql.extra_errors TO 'all'"):
+    curs = conn.cursor()
+    try:
+        curs.execute(setting)
+    except Exception:
+        pass
+    curs.close()
+    conn.commit()
+conn.set_client_encoding('UTF8')
+conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_SERIALIZABLE, readonly=False)
+curs = conn.cursor()
+if timezone.startswith('+') or timezone.startswith('-'):
+    curs.execute('set time zone interval %(tz)s hour to minute', {'tz': timezone})
+else:
+    curs.execute('SET timezone TO %(tz)s', {'tz': timezone})
+curs.execute('set session authorization %(usr)s', {'usr': owner})
+curs.close()
+conn.commit()
+
+for name in scripts:
+    module_name = name[:-3] if name.endswith('.py') else name
+    sys.path.append(script_dir)
+    try:
+        module = __import__(module_name)
+    except Exception as e:
+        print('cannot load script [%s]: %s' % (name, e), file=sys.stderr)
+        sys.exit(4)
+    finally:
+        while script_dir in sys.path:
+            sys.path.remove(script_dir)
+    try:
+        module.run(conn=conn)
+    except Exception as e:
+        print('cannot run script [%s]: %s' % (name, e), file=sys.stderr)
+        sys.exit(5)
+    print('ran script [%s]' % name)
+    del sys.modules[module_name]
+    del module
+    gc.collect()
+conn.close()

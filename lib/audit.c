@@ -1,0 +1,568 @@
+/*
+ * audit.c - the audit trail DDL, generated from the catalogs exactly as
+ * upstream's gmAuditSchemaGenerator.create_audit_ddl() generates it
+ * (spec 6.2-6.4)
+ *
+ * Upstream returns a list of items; its engine writes each one followed by
+ * ";\n" to audit-trail-schema.sql and runs that file. gm_audit_generate()
+ * returns that file's text, byte for byte. The templates below are
+ * upstream's, unchanged, with their Python %(name)s placeholders (and %%
+ * for a literal %), filled in by pyformat().
+ *
+ * What upstream reads, it reads through information_schema, which only shows
+ * what the session's role may see: the caller runs this on the session the
+ * DDL is meant for (upstream: the superuser's connection after SET SESSION
+ * AUTHORIZATION to the database owner).
+ */
+#include "gmdb-int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Upstream's fixed names (the engine's "audit trail ..." options are read
+ * but never used by the generator, spec 6.2). */
+#define AUDIT_SCHEMA "audit"
+#define LOG_TABLE_PREFIX "log_"
+#define AUDIT_TRAIL_PARENT_TABLE "audit_trail"
+#define AUDIT_FIELDS_TABLE "audit_fields"
+#define SEPARATOR "-- ----------------------------------------------"
+
+static const char tpl_insert[] =
+	"DROP FUNCTION IF EXISTS audit.ft_ins_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_ins_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"DECLARE\n"
+	"\t_is_allowed_inserter boolean;\n"
+	"BEGIN\n"
+	"\t-- is the session user allowed to insert data ?\n"
+	"\tSELECT gm.account_is_dbowner_or_staff(SESSION_USER) INTO STRICT _is_allowed_inserter;\n"
+	"\tIF _is_allowed_inserter IS FALSE THEN\n"
+	"\t\tRAISE EXCEPTION\n"
+	"\t\t\t''INSERT: gm.account_is_dbowner_or_staff(NAME): <%%> is neither database owner, nor <postgres>, nor on staff'', SESSION_USER\n"
+	"\t\t\tUSING ERRCODE = ''integrity_constraint_violation''\n"
+	"\t\t;\n"
+	"\t\treturn NEW;\n"
+	"\tEND IF;\n"
+	"\n"
+	"\tNEW.row_version := 0;\n"
+	"\tNEW.modified_when := CURRENT_TIMESTAMP;\n"
+	"\tNEW.modified_by := SESSION_USER;\n"
+	"\treturn NEW;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_ins_%(src_tbl)s\n"
+	"\tBEFORE INSERT ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_ins_%(src_tbl)s();\n";
+
+static const char tpl_insert_no_inserter_check[] =
+	"DROP FUNCTION IF EXISTS audit.ft_ins_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_ins_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"BEGIN\n"
+	"\tNEW.row_version := 0;\n"
+	"\tNEW.modified_when := CURRENT_TIMESTAMP;\n"
+	"\tNEW.modified_by := SESSION_USER;\n"
+	"\treturn NEW;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_ins_%(src_tbl)s\n"
+	"\tBEFORE INSERT ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_ins_%(src_tbl)s();\n";
+
+static const char tpl_update[] =
+	"DROP FUNCTION IF EXISTS audit.ft_upd_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_upd_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"DECLARE\n"
+	"\t_is_allowed_updater boolean;\n"
+	"BEGIN\n"
+	"\t-- is the session user allowed to update data ?\n"
+	"\tSELECT gm.account_is_dbowner_or_staff(SESSION_USER) INTO STRICT _is_allowed_updater;\n"
+	"\tIF _is_allowed_updater IS FALSE THEN\n"
+	"\t\tRAISE EXCEPTION\n"
+	"\t\t\t''UPDATE: gm.account_is_dbowner_or_staff(NAME): <%%> is neither database owner, nor <postgres>, nor on staff'', SESSION_USER\n"
+	"\t\t\tUSING ERRCODE = ''integrity_constraint_violation''\n"
+	"\t\t;\n"
+	"\t\treturn NEW;\n"
+	"\tEND IF;\n"
+	"\n"
+	"\tNEW.row_version := OLD.row_version + 1;\n"
+	"\tNEW.modified_when := CURRENT_TIMESTAMP;\n"
+	"\tNEW.modified_by := SESSION_USER;\n"
+	"\tINSERT INTO audit.%(log_tbl)s (\n"
+	"\t\torig_version, orig_when, orig_by, orig_tableoid, audit_action,\n"
+	"\t\t%(cols_clause)s\n"
+	"\t) VALUES (\n"
+	"\t\tOLD.row_version, OLD.modified_when, OLD.modified_by, TG_RELID, TG_OP,\n"
+	"\t\t%(vals_clause)s\n"
+	"\t);\n"
+	"\treturn NEW;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_upd_%(src_tbl)s\n"
+	"\tBEFORE UPDATE ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_upd_%(src_tbl)s();\n";
+
+static const char tpl_update_no_updater_check[] =
+	"DROP FUNCTION IF EXISTS audit.ft_upd_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_upd_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"BEGIN\n"
+	"\tNEW.row_version := OLD.row_version + 1;\n"
+	"\tNEW.modified_when := CURRENT_TIMESTAMP;\n"
+	"\tNEW.modified_by := SESSION_USER;\n"
+	"\tINSERT INTO audit.%(log_tbl)s (\n"
+	"\t\torig_version, orig_when, orig_by, orig_tableoid, audit_action,\n"
+	"\t\t%(cols_clause)s\n"
+	"\t) VALUES (\n"
+	"\t\tOLD.row_version, OLD.modified_when, OLD.modified_by, TG_RELID, TG_OP,\n"
+	"\t\t%(vals_clause)s\n"
+	"\t);\n"
+	"\treturn NEW;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_upd_%(src_tbl)s\n"
+	"\tBEFORE UPDATE ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_upd_%(src_tbl)s();\n";
+
+static const char tpl_delete[] =
+	"DROP FUNCTION IF EXISTS audit.ft_del_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_del_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"DECLARE\n"
+	"\t_is_allowed_deleter boolean;\n"
+	"BEGIN\n"
+	"\t-- is the session user allowed to delete data ?\n"
+	"\tSELECT gm.account_is_dbowner_or_staff(SESSION_USER) INTO STRICT _is_allowed_deleter;\n"
+	"\tIF _is_allowed_deleter IS FALSE THEN\n"
+	"\t\tRAISE EXCEPTION\n"
+	"\t\t\t''DELETE: gm.account_is_dbowner_or_staff(NAME): <%%> is neither database owner, nor <postgres>, nor on staff'', SESSION_USER\n"
+	"\t\t\tUSING ERRCODE = ''integrity_constraint_violation''\n"
+	"\t\t;\n"
+	"\t\treturn OLD;\n"
+	"\tEND IF;\n"
+	"\n"
+	"\tINSERT INTO audit.%(log_tbl)s (\n"
+	"\t\torig_version, orig_when, orig_by, orig_tableoid, audit_action,\n"
+	"\t\t%(cols_clause)s\n"
+	"\t) VALUES (\n"
+	"\t\tOLD.row_version, OLD.modified_when, OLD.modified_by, TG_RELID, TG_OP,\n"
+	"\t\t%(vals_clause)s\n"
+	"\t);\n"
+	"\treturn OLD;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_del_%(src_tbl)s\n"
+	"\tBEFORE DELETE ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_del_%(src_tbl)s();\n";
+
+static const char tpl_delete_no_deleter_check[] =
+	"DROP FUNCTION IF EXISTS audit.ft_del_%(src_tbl)s() cascade;\n"
+	"\n"
+	"CREATE FUNCTION audit.ft_del_%(src_tbl)s()\n"
+	"\tRETURNS trigger\n"
+	"\tLANGUAGE 'plpgsql'\n"
+	"\tSECURITY DEFINER\n"
+	"\tAS '\n"
+	"BEGIN\n"
+	"\tINSERT INTO audit.%(log_tbl)s (\n"
+	"\t\torig_version, orig_when, orig_by, orig_tableoid, audit_action,\n"
+	"\t\t%(cols_clause)s\n"
+	"\t) VALUES (\n"
+	"\t\tOLD.row_version, OLD.modified_when, OLD.modified_by, TG_RELID, TG_OP,\n"
+	"\t\t%(vals_clause)s\n"
+	"\t);\n"
+	"\treturn OLD;\n"
+	"END;';\n"
+	"\n"
+	"CREATE TRIGGER zt_del_%(src_tbl)s\n"
+	"\tBEFORE DELETE ON %(src_schema)s.%(src_tbl)s\n"
+	"\tFOR EACH ROW EXECUTE PROCEDURE audit.ft_del_%(src_tbl)s();\n";
+
+static const char tpl_create_audit_trail_table[] =
+	"\n"
+	"create table %(log_schema)s.%(log_tbl)s (\n"
+	"\t%(log_cols)s\n"
+	") inherits (%(log_schema)s.%(log_base_tbl)s);\n"
+	"\n"
+	"COMMENT ON COLUMN %(log_schema)s.%(log_tbl)s.orig_version is\n"
+	"\t'the .row_version in the original row before the audited action took place, should be equal to .row_version';\n"
+	"\n"
+	"COMMENT ON COLUMN %(log_schema)s.%(log_tbl)s.orig_when is\n"
+	"\t'the .modified_when in the original row before the audited action took place, should be equal to .modified_when';\n"
+	"\n"
+	"COMMENT ON COLUMN %(log_schema)s.%(log_tbl)s.orig_by is\n"
+	"\t'the .modified_by in the original row before the audited action took place, should be equal to .modified_by';\n"
+	"\n"
+	"COMMENT ON COLUMN %(log_schema)s.%(log_tbl)s.orig_tableoid is\n"
+	"\t'the TG_RELID when the audit trigger was run';\n";
+
+/* The values of a template's placeholders. */
+struct tpl_args {
+	const char *src_tbl, *src_schema, *log_tbl, *cols_clause, *vals_clause;
+	const char *log_schema, *log_base_tbl, *log_cols;
+};
+
+static const char *tpl_value(const struct tpl_args *a, const char *name, size_t len)
+{
+	static const struct { const char *name; size_t off; } keys[] = {
+		{ "src_tbl", offsetof(struct tpl_args, src_tbl) },
+		{ "src_schema", offsetof(struct tpl_args, src_schema) },
+		{ "log_tbl", offsetof(struct tpl_args, log_tbl) },
+		{ "cols_clause", offsetof(struct tpl_args, cols_clause) },
+		{ "vals_clause", offsetof(struct tpl_args, vals_clause) },
+		{ "log_schema", offsetof(struct tpl_args, log_schema) },
+		{ "log_base_tbl", offsetof(struct tpl_args, log_base_tbl) },
+		{ "log_cols", offsetof(struct tpl_args, log_cols) },
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0)
+			return *(const char *const *)((const char *)a + keys[i].off);
+	return NULL;
+}
+
+/* Python's "template % dict" for the %(name)s and %% a template uses. The
+ * templates are constants, so a bad placeholder is a programming error. */
+static void pyformat(struct gm_buf *out, const char *tpl, const struct tpl_args *a)
+{
+	const char *p = tpl;
+
+	while (*p) {
+		const char *pct = strchr(p, '%');
+		const char *end, *val;
+
+		if (!pct) {
+			gm_buf_adds(out, p);
+			return;
+		}
+		gm_buf_add(out, p, (size_t)(pct - p));
+		if (pct[1] == '%') {
+			gm_buf_addc(out, '%');
+			p = pct + 2;
+			continue;
+		}
+		end = pct[1] == '(' ? strchr(pct + 2, ')') : NULL;
+		val = end && end[1] == 's' ? tpl_value(a, pct + 2, (size_t)(end - pct - 2)) : NULL;
+		if (!val) {
+			fputs("libgmdb: bad audit template placeholder\n", stderr);
+			abort();
+		}
+		gm_buf_adds(out, val);
+		p = end + 2;
+	}
+}
+
+/* One item of upstream's list, as its engine writes it to the file. */
+static void emit(struct gm_buf *out, const char *item)
+{
+	gm_buf_adds(out, item);
+	gm_buf_adds(out, ";\n");
+}
+
+static int query_exists(PGconn *conn, const char *sql_name, const char *a, const char *b, bool *out,
+			struct gm_error *err)
+{
+	const char *params[2] = { a, b };
+	char *val = NULL;
+	int rc = gm_db_value(conn, gm_sql(sql_name), 2, params, &val, err);
+
+	*out = rc == GM_OK && val && strcmp(val, "t") == 0;
+	free(val);
+	return rc;
+}
+
+/*
+ * The columns of schema.table in ordinal order (gmPG2.get_col_defs /
+ * get_col_names): names, and (if types is not NULL) upstream's type
+ * spelling, the udt_name with a leading "_" turned into a trailing "[]".
+ */
+static int read_columns(PGconn *conn, const char *schema, const char *table, struct gm_strv *names,
+			struct gm_strv *types, struct gm_error *err)
+{
+	const char *params[2] = { schema, table };
+	PGresult *res = gm_db_query(conn, gm_sql("audit-columns"), 2, params, err);
+
+	if (!res) {
+		gm_error_prefix(err, "could not read the columns of \"%s.%s\"", schema, table);
+		return GM_EFAIL;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *udt = PQgetvalue(res, i, 1);
+		gm_strv_push(names, PQgetvalue(res, i, 0));
+		if (!types)
+			continue;
+		if (udt[0] == '_')
+			gm_strv_push_owned(types, gm_xasprintf("%s[]", udt + 1));
+		else
+			gm_strv_push(types, udt);
+	}
+	PQclear(res);
+	return GM_OK;
+}
+
+static bool strv_has(const struct gm_strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Upstream's column definitions "\tname type", minus the names in skip. */
+static void col_defs(const struct gm_strv *names, const struct gm_strv *types, const struct gm_strv *skip,
+		     struct gm_strv *defs)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (!skip || !strv_has(skip, names->v[i]))
+			gm_strv_push_owned(defs, gm_xasprintf("\t%s %s", names->v[i], types->v[i]));
+}
+
+static char *join(const struct gm_strv *sv, const char *sep)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i)
+			gm_buf_adds(&b, sep);
+		gm_buf_adds(&b, sv->v[i]);
+	}
+	if (!b.data)
+		gm_buf_adds(&b, "");
+	return gm_buf_detach(&b);
+}
+
+/* Column definitions for a message: "name type, name type". */
+static char *join_defs(const struct gm_strv *defs)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < defs->n; i++)
+		gm_buf_addf(&b, "%s%s", i ? ", " : "", defs->v[i] + 1);
+	if (!b.data)
+		gm_buf_adds(&b, "");
+	return gm_buf_detach(&b);
+}
+
+/*
+ * audit_trail_table_ddl(): the log table's CREATE TABLE if audit.log_<table>
+ * does not exist yet, else a check that it has every audited column with
+ * the same type.
+ */
+static int log_table_ddl(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
+			 struct gm_buf *out, struct gm_error *err)
+{
+	struct gm_strv names = GM_STRV_INIT, types = GM_STRV_INIT, audited = GM_STRV_INIT;
+	struct gm_strv lnames = GM_STRV_INIT, ltypes = GM_STRV_INIT, logged = GM_STRV_INIT;
+	char *log_tbl = gm_xasprintf("%s%s", LOG_TABLE_PREFIX, table);
+	bool exists;
+	int rc;
+
+	rc = read_columns(conn, schema, table, &names, &types, err);
+	if (rc < 0)
+		goto out;
+	col_defs(&names, &types, skip, &audited);
+	rc = query_exists(conn, "audit-table-exists", AUDIT_SCHEMA, log_tbl, &exists, err);
+	if (rc < 0) {
+		gm_error_prefix(err, "could not check whether \"%s.%s\" exists", AUDIT_SCHEMA, log_tbl);
+		goto out;
+	}
+	if (exists) {
+		rc = read_columns(conn, AUDIT_SCHEMA, log_tbl, &lnames, &ltypes, err);
+		if (rc < 0)
+			goto out;
+		col_defs(&lnames, &ltypes, NULL, &logged);
+		for (size_t i = 0; i < audited.n; i++) {
+			if (strv_has(&logged, audited.v[i]))
+				continue;
+			/* "\tname type": udt names have no spaces, column names may */
+			const char *def = audited.v[i] + 1, *sp = strrchr(def, ' ');
+			char *have = join_defs(&logged), *want = join_defs(&audited);
+			rc = gm_error_set(err, GM_ECHECK,
+					  "the audit log table \"%s.%s\" does not fit \"%s.%s\": it has no column \"%.*s\" of type %s",
+					  AUDIT_SCHEMA, log_tbl, schema, table, (int)(sp - def), def, sp + 1);
+			gm_error_detail(err, "%s.%s: %s\n%s.%s: %s", schema, table, want, AUDIT_SCHEMA, log_tbl,
+					have);
+			free(have);
+			free(want);
+			goto out;
+		}
+		goto out;
+	}
+	{
+		char *log_cols = join(&audited, ",\n\t");
+		struct tpl_args a = {
+			.log_schema = AUDIT_SCHEMA, .log_base_tbl = AUDIT_TRAIL_PARENT_TABLE,
+			.log_tbl = log_tbl, .log_cols = log_cols,
+		};
+		struct gm_buf item = GM_BUF_INIT;
+
+		gm_log(GM_LOG_INFO, "creating the audit log table \"%s.%s\"", AUDIT_SCHEMA, log_tbl);
+		pyformat(&item, tpl_create_audit_trail_table, &a);
+		emit(out, gm_buf_str(&item));
+		emit(out, "");
+		emit(out, SEPARATOR);
+		gm_buf_release(&item);
+		free(log_cols);
+	}
+out:
+	gm_strv_release(&names);
+	gm_strv_release(&types);
+	gm_strv_release(&audited);
+	gm_strv_release(&lnames);
+	gm_strv_release(&ltypes);
+	gm_strv_release(&logged);
+	free(log_tbl);
+	return rc;
+}
+
+/* trigger_ddl(): the insert, update and delete trigger functions and triggers. */
+static int trigger_ddl(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
+		       struct gm_buf *out, struct gm_error *err)
+{
+	struct gm_strv names = GM_STRV_INIT, cols = GM_STRV_INIT, vals = GM_STRV_INIT;
+	char *log_tbl = gm_xasprintf("%s%s", LOG_TABLE_PREFIX, table);
+	char *cols_clause = NULL, *vals_clause = NULL;
+	bool checked;
+	int rc;
+
+	rc = read_columns(conn, schema, table, &names, NULL, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < names.n; i++) {
+		if (strv_has(skip, names.v[i]))
+			continue;
+		gm_strv_push(&cols, names.v[i]);
+		gm_strv_push_owned(&vals, gm_xasprintf("OLD.%s", names.v[i]));
+	}
+	cols_clause = join(&cols, ", ");
+	vals_clause = join(&vals, ", ");
+	rc = query_exists(conn, "audit-function-exists", "gm", "account_is_dbowner_or_staff", &checked, err);
+	if (rc < 0) {
+		gm_error_prefix(err, "could not check for gm.account_is_dbowner_or_staff()");
+		goto out;
+	}
+	{
+		struct tpl_args a = {
+			.src_tbl = table, .src_schema = schema, .log_tbl = log_tbl,
+			.cols_clause = cols_clause, .vals_clause = vals_clause,
+		};
+		const char *tpls[3] = {
+			checked ? tpl_insert : tpl_insert_no_inserter_check,
+			checked ? tpl_update : tpl_update_no_updater_check,
+			checked ? tpl_delete : tpl_delete_no_deleter_check,
+		};
+		for (int i = 0; i < 3; i++) {
+			struct gm_buf item = GM_BUF_INIT;
+			pyformat(&item, tpls[i], &a);
+			emit(out, gm_buf_str(&item));
+			emit(out, "");
+			gm_buf_release(&item);
+		}
+		emit(out, SEPARATOR);
+	}
+out:
+	gm_strv_release(&names);
+	gm_strv_release(&cols);
+	gm_strv_release(&vals);
+	free(cols_clause);
+	free(vals_clause);
+	free(log_tbl);
+	return rc;
+}
+
+static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
+{
+	struct gm_strv skip = GM_STRV_INIT;
+	PGresult *res;
+	int rc = GM_OK;
+
+	res = gm_db_query(conn, gm_sql("audit-registered-tables"), 0, NULL, err);
+	if (!res) {
+		gm_error_prefix(err, "could not read the tables registered for auditing");
+		return GM_EFAIL;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return gm_error_set(err, GM_ECHECK, "no tables are registered for auditing in audit.audited_tables");
+	}
+	rc = read_columns(conn, AUDIT_SCHEMA, AUDIT_FIELDS_TABLE, &skip, NULL, err);
+	if (rc < 0)
+		goto out;
+	emit(out, "\\set check_function_bodies 1\n");
+	emit(out, "set check_function_bodies to on;\n\n");
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *schema = PQgetvalue(res, i, 0), *table = PQgetvalue(res, i, 1);
+		bool exists;
+
+		rc = query_exists(conn, "audit-table-exists", schema, table, &exists, err);
+		if (rc < 0) {
+			gm_error_prefix(err, "could not check whether \"%s.%s\" exists", schema, table);
+			goto out;
+		}
+		if (!exists) {
+			rc = gm_error_set(err, GM_ECHECK, "the table \"%s.%s\" registered for auditing does not exist",
+					  schema, table);
+			goto out;
+		}
+		rc = log_table_ddl(conn, schema, table, &skip, out, err);
+		if (rc < 0)
+			goto out;
+		rc = trigger_ddl(conn, schema, table, &skip, out, err);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	PQclear(res);
+	gm_strv_release(&skip);
+	return rc;
+}
+
+int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err)
+{
+	struct gm_buf out = GM_BUF_INIT;
+	bool own_tx = PQtransactionStatus(conn) == PQTRANS_IDLE;
+	const char *enc;
+	int rc;
+
+	*ddl = NULL;
+	enc = PQparameterStatus(conn, "client_encoding");
+	if (!enc || strcmp(enc, "UTF8") != 0)
+		return gm_error_set(err, GM_EUSAGE, "the audit trail DDL needs a connection with client encoding UTF8");
+	/* One snapshot for all catalog reads, as upstream has inside its
+	 * transaction; nothing is written either way. */
+	if (gm_db_exec(conn, own_tx ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "SAVEPOINT gm_audit",
+		       err) < 0)
+		return GM_EFAIL;
+	rc = generate(conn, &out, err);
+	if (own_tx)
+		gm_db_exec(conn, "ROLLBACK", NULL);
+	else if (rc < 0)
+		gm_db_exec(conn, "ROLLBACK TO SAVEPOINT gm_audit", NULL);
+	else
+		gm_db_exec(conn, "RELEASE SAVEPOINT gm_audit", NULL);
+	if (rc < 0) {
+		gm_buf_release(&out);
+		gm_error_prefix(err, "could not generate the audit trail DDL");
+		return rc;
+	}
+	*ddl = gm_buf_detach(&out);
+	return GM_OK;
+}

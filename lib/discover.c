@@ -1,0 +1,89 @@
+/*
+ * discover.c - which GNUmed databases does the cluster have, and which
+ * version is each (by its schema hash, never by its name)?
+ */
+#include "gmdb-int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void gm_found_release(struct gm_found *f, size_t n)
+{
+	for (size_t i = 0; f && i < n; i++) {
+		free(f[i].name);
+		free(f[i].hash);
+		free(f[i].problem);
+	}
+	free(f);
+}
+
+int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
+{
+	PGconn *c;
+	char *has_gm = NULL;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->name = gm_xstrdup(dbname);
+	f->version = -1;
+	c = gm_conn_open(dbname, "gmdb discovery", err);
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+	if (rc == GM_OK)
+		rc = gm_db_value(c, "SELECT pg_catalog.to_regnamespace('gm') IS NOT NULL", 0, NULL, &has_gm, err);
+	if (rc == GM_OK && strcmp(has_gm, "t") == 0) {
+		struct gm_error herr = GM_ERROR_INIT;
+		f->gnumed = true;
+		if (gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK)
+			f->version = gm_version_for_hash(f->hash);
+		else
+			f->problem = gm_xstrdup(herr.message);
+		gm_error_release(&herr);
+	}
+	free(has_gm);
+	gm_db_exec(c, "ROLLBACK", NULL);
+	gm_conn_close(c);
+	return rc;
+}
+
+int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err)
+{
+	PGconn *c;
+	PGresult *res;
+	struct gm_found *f;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	c = gm_conn_open("template1", "gmdb discovery", err);
+	if (!c)
+		return GM_EFAIL;
+	res = gm_db_query(c, gm_sql("discover-databases"), 0, NULL, err);
+	gm_conn_close(c);
+	if (!res)
+		return GM_EFAIL;
+	f = gm_xcalloc((size_t)PQntuples(res) + 1, sizeof(*f));
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct gm_error ierr = GM_ERROR_INIT;
+		if (gm_identify(PQgetvalue(res, i, 0), &f[k], &ierr) < 0) {
+			gm_log(GM_LOG_INFO, "skipping database \"%s\": %s", PQgetvalue(res, i, 0), ierr.message);
+			free(f[k].name);
+			free(f[k].hash);
+			free(f[k].problem);
+			gm_error_release(&ierr);
+			continue;
+		}
+		gm_error_release(&ierr);
+		if (f[k].gnumed)
+			k++;
+		else {
+			free(f[k].name);
+			memset(&f[k], 0, sizeof(f[k]));
+		}
+	}
+	PQclear(res);
+	*out = f;
+	*n = k;
+	return GM_OK;
+}

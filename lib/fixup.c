@@ -1,0 +1,283 @@
+/*
+ * fixup.c - gm-fixup_server: upstream's fixup_db-vN.conf, applied in place
+ * (spec 2.4), after finding which database it is for
+ */
+#include "gmdb-int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *fixup_conf_name(int version)
+{
+	return gm_xasprintf("fixup_db-v%d.conf", version);
+}
+
+static bool fixup_exists(const char *upstream, int version)
+{
+	char *name = fixup_conf_name(version);
+	char *path = gm_xasprintf("%s/bootstrap/%s", upstream, name);
+	bool ok = access(path, R_OK) == 0;
+	free(name);
+	free(path);
+	return ok;
+}
+
+static const char *upstream_dir(const struct gm_fixup_opts *o)
+{
+	return gm_upstream_dir(o->upstream_dir);
+}
+
+/*
+ * Which database, which version? With -d: that database, its version from
+ * its hash (or the version given). Without: the GNUmed databases of the
+ * cluster; the newest version among them; exactly one database of it.
+ */
+static int find_target(const struct gm_fixup_opts *o, char **db, int *version, struct gm_found *target,
+		       struct gm_error *err)
+{
+	struct gm_found *found = NULL;
+	size_t n = 0;
+	int rc, best = -1;
+	size_t n_best = 0, unknown = 0;
+
+	if (o->database) {
+		rc = gm_identify(o->database, target, err);
+		if (rc < 0)
+			return rc;
+		if (!target->gnumed)
+			return gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", o->database);
+		*db = gm_xstrdup(o->database);
+		*version = o->version >= 0 ? o->version : target->version;
+		if (*version < 0) {
+			gm_error_set(err, GM_ECHECK, "the schema hash of database \"%s\" is not the known hash of any version",
+				     o->database);
+			gm_error_detail(err, "Its hash is %s.", target->hash ? target->hash : "unknown");
+			gm_error_hint(err, "Name the version (gm-fixup_server -d %s N) only if you know which it is; "
+					   "the fixup refuses a hash that is not that version's.", o->database);
+			return GM_ECHECK;
+		}
+		return GM_OK;
+	}
+
+	rc = gm_discover(&found, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (found[i].version < 0)
+			unknown++;
+		if (found[i].version >= 0)
+			gm_log(GM_LOG_INFO, "found GNUmed database \"%s\": v%d", found[i].name, found[i].version);
+		else
+			gm_log(GM_LOG_INFO, "found GNUmed database \"%s\": unknown schema hash %s", found[i].name,
+			       found[i].hash ? found[i].hash : found[i].problem ? found[i].problem : "-");
+	}
+	if (o->version >= 0) {
+		/* the version given: its databases */
+		best = o->version;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (found[i].version > best)
+				best = found[i].version;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (found[i].version == best && best >= 0)
+			n_best++;
+	if (n == 0) {
+		rc = gm_error_set(err, GM_ECHECK, "the cluster has no GNUmed database");
+	} else if (best < 0) {
+		rc = gm_error_set(err, GM_ECHECK, "no GNUmed database of the cluster has a known schema hash");
+		gm_error_hint(err, "Run gm-fingerprint_db on them; name one with -d DATABASE.");
+	} else if (n_best == 0) {
+		rc = gm_error_set(err, GM_ECHECK, "the cluster has no database with the schema hash of v%d", best);
+	} else if (n_best > 1) {
+		struct gm_buf names = GM_BUF_INIT;
+		for (size_t i = 0; i < n; i++)
+			if (found[i].version == best)
+				gm_buf_addf(&names, "%s\"%s\"", names.len ? ", " : "", found[i].name);
+		rc = gm_error_set(err, GM_ECHECK, "more than one v%d database: %s", best, gm_buf_str(&names));
+		gm_error_hint(err, "Name the one to fix with -d DATABASE.");
+		gm_buf_release(&names);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (found[i].version == best) {
+				*db = gm_xstrdup(found[i].name);
+				*version = best;
+				*target = found[i];
+				memset(&found[i], 0, sizeof(found[i]));
+			}
+		if (unknown)
+			gm_log(GM_LOG_NOTICE, "note: %zu GNUmed database(s) of unknown version left aside", unknown);
+	}
+	gm_found_release(found, n);
+	return rc;
+}
+
+struct summary {
+	const char *database;
+	int version;
+	const char *conf;
+	const char *hash;
+	long statements, ignored;
+	double seconds;
+	int rc;
+	const char *error;
+};
+
+static void print_json(const struct summary *s, FILE *out)
+{
+	fputs("{\n  \"database\": ", out);
+	gm_json_string(out, s->database);
+	fprintf(out, ",\n  \"version\": %d,\n  \"definition\": ", s->version);
+	gm_json_string(out, s->conf);
+	fprintf(out, ",\n  \"result\": \"%s\",\n  \"schema_hash\": ", s->rc == GM_OK ? "ok" : "failed");
+	gm_json_string(out, s->hash);
+	fprintf(out, ",\n  \"statements\": %ld,\n  \"ignored_errors\": %ld,\n  \"seconds\": %.2f,\n  \"log_file\": ",
+		s->statements, s->ignored, s->seconds);
+	gm_json_string(out, gm_log_file_path());
+	fputs(",\n  \"error\": ", out);
+	gm_json_string(out, s->error);
+	fputs("\n}\n", out);
+}
+
+int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
+{
+	struct gm_engine e;
+	struct gm_found target;
+	char *db = NULL, *conf = NULL, *hash = NULL;
+	int version = -1, rc;
+	PGconn *lock = NULL;
+	double t0 = gm_now();
+	struct gm_step st;
+
+	memset(&target, 0, sizeof(target));
+	gm_engine_init(&e);
+	if (access(upstream_dir(o), R_OK | X_OK) != 0) {
+		gm_error_set(err, GM_EUSAGE, "no upstream tree at \"%s\": %s", upstream_dir(o), strerror(errno));
+		gm_error_hint(err, "Install gnumed-server, or name the tree with --upstream-dir.");
+		return GM_EUSAGE;
+	}
+	if (o->version >= 0 && !fixup_exists(upstream_dir(o), o->version)) {
+		gm_error_set(err, GM_EUSAGE, "upstream's tree has no fixup for v%d (no %s/bootstrap/fixup_db-v%d.conf)",
+			     o->version, upstream_dir(o), o->version);
+		return GM_EUSAGE;
+	}
+	if (gm_privs_drop(err) < 0)
+		return GM_EFAIL;
+
+	/* the definition names its database: use it when the version is given */
+	if (o->version >= 0 && !o->database) {
+		conf = fixup_conf_name(o->version);
+		rc = gm_engine_prepare(&e, upstream_dir(o), conf, NULL, err);
+		if (rc < 0)
+			goto out;
+		rc = gm_identify(e.target, &target, err);
+		if (rc < 0)
+			goto out;
+		if (!target.gnumed) {
+			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", e.target);
+			goto out;
+		}
+		db = gm_xstrdup(e.target);
+		version = o->version;
+	} else {
+		rc = find_target(o, &db, &version, &target, err);
+		if (rc < 0)
+			goto out;
+		if (!fixup_exists(upstream_dir(o), version)) {
+			rc = gm_error_set(err, GM_ECHECK, "upstream's tree has no fixup definition for v%d, the version of \"%s\"",
+					  version, db);
+			gm_error_hint(err, "Nothing to do, or install the gnumed-server that has it.");
+			goto out;
+		}
+		conf = fixup_conf_name(version);
+		rc = gm_engine_prepare(&e, upstream_dir(o), conf, db, err);
+		if (rc < 0)
+			goto out;
+	}
+	gm_log(o->check || o->list ? GM_LOG_INFO : GM_LOG_NOTICE, "database \"%s\" is v%d: applying %s", db, version, conf);
+
+	/* everything that can be checked before changing anything */
+	if (!e.use_existing || e.drop_target)
+		rc = gm_error_set(err, GM_ECHECK, "\"%s\" is not a fixup definition (it does not use the existing database)",
+				  e.conf_path);
+	if (rc == GM_OK && target.version != version) {
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" does not have the schema hash of v%d", db, version);
+		if (target.version >= 0)
+			gm_error_detail(err, "Its hash %s is the known hash of v%d.", target.hash, target.version);
+		else
+			gm_error_detail(err, "Its hash %s matches no known version.", target.hash ? target.hash : "(none)");
+		gm_error_hint(err, "A fixup applies to the version it is for only: check the database with gm-fingerprint_db.");
+	}
+	if (rc == GM_OK)
+		rc = gm_engine_check_files(&e, err);
+	if (rc == GM_OK && e.scripts.n)
+		rc = gm_run_check_python(err);
+	if (rc < 0)
+		goto out;
+	if (o->list) {
+		gm_engine_print_list(&e, stdout);
+		goto out;
+	}
+	if (o->check) {
+		size_t files = e.superuser_files.paths.n + e.db_files.paths.n;
+		for (size_t i = 0; i < e.n_bundles; i++)
+			files += e.bundles[i].files.paths.n;
+		printf("database \"%s\": v%d, schema hash %s%s\n", db, version, target.hash,
+		       target.hash_repaired ? " (with upstream's repaired hash function)" : "");
+		printf("definition: %s (%zu SQL files, %zu data import scripts): all readable\n", e.conf_path, files,
+		       e.scripts.n);
+		printf("ready: gm-fixup_server would apply it now\n");
+		goto out;
+	}
+
+	rc = gm_lock_acquire(db, &lock, err);
+	if (rc < 0)
+		goto out;
+
+	gm_step_begin(&st, "preparing the roles");
+	rc = gm_engine_bootstrap_server(&e, err);
+	gm_step_end(&st, rc, NULL);
+	if (rc == GM_OK)
+		gm_log(GM_LOG_INFO, "using the existing database \"%s\"", db);
+	if (rc == GM_OK)
+		rc = gm_engine_superuser_steps(&e, err);
+	if (rc == GM_OK)
+		rc = gm_engine_owner_session(&e, err);
+	if (rc == GM_OK)
+		rc = gm_engine_bundles(&e, err);
+	if (rc == GM_OK)
+		rc = gm_engine_notifications(&e, err);
+	if (rc == GM_OK)
+		rc = gm_engine_import_scripts(&e, err);
+	if (rc == GM_OK)
+		gm_engine_log_fingerprint(db, "fixed-up");
+	if (rc == GM_OK)
+		rc = gm_engine_verify_result(&e, &hash, err);
+	if (rc == GM_OK)
+		gm_engine_check_hba(&e);
+	if (rc < 0) {
+		gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to the failure; "
+				   "the log says which statements ran.", db);
+	} else {
+		gm_log(GM_LOG_NOTICE, "fixup of \"%s\" (v%d) done in %.1f s: %ld statements, schema hash %s",
+		       db, version, gm_now() - t0, e.statements, hash);
+	}
+
+out:
+	if (o->json && !o->list) {
+		struct summary s = { db, version, e.conf_path, hash ? hash : target.hash, e.statements, e.ignored_errors,
+				     gm_now() - t0, rc, rc < 0 ? err->message : NULL };
+		print_json(&s, stdout);
+	}
+	gm_lock_release(lock);
+	gm_engine_release(&e);
+	free(target.name);
+	free(target.hash);
+	free(target.problem);
+	free(db);
+	free(conf);
+	free(hash);
+	return rc;
+}

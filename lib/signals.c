@@ -1,0 +1,60 @@
+/*
+ * signals.c - SIGINT and SIGTERM end a run the clean way
+ *
+ * The handler only records the signal and cancels the statement running on
+ * the connection being watched (PQcancel is safe in a signal handler); the
+ * run then fails at that statement and takes its ordinary way out, which
+ * undoes what it did.
+ */
+#include "gmdb-int.h"
+
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t got_signal;
+static PGcancel *volatile watched;
+
+static void on_signal(int sig)
+{
+	char buf[256];
+	PGcancel *c = watched;
+
+	got_signal = sig;
+	if (c)
+		PQcancel(c, buf, sizeof(buf));
+}
+
+void gm_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int gm_signals_caught(void)
+{
+	return (int)got_signal;
+}
+
+void gm_signals_watch(PGconn *conn)
+{
+	PGcancel *old = watched;
+	watched = NULL;
+	if (old)
+		PQfreeCancel(old);
+	if (conn)
+		watched = PQgetCancel(conn);
+}
+
+int gm_signals_check(struct gm_error *err)
+{
+	if (!got_signal)
+		return GM_OK;
+	gm_error_set(err, GM_EFAIL, "interrupted by signal %d (%s)", (int)got_signal, strsignal((int)got_signal));
+	return GM_EFAIL;
+}

@@ -1,0 +1,955 @@
+/*
+ * upgrade.c - gm-upgrade_server: upstream's update_db-vX_vY.conf (spec 2.3),
+ * with the source never written to and every failure cleaned up
+ *
+ * Order: preflight checks (all read-only; --check stops there), lock,
+ * backup of the source, clone, upstream's steps on the clone, result hash,
+ * plausibility. Any failure after the clone drops the clone.
+ */
+#include "gmdb-int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Set on a target database while gmdb builds it, removed on success: a
+ * later run recognises a half-made target of a killed run by it. */
+#define GM_BUILD_MARK "gmdb: upgrade in progress"
+
+enum pf_status { PF_OK = 0, PF_WARN = 1, PF_FAIL = -1, PF_INFO = 2 };
+
+struct preflight {
+	struct gm_buf report;   /* one line per check */
+	int failures;
+	int warnings;
+	struct gm_error first;  /* the first failure, for the exit message */
+};
+
+static void pf_add(struct preflight *pf, enum pf_status st, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void pf_add(struct preflight *pf, enum pf_status st, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	char *detail;
+	static const char *labels[] = { [0] = "ok", [1] = "WARNING", [2] = "info" };
+
+	va_start(ap, fmt);
+	detail = gm_xvasprintf(fmt, ap);
+	va_end(ap);
+	gm_buf_addf(&pf->report, "%-8s %s: %s\n", st == PF_FAIL ? "FAILED" : labels[st], what, detail);
+	gm_log(st == PF_FAIL ? GM_LOG_INFO : GM_LOG_DEBUG, "check %s: %s: %s", st == PF_FAIL ? "FAILED" : labels[st], what, detail);
+	if (st == PF_FAIL) {
+		if (!pf->failures)
+			gm_error_set(&pf->first, GM_ECHECK, "%s: %s", what, detail);
+		pf->failures++;
+	} else if (st == PF_WARN) {
+		pf->warnings++;
+	}
+	free(detail);
+}
+
+struct upgrade {
+	const struct gm_upgrade_opts *o;
+	struct gm_engine e;
+	struct gm_found source;
+	bool target_exists, target_is_leftover;
+	bool created_group;     /* this run created the target's group role */
+	bool target_created;    /* this run created the target database */
+	long long source_bytes;
+	char *backup_path;
+	char *result_hash;
+	struct gm_check *checks;
+	size_t n_checks;
+	int checks_failed;
+	struct gm_buf steps_json;
+	double t0;
+};
+
+static const char *upstream_dir(const struct gm_upgrade_opts *o)
+{
+	return gm_upstream_dir(o->upstream_dir);
+}
+
+static const char *backup_dir(const struct gm_upgrade_opts *o)
+{
+	if (o->backup_dir)
+		return o->backup_dir;
+	if (getenv("GMDB_BACKUP_DIR") && *getenv("GMDB_BACKUP_DIR"))
+		return getenv("GMDB_BACKUP_DIR");
+	return GM_STATE_DIR "/backups";
+}
+
+static void step_json(struct upgrade *u, const char *name, double secs, int rc)
+{
+	gm_buf_addf(&u->steps_json, "%s\n    {\"step\": ", u->steps_json.len ? "," : "");
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		gm_json_string(m, name);
+		fclose(m);
+		gm_buf_adds(&u->steps_json, buf);
+		free(buf);
+	}
+	gm_buf_addf(&u->steps_json, ", \"seconds\": %.2f, \"result\": \"%s\"}", secs, rc < 0 ? "failed" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/* Preflight                                                           */
+/* ------------------------------------------------------------------ */
+
+static int database_info(const char *db, bool *exists, long long *bytes, char **comment, struct gm_error *err)
+{
+	PGconn *c = gm_conn_open("template1", "gmdb check", err);
+	PGresult *res;
+	const char *p[1] = { db };
+
+	*exists = false;
+	if (bytes)
+		*bytes = -1;
+	if (comment)
+		*comment = NULL;
+	if (!c)
+		return GM_EFAIL;
+	res = gm_db_query(c, "SELECT pg_catalog.pg_database_size(d.oid), pg_catalog.shobj_description(d.oid, 'pg_database') "
+			     "FROM pg_catalog.pg_database d WHERE d.datname = $1", 1, p, err);
+	gm_conn_close(c);
+	if (!res)
+		return GM_EFAIL;
+	if (PQntuples(res) == 1) {
+		*exists = true;
+		if (bytes)
+			*bytes = atoll(PQgetvalue(res, 0, 0));
+		if (comment && !PQgetisnull(res, 0, 1))
+			*comment = gm_xstrdup(PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return GM_OK;
+}
+
+/* Sessions on a database other than our own, one line each. */
+static int sessions_on(const char *db, struct gm_buf *list, int *n, struct gm_error *err)
+{
+	PGconn *c = gm_conn_open("template1", "gmdb check", err);
+	PGresult *res;
+	const char *p[1] = { db };
+
+	*n = 0;
+	if (!c)
+		return GM_EFAIL;
+	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
+	gm_conn_close(c);
+	if (!res)
+		return GM_EFAIL;
+	*n = PQntuples(res);
+	for (int i = 0; i < *n; i++)
+		gm_buf_addf(list, "%s  pid %s, user \"%s\", application \"%s\", from %s, since %s", i ? "\n" : "",
+			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+			    PQgetvalue(res, i, 4));
+	PQclear(res);
+	return GM_OK;
+}
+
+static void check_space(struct upgrade *u, struct preflight *pf)
+{
+	PGconn *c;
+	char *dir = NULL;
+	struct statvfs vfs;
+	struct gm_error err = GM_ERROR_INIT;
+
+	c = gm_conn_open("template1", "gmdb check", &err);
+	if (c) {
+		gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, &dir, &err);
+		gm_conn_close(c);
+	}
+	if (!dir || statvfs(dir, &vfs) < 0) {
+		pf_add(pf, PF_WARN, "free space", "not checked (the data directory %s cannot be examined from here%s%s)",
+		       dir ? dir : "", err.message ? ": " : "", err.message ? err.message : "");
+	} else {
+		unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		unsigned long long need = (unsigned long long)(u->source_bytes > 0 ? u->source_bytes : 0);
+		if (avail < need)
+			pf_add(pf, PF_FAIL, "free space", "%llu MB free on the file system of %s, the copy needs %llu MB",
+			       avail >> 20, dir, need >> 20);
+		else
+			pf_add(pf, PF_OK, "free space", "%llu MB free on the file system of %s, the copy needs %llu MB",
+			       avail >> 20, dir, need >> 20);
+	}
+	free(dir);
+	gm_error_release(&err);
+}
+
+/* Upstream's table of client branch -> database version (spec 4.6). */
+static int client_branch_version(const char *branch)
+{
+	static const struct { const char *branch; int version; } map[] = {
+		{ "0.3", 9 }, { "0.4", 10 }, { "0.5", 11 }, { "0.6", 12 }, { "0.7", 13 }, { "0.8", 14 },
+		{ "0.9", 15 }, { "1.0", 16 }, { "1.1", 16 }, { "1.2", 17 }, { "1.3", 18 }, { "1.4", 19 },
+		{ "1.5", 20 }, { "1.6", 21 }, { "1.7", 22 }, { "1.8", 22 },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].branch, branch) == 0)
+			return map[i].version;
+	return -1;
+}
+
+static void check_client(struct upgrade *u, struct preflight *pf)
+{
+	FILE *p = popen("dpkg-query -W -f '${Status}|${Version}' gnumed-client 2>/dev/null", "r");
+	char line[256] = "";
+	if (p) {
+		if (!fgets(line, sizeof(line), p))
+			line[0] = '\0';
+		pclose(p);
+	}
+	if (!strstr(line, "install ok installed")) {
+		pf_add(pf, PF_INFO, "GNUmed client", "no gnumed-client package installed on this machine");
+		return;
+	}
+	{
+		const char *ver = strchr(line, '|') + 1;
+		char branch[16] = "";
+		int major = 0, minor = 0;
+		if (sscanf(ver, "%d.%d", &major, &minor) == 2)
+			snprintf(branch, sizeof(branch), "%d.%d", major, minor);
+		int need = client_branch_version(branch);
+		if (need < 0)
+			pf_add(pf, PF_WARN, "GNUmed client", "gnumed-client %s here: its branch %s is not in upstream's table",
+			       ver, branch);
+		else if (need != u->o->to)
+			pf_add(pf, PF_WARN, "GNUmed client", "gnumed-client %s here works with v%d databases, not v%d: "
+			       "upgrade the clients too", ver, need, u->o->to);
+		else
+			pf_add(pf, PF_OK, "GNUmed client", "gnumed-client %s here works with v%d databases", ver, need);
+	}
+}
+
+static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *err)
+{
+	struct gm_engine *e = &u->e;
+	struct gm_error cerr = GM_ERROR_INIT;
+	char *comment = NULL;
+	bool exists;
+	int rc;
+
+	/* the definition */
+	pf_add(pf, PF_OK, "definition", "%s", e->conf_path);
+	if (e->template_version != u->o->from)
+		pf_add(pf, PF_FAIL, "definition", "it upgrades from v%d, not v%d", e->template_version, u->o->from);
+	if (e->target_version != u->o->to)
+		pf_add(pf, PF_FAIL, "definition", "it upgrades to v%d, not v%d", e->target_version, u->o->to);
+	if (e->use_existing && !e->drop_target)
+		pf_add(pf, PF_FAIL, "definition", "it is a fixup (it uses the existing database)");
+	if (gm_engine_check_files(e, &cerr) < 0)
+		pf_add(pf, PF_FAIL, "definition files", "%s", cerr.message);
+	else
+		pf_add(pf, PF_OK, "definition files", "every listed file is readable");
+	gm_error_release(&cerr);
+
+	/* the source */
+	rc = gm_identify(e->template_db, &u->source, &cerr);
+	if (rc < 0) {
+		/* no server, or no such database: nothing else can be checked */
+		gm_error_set(err, rc, "%s", cerr.message);
+		gm_error_release(&cerr);
+		return GM_EFAIL;
+	}
+	if (!u->source.gnumed)
+		pf_add(pf, PF_FAIL, "source", "database \"%s\" is not a GNUmed database", e->template_db);
+	else if (u->source.version != u->o->from)
+		pf_add(pf, PF_FAIL, "source", "database \"%s\" does not have the schema hash of v%d (%s: %s)",
+		       e->template_db, u->o->from, u->source.hash ? u->source.hash : "no hash",
+		       u->source.version >= 0 ? "that is v" : "matches no known version");
+	else
+		pf_add(pf, PF_OK, "source", "database \"%s\" has the known schema hash of v%d%s", e->template_db,
+		       u->o->from, u->source.hash_repaired ? " (through upstream's repaired hash function)" : "");
+	if (u->source.version >= 0 && u->source.version != u->o->from)
+		gm_buf_addf(&pf->report, "         (its hash is the known hash of v%d)\n", u->source.version);
+	database_info(e->template_db, &exists, &u->source_bytes, NULL, NULL);
+
+	/* the target */
+	if (database_info(e->target, &u->target_exists, NULL, &comment, &cerr) < 0) {
+		pf_add(pf, PF_FAIL, "target", "%s", cerr.message);
+	} else if (u->target_exists) {
+		struct gm_buf who = GM_BUF_INIT;
+		int n = 0;
+		u->target_is_leftover = comment && strncmp(comment, GM_BUILD_MARK, strlen(GM_BUILD_MARK)) == 0;
+		sessions_on(e->target, &who, &n, NULL);
+		if (n)
+			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists and has %d session(s):\n%s", e->target, n,
+			       gm_buf_str(&who));
+		else if (u->target_is_leftover)
+			pf_add(pf, PF_INFO, "target", "database \"%s\" is a half-made target left by an interrupted gmdb run "
+			       "(%s): the upgrade drops it first", e->target, comment);
+		else if (u->o->replace_target)
+			pf_add(pf, PF_WARN, "target", "database \"%s\" exists: --replace-target drops it", e->target);
+		else
+			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists (use --replace-target to drop it, "
+			       "after making sure it holds nothing you need)", e->target);
+		gm_buf_release(&who);
+	} else {
+		pf_add(pf, PF_OK, "target", "database \"%s\" does not exist yet", e->target);
+	}
+	free(comment);
+	gm_error_release(&cerr);
+
+	/* sessions on the source: the clone cannot start while there are any */
+	{
+		struct gm_buf who = GM_BUF_INIT;
+		int n = 0;
+		if (sessions_on(e->template_db, &who, &n, &cerr) < 0)
+			pf_add(pf, PF_FAIL, "sessions", "%s", cerr.message);
+		else if (n)
+			pf_add(pf, PF_FAIL, "sessions", "%d session(s) on \"%s\" (cloning needs none):\n%s", n,
+			       e->template_db, gm_buf_str(&who));
+		else
+			pf_add(pf, PF_OK, "sessions", "nobody is connected to \"%s\"", e->template_db);
+		gm_buf_release(&who);
+		gm_error_release(&cerr);
+	}
+
+	/* the server */
+	{
+		PGconn *c = gm_conn_open("template1", "gmdb check", &cerr);
+		if (!c) {
+			pf_add(pf, PF_FAIL, "PostgreSQL", "%s", cerr.message);
+		} else {
+			int v = PQserverVersion(c);
+			struct gm_buf low = GM_BUF_INIT;
+			for (size_t i = 0; i < e->n_bundles; i++) {
+				double want = strtod(e->bundles[i].min_pg, NULL);
+				double have = v >= 100000 ? v / 10000 + (v % 10000) / 100.0 : v / 10000 + ((v / 100) % 100) / 10.0;
+				if (have + 1e-9 < want)
+					gm_buf_addf(&low, " bundle \"%s\" needs %s", e->bundles[i].name, e->bundles[i].min_pg);
+			}
+			if (v < 100000)
+				pf_add(pf, PF_FAIL, "PostgreSQL", "server %d.%d is too old (10 or later)", v / 10000, (v / 100) % 100);
+			else if (low.len)
+				pf_add(pf, PF_FAIL, "PostgreSQL", "server %d.%d:%s", v / 10000, v % 10000, low.data);
+			else
+				pf_add(pf, PF_OK, "PostgreSQL", "server %d.%d", v / 10000, v % 10000);
+			gm_buf_release(&low);
+			gm_conn_close(c);
+		}
+		gm_error_release(&cerr);
+	}
+	check_space(u, pf);
+	if (e->scripts.n) {
+		if (gm_run_check_python(&cerr) < 0)
+			pf_add(pf, PF_FAIL, "python3", "%s", cerr.message);
+		else
+			pf_add(pf, PF_OK, "python3", "python3 and psycopg2 for %zu data import script(s)", e->scripts.n);
+		gm_error_release(&cerr);
+	}
+	check_client(u, pf);
+	if (!u->o->no_backup) {
+		if (access(backup_dir(u->o), W_OK | X_OK) != 0)
+			pf_add(pf, PF_FAIL, "backup", "cannot write to the backup directory %s: %s", backup_dir(u->o),
+			       strerror(errno));
+		else
+			pf_add(pf, PF_OK, "backup", "a dump of \"%s\" goes to %s", e->template_db, backup_dir(u->o));
+	} else {
+		pf_add(pf, PF_WARN, "backup", "none (--no-backup)");
+	}
+	return GM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Backup                                                              */
+/* ------------------------------------------------------------------ */
+
+static char *pg_tool(const char *tool, int server_version)
+{
+	char *p = gm_xasprintf("/usr/lib/postgresql/%d/bin/%s", server_version / 10000, tool);
+	if (access(p, X_OK) == 0)
+		return p;
+	free(p);
+	return gm_xstrdup(tool);
+}
+
+static long long dir_bytes(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	long long total = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *f = gm_xasprintf("%s/%s", path, de->d_name);
+		if (stat(f, &st) == 0 && S_ISREG(st.st_mode))
+			total += st.st_size;
+		free(f);
+	}
+	closedir(d);
+	return total;
+}
+
+static int backup(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_step st;
+	char stamp[32], host[256] = "localhost";
+	time_t now = time(NULL);
+	struct tm tm;
+	char *pg_dump, jobs[16];
+	int server = 0, status, rc = GM_OK;
+	pid_t pid;
+	PGconn *c;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H-%M-%S", &tm);
+	gethostname(host, sizeof(host) - 1);
+	u->backup_path = gm_xasprintf("%s/backup-upgrade_v%d_to_v%d-%s-%s.dir", backup_dir(u->o), u->o->from, u->o->to,
+				      host, stamp);
+	c = gm_conn_open("template1", "gmdb backup", err);
+	if (!c)
+		return GM_EFAIL;
+	server = PQserverVersion(c);
+	gm_conn_close(c);
+	pg_dump = pg_tool("pg_dump", server);
+	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
+
+	gm_step_begin(&st, "backing up \"%s\" to %s", u->e.template_db, u->backup_path);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (gm_conn_opts.host)
+			setenv("PGHOST", gm_conn_opts.host, 1);
+		if (gm_conn_opts.port)
+			setenv("PGPORT", gm_conn_opts.port, 1);
+		setenv("PGUSER", gm_conn_user(), 1);
+		if (gm_conn_opts.password)
+			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		execl(pg_dump, pg_dump, "--format=directory", "--jobs", jobs, "--compress=1", "--no-password",
+		      "--file", u->backup_path, "--dbname", u->e.template_db, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0) {
+		free(pg_dump);
+		gm_step_end(&st, GM_EFAIL, NULL);
+		return gm_error_set(err, GM_EFAIL, "could not run pg_dump: %s", strerror(errno));
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			status = -1;
+			break;
+		}
+		if (gm_signals_caught()) {
+			kill(pid, SIGTERM);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		gm_step_progress(&st, "%lld MB written", dir_bytes(u->backup_path) >> 20);
+		usleep(200000);
+	}
+	if (gm_signals_check(err) < 0)
+		rc = GM_EFAIL;
+	else if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = gm_error_set(err, GM_EFAIL, "pg_dump of \"%s\" failed (%s)", u->e.template_db,
+				  WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "pg_dump could not be run" : "see its messages above");
+		gm_error_hint(err, "Fix what pg_dump says, or upgrade without a backup (--no-backup) if you have a recent one.");
+	}
+	free(pg_dump);
+	gm_step_end(&st, rc, NULL);
+	step_json(u, "backup", gm_now() - st.started, rc);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Clone and cleanup                                                   */
+/* ------------------------------------------------------------------ */
+
+struct clone_watch {
+	struct gm_step *st;
+	PGconn *peek;
+	const char *target;
+};
+
+static void clone_tick(void *data)
+{
+	struct clone_watch *w = data;
+	const char *p[1] = { w->target };
+	char *size = NULL;
+	if (w->peek && gm_db_value(w->peek, "SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_database_size($1))", 1, p,
+				   &size, NULL) == GM_OK && size)
+		gm_step_progress(w->st, "%s copied", size);
+	free(size);
+}
+
+static int drop_database(const char *db, struct gm_error *err)
+{
+	PGconn *c = gm_conn_open("template1", "gmdb cleanup", err);
+	char *q;
+	int rc;
+	if (!c)
+		return GM_EFAIL;
+	q = gm_xasprintf("DROP DATABASE IF EXISTS %s", db);
+	{
+		char *ident = gm_db_ident(c, db);
+		free(q);
+		q = gm_xasprintf("DROP DATABASE IF EXISTS %s", ident);
+		free(ident);
+	}
+	rc = gm_db_exec(c, q, err);
+	free(q);
+	gm_conn_close(c);
+	return rc;
+}
+
+static int clone(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_engine *e = &u->e;
+	struct gm_step st;
+	struct clone_watch w;
+	PGconn *c;
+	char *q, *lit, *mark;
+	int rc;
+
+	c = gm_session_open(e->template_db == NULL ? "template1" : "template1", "postgres@template.db", err);
+	if (!c)
+		return GM_EFAIL;
+	if (u->target_exists) {
+		gm_step_begin(&st, "dropping the %s target \"%s\"", u->target_is_leftover ? "half-made" : "existing",
+			      e->target);
+		rc = drop_database(e->target, err);
+		gm_step_end(&st, rc, NULL);
+		if (rc < 0) {
+			gm_conn_close(c);
+			return rc;
+		}
+	}
+	/* upstream's statement, word for word */
+	if (e->tablespace)
+		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
+				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t\ttablespace = '%s'\n\t\t\t\t;",
+				 e->target, e->owner, e->template_db, e->tablespace);
+	else
+		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
+				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t;", e->target, e->owner, e->template_db);
+	gm_step_begin(&st, "cloning \"%s\" (%lld MB) as \"%s\"", e->template_db, u->source_bytes >> 20, e->target);
+	w.st = &st;
+	w.target = e->target;
+	w.peek = gm_conn_open("template1", "gmdb progress", NULL);
+	gm_signals_watch(c);
+	rc = gm_db_exec_watch(c, q, clone_tick, &w, err);
+	gm_signals_watch(NULL);
+	gm_conn_close(w.peek);
+	free(q);
+	if (rc == GM_OK) {
+		u->target_created = true;
+		/* mark it as ours until it is finished */
+		lit = gm_db_literal(c, "");
+		free(lit);
+		mark = gm_xasprintf("%s (from \"%s\", process %ld)", GM_BUILD_MARK, e->template_db, (long)getpid());
+		lit = gm_db_literal(c, mark);
+		{
+			char *ident = gm_db_ident(c, e->target);
+			q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
+			free(ident);
+		}
+		rc = gm_db_exec(c, q, err);
+		free(q);
+		free(lit);
+		free(mark);
+	} else {
+		gm_error_prefix(err, "could not clone \"%s\"", e->template_db);
+		if (err->sqlstate && strcmp(err->sqlstate, "55006") == 0)
+			gm_error_hint(err, "Someone connected to \"%s\" meanwhile: end those sessions and run again.",
+				      e->template_db);
+	}
+	gm_conn_close(c);
+	gm_step_end(&st, rc, NULL);
+	step_json(u, "clone", gm_now() - st.started, rc);
+	return rc;
+}
+
+static void unmark(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	PGconn *c = gm_conn_open("template1", "gmdb", &err);
+	if (c) {
+		char *ident = gm_db_ident(c, u->e.target);
+		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS NULL", ident);
+		gm_db_exec(c, q, &err);
+		free(q);
+		free(ident);
+		gm_conn_close(c);
+	}
+	if (err.message)
+		gm_log(GM_LOG_WARNING, "could not remove gmdb's mark from \"%s\": %s", u->e.target, err.message);
+	gm_error_release(&err);
+}
+
+/* Undo what this run did: the target, the group role it created. */
+static void cleanup(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	struct gm_step st;
+
+	gm_conn_close(u->e.conn);
+	u->e.conn = NULL;
+	if (u->target_created) {
+		gm_step_begin(&st, "dropping the half-made target \"%s\"", u->e.target);
+		if (drop_database(u->e.target, &err) < 0) {
+			gm_step_end(&st, GM_EFAIL, NULL);
+			gm_log(GM_LOG_WARNING, "%s: drop it by hand (dropdb \"%s\"), or let the next run do it",
+			       err.message, u->e.target);
+		} else {
+			gm_step_end(&st, GM_OK, NULL);
+		}
+		gm_error_release(&err);
+	}
+	if (u->created_group) {
+		PGconn *c = gm_conn_open("template1", "gmdb cleanup", &err);
+		if (c) {
+			char *ident = gm_db_ident(c, u->e.target);
+			char *q = gm_xasprintf("DROP ROLE IF EXISTS %s", ident);
+			gm_db_exec(c, q, &err);
+			free(q);
+			free(ident);
+			gm_conn_close(c);
+		}
+		if (err.message)
+			gm_log(GM_LOG_WARNING, "could not drop the group role \"%s\" this run created: %s", u->e.target,
+			       err.message);
+		gm_error_release(&err);
+	}
+}
+
+static bool role_exists(const char *name)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	PGconn *c = gm_conn_open("template1", "gmdb check", &err);
+	const char *p[1] = { name };
+	char *n = NULL;
+	bool exists = true;
+	if (c && gm_db_value(c, "SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1", 1, p, &n, &err) == GM_OK)
+		exists = strcmp(n, "0") != 0;
+	free(n);
+	gm_conn_close(c);
+	gm_error_release(&err);
+	return exists;
+}
+
+/* Spec 4.4: where the source's hash function is broken, upstream repairs it
+ * in the source before cloning; gmdb repairs the clone instead, which ends
+ * up the same and leaves the source alone. */
+static int repair_hash_function(struct upgrade *u, struct gm_error *err)
+{
+	PGconn *c;
+	int rc;
+	if (!u->source.hash_repaired)
+		return GM_OK;
+	c = gm_session_open(u->e.target, "postgres@template.db", err);
+	if (!c)
+		return GM_EFAIL;
+	gm_log(GM_LOG_NOTICE, "repairing gm.concat_table_structure_v19_and_up() in \"%s\", as upstream does in its source",
+	       u->e.target);
+	rc = gm_session_exec(c, gm_sql("hash-repair-v19"), err);
+	if (rc == GM_OK)
+		rc = gm_session_commit(c, err);
+	gm_conn_close(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Audit and plausibility                                              */
+/* ------------------------------------------------------------------ */
+
+static int auditing(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_engine *e = &u->e;
+	struct gm_step st;
+	char *text = NULL, dir[] = "/tmp/gmdb-audit.XXXXXX", *path = NULL;
+	int rc, fd;
+
+	gm_step_begin(&st, "setting up auditing");
+	if (e->audit_disable == 1) {
+		gm_step_end(&st, GM_OK, "skipped (disabled)");
+		return GM_OK;
+	}
+	rc = gm_audit_generate(e->conn, &text, err);
+	if (rc == GM_OK) {
+		/* a private directory, not upstream's shared fixed name */
+		const char *tmp = getenv("TMPDIR");
+		char *tmpl = gm_xasprintf("%s/gmdb-audit.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		(void)dir;
+		if (!mkdtemp(tmpl)) {
+			rc = gm_error_set(err, GM_EFAIL, "could not create a temporary directory: %s", strerror(errno));
+		} else {
+			path = gm_xasprintf("%s/audit-trail-schema.sql", tmpl);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+			if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0)
+				rc = gm_error_set(err, GM_EFAIL, "could not write \"%s\": %s", path, strerror(errno));
+		}
+		if (rc == GM_OK) {
+			/* a fresh runner, as upstream's (the file never sets ON_ERROR_STOP) */
+			struct gm_runner *r = gm_runner_new(e->conn);
+			rc = gm_runner_run_file(r, path, err);
+			{
+				long n = 0, ign = 0;
+				gm_runner_stats(r, &n, &ign);
+				e->statements += n;
+				e->ignored_errors += ign;
+			}
+			gm_runner_free(r);
+		}
+		const char *keep = gm_conf_get(e->conf, "installation", "keep temp files");
+		if (path && (!keep || strcmp(keep, "yes") != 0 || rc == GM_OK)) {
+			unlink(path);
+			rmdir(tmpl);
+		} else if (path) {
+			gm_log(GM_LOG_NOTICE, "the audit schema file is kept: %s", path);
+		}
+		free(tmpl);
+	}
+	if (rc < 0)
+		gm_error_prefix(err, "could not set up auditing");
+	free(path);
+	free(text);
+	gm_step_end(&st, rc, NULL);
+	return rc;
+}
+
+static int plausibility(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_step st;
+	int rc;
+
+	gm_step_begin(&st, "checking the migrated data for plausibility");
+	if (!u->e.has_checks) {
+		gm_step_end(&st, GM_OK, "skipped (no checks defined)");
+		return GM_OK;
+	}
+	rc = gm_plausibility_run(u->e.template_db, u->e.target, &u->e.checks, &u->checks, &u->n_checks, err);
+	for (size_t i = 0; i < u->n_checks; i++)
+		if (!u->checks[i].passed) {
+			u->checks_failed++;
+			gm_log(GM_LOG_WARNING, "plausibility check \"%s\" failed: %s (old: %s, new: %s)",
+			       u->checks[i].tag ? u->checks[i].tag : "?", u->checks[i].problem ? u->checks[i].problem : "",
+			       u->checks[i].old_value ? u->checks[i].old_value : "NULL",
+			       u->checks[i].new_value ? u->checks[i].new_value : "NULL");
+		}
+	if (rc == GM_ECHECK && !err->message)
+		gm_error_set(err, GM_ECHECK, "%d of %zu plausibility checks failed", u->checks_failed, u->n_checks);
+	gm_step_end(&st, rc, NULL);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+/* ------------------------------------------------------------------ */
+
+static void print_json(struct upgrade *u, int rc, const struct gm_error *err)
+{
+	FILE *out = stdout;
+	fprintf(out, "{\n  \"from\": %d,\n  \"to\": %d,\n  \"source\": ", u->o->from, u->o->to);
+	gm_json_string(out, u->e.template_db);
+	fputs(",\n  \"target\": ", out);
+	gm_json_string(out, u->e.target);
+	fprintf(out, ",\n  \"result\": \"%s\",\n  \"source_hash\": ", rc == GM_OK ? "ok" : "failed");
+	gm_json_string(out, u->source.hash);
+	fputs(",\n  \"target_hash\": ", out);
+	gm_json_string(out, u->result_hash);
+	fprintf(out, ",\n  \"statements\": %ld,\n  \"ignored_errors\": %ld,\n  \"seconds\": %.2f,\n  \"backup\": ",
+		u->e.statements, u->e.ignored_errors, gm_now() - u->t0);
+	gm_json_string(out, u->backup_path);
+	fputs(",\n  \"log_file\": ", out);
+	gm_json_string(out, gm_log_file_path());
+	fprintf(out, ",\n  \"steps\": [%s\n  ],\n  \"plausibility\": {\"checks\": %zu, \"failed\": %d, \"failures\": [",
+		gm_buf_str(&u->steps_json), u->n_checks, u->checks_failed);
+	for (size_t i = 0, k = 0; i < u->n_checks; i++)
+		if (!u->checks[i].passed) {
+			fputs(k++ ? ", " : "", out);
+			gm_json_string(out, u->checks[i].tag);
+		}
+	fputs("]},\n  \"error\": ", out);
+	gm_json_string(out, rc < 0 && err ? err->message : NULL);
+	fputs("\n}\n", out);
+}
+
+#define STEP(u, name, call)                                          \
+	do {                                                         \
+		double t_ = gm_now();                                \
+		if (rc == GM_OK)                                     \
+			rc = gm_signals_check(err);                  \
+		if (rc == GM_OK) {                                   \
+			rc = (call);                                 \
+			step_json((u), (name), gm_now() - t_, rc);   \
+		}                                                    \
+	} while (0)
+
+int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
+{
+	struct upgrade u;
+	struct preflight pf;
+	PGconn *lock_src = NULL, *lock_tgt = NULL;
+	char *conf;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	memset(&pf, 0, sizeof(pf));
+	u.o = o;
+	u.t0 = gm_now();
+	gm_engine_init(&u.e);
+
+	/* root's part: the backup directory belongs to postgres */
+	if (!o->check && !o->no_backup && geteuid() == 0) {
+		struct passwd *pw = getpwnam("postgres");
+		if (mkdir(backup_dir(o), 0700) == 0 && pw && chown(backup_dir(o), pw->pw_uid, pw->pw_gid) < 0)
+			gm_log(GM_LOG_WARNING, "could not give %s to postgres: %s", backup_dir(o), strerror(errno));
+	}
+	if (gm_privs_drop(err) < 0)
+		return GM_EFAIL;
+	gm_signals_install();
+
+	conf = gm_xasprintf("update_db-v%d_v%d.conf", o->from, o->to);
+	{
+		char *path = gm_xasprintf("%s/bootstrap/%s", upstream_dir(o), conf);
+		if (access(path, R_OK) != 0) {
+			rc = gm_error_set(err, GM_EUSAGE, "upstream's tree has no upgrade from v%d to v%d (no %s)", o->from, o->to,
+					  path);
+			free(path);
+			free(conf);
+			return rc;
+		}
+		free(path);
+	}
+	rc = gm_engine_prepare(&u.e, upstream_dir(o), conf, NULL, err);
+	free(conf);
+	if (rc < 0)
+		goto out;
+
+	rc = preflight(&u, &pf, err);
+	if (rc < 0)
+		goto out;
+	if (o->check) {
+		fputs(gm_buf_str(&pf.report), stdout);
+		if (pf.failures) {
+			rc = GM_ECHECK;
+			gm_error_set(err, GM_ECHECK, "%d check(s) failed: the upgrade would not start", pf.failures);
+		} else {
+			printf("ready: gm-upgrade_server %d %d would start now%s\n", o->from, o->to,
+			       pf.warnings ? " (read the warnings)" : "");
+		}
+		goto out;
+	}
+	if (pf.failures) {
+		fputs(gm_buf_str(&pf.report), stderr);
+		rc = GM_ECHECK;
+		gm_error_set(err, GM_ECHECK, "%s", pf.first.message);
+		gm_error_hint(err, "Nothing was changed. \"gm-upgrade_server --check %d %d\" lists every check.", o->from, o->to);
+		goto out;
+	}
+	gm_log(GM_LOG_INFO, "%s", gm_buf_str(&pf.report));
+	if (!o->yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+		char answer[16] = "";
+		fputs(gm_buf_str(&pf.report), stderr);
+		fprintf(stderr, "Upgrade \"%s\" (v%d) into a new database \"%s\" (v%d)%s? [y/N] ", u.e.template_db,
+			o->from, u.e.target, o->to, o->no_backup ? " without a backup" : "");
+		if (!fgets(answer, sizeof(answer), stdin) || (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0)) {
+			rc = gm_error_set(err, GM_EFAIL, "not confirmed: nothing was changed");
+			goto out;
+		}
+	}
+
+	rc = gm_lock_acquire(u.e.template_db, &lock_src, err);
+	if (rc == GM_OK)
+		rc = gm_lock_acquire(u.e.target, &lock_tgt, err);
+	if (rc < 0)
+		goto out;
+
+	gm_engine_log_fingerprint(u.e.template_db, "source");
+	if (!o->no_backup)
+		STEP(&u, "backup", backup(&u, err));
+	else
+		gm_log(GM_LOG_NOTICE, "no backup of \"%s\" (--no-backup)", u.e.template_db);
+	u.created_group = !role_exists(u.e.target);
+	STEP(&u, "clone", clone(&u, err));
+	STEP(&u, "repair hash function", repair_hash_function(&u, err));
+	{
+		struct gm_step st;
+		double t = gm_now();
+		if (rc == GM_OK) {
+			gm_step_begin(&st, "preparing the roles");
+			rc = gm_engine_bootstrap_server(&u.e, err);
+			gm_step_end(&st, rc, NULL);
+			step_json(&u, "roles", gm_now() - t, rc);
+		}
+	}
+	STEP(&u, "superuser steps", gm_engine_superuser_steps(&u.e, err));
+	STEP(&u, "owner session", gm_engine_owner_session(&u.e, err));
+	if (rc == GM_OK)
+		gm_signals_watch(u.e.conn);
+	STEP(&u, "bundles", gm_engine_bundles(&u.e, err));
+	STEP(&u, "auditing", auditing(&u, err));
+	STEP(&u, "notifications", gm_engine_notifications(&u.e, err));
+	STEP(&u, "data import scripts", gm_engine_import_scripts(&u.e, err));
+	if (rc == GM_OK)
+		gm_engine_log_fingerprint(u.e.target, "target");
+	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));
+	gm_signals_watch(NULL);
+	gm_conn_close(u.e.conn);
+	u.e.conn = NULL;
+	STEP(&u, "plausibility", plausibility(&u, err));
+	if (rc == GM_OK) {
+		PGconn *c = gm_session_open(u.e.target, "GNUmed", NULL);
+		if (c) {
+			u.e.conn = c;
+			gm_engine_check_hba(&u.e);
+		}
+		unmark(&u);
+	}
+	if (rc < 0) {
+		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
+			char *was = gm_xstrdup(err->message ? err->message : "");
+			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
+			free(was);
+		}
+		cleanup(&u);
+		if (!err->hint)
+			gm_error_hint(err, "Nothing is left of the new database; \"%s\" is unchanged. Fix the cause and run again.",
+				      u.e.template_db);
+	} else {
+		gm_log(GM_LOG_NOTICE, "upgrade of \"%s\" (v%d) to \"%s\" (v%d) done in %.1f s: %ld statements, "
+				      "%zu plausibility checks passed",
+		       u.e.template_db, o->from, u.e.target, o->to, gm_now() - u.t0, u.e.statements, u.n_checks);
+		if (u.backup_path)
+			gm_log(GM_LOG_NOTICE, "backup of \"%s\": %s (restore: pg_restore --create -d postgres %s)",
+			       u.e.template_db, u.backup_path, u.backup_path);
+		gm_log(GM_LOG_NOTICE, "\"%s\" is kept as it was: point the clients and the backup job at \"%s\"",
+		       u.e.template_db, u.e.target);
+	}
+
+out:
+	if (o->json && !o->check)
+		print_json(&u, rc, err);
+	gm_lock_release(lock_tgt);
+	gm_lock_release(lock_src);
+	gm_checks_free(u.checks, u.n_checks);
+	gm_buf_release(&u.steps_json);
+	gm_buf_release(&pf.report);
+	gm_error_release(&pf.first);
+	free(u.source.name);
+	free(u.source.hash);
+	free(u.source.problem);
+	free(u.backup_path);
+	free(u.result_hash);
+	gm_engine_release(&u.e);
+	return rc;
+}

@@ -1,0 +1,123 @@
+#!/bin/bash
+# gm-fixup_server against upstream's own fixup, side by side, on two copies
+# of the same real v22 database (made by upstream's bootstrapper and
+# upstream's update_db-v21_v22.conf); then the second run, --check, --list,
+# the lock, discovery, and bad input.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_reference
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/fixup
+rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+masks=(-m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
+hash() { sql "$1" -c "SELECT md5(gm.concat_table_structure())"; }
+export GMDB_LOG_DIR=$work/logs
+mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+
+# --- upstream's fixup on one copy -------------------------------------------------
+clone_db gmref_v22 gnumed_v22
+PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/run-upstream.sh" fixup_db-v22.conf "$work/upstream" >"$work/upstream.err" 2>&1
+ok $? "upstream's fixup_db-v22.conf ran"
+sql postgres -c 'ALTER DATABASE gnumed_v22 RENAME TO fx_upstream' >/dev/null
+
+# --- gmdb's on the other ----------------------------------------------------------
+clone_db gmref_v22 gnumed_v22
+run gm-fixup_server -d gnumed_v22 --check
+is "$rc" 0 "--check on the unfixed v22 database: ready"
+like "$out" 'database "gnumed_v22": v22, schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "--check names the database, version and hash"
+run gm-fixup_server -d gnumed_v22 --list
+is "$rc" 0 "--list"
+is "$(printf '%s\n' "$out" | grep -c '\.sql$')" 9 "--list names the 9 SQL files of the v22-fixups bundle"
+like "$out" 'v22-import-form-templates\.py' "and the data import scripts"
+
+run gm-fixup_server -d gnumed_v22 --log-file "$work/gmdb.log"
+is "$rc" 0 "gm-fixup_server ran"
+like "$err" 'bundle "v22-fixups" \(9 files\) \.\.\. ok' "with a progress line per step"
+like "$err" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "and says the result hash"
+[ -s "$work/gmdb.log" ]; ok $? "the log file was written where --log-file said"
+like "$(cat "$work/gmdb.log")" 'v22-ref-paperwork_templates-fixups.sql' "the log names the files run"
+sql postgres -c 'ALTER DATABASE gnumed_v22 RENAME TO fx_gmdb' >/dev/null
+
+# --- the same result --------------------------------------------------------------
+out=$(PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/compare" "${masks[@]}" fx_upstream fx_gmdb 2>&1)
+ok $? "upstream's and gmdb's fixups leave the same database: schema, rows (run times masked), roles"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 30
+
+# --- a second run changes nothing that counts -------------------------------------
+sql postgres -c 'ALTER DATABASE fx_gmdb RENAME TO gnumed_v22' >/dev/null
+h1=$(hash gnumed_v22)
+run gm-fixup_server -d gnumed_v22
+is "$rc" 0 "a second run on the same database succeeds"
+is "$(hash gnumed_v22)" "$h1" "and leaves the schema hash unchanged"
+ls "$GMDB_LOG_DIR"/gm-fixup_server-*.log >/dev/null 2>&1
+ok $? "without --log-file, a new log file in GMDB_LOG_DIR"
+
+# --- JSON -------------------------------------------------------------------------
+run gm-fixup_server -d gnumed_v22 --json -q
+is "$rc" 0 "--json run"
+printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["result"] == "ok" and d["version"] == 22 and d["schema_hash"] == "bf45f01327fb5feb2f5d3c06ba4a6792"'
+ok $? "--json prints a valid summary with result, version and hash"
+
+# --- one run at a time ------------------------------------------------------------
+fifo=$work/lockfifo
+mkfifo "$fifo"
+( echo "SELECT pg_advisory_lock(1735222370, hashtext('gnumed_v22'));"; echo "SELECT 'held';"; cat "$fifo" ) |
+	psql -X -q -A -t -U postgres -d postgres >"$work/lock.out" 2>&1 &
+lockpid=$!
+for _ in $(seq 50); do grep -q held "$work/lock.out" 2>/dev/null && break; sleep 0.1; done
+run gm-fixup_server -d gnumed_v22
+is "$rc" 4 "a second run while another holds the lock exits 4"
+like "$err" 'lock' "and says that another run holds it"
+echo '\q' >"$fifo"
+wait "$lockpid" 2>/dev/null
+run gm-fixup_server -d gnumed_v22 --check
+is "$rc" 0 "once the holder is gone, the lock is free again"
+
+# --- discovery --------------------------------------------------------------------
+run gm-fixup_server --check
+is "$rc" 3 "no -d in a cluster with several v22 databases: exit 3"
+like "$err" 'more than one v22 database' "ambiguity is named, not guessed"
+
+# --- bad input ---------------------------------------------------------------------
+run gm-fixup_server -d postgres --check
+is "$rc" 3 "a database that is not GNUmed: exit 3"
+like "$err" 'not a GNUmed database' "and said so"
+run gm-fixup_server -d gmdb_no_such_db --check
+is "$rc" 1 "a database that does not exist: exit 1"
+run gm-fixup_server -d gnumed_v22 99
+is "$rc" 2 "a version upstream has no fixup for: exit 2"
+like "$err" 'no fixup for v99' "and said so"
+run gm-fixup_server -d gnumed_v22 --upstream-dir "$work/nowhere"
+is "$rc" 2 "an upstream tree that is not there: exit 2"
+
+# a tree with one SQL file missing: found by --check, nothing changed
+tree=$work/tree
+mkdir -p "$tree" && cp -a "$GMDB_UPSTREAM_DIR/bootstrap" "$GMDB_UPSTREAM_DIR/sql" "$tree/"
+ln -s "$GMDB_UPSTREAM_DIR/pycommon" "$tree/pycommon"
+chmod -R a+rX "$tree"
+mv "$tree/sql/v21-v22/fixups/v22-invoice_id_grants-fixup.sql" "$work/"
+h1=$(hash gnumed_v22)
+run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" --check
+is "$rc" 3 "a definition listing a missing SQL file: --check exits 3"
+like "$err" 'v22-invoice_id_grants-fixup.sql' "naming the file"
+run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
+is "$rc" 3 "a real run refuses it too, before changing anything"
+is "$(hash gnumed_v22)" "$h1" "nothing changed"
+mv "$work/v22-invoice_id_grants-fixup.sql" "$tree/sql/v21-v22/fixups/"
+
+# a file that fails: the run fails naming file, line, PostgreSQL's message
+printf '\\set ON_ERROR_STOP 1\nselect 1;\nselect * from gmdb_no_such_table;\n' >>"$tree/sql/v21-v22/fixups/v22-dem-v_message_inbox-fixup.sql"
+run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
+is "$rc" 1 "a fixup file failing under ON_ERROR_STOP: exit 1"
+like "$err" 'v22-dem-v_message_inbox-fixup\.sql:[0-9]+: .*gmdb_no_such_table.* does not exist' "the error names file, line and PostgreSQL's message"
+like "$err" '42P01' "and the SQLSTATE"
+like "$err" 'log' "and the log file"
+
+# python3 missing where data import scripts need it
+run env GMDB_PYTHON=/nonexistent/python3 gm-fixup_server -d gnumed_v22 --check
+is "$rc" 3 "no python3 for upstream's data import scripts: --check exits 3"
+like "$err" 'python' "and says python3 (with psycopg2) is needed"
+
+drop_db fx_upstream
+drop_db gnumed_v22
+done_testing

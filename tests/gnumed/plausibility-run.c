@@ -1,0 +1,56 @@
+/*
+ * plausibility-run - test driver: run gm_plausibility_run() on two databases
+ *
+ *   plausibility-run OLD_DB NEW_DB ITEMS_FILE
+ *
+ * ITEMS_FILE holds the conf list's items, one a line (as upstream's conf reader
+ * hands them over: stripped). Prints one line per check run:
+ *   ok|FAIL <TAB> tag <TAB> old value <TAB> new value <TAB> problem
+ * (values "NULL" for SQL NULL or none fetched), then exits with
+ * the tools' exit status for the result (0 all passed, 3 a check failed).
+ */
+#include "gmdb-int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	struct gm_strv items = GM_STRV_INIT;
+	struct gm_check *checks = NULL;
+	size_t n = 0;
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc;
+
+	gm_log_init("plausibility-run");
+	if (argc != 4) {
+		fputs("usage: plausibility-run OLD_DB NEW_DB ITEMS_FILE\n", stderr);
+		return GM_EXIT_USAGE;
+	}
+	in = fopen(argv[3], "r");
+	if (!in) {
+		perror(argv[3]);
+		return GM_EXIT_FAIL;
+	}
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		gm_strv_push(&items, line);
+	}
+	free(line);
+	fclose(in);
+	rc = gm_plausibility_run(argv[1], argv[2], &items, &checks, &n, &err);
+	for (size_t i = 0; i < n; i++) {
+		const struct gm_check *c = &checks[i];
+		printf("%s\t%s\t%s\t%s\t%s\n", c->passed ? "ok" : "FAIL", c->tag,
+		       c->old_value ? c->old_value : "NULL", c->new_value ? c->new_value : "NULL",
+		       c->problem ? c->problem : "");
+	}
+	gm_checks_free(checks, n);
+	gm_strv_release(&items);
+	return gm_cli_finish(rc, &err);
+}

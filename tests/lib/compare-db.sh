@@ -1,0 +1,82 @@
+#!/bin/bash
+# compare-db.sh - are two GNUmed databases the same?
+#
+#   compare-db.sh [-w WORKDIR] [-m MASK]... DB_A DB_B
+#
+# Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
+#   schema    pg_dump --schema-only --create (ACLs, database settings and
+#             comment included), the database names made equal
+#   rows      every row of every table (outside the system schemas), as
+#             text, sorted; columns named by a MASK are left out
+#   roles     the cluster's roles with their attributes, and memberships
+#             (cluster-wide: identical when both databases live in the same
+#             cluster, which is what the tests use; compared for form)
+# MASK is COLUMN (any table) or SCHEMA.TABLE.COLUMN: columns whose values
+# are the time of the run (audit timestamps, ...). Prints what differs;
+# exits 0 if nothing does, 1 if something does, 2 on error.
+set -u
+work=
+masks=()
+while getopts w:m: o; do
+	case $o in
+	w) work=$OPTARG ;;
+	m) masks+=("$OPTARG") ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-m MASK]... DB_A DB_B" >&2; exit 2; }
+a=$1 b=$2
+[ -n "$work" ] || work=$(mktemp -d)
+mkdir -p "$work"
+q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -U "${PGUSER:-postgres}" -d "$1" "${@:2}"; }
+
+# 1. schema
+for db in "$a" "$b"; do
+	pg_dump -U "${PGUSER:-postgres}" --schema-only --create "$db" >"$work/$db.schema.raw" || exit 2
+	# the database's own name, quoted or not, becomes DBNAME
+	sed -e "/^\\\\\(un\)\{0,1\}restrict /d" -e "s/\"$db\"/DBNAME/g" -e "s/\\b$db\\b/DBNAME/g" "$work/$db.schema.raw" >"$work/$db.schema"
+done
+differ=0
+if ! cmp -s "$work/$a.schema" "$work/$b.schema"; then
+	echo "schema differs:"
+	diff "$work/$a.schema" "$work/$b.schema" | head -n 40
+	differ=1
+fi
+
+# 2. rows
+maskre=$(printf '%s\n' "${masks[@]:-}" | sed '/^$/d' | paste -sd'|' -)
+tables_sql="SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname,
+  (SELECT string_agg(format('%I', a.attname), ',' ORDER BY a.attnum) FROM pg_attribute a
+    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      AND NOT (a.attname = ANY (:'masks_col'::text[]) OR n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_full'::text[])))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_toast' ORDER BY 2"
+mcol="{$(printf '%s\n' "${masks[@]:-}" | grep -v '\.' | sed '/^$/d' | paste -sd, -)}"
+mfull="{$(printf '%s\n' "${masks[@]:-}" | grep '\.' | paste -sd, -)}"
+for db in "$a" "$b"; do
+	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" <<<"$tables_sql" >"$work/$db.tables" || exit 2
+	while IFS=$'\t' read -r ident name cols; do
+		[ -n "$cols" ] || cols="1"
+		echo "SELECT '$name', md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')), count(*) FROM (SELECT ROW($cols)::text AS r FROM $ident) s;"
+	done <"$work/$db.tables" | q "$db" >"$work/$db.rows" || exit 2
+done
+if ! cmp -s "$work/$a.rows" "$work/$b.rows"; then
+	echo "rows differ in:"
+	diff "$work/$a.rows" "$work/$b.rows" | grep '^[<>]' | cut -d'|' -f1 | sort -u | sed 's/^[<>] /  /' | uniq | head -n 40
+	differ=1
+fi
+
+# 3. roles and memberships (cluster-wide)
+for db in "$a" "$b"; do
+	q "$db" -c "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolconnlimit, rolvaliduntil FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1" >"$work/$db.roles"
+	q "$db" -c "SELECT r.rolname, m.rolname, am.admin_option FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member WHERE r.rolname !~ '^pg_' ORDER BY 1, 2" >>"$work/$db.roles"
+done
+if ! cmp -s "$work/$a.roles" "$work/$b.roles"; then
+	echo "roles differ:"
+	diff "$work/$a.roles" "$work/$b.roles" | head -n 20
+	differ=1
+fi
+[ "$differ" = 0 ] && echo "same: schema ($(wc -l <"$work/$a.schema") lines), rows of $(wc -l <"$work/$a.rows") tables, roles"
+exit $differ

@@ -1,0 +1,69 @@
+/*
+ * gm-fixup_server - apply upstream's fixups to a GNUmed database, in place
+ */
+#include "gmdb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, const char **argv)
+{
+	struct gm_fixup_opts opts = { .version = -1 };
+	struct gm_error err = GM_ERROR_INIT;
+	char *database = NULL, *upstream = NULL, *log_file = NULL;
+	int check = 0, list = 0, json = 0;
+	const char *version, *extra;
+	poptContext ctx;
+	int rc;
+
+	struct poptOption options[] = {
+		{ "database", 'd', POPT_ARG_STRING, &database, 0,
+		  "the database to fix (default: found by its schema hash)", "DATABASE" },
+		{ "check", 'c', POPT_ARG_NONE, &check, 0,
+		  "verify everything, change nothing", NULL },
+		{ "list", 'l', POPT_ARG_NONE, &list, 0,
+		  "print the files that would run, in order", NULL },
+		{ "json", 'j', POPT_ARG_NONE, &json, 0,
+		  "print a summary as JSON", NULL },
+		{ "upstream-dir", '\0', POPT_ARG_STRING, &upstream, 0,
+		  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
+		{ "log-file", '\0', POPT_ARG_STRING, &log_file, 0,
+		  "write the log to FILE (default: a new file in /var/log/gnumed/server)", "FILE" },
+		GM_POPT_CONNECTION,
+		GM_POPT_COMMON,
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+
+	rc = gm_cli_parse(&ctx, "gm-fixup_server", argc, argv, options, "[OPTION...] [VERSION]");
+	if (rc != GM_OK)
+		return gm_exit_status(rc);
+
+	version = poptGetArg(ctx);
+	extra = poptGetArg(ctx);
+	if (extra && strcmp(extra, "quiet") == 0) {
+		/* upstream's "gm-fixup_server VERSION quiet" */
+		gm_log_set_verbosity(-1);
+		extra = NULL;
+	}
+	if (extra)
+		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", extra);
+	else if (version && (gm_parse_uint(version[0] == 'v' ? version + 1 : version, 9999, &opts.version) < 0 ||
+			     opts.version < 2))
+		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 22)", version);
+	else if (check && list)
+		rc = gm_cli_usage_error("--check and --list exclude each other");
+	if (rc == GM_OK && !check && !list)
+		rc = gm_run_open_log(log_file, "gm-fixup_server", &err);
+	if (rc == GM_OK) {
+		opts.database = database;
+		opts.upstream_dir = upstream;
+		opts.check = check;
+		opts.list = list;
+		opts.json = json;
+		rc = gm_fixup_run(&opts, &err);
+	}
+	rc = gm_cli_finish(rc, &err);
+	poptFreeContext(ctx);
+	return rc;
+}
