@@ -69,5 +69,7 @@ int main(int argc, const char **argv)
 	}
 	rc = gm_cli_finish(rc, &err);
 	poptFreeContext(ctx);
+	free(grace);   /* popt's copies */
+	free(dbname);
 	return rc;
 }
