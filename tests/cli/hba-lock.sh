@@ -84,4 +84,40 @@ if [ "$(id -u)" = 0 ]; then
 else
 	for i in $(seq 10); do echo "ok $((tap_n += 1)) # SKIP not root (CI runs as root)"; done
 fi
+
+# The man page and the completion know every option --help lists, and the
+# completion offers the commands and each command's options.
+bash -n "$GMDB_SRCDIR/completion/gm-hba-lock"
+ok $? "the bash completion parses"
+man_text=$(sed 's/\\-/-/g' "$GMDB_SRCDIR/man/gm-hba-lock.8")
+for opt in $(gm-hba-lock --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	[ "$opt" = --usage ] && continue  # popt's own
+	like "$man_text" "(^|[^a-z-])$opt([^a-z-]|$)" "the man page documents $opt"
+	like "$(cat "$GMDB_SRCDIR/completion/gm-hba-lock")" "(^|[^a-z-])$opt([^a-z-]|$)" "the completion offers $opt"
+done
+for cmd in lock unlock status; do
+	like "$man_text" "^\.B $cmd$" "the man page documents the command $cmd"
+done
+for sect in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS "EXIT STATUS" ENVIRONMENT FILES EXAMPLES "SEE ALSO"; do
+	like "$man_text" "^\.SH \"?$sect\"?$" "the man page has $sect"
+done
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	complete_words() {
+		bash -c '. /usr/share/bash-completion/bash_completion
+			. "$0/completion/gm-hba-lock"
+			shift 0
+			COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
+			COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+			_gm_hba_lock; echo "${COMPREPLY[*]}"' "$GMDB_SRCDIR" "$@"
+	}
+	is "$(complete_words gm-hba-lock "")" "lock unlock status" "completion: the commands"
+	is "$(complete_words gm-hba-lock un)" "unlock" "completion: a command's start"
+	is "$(complete_words gm-hba-lock lock "")" "" "completion: nothing after the command"
+	like "$(complete_words gm-hba-lock lock --)" "--terminate --grace$" "completion: lock's options"
+	unlike "$(complete_words gm-hba-lock lock --)" "--force|--json" "completion: not the other commands' options"
+	is "$(complete_words gm-hba-lock unlock --f)" "--force" "completion: unlock --force"
+	is "$(complete_words gm-hba-lock status --j)" "--json" "completion: status --json"
+else
+	for i in $(seq 7); do echo "ok $((tap_n += 1)) # SKIP bash-completion is not installed"; done
+fi
 done_testing
