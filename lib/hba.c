@@ -606,12 +606,40 @@ static int server_open(const struct gm_hba_opts *opts, struct server *srv, struc
 		gm_error_prefix(err, "could not find the server's pg_hba.conf");
 		return GM_EFAIL;
 	}
-	srv->hba_file = gm_xstrdup(PQgetvalue(res, 0, 0));
+	if (PQgetvalue(res, 0, 0)[0] == '/')
+		srv->hba_file = gm_xstrdup(PQgetvalue(res, 0, 0));
+	else
+		srv->hba_file = gm_xasprintf("%s/%s", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 0));
 	srv->over_socket = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	srv->loaded_at = gm_xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
 	gm_log(GM_LOG_INFO, "the server's pg_hba.conf is \"%s\"", srv->hba_file);
 	return GM_OK;
+}
+
+/* Does the server see data at srv->hba_file? Makes sure the file this
+ * process reads and writes is the one the server uses (not, say, a file of
+ * the same name outside the server's container). */
+static int server_sees(struct server *srv, const char *data, size_t len, const char *what, struct gm_error *err)
+{
+	const char *params[1] = { srv->hba_file };
+	char mine[65], *theirs = NULL;
+	int rc;
+
+	gm_sha256_hex(data, len, mine);
+	rc = gm_db_value(srv->conn, gm_sql("hba-file-sha256"), 1, params, &theirs, err);
+	if (rc < 0) {
+		gm_error_prefix(err, "could not read file \"%s\" through the server", srv->hba_file);
+		return rc;
+	}
+	if (!theirs || strcmp(theirs, mine) != 0) {
+		rc = gm_error_set(err, GM_ECHECK, "the server does not see %s at \"%s\"", what, srv->hba_file);
+		gm_error_detail(err, "Its SHA-256 is %s as the server reads it, %s as gm-hba-lock does.",
+				theirs ? theirs : "unknown", mine);
+		gm_error_hint(err, "Run gm-hba-lock on the machine (and in the container) the server runs in.");
+	}
+	free(theirs);
+	return rc;
 }
 
 static int need_socket(const struct server *srv, struct gm_error *err)
@@ -836,7 +864,8 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	memset(&ls, 0, sizeof(ls));
 	if ((rc = need_socket(srv, err)) < 0)
 		goto out;
-	if ((rc = read_hba(srv->hba_file, &orig, &orig_len, &st, err)) < 0)
+	if ((rc = read_hba(srv->hba_file, &orig, &orig_len, &st, err)) < 0 ||
+	    (rc = server_sees(srv, orig, orig_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	gm_sha256_hex(orig, orig_len, orig_sha);
 	rc = state_read(sd, &ls, err);
@@ -909,6 +938,8 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	}
 	if (rc == GM_OK && (rc = replace_file(srv->hba_file, gm_buf_str(&cand), cand.len, &st, err)) == GM_OK)
 		placed = true;
+	if (rc == GM_OK)
+		rc = server_sees(srv, gm_buf_str(&cand), cand.len, "the locked file", err);
 	if (rc == GM_OK)
 		rc = server_file_errors(srv, info.header_lines, &detail, err);
 	if (rc == 1) {
@@ -993,7 +1024,8 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		gm_error_hint(err, "Connect to the cluster that was locked (-p, -h SOCKETDIR).");
 		goto out;
 	}
-	if ((rc = read_hba(ls->path, &cur, &cur_len, &st, err)) < 0)
+	if ((rc = read_hba(ls->path, &cur, &cur_len, &st, err)) < 0 ||
+	    (rc = server_sees(&srv, cur, cur_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	gm_sha256_hex(cur, cur_len, sha);
 	if (strcmp(sha, ls->original_sha256) == 0) {
@@ -1027,6 +1059,8 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 			rc = gm_read_file(ls->path, &after, &after_len, err);
 		if (rc == GM_OK && (after_len != orig_len || memcmp(after, orig, orig_len) != 0))
 			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after writing it", ls->path);
+		if (rc == GM_OK)
+			rc = server_sees(&srv, orig, orig_len, "the original", err);
 		hold_signals(false, &sigs);
 		gm_step_end(&step, rc, NULL);
 		if (rc < 0)

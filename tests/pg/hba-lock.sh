@@ -258,6 +258,20 @@ like "$err" "error: file \"$hba\" is a symbolic link" "and says so"
 ok $? "the link and its file are left alone"
 rm "$hba" && mv "$hba.real" "$hba"
 
+# A file other than the server's at the same path (as in another mount
+# namespace or container): the server's own reading tells, nothing is
+# written.
+if unshare -m true 2>/dev/null; then
+	printf 'local all all trust\n' >"$tmp/impostor"
+	run unshare -m sh -c 'mount --bind "$1" "$2" && exec gm-hba-lock lock' sh "$tmp/impostor" "$hba"
+	is "$rc" 3 "a file the server does not see at that path: exit 3"
+	like "$err" "error: the server does not see the file gm-hba-lock reads at \"$hba\"" "and says so"
+	cmp -s "$hba" "$tmp/original" && [ "$(cat "$tmp/impostor")" = "local all all trust" ] && [ ! -e "$state/state" ]
+	ok $? "nothing is written or recorded"
+else
+	for i in 1 2 3; do echo "ok $((tap_n += 1)) # SKIP no mount namespaces here (unshare -m)"; done
+fi
+
 # Over TCP, lock would cut itself off: refused.
 run env PGHOST=127.0.0.1 gm-hba-lock lock
 is "$rc" 2 "lock over TCP/IP: exit 2"
