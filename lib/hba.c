@@ -606,13 +606,13 @@ static int server_open(const struct gm_hba_opts *opts, struct server *srv, struc
 		gm_error_prefix(err, "could not find the server's pg_hba.conf");
 		return GM_EFAIL;
 	}
-	if (PQgetvalue(res, 0, 0)[0] == '/')
-		srv->hba_file = gm_xstrdup(PQgetvalue(res, 0, 0));
-	else
-		srv->hba_file = gm_xasprintf("%s/%s", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 0));
+	srv->hba_file = gm_xstrdup(PQgetvalue(res, 0, 0));
 	srv->over_socket = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	srv->loaded_at = gm_xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
+	if (srv->hba_file[0] != '/')  /* servers make it absolute when they start */
+		return gm_error_set(err, GM_ECHECK, "the server's hba_file \"%s\" is not an absolute path",
+				    srv->hba_file);
 	gm_log(GM_LOG_INFO, "the server's pg_hba.conf is \"%s\"", srv->hba_file);
 	return GM_OK;
 }
