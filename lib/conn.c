@@ -131,16 +131,48 @@ static char *one_line(const char *msg)
 	return gm_buf_detach(&b);
 }
 
-PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
-			struct gm_error *err)
+/*
+ * GM_CONN_KEEP_ROOT: peer authentication sees the effective uid of the
+ * process at connect() time, so root becomes the postgres OS user for the
+ * connect only (effective ids; the real and saved ids stay root's) and is
+ * root again afterwards.
+ */
+static bool keeps_root(unsigned flags)
+{
+	const char *u = requested_user();
+	return (flags & GM_CONN_KEEP_ROOT) && geteuid() == 0 && (!u || strcmp(u, "postgres") == 0);
+}
+
+static int as_postgres(bool enter, struct gm_error *err)
+{
+	static gid_t saved_egid;
+	struct passwd *pw;
+
+	if (!enter) {
+		if (seteuid(0) < 0 || setegid(saved_egid) < 0)
+			return gm_error_set(err, GM_EFAIL, "could not become root again: %s", strerror(errno));
+		return GM_OK;
+	}
+	saved_egid = getegid();
+	errno = 0;
+	pw = getpwnam("postgres");
+	if (!pw)
+		return gm_error_set(err, GM_EFAIL, "could not find the OS user \"postgres\"%s%s",
+				    errno ? ": " : "", errno ? strerror(errno) : "");
+	if (setegid(pw->pw_gid) < 0 || seteuid(pw->pw_uid) < 0) {
+		int e = errno;
+		as_postgres(false, NULL);
+		return gm_error_set(err, GM_EFAIL, "could not act as the OS user \"postgres\": %s", strerror(e));
+	}
+	return GM_OK;
+}
+
+static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
+			 struct gm_error *err)
 {
 	PGconn *conn;
 	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
 
-	if (gm_privs_drop(err) < 0)
-		return NULL;
-	if (!user)
-		user = gm_conn_user();
 	if (!password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\"", dbname, user);
@@ -171,6 +203,27 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 		PQclear(res);
 	}
 	return conn;
+}
+
+PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
+			struct gm_error *err)
+{
+	PGconn *conn;
+
+	if (keeps_root(flags)) {
+		if (as_postgres(true, err) < 0)
+			return NULL;
+		gm_log(GM_LOG_DEBUG, "connecting as the OS user \"postgres\", staying root");
+		conn = open_conn(dbname, user ? user : "postgres", label, flags, err);
+		if (as_postgres(false, err) < 0) {
+			gm_conn_close(conn);
+			return NULL;
+		}
+		return conn;
+	}
+	if (gm_privs_drop(err) < 0)
+		return NULL;
+	return open_conn(dbname, user ? user : gm_conn_user(), label, flags, err);
 }
 
 PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err)

@@ -114,10 +114,14 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 
 enum gm_conn_flags {
 	GM_CONN_SAFE_PATH = 1 << 0,  /* search_path = pg_catalog, pg_temp */
+	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for running
- * upstream's SQL exactly as upstream does). */
+ * upstream's SQL exactly as upstream does). With GM_CONN_KEEP_ROOT, root
+ * (with no other database user asked for) connects as the postgres OS user
+ * over the local socket but stays root, for tools that must write files
+ * only root may write (gm-hba-lock); without it root is dropped for good. */
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
@@ -368,6 +372,65 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
  * fallback was needed.
  */
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Checksums                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The SHA-256 of data as 64 lower-case hex digits and a NUL. */
+void gm_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------------ */
+/* pg_hba.conf: locking remote access (lib/hba.c)                      */
+/* ------------------------------------------------------------------ */
+
+/* The prefix that comments out each line of a disabled network rule. */
+#define GM_HBA_MARK "#gm-hba-lock# "
+
+/* What gm_hba_rewrite() did. */
+struct gm_hba_rewrite_info {
+	size_t header_lines; /* lines added on top: line N of the result is line N - header_lines of the input */
+	size_t disabled;     /* network records commented out */
+	size_t kept;         /* other records (local, unknown types) kept byte for byte */
+};
+
+/*
+ * The pure rewriting behind gm_hba_lock(): append to out the locked version
+ * of the pg_hba.conf text (of file, named in messages): an explanation, the
+ * comment lines in header (may be NULL), two rules rejecting every TCP/IP
+ * connection, then the input with every physical line of every host,
+ * hostssl, hostnossl, hostgssenc and hostnogssenc record (continuation
+ * lines and @file fields included) prefixed with GM_HBA_MARK, all else byte
+ * for byte. GM_ECHECK, naming file and line, for include,
+ * include_if_exists and include_dir (out is then left alone).
+ */
+int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
+		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err);
+
+/*
+ * Lock remote access to the cluster opts reaches over its local socket:
+ * keep the exact pg_hba.conf in the state directory, put the rewritten file
+ * in place once the server's pg_hba_file_rules shows no error for it (else
+ * put the original back: GM_ECHECK), reload and see it loaded, then list
+ * the remote sessions (end them with opts->terminate). Locked already: no
+ * change. GM_ELOCKED while another run holds the state directory's lock.
+ */
+int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/*
+ * Put the exact original pg_hba.conf back (checked after writing), reload,
+ * and forget the lock. Not locked: a no-op, GM_OK. The file changed since
+ * the lock: GM_ECHECK and nothing touched, unless opts->force (the changed
+ * file is then kept in the state directory).
+ */
+int gm_hba_unlock(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/*
+ * Whether the state directory records a lock: 1 locked, 0 not, or a
+ * negative gm_rc (GM_ELOCKED while another run changes it). Needs no
+ * server.
+ */
+int gm_hba_is_locked(const struct gm_hba_opts *opts, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Logon banner on an open connection (for the procedures)              */

@@ -247,6 +247,34 @@ void gm_fingerprint_print_text(const struct gm_fingerprint *fp, bool tables, FIL
 void gm_fingerprint_print_json(const struct gm_fingerprint *fp, FILE *out);
 
 /* ------------------------------------------------------------------ */
+/* Locking remote access (gm-hba-lock)                                 */
+/* ------------------------------------------------------------------ */
+
+enum gm_hba_command {
+	GM_HBA_STATUS,
+	GM_HBA_LOCK,
+	GM_HBA_UNLOCK,
+};
+
+struct gm_hba_opts {
+	enum gm_hba_command command;
+	const char *dbname;    /* database to connect to; NULL: "postgres" */
+	const char *state_dir; /* NULL: GMDB_STATE_DIR from the environment, else GM_STATE_DIR */
+	bool terminate;        /* lock: end the sessions open from the network */
+	int grace;             /* lock --terminate: seconds to wait first */
+	bool force;            /* unlock: even over a file changed since the lock */
+	bool json;             /* status: print JSON */
+};
+
+/*
+ * The whole of gm-hba-lock: run opts->command. GM_ECHECK when the server
+ * rejects the locked file, when the file was changed by someone else while
+ * locked, or when it includes other files; GM_ELOCKED when another run
+ * holds the state directory's lock.
+ */
+int gm_hba_run(const struct gm_hba_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Runs: log files                                                     */
 /* ------------------------------------------------------------------ */
 
