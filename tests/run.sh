@@ -2,7 +2,8 @@
 # gmdb's whole test suite, from a clean clone on a fresh Debian machine:
 # installs what is missing (as root), builds with warnings as errors, runs
 # every test layer (unit, CLI, real PostgreSQL, real GNUmed databases built by
-# upstream's own bootstrapper), and ends with "N passed, N failed".
+# upstream's own bootstrapper), then the Debian package test, and ends with
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 bash tests/install-deps.sh || exit 1
@@ -25,6 +26,21 @@ for trs in tests/*.trs tests/*/*.trs; do
 	s=$(grep -c '^:test-result: SKIP' "$trs")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
+
+# The Debian package, built from this clone's HEAD, installed beside
+# gnumed-server, triggered and purged (root only: it installs packages).
+if [ "$(id -u)" = 0 ]; then
+	timeout -k 30 15m bash tests/debian/package.sh >tests/debian/package.log 2>&1
+	pstatus=$?
+	grep -E '^(not ok|Bail out)' tests/debian/package.log | head -n 20
+	p=$(grep -c '^ok ' tests/debian/package.log)
+	f=$(grep -c -E '^(not ok|Bail out)' tests/debian/package.log)
+	[ "$pstatus" != 0 ] && [ "$f" = 0 ] && f=1
+	passed=$((passed + p)) failed=$((failed + f))
+else
+	echo "tests/debian/package.sh not run: it needs root"
+	skipped=$((skipped + 1))
+fi
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
