@@ -1,8 +1,11 @@
 #!/bin/bash
 # gmdb on a throw-away demo: build gmdb, make a throw-away PostgreSQL cluster,
 # build a real GNUmed database in it with upstream's own bootstrapper (Debian's
-# gnumed-server, about two minutes), run the gmdb tools on it and show what
-# they found. Everything is removed at the end (GMDB_DEMO_KEEP=1 keeps it).
+# gnumed-server, about two minutes), and walk upstream's downtime runbook
+# with the gmdb tools: fingerprint, banner notice, remote access locked,
+# the 21 -> 22 upgrade (with its backup), banner and access restored, the
+# fixup, the new database's fingerprint. Everything is removed at the end
+# (GMDB_DEMO_KEEP=1 keeps it).
 # Run as root on Debian (installs what is missing with apt-get).
 set -eu
 cd "$(dirname "$0")/.."
@@ -47,3 +50,34 @@ for v in $(seq 2 21); do
 	gm-fingerprint_db --json "gnumed_v$v" | /usr/bin/python3 -c \
 		'import json,sys; d=json.load(sys.stdin); print(d["schema_hash"], "v%s" % d["schema_version"], d["size"])'
 done
+
+export GMDB_LOG_DIR=$demo/logs GMDB_BACKUP_DIR=$demo/backups GMDB_STATE_DIR=$demo/state
+mkdir -p "$GMDB_BACKUP_DIR" "$GMDB_STATE_DIR" && chmod 777 "$GMDB_BACKUP_DIR" "$GMDB_STATE_DIR"
+
+say "the practice's own logon banner, then the runbook's notice in front of it"
+gm-banner gnumed_v21 set "Welcome to the practice. Backups run at 22:00."
+gm-banner gnumed_v21 notice 21 22
+gm-banner gnumed_v21 show
+
+say "gm-hba-lock lock: nobody reaches the cluster over the network (local superuser access stays)"
+gm-hba-lock lock
+gm-hba-lock status
+
+say "gm-upgrade_server --check 21 22: every precondition, nothing changed"
+gm-upgrade_server --check 21 22
+
+say "gm-upgrade_server --yes 21 22: backup, clone, upstream's steps, hash, plausibility"
+gm-upgrade_server --yes 21 22
+
+say "the notice out of the new database's banner, access re-opened"
+gm-banner gnumed_v22 unnotice
+gm-banner gnumed_v22 show
+gm-hba-lock unlock
+
+say "gm-fixup_server -d gnumed_v22: upstream's fixups for v22 (again: they are in the upgrade too)"
+gm-fixup_server -d gnumed_v22
+
+say "gm-fingerprint_db --expect-version 22 gnumed_v22"
+gm-fingerprint_db --expect-version 22 gnumed_v22 | head -n 12
+echo "(exit status ${PIPESTATUS[0]}: the new database has the known v22 schema hash; gnumed_v21 is kept as it was)"
+ls -d "$GMDB_BACKUP_DIR"/* "$GMDB_LOG_DIR"/gm-*.log 2>/dev/null | sed 's/^/  /'
