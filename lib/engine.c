@@ -972,8 +972,28 @@ int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *e
 	gm_step_begin(&st, "verifying the schema hash of \"%s\"", e->target);
 	rc = gm_session_begin(e->conn, err);
 	if (rc == GM_OK)
-		rc = gm_schema_hash(e->conn, e->target_version == -2 ? -1 : e->target_version, hash, &repaired, err);
+		rc = gm_schema_hash(e->conn, e->target_version == -2 ? (e->expect_version > 0 ? e->expect_version : -1)
+								     : e->target_version,
+				    hash, &repaired, err);
 	gm_session_rollback(e->conn);
+	if (rc == GM_OK && e->target_version == -2) {
+		/* upstream's definition says "devel": upstream checks nothing */
+		const char *want = e->expect_version > 0 ? gm_hash_for_version(e->expect_version) : NULL;
+		char *note;
+		if (!want)
+			note = gm_xasprintf("not checked (the definition says devel): %s", *hash);
+		else if (strcmp(*hash, want) == 0)
+			note = gm_xasprintf("the known hash of v%d (the definition says devel, so upstream does not check it)",
+					    e->expect_version);
+		else
+			note = gm_xasprintf("NOT the known hash of v%d but %s; upstream's definition says devel and "
+					    "does not check it", e->expect_version, *hash);
+		if (want && strcmp(*hash, want) != 0)
+			gm_log(GM_LOG_WARNING, "\"%s\": %s", e->target, note);
+		gm_step_end(&st, rc, note);
+		free(note);
+		return rc;
+	}
 	if (rc == GM_OK && e->target_version >= 0 && strcmp(*hash, gm_hash_for_version(e->target_version)) != 0) {
 		int v = gm_version_for_hash(*hash);
 		rc = gm_error_set(err, GM_ECHECK, "\"%s\" does not have the schema hash of v%d", e->target,

@@ -247,6 +247,7 @@ struct gm_engine {
 	char *db_section, *target, *template_db, *server_template, *owner, *tablespace;
 	int template_version;  /* -1: none given */
 	int target_version;    /* -2: devel */
+	int expect_version;    /* for a devel target: the version the caller expects (0: none) */
 	int drop_target, use_existing, reindex, revalidate, audit_disable;
 	int transfer_users;    /* -1: not configured */
 	struct gm_strv groups; /* [GnuMed defaults] groups + the target's */

@@ -318,6 +318,7 @@ struct gm_upgrade_opts {
 	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
 	bool json;                  /* summary as JSON on stdout */
 	bool yes;                   /* no confirmation question on a terminal */
+	const char *const *ignore_checks; /* NULL-terminated: plausibility checks whose failure is reported only */
 };
 
 /*

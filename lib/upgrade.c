@@ -71,6 +71,7 @@ struct upgrade {
 	struct gm_check *checks;
 	size_t n_checks;
 	int checks_failed;
+	int checks_ignored;     /* failed, but named by --ignore-check */
 	struct gm_buf steps_json;
 	double t0;
 };
@@ -246,8 +247,12 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	pf_add(pf, PF_OK, "definition", "%s", e->conf_path);
 	if (e->template_version != u->o->from)
 		pf_add(pf, PF_FAIL, "definition", "it upgrades from v%d, not v%d", e->template_version, u->o->from);
-	if (e->target_version != u->o->to)
+	if (e->target_version == -2)
+		pf_add(pf, PF_INFO, "definition", "its target version is \"devel\": upstream does not check the result's "
+		       "hash; gmdb compares it with v%d's known hash and warns", u->o->to);
+	else if (e->target_version != u->o->to)
 		pf_add(pf, PF_FAIL, "definition", "it upgrades to v%d, not v%d", e->target_version, u->o->to);
+	e->expect_version = u->o->to;
 	if (e->use_existing && !e->drop_target)
 		pf_add(pf, PF_FAIL, "definition", "it is a fixup (it uses the existing database)");
 	if (gm_engine_check_files(e, &cerr) < 0)
@@ -316,7 +321,16 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	{
 		struct gm_buf who = GM_BUF_INIT;
 		int n = 0;
-		if (sessions_on(e->template_db, &who, &n, &cerr) < 0)
+		int src;
+		/* a backend of our own identification may still be on its way out */
+		for (int tries = 0;; tries++) {
+			gm_buf_reset(&who);
+			src = sessions_on(e->template_db, &who, &n, &cerr);
+			if (src < 0 || n == 0 || tries >= 20)
+				break;
+			usleep(100000);
+		}
+		if (src < 0)
 			pf_add(pf, PF_FAIL, "sessions", "%s", cerr.message);
 		else if (n)
 			pf_add(pf, PF_FAIL, "sessions", "%d session(s) on \"%s\" (cloning needs none):\n%s", n,
@@ -511,10 +525,8 @@ static int drop_database(const char *db, struct gm_error *err)
 	int rc;
 	if (!c)
 		return GM_EFAIL;
-	q = gm_xasprintf("DROP DATABASE IF EXISTS %s", db);
 	{
 		char *ident = gm_db_ident(c, db);
-		free(q);
 		q = gm_xasprintf("DROP DATABASE IF EXISTS %s", ident);
 		free(ident);
 	}
@@ -533,7 +545,7 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	char *q, *lit, *mark;
 	int rc;
 
-	c = gm_session_open(e->template_db == NULL ? "template1" : "template1", "postgres@template.db", err);
+	c = gm_session_open("template1", "postgres@template.db", err);
 	if (!c)
 		return GM_EFAIL;
 	if (u->target_exists) {
@@ -566,8 +578,6 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	if (rc == GM_OK) {
 		u->target_created = true;
 		/* mark it as ours until it is finished */
-		lit = gm_db_literal(c, "");
-		free(lit);
 		mark = gm_xasprintf("%s (from \"%s\", process %ld)", GM_BUILD_MARK, e->template_db, (long)getpid());
 		lit = gm_db_literal(c, mark);
 		{
@@ -591,26 +601,29 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	return rc;
 }
 
-static void unmark(struct upgrade *u)
+/* The target is finished: take the mark off. A target that kept it would
+ * be dropped by the next run as half-made, so failing here fails the run. */
+static int unmark(struct upgrade *u, struct gm_error *err)
 {
-	struct gm_error err = GM_ERROR_INIT;
-	PGconn *c = gm_conn_open("template1", "gmdb", &err);
+	PGconn *c = gm_conn_open("template1", "gmdb", err);
+	int rc = GM_EFAIL;
 	if (c) {
 		char *ident = gm_db_ident(c, u->e.target);
 		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS NULL", ident);
-		gm_db_exec(c, q, &err);
+		rc = gm_db_exec(c, q, err);
 		free(q);
 		free(ident);
 		gm_conn_close(c);
 	}
-	if (err.message)
-		gm_log(GM_LOG_WARNING, "could not remove gmdb's mark from \"%s\": %s", u->e.target, err.message);
-	gm_error_release(&err);
+	if (rc < 0)
+		gm_error_prefix(err, "could not take gmdb's build mark off \"%s\"", u->e.target);
+	return rc;
 }
 
 /* Undo what this run did: the target, the group role it created. */
-static void cleanup(struct upgrade *u)
+static bool cleanup(struct upgrade *u)
 {
+	bool gone = true;
 	struct gm_error err = GM_ERROR_INIT;
 	struct gm_step st;
 
@@ -622,6 +635,7 @@ static void cleanup(struct upgrade *u)
 			gm_step_end(&st, GM_EFAIL, NULL);
 			gm_log(GM_LOG_WARNING, "%s: drop it by hand (dropdb \"%s\"), or let the next run do it",
 			       err.message, u->e.target);
+			gone = false;
 		} else {
 			gm_step_end(&st, GM_OK, NULL);
 		}
@@ -642,6 +656,7 @@ static void cleanup(struct upgrade *u)
 			       err.message);
 		gm_error_release(&err);
 	}
+	return gone;
 }
 
 static bool role_exists(const char *name)
@@ -752,12 +767,24 @@ static int plausibility(struct upgrade *u, struct gm_error *err)
 	rc = gm_plausibility_run(u->e.template_db, u->e.target, &u->e.checks, &u->checks, &u->n_checks, err);
 	for (size_t i = 0; i < u->n_checks; i++)
 		if (!u->checks[i].passed) {
-			u->checks_failed++;
-			gm_log(GM_LOG_WARNING, "plausibility check \"%s\" failed: %s (old: %s, new: %s)",
-			       u->checks[i].tag ? u->checks[i].tag : "?", u->checks[i].problem ? u->checks[i].problem : "",
+			bool ignored = false;
+			for (const char *const *t = u->o->ignore_checks; t && *t && !ignored; t++)
+				ignored = u->checks[i].tag && strcmp(*t, u->checks[i].tag) == 0;
+			if (ignored)
+				u->checks_ignored++;
+			else
+				u->checks_failed++;
+			gm_log(GM_LOG_WARNING, "plausibility check \"%s\" failed%s: %s (old: %s, new: %s)",
+			       u->checks[i].tag ? u->checks[i].tag : "?", ignored ? " (ignored: --ignore-check)" : "",
+			       u->checks[i].problem ? u->checks[i].problem : "",
 			       u->checks[i].old_value ? u->checks[i].old_value : "NULL",
 			       u->checks[i].new_value ? u->checks[i].new_value : "NULL");
 		}
+	if (rc == GM_ECHECK && u->checks_failed == 0) {
+		/* every failure was one the admin named */
+		gm_error_release(err);
+		rc = GM_OK;
+	}
 	if (rc == GM_ECHECK && !err->message)
 		gm_error_set(err, GM_ECHECK, "%d of %zu plausibility checks failed", u->checks_failed, u->n_checks);
 	gm_step_end(&st, rc, NULL);
@@ -784,8 +811,8 @@ static void print_json(struct upgrade *u, int rc, const struct gm_error *err)
 	gm_json_string(out, u->backup_path);
 	fputs(",\n  \"log_file\": ", out);
 	gm_json_string(out, gm_log_file_path());
-	fprintf(out, ",\n  \"steps\": [%s\n  ],\n  \"plausibility\": {\"checks\": %zu, \"failed\": %d, \"failures\": [",
-		gm_buf_str(&u->steps_json), u->n_checks, u->checks_failed);
+	fprintf(out, ",\n  \"steps\": [%s\n  ],\n  \"plausibility\": {\"checks\": %zu, \"failed\": %d, \"ignored\": %d, \"failures\": [",
+		gm_buf_str(&u->steps_json), u->n_checks, u->checks_failed, u->checks_ignored);
 	for (size_t i = 0, k = 0; i < u->n_checks; i++)
 		if (!u->checks[i].passed) {
 			fputs(k++ ? ", " : "", out);
@@ -825,9 +852,21 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 
 	/* root's part: the backup directory belongs to postgres */
 	if (!o->check && !o->no_backup && geteuid() == 0) {
+		/* mkdir -p; the last directory belongs to postgres */
 		struct passwd *pw = getpwnam("postgres");
-		if (mkdir(backup_dir(o), 0700) == 0 && pw && chown(backup_dir(o), pw->pw_uid, pw->pw_gid) < 0)
-			gm_log(GM_LOG_WARNING, "could not give %s to postgres: %s", backup_dir(o), strerror(errno));
+		char *path = gm_xstrdup(backup_dir(o));
+		for (char *p = path + 1;; p++) {
+			if (*p == '/' || *p == '\0') {
+				char c = *p;
+				*p = '\0';
+				if (mkdir(path, c ? 0755 : 0700) == 0 && !c && pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+					gm_log(GM_LOG_WARNING, "could not give %s to postgres: %s", path, strerror(errno));
+				*p = c;
+				if (!c)
+					break;
+			}
+		}
+		free(path);
 	}
 	if (gm_privs_drop(err) < 0)
 		return GM_EFAIL;
@@ -930,7 +969,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 			u.e.conn = c;
 			gm_engine_check_hba(&u.e);
 		}
-		unmark(&u);
+		rc = unmark(&u, err);
 	}
 	if (rc < 0) {
 		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
@@ -938,14 +977,20 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
 			free(was);
 		}
-		cleanup(&u);
-		if (!err->hint)
-			gm_error_hint(err, "Nothing is left of the new database; \"%s\" is unchanged. Fix the cause and run again.",
-				      u.e.template_db);
+		if (cleanup(&u)) {
+			if (!err->hint)
+				gm_error_hint(err, "Nothing is left of the new database; \"%s\" is unchanged. Fix the cause "
+					      "and run again.", u.e.template_db);
+		} else {
+			free(err->hint);
+			err->hint = gm_xasprintf("\"%s\" is unchanged; the half-made \"%s\" could not be dropped: the "
+						 "next run drops it, or drop it by hand (dropdb).", u.e.template_db, u.e.target);
+		}
 	} else {
 		gm_log(GM_LOG_NOTICE, "upgrade of \"%s\" (v%d) to \"%s\" (v%d) done in %.1f s: %ld statements, "
-				      "%zu plausibility checks passed",
-		       u.e.template_db, o->from, u.e.target, o->to, gm_now() - u.t0, u.e.statements, u.n_checks);
+				      "%zu plausibility checks passed%s",
+		       u.e.template_db, o->from, u.e.target, o->to, gm_now() - u.t0, u.e.statements,
+		       u.n_checks - (size_t)u.checks_ignored, u.checks_ignored ? " (the others failed: ignored as asked)" : "");
 		if (u.backup_path)
 			gm_log(GM_LOG_NOTICE, "backup of \"%s\": %s (restore: pg_restore --create -d postgres %s)",
 			       u.e.template_db, u.backup_path, u.backup_path);

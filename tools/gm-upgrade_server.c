@@ -12,6 +12,7 @@ int main(int argc, const char **argv)
 	struct gm_upgrade_opts opts = { .from = -1, .to = -1 };
 	struct gm_error err = GM_ERROR_INIT;
 	char *upstream = NULL, *log_file = NULL, *backup_dir = NULL;
+	char **ignore = NULL;
 	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
 	const char *args[4];
 	int nargs = 0, rc;
@@ -32,6 +33,8 @@ int main(int argc, const char **argv)
 		  "print a summary as JSON", NULL },
 		{ "yes", 'y', POPT_ARG_NONE, &yes, 0,
 		  "do not ask for confirmation on a terminal", NULL },
+		{ "ignore-check", '\0', POPT_ARG_ARGV, &ignore, 0,
+		  "report a failure of upstream's plausibility check TAG, but go on (repeatable)", "TAG" },
 		{ "upstream-dir", '\0', POPT_ARG_STRING, &upstream, 0,
 		  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
 		{ "log-file", '\0', POPT_ARG_STRING, &log_file, 0,
@@ -69,7 +72,7 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("upstream upgrades one version at a time: %d %d, not %d %d", opts.from,
 					opts.from + 1, opts.from, opts.to);
 	else if (jobs < 0 || jobs > 64)
-		rc = gm_cli_usage_error("--jobs must be between 1 and 64");
+		rc = gm_cli_usage_error("--jobs must be between 1 and 64 (0: one per CPU)");
 	else if (no_backup && backup_dir)
 		rc = gm_cli_usage_error("--no-backup and --backup-dir exclude each other");
 	if (rc == GM_OK && !check)
@@ -83,9 +86,13 @@ int main(int argc, const char **argv)
 		opts.jobs = jobs;
 		opts.json = json;
 		opts.yes = yes;
+		opts.ignore_checks = (const char *const *)ignore;
 		rc = gm_upgrade_run(&opts, &err);
 	}
 	rc = gm_cli_finish(rc, &err);
+	for (char **t = ignore; t && *t; t++)
+		free(*t);
+	free(ignore);
 	poptFreeContext(ctx);
 	return rc;
 }

@@ -7,7 +7,7 @@ run gm-fixup_server --help
 is "$rc" 0 "--help exits 0"
 like "$out" "^Usage: gm-fixup_server \[OPTION\.\.\.\] \[VERSION\]" "--help shows the synopsis"
 for o in --database --check --list --json --upstream-dir --log-file --username --quiet; do
-	like "$out" -- "$o" "--help lists $o"
+	like "$out" "$o" "--help lists $o"
 done
 
 run gm-fixup_server --version
