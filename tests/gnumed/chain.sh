@@ -44,6 +44,8 @@ for from in $(seq 2 21); do
 	fi
 	h=$(sql "gnumed_v$to" -c "SELECT md5(gm.concat_table_structure($to))" 2>/dev/null)
 	want=$(sql "gmref_v$to" -c "SELECT md5(gm.concat_table_structure($to))" 2>/dev/null)
+	run gm-fingerprint_db -q --expect-version "$to" "gnumed_v$to"
+	is "$rc" 0 "  gnumed_v$to has the known schema hash of v$to"
 	is "$h" "$want" "  gnumed_v$to has the schema hash upstream's v$to has"
 	if [ "$h" != "$want" ]; then
 		PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$to" "${masks[@]}" "gmref_v$to" "gnumed_v$to" 2>&1 |
