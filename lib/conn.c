@@ -104,7 +104,14 @@ static PGconn *connect_once(const char *dbname, const char *user, const char *la
 	int n = 0;
 
 	if (gm_conn_opts.host) { keys[n] = "host"; vals[n++] = gm_conn_opts.host; }
-	if (gm_conn_opts.port) { keys[n] = "port"; vals[n++] = gm_conn_opts.port; }
+	if (gm_conn_opts.port) {
+		keys[n] = "port";
+		vals[n++] = gm_conn_opts.port;
+	} else if ((!getenv("PGPORT") || !*getenv("PGPORT")) && getenv("GM_DB_PORT") && *getenv("GM_DB_PORT")) {
+		/* upstream's engine and wrappers take the port from GM_DB_PORT */
+		keys[n] = "port";
+		vals[n++] = getenv("GM_DB_PORT");
+	}
 	keys[n] = "user"; vals[n++] = user;
 	keys[n] = "dbname"; vals[n++] = dbname;
 	if (password) { keys[n] = "password"; vals[n++] = password; }

@@ -271,6 +271,17 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	e->db_section = gm_xasprintf("database %s", db_alias);
 	if ((rc = need(e, e->db_section, "name", &v, err)) < 0)
 		return rc;
+	{
+		/* upstream: "override name by = GM_CORE_DB" names an environment
+		 * variable whose value, if set, replaces the database name */
+		const char *by = gm_conf_get(e->conf, e->db_section, "override name by");
+		const char *env = by && *by ? getenv(by) : NULL;
+		if (!target_override && env && *env) {
+			gm_log(GM_LOG_NOTICE, "database name \"%s\" from $%s instead of \"%s\", as upstream's definition says",
+			       env, by, v);
+			v = env;
+		}
+	}
 	e->target = gm_xstrdup(target_override ? target_override : v);
 	if (!*e->target)
 		return gm_error_set(err, GM_ECHECK, "the definition \"%s\" has an empty database name", e->conf_path);

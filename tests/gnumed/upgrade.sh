@@ -131,6 +131,12 @@ is "$rc" 3 "a session on the source: --check exits 3"
 like "$out" 'session\(s\) on "gnumed_v21"' "and lists it"
 echo '\q' >"$fifo"; wait
 
+# --- upstream's environment ---------------------------------------------------------
+run env GM_CORE_DB=up_core_db gm-upgrade_server --check --no-backup 21 22
+like "$out" 'target: database "up_core_db" does not exist yet' "GM_CORE_DB renames the target, as upstream's definition says"
+run env -u PGPORT GM_DB_PORT="$PGPORT" gm-upgrade_server --check --no-backup 21 22
+is "$rc" 0 "GM_DB_PORT names the port when PGPORT does not"
+
 # --- bad input --------------------------------------------------------------------------
 run gm-upgrade_server --no-backup 21 22 --upstream-dir /nonexistent/gmdb
 is "$rc" 2 "an upstream tree without the definition: exit 2"
