@@ -1049,9 +1049,9 @@ void gm_engine_check_hba(struct gm_engine *e)
 	free(path);
 }
 
-void gm_engine_log_fingerprint(const char *database, const char *what)
+void gm_engine_log_fingerprint(const char *database, const char *what, const char *known_hash)
 {
-	struct gm_fingerprint_opts o = { .database = database, .expect_version = -1 };
+	struct gm_fingerprint_opts o = { .database = database, .expect_version = -1, .known_hash = known_hash };
 	struct gm_fingerprint fp;
 	struct gm_error err = GM_ERROR_INIT;
 

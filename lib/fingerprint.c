@@ -127,7 +127,9 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	rc = gm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == GM_OK)
 		rc = read_basics(conn, fp, err);
-	if (rc == GM_OK) {
+	if (rc == GM_OK && opts->known_hash) {
+		fp->hash = gm_xstrdup(opts->known_hash);
+	} else if (rc == GM_OK) {
 		rc = gm_schema_hash(conn, -1, &fp->hash, &fp->hash_repaired, err);
 		if (rc < 0)
 			gm_error_prefix(err, "database \"%s\"", fp->database);

@@ -285,7 +285,9 @@ int gm_engine_notifications(struct gm_engine *e, struct gm_error *err);
 int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err);
 int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *err);
 void gm_engine_check_hba(struct gm_engine *e);
-void gm_engine_log_fingerprint(const char *database, const char *what);
+/* Log upstream's fingerprint of database (known_hash: computed already
+ * in this run, not again; NULL: compute it). */
+void gm_engine_log_fingerprint(const char *database, const char *what, const char *known_hash);
 
 /* The schema hash shortcut (shortcut.c): a runner rewrite function for
  * "select gm.log_script_insertion(...)" that leaves out the hash nobody

@@ -229,6 +229,7 @@ struct gm_fingerprint_opts {
 	bool json;          /* print JSON instead of upstream's text */
 	const char *output; /* also write what is printed to this file */
 	int expect_version; /* -1: none */
+	const char *known_hash; /* the caller computed it in this run already: not again */
 };
 
 void gm_fingerprint_init(struct gm_fingerprint *fp);

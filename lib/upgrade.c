@@ -493,7 +493,6 @@ static int backup(struct upgrade *u, struct gm_error *err)
 	}
 	free(pg_dump);
 	gm_step_end(&st, rc, NULL);
-	step_json(u, "backup", gm_now() - st.started, rc);
 	return rc;
 }
 
@@ -597,7 +596,6 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	}
 	gm_conn_close(c);
 	gm_step_end(&st, rc, NULL);
-	step_json(u, "clone", gm_now() - st.started, rc);
 	return rc;
 }
 
@@ -928,7 +926,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (rc < 0)
 		goto out;
 
-	gm_engine_log_fingerprint(u.e.template_db, "source");
+	gm_engine_log_fingerprint(u.e.template_db, "source", u.source.hash);
 	if (!o->no_backup)
 		STEP(&u, "backup", backup(&u, err));
 	else
@@ -956,9 +954,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	STEP(&u, "auditing", auditing(&u, err));
 	STEP(&u, "notifications", gm_engine_notifications(&u.e, err));
 	STEP(&u, "data import scripts", gm_engine_import_scripts(&u.e, err));
-	if (rc == GM_OK)
-		gm_engine_log_fingerprint(u.e.target, "target");
+	/* upstream logs the fingerprint first (step 17), then checks the hash
+	 * (18): both only read, so the fingerprint reuses the hash */
 	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));
+	if (rc == GM_OK)
+		gm_engine_log_fingerprint(u.e.target, "target", u.result_hash);
 	gm_signals_watch(NULL);
 	gm_conn_close(u.e.conn);
 	u.e.conn = NULL;

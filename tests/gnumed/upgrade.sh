@@ -59,12 +59,18 @@ is "$rc" 3 "an existing target is refused: exit 3"
 like "$err" 'exists \(use --replace-target' "and --replace-target is named"
 exists gnumed_v22; ok $? "the existing target is still there"
 
-# --- 20 21, and --replace-target ----------------------------------------------------
+# --- 20 21 side by side with upstream's engine, and --replace-target ---------------
+drop_db gnumed_v21
+clone_db gmref_v20 gnumed_v20
+PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/run-upstream.sh" update_db-v20_v21.conf "$work/upstream-v20_v21" >"$work/upstream.err" 2>&1
+ok $? "upstream's engine: update_db-v20_v21.conf on a copy of the real v20"
+sql postgres -c 'ALTER DATABASE gnumed_v21 RENAME TO up_upstream_v21' >/dev/null
 clone_db gmref_v20 gnumed_v20
 clone_db gmref_v20 up_source_before
+clone_db gmref_v21 gnumed_v21
 run gm-upgrade_server --no-backup --replace-target 20 21
 is "$rc" 0 "gm-upgrade_server --replace-target 20 21 (gnumed_v21 existed)"
-out=$(same gmref_v21 gnumed_v21 "${masks[@]}")
+out=$(same up_upstream_v21 gnumed_v21 "${masks[@]}")
 ok $? "gmdb's v21 is upstream's v21: schema, rows (run times masked), roles"
 printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
 out=$(same up_source_before gnumed_v20)
@@ -149,5 +155,5 @@ run gm-upgrade_server --check 21 22
 is "$rc" 3 "a source whose hash is not v21's: exit 3"
 like "$out" 'known hash of v20' "says which version the hash is"
 
-for d in gnumed_v20 gnumed_v21 gnumed_v22 up_source_before; do drop_db "$d"; done
+for d in gnumed_v20 gnumed_v21 gnumed_v22 up_source_before up_upstream_v21; do drop_db "$d"; done
 done_testing
