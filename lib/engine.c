@@ -563,7 +563,10 @@ static int ensure_group(PGconn *c, const char *name, struct gm_error *err)
 	return rc;
 }
 
-static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_files *f, struct gm_error *err)
+/* Run a list of files with one runner; st (may be NULL): the step whose
+ * progress line (on a terminal, at most once a second) names the file. */
+static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_files *f, struct gm_step *st,
+		     struct gm_error *err)
 {
 	struct gm_runner *r;
 	int rc = GM_OK;
@@ -575,6 +578,8 @@ static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_file
 		gm_runner_set_rewrite(r, e->rewrite, e->rewrite_data);
 	for (size_t i = 0; rc == GM_OK && i < f->paths.n; i++) {
 		double t0 = gm_now();
+		if (st)
+			gm_step_progress(st, "file %zu of %zu: %s", i + 1, f->paths.n, f->names.v[i]);
 		gm_log(GM_LOG_INFO, "running %s", f->paths.v[i]);
 		rc = gm_runner_run_file(r, f->paths.v[i], err);
 		gm_log(GM_LOG_INFO, "%s: %s (%.2f s)", f->names.v[i], rc == GM_OK ? "done" : "failed", gm_now() - t0);
@@ -658,7 +663,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->superuser_files.present) {
 		gm_step_begin(&st, "running the superuser schema files");
-		rc = run_files(e, c, &e->superuser_files, err);
+		rc = run_files(e, c, &e->superuser_files, NULL, err);
 		gm_step_end(&st, rc, NULL);
 	}
 
@@ -715,7 +720,7 @@ int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err)
 		free(lit);
 	}
 	if (rc == GM_OK)
-		rc = run_files(e, e->conn, &e->db_files, err);
+		rc = run_files(e, e->conn, &e->db_files, NULL, err);
 	return rc;
 }
 
@@ -741,7 +746,7 @@ int gm_engine_bundles(struct gm_engine *e, struct gm_error *err)
 		} else if (have + 1e-9 < want) {
 			rc = gm_error_set(err, GM_ECHECK, "bundle \"%s\" needs PostgreSQL %s or later", b->name, b->min_pg);
 		} else {
-			rc = run_files(e, e->conn, &b->files, err);
+			rc = run_files(e, e->conn, &b->files, &st, err);
 			if (rc < 0)
 				gm_error_prefix(err, "bundle \"%s\"", b->name);
 		}
