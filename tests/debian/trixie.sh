@@ -42,6 +42,7 @@ cache=${GMDB_TRIXIE_CACHE:-/var/cache/gmdb-trixie}
 mkdir -p "$cache/debootstrap" "$cache/apt" || bail "cannot create the cache $cache"
 
 root=$(mktemp -d /tmp/gmdb-trixie.XXXXXX) || bail "mktemp failed"
+chmod 755 "$root"   # mktemp's 0700 would lock _apt, exim, man... out of /
 logs=$(mktemp -d /tmp/gmdb-trixie-logs.XXXXXX) || bail "mktemp failed"
 
 # Everything mounted at or below the chroot, deepest first.
@@ -81,6 +82,8 @@ in_chroot() {
 		LC_ALL=C.UTF-8 LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null
 }
 capt() { in_chroot apt-get -q -y -o DPkg::Lock::Timeout=600 "$@"; }
+# the same, as the unprivileged user that builds and lints, in /build
+as_builder() { in_chroot runuser -u builder -- env HOME=/build sh -c "cd /build && $1"; }
 cver() { in_chroot dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 show_log() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
 
@@ -128,10 +131,13 @@ like "$dh_ver" "^1[3-9]" "debhelper on $suite: $dh_ver (debhelper-compat 13)"
 libpqdev_ver=$(cver libpq-dev)
 like "$libpqdev_ver" "^17\." "libpq-dev on $suite: $libpqdev_ver (PostgreSQL 17)"
 
+# Rules-Requires-Root: no, so build (and lint) as a user, as a maintainer would
+in_chroot useradd --home-dir /build --no-create-home --shell /bin/sh builder || bail "useradd builder failed"
+chown -R builder: "$root/build"
 t0=$SECONDS
-in_chroot sh -c 'cd /build/src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b' >"$logs/build.log" 2>&1
+as_builder 'cd src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b' >"$logs/build.log" 2>&1
 rc=$?
-ok $rc "dpkg-buildpackage -us -uc -b of gmdb $version on $suite from git archive HEAD ($((SECONDS - t0)) s)"
+ok $rc "dpkg-buildpackage -us -uc -b of gmdb $version on $suite, as a user, from git archive HEAD ($((SECONDS - t0)) s)"
 [ "$rc" = 0 ] || { show_log "$logs/build.log" 40; bail "the package does not build on $suite"; }
 grep -E '^dpkg-buildpackage: info: source version|^ +dh_|warning:' "$logs/build.log" | grep -i 'warning' | head -n 10 | sed 's/^/# build: /'
 arch=$(in_chroot dpkg --print-architecture)
@@ -140,7 +146,7 @@ changes=$(cd "$root/build" && ls gmdb_*_"$arch".changes 2>/dev/null | head -n 1)
 [ -n "$deb" ] && [ -n "$changes" ] || bail "no gmdb_*_$arch.deb or .changes in the build directory"
 
 lintian_ver=$(in_chroot lintian --version)
-run in_chroot sh -c "cd /build && lintian -I --pedantic $changes"
+run as_builder "lintian -I --pedantic $changes"
 unlike "$out" "^[EW]: " "$lintian_ver (from $suite) -I --pedantic on $changes: no errors and no warnings"
 [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# lintian: /'
 [ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/# lintian stderr: /'
