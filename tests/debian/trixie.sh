@@ -49,11 +49,23 @@ logs=$(mktemp -d /tmp/gmdb-trixie-logs.XXXXXX) || bail "mktemp failed"
 mounts_below() {
 	awk -v r="$root" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/self/mounts | sort -r
 }
+# Keep what apt downloaded for the next run, whatever the outcome (only what
+# trixie still has: apt-get autoclean drops the rest).
+apt_used=
+save_cache() {
+	[ -n "$apt_used" ] && [ -d "$root/var/cache/apt/archives" ] || return 0
+	apt_used=
+	in_chroot apt-get -q -y autoclean >/dev/null 2>&1
+	rm -f "$cache/apt/"*.deb
+	cp "$root/var/cache/apt/archives/"*.deb "$cache/apt/" 2>/dev/null
+	echo "# cache: $(du -sh "$cache" | cut -f1) in $cache"
+}
 cleaned=
 cleanup() {
 	[ -n "$cleaned" ] && return 0
 	cleaned=1
 	local p m
+	save_cache
 	# processes left running inside the chroot (started by this test)
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill "${p#/proc/}" 2>/dev/null
@@ -109,6 +121,7 @@ EOF
 # packages downloaded by earlier runs (apt checks them against the index)
 cp "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null
 
+apt_used=1
 capt update >"$logs/update.log" 2>&1
 rc=$?
 ok $rc "apt-get update in the chroot ($suite, $suite-updates, $suite-security)"
@@ -133,7 +146,7 @@ like "$libpqdev_ver" "^17\." "libpq-dev on $suite: $libpqdev_ver (PostgreSQL 17)
 
 # Rules-Requires-Root: no, so build (and lint) as a user, as a maintainer would
 in_chroot useradd --home-dir /build --no-create-home --shell /bin/sh builder || bail "useradd builder failed"
-chown -R builder: "$root/build"
+in_chroot chown -R builder: /build || bail "chown builder /build failed"
 t0=$SECONDS
 as_builder 'cd src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b' >"$logs/build.log" 2>&1
 rc=$?
@@ -199,11 +212,6 @@ run in_chroot dpkg --verify gnumed-server
 is "$rc:$out$err" "0:" "dpkg --verify gnumed-server is clean after the purge"
 is "$(cver gnumed-server)" "$gs_ver" "gnumed-server $gs_ver is still installed"
 
-# keep what apt downloaded for the next run (only what trixie still has)
-in_chroot apt-get -q -y autoclean >/dev/null 2>&1
-rm -f "$cache/apt/"*.deb
-cp "$root/var/cache/apt/archives/"*.deb "$cache/apt/" 2>/dev/null
-echo "# cache: $(du -sh "$cache" | cut -f1) in $cache"
 
 # --- leave nothing behind -----------------------------------------------------------
 cleanup
