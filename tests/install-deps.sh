@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libpq-dev libpopt-dev
       postgresql postgresql-client postgresql-common gnumed-server python3-psycopg2
-      dpkg-dev debhelper devscripts lintian fakeroot git bash-completion"
+      dpkg-dev debhelper devscripts lintian fakeroot git bash-completion
+      debootstrap"
 missing=$(for p in $pkgs; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"; done)
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -2,7 +2,8 @@
 # gmdb's whole test suite, from a clean clone on a fresh Debian machine:
 # installs what is missing (as root), builds with warnings as errors, runs
 # every test layer (unit, CLI, real PostgreSQL, real GNUmed databases built by
-# upstream's own bootstrapper), then the Debian package test, and ends with
+# upstream's own bootstrapper), then the Debian package tests (this machine,
+# then a debootstrapped trixie), and ends with
 # "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -39,6 +40,21 @@ if [ "$(id -u)" = 0 ]; then
 	passed=$((passed + p)) failed=$((failed + f))
 else
 	echo "tests/debian/package.sh not run: it needs root"
+	skipped=$((skipped + 1))
+fi
+
+# The same package built, linted, installed beside gnumed-server and purged
+# on Debian trixie, in a debootstrapped chroot (root only, needs the mirror).
+if [ "$(id -u)" = 0 ]; then
+	timeout -k 30 25m bash tests/debian/trixie.sh >tests/debian/trixie.log 2>&1
+	tstatus=$?
+	grep -E '^(not ok|Bail out)' tests/debian/trixie.log | head -n 20
+	p=$(grep -c '^ok ' tests/debian/trixie.log)
+	f=$(grep -c -E '^(not ok|Bail out)' tests/debian/trixie.log)
+	[ "$tstatus" != 0 ] && [ "$f" = 0 ] && f=1
+	passed=$((passed + p)) failed=$((failed + f))
+else
+	echo "tests/debian/trixie.sh not run: it needs root"
 	skipped=$((skipped + 1))
 fi
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1

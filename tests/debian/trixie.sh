@@ -56,8 +56,11 @@ save_cache() {
 	[ -n "$apt_used" ] && [ -d "$root/var/cache/apt/archives" ] || return 0
 	apt_used=
 	in_chroot apt-get -q -y autoclean >/dev/null 2>&1
-	rm -f "$cache/apt/"*.deb
-	cp "$root/var/cache/apt/archives/"*.deb "$cache/apt/" 2>/dev/null
+	(
+		flock -w 300 9 || exit 0
+		rm -f "$cache/apt/"*.deb
+		cp "$root/var/cache/apt/archives/"*.deb "$cache/apt/" 2>/dev/null
+	) 9>"$cache/lock"
 	echo "# cache: $(du -sh "$cache" | cut -f1) in $cache"
 }
 cleaned=
@@ -119,7 +122,7 @@ deb $mirror $suite-updates main
 deb $security $suite-security main
 EOF
 # packages downloaded by earlier runs (apt checks them against the index)
-cp "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null
+( flock -w 300 9 && cp "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null ) 9>"$cache/lock"
 
 apt_used=1
 capt update >"$logs/update.log" 2>&1
@@ -152,7 +155,8 @@ as_builder 'cd src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b'
 rc=$?
 ok $rc "dpkg-buildpackage -us -uc -b of gmdb $version on $suite, as a user, from git archive HEAD ($((SECONDS - t0)) s)"
 [ "$rc" = 0 ] || { show_log "$logs/build.log" 40; bail "the package does not build on $suite"; }
-grep -E '^dpkg-buildpackage: info: source version|^ +dh_|warning:' "$logs/build.log" | grep -i 'warning' | head -n 10 | sed 's/^/# build: /'
+# the build's warnings, but libtool's usual chatter about relinking
+grep -E 'warning' "$logs/build.log" | grep -v '^libtool: warning' | sort -u | head -n 10 | sed 's/^/# build: /'
 arch=$(in_chroot dpkg --print-architecture)
 deb=$(cd "$root/build" && ls gmdb_*_"$arch".deb 2>/dev/null | head -n 1)
 changes=$(cd "$root/build" && ls gmdb_*_"$arch".changes 2>/dev/null | head -n 1)
