@@ -85,11 +85,12 @@ cleanup() {
 	rm -rf "$logs"
 }
 finish() {
+	trap '' INT TERM HUP   # timeout(1) signals twice: clean up all the same
 	cleanup
 	printf '# total run time: %d s\n' "$((SECONDS - start))"
 }
 trap finish EXIT
-trap 'exit 1' INT TERM HUP
+trap 'echo "Bail out! interrupted by a signal"; exit 1' INT TERM HUP
 
 # A command inside the chroot, with a clean environment.
 in_chroot() {
@@ -142,6 +143,7 @@ in_chroot sh -c 'cd /build/src && apt-get -q -y -o DPkg::Lock::Timeout=600 --no-
 rc=$?
 ok $rc "apt-get build-dep ./ (debian/control's Build-Depends) and lintian install in the chroot ($((SECONDS - t0)) s)"
 [ "$rc" = 0 ] || { show_log "$logs/deps.log"; bail "cannot install the build dependencies on $suite"; }
+grep -h '^Need to get' "$logs/deps.log" | sed 's/^/# build-dep: /'
 dh_ver=$(cver debhelper)
 like "$dh_ver" "^1[3-9]" "debhelper on $suite: $dh_ver (debhelper-compat 13)"
 libpqdev_ver=$(cver libpq-dev)
@@ -185,6 +187,7 @@ run in_chroot sh -c "cd /build && apt-get -q -y -o DPkg::Lock::Timeout=600 insta
 is "$rc" 0 "apt-get install ./$deb gnumed-server succeeds in the chroot ($((SECONDS - t0)) s)"
 [ "$rc" = 0 ] || { printf '%s\n' "$out" "$err" | tail -n 30 | sed 's/^/# /'; bail "cannot install the package on $suite"; }
 unlike "$out$err" "dpkg: error|Errors were encountered" "dpkg reports no error"
+printf '%s\n' "$out" | grep '^Need to get' | sed 's/^/# install: /'
 printf '%s\n' "$out" "$err" | grep 'gmdb:' | sed 's/^/# /'
 gs_ver=$(cver gnumed-server)
 pgc=$(in_chroot dpkg-query -W -f='${Package} ${Version}\n' 'postgresql-client-[0-9]*' 2>/dev/null | head -n 1)
