@@ -49,30 +49,51 @@ logs=$(mktemp -d /tmp/gmdb-trixie-logs.XXXXXX) || bail "mktemp failed"
 mounts_below() {
 	awk -v r="$root" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/self/mounts | sort -r
 }
-# Keep what apt downloaded for the next run, whatever the outcome (only what
-# trixie still has: apt-get autoclean drops the rest).
-apt_used=
+# Keep what apt downloaded for the next run, passed or failed, unless
+# interrupted (only what trixie still has: apt-get autoclean drops the rest).
+apt_used= interrupted= bg=
 save_cache() {
-	[ -n "$apt_used" ] && [ -d "$root/var/cache/apt/archives" ] || return 0
+	[ -n "$apt_used" ] && [ -z "$interrupted" ] && [ -d "$root/var/cache/apt/archives" ] || return 0
 	apt_used=
 	in_chroot apt-get -q -y autoclean >/dev/null 2>&1
 	(
-		flock -w 300 9 || exit 0
-		rm -f "$cache/apt/"*.deb
-		cp "$root/var/cache/apt/archives/"*.deb "$cache/apt/" 2>/dev/null
+		flock -w 60 9 || exit 0
+		cd "$root/var/cache/apt/archives" || exit 0
+		for f in "$cache/apt/"*.deb; do
+			[ -e "${f##*/}" ] || rm -f "$f"
+		done
+		for f in *.deb; do
+			[ -e "$cache/apt/$f" ] || ln "$f" "$cache/apt/$f" 2>/dev/null || cp "$f" "$cache/apt/$f"
+		done
 	) 9>"$cache/lock"
 	echo "# cache: $(du -sh "$cache" | cut -f1) in $cache"
+}
+chroot_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
+	done
 }
 cleaned=
 cleanup() {
 	[ -n "$cleaned" ] && return 0
 	cleaned=1
-	local p m
-	save_cache
-	# processes left running inside the chroot (started by this test)
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill "${p#/proc/}" 2>/dev/null
+	local m i
+	# debootstrap, if it is what runs (it unmounts what it mounted on TERM)
+	if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
+		kill "$bg" 2>/dev/null
+		for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$bg" 2>/dev/null || break; sleep 1; done
+		kill -KILL "$bg" 2>/dev/null
+	fi
+	# processes left running inside the chroot (started by this test): TERM,
+	# then KILL what is still there after 10 s
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do
+		[ -n "$(chroot_pids)" ] || break
+		# shellcheck disable=SC2046
+		kill $([ "$i" = 11 ] && echo -KILL) $(chroot_pids) 2>/dev/null
+		sleep 1
 	done
+	save_cache
 	for m in $(mounts_below); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "# cleanup: cannot unmount $m"
 	done
@@ -90,12 +111,15 @@ finish() {
 	printf '# total run time: %d s\n' "$((SECONDS - start))"
 }
 trap finish EXIT
-trap 'echo "Bail out! interrupted by a signal"; exit 1' INT TERM HUP
+trap 'interrupted=1; echo "Bail out! interrupted by a signal"; exit 1' INT TERM HUP
 
-# A command inside the chroot, with a clean environment.
+# A command inside the chroot, with a clean environment. In the background,
+# waited for: bash runs the INT/TERM trap (and the cleanup) at once, instead
+# of after the command, which may outlive timeout(1)'s grace period.
 in_chroot() {
 	chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		LC_ALL=C.UTF-8 LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null
+		LC_ALL=C.UTF-8 LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null &
+	wait $!
 }
 capt() { in_chroot apt-get -q -y -o DPkg::Lock::Timeout=600 "$@"; }
 # the same, as the unprivileged user that builds and lints, in /build
@@ -106,8 +130,11 @@ show_log() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
 # --- debootstrap -------------------------------------------------------------------
 t0=$SECONDS
 debootstrap --variant=minbase --cache-dir="$cache/debootstrap" "$suite" "$root" "$mirror" \
-	>"$logs/debootstrap.log" 2>&1
+	>"$logs/debootstrap.log" 2>&1 </dev/null &
+bg=$!
+wait $bg
 rc=$?
+bg=
 ok $rc "debootstrap --variant=minbase $suite from $mirror ($((SECONDS - t0)) s)"
 [ "$rc" = 0 ] || { show_log "$logs/debootstrap.log"; bail "debootstrap $suite failed"; }
 is "$(. "$root/etc/os-release"; echo "$VERSION_CODENAME")" "$suite" "the chroot is Debian $suite ($(cat "$root/etc/debian_version"))"
