@@ -105,13 +105,17 @@ cleanup() {
 	fi
 	rm -rf "$logs"
 }
+# the test's own stdout and stderr, for a trap that fires while they are
+# redirected (inside run, say)
+exec 3>&1 4>&2
 finish() {
 	trap '' INT TERM HUP   # timeout(1) signals twice: clean up all the same
+	exec >&3 2>&4
 	cleanup
 	printf '# total run time: %d s\n' "$((SECONDS - start))"
 }
 trap finish EXIT
-trap 'interrupted=1; echo "Bail out! interrupted by a signal"; exit 1' INT TERM HUP
+trap 'interrupted=1; echo "Bail out! interrupted by a signal" >&3; exit 1' INT TERM HUP
 
 # A command inside the chroot, with a clean environment. In the background,
 # waited for: bash runs the INT/TERM trap (and the cleanup) at once, instead
@@ -150,7 +154,8 @@ deb $mirror $suite-updates main
 deb $security $suite-security main
 EOF
 # packages downloaded by earlier runs (apt checks them against the index)
-( flock -w 300 9 && cp "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null ) 9>"$cache/lock"
+( flock -w 60 9 && { cp -l "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null ||
+	cp "$cache/apt/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null; } ) 9>"$cache/lock"
 
 apt_used=1
 capt update >"$logs/update.log" 2>&1
