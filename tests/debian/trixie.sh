@@ -51,7 +51,7 @@ mounts_below() {
 }
 # Keep what apt downloaded for the next run, passed or failed, unless
 # interrupted (only what trixie still has: apt-get autoclean drops the rest).
-apt_used= interrupted= bg=
+apt_used='' interrupted='' bg=''
 save_cache() {
 	[ -n "$apt_used" ] && [ -z "$interrupted" ] && [ -d "$root/var/cache/apt/archives" ] || return 0
 	apt_used=
@@ -78,6 +78,7 @@ cleaned=
 cleanup() {
 	[ -n "$cleaned" ] && return 0
 	cleaned=1
+	case "$root" in /tmp/gmdb-trixie.?*) ;; *) return 0 ;; esac   # never "" or /
 	local m i
 	# debootstrap, if it is what runs (it unmounts what it mounted on TERM)
 	if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
