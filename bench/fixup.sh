@@ -18,7 +18,7 @@ export GMDB_LOG_DIR=$work/logs
 mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
 cleanup() {
 	names_unlock
-	for d in bench_fxup_v22 bench_fxgm_v22; do quiet drop_db "$d"; done
+	[ -n "${BENCH_KEEP:-}" ] || for d in bench_fxup_v22 bench_fxgm_v22; do quiet drop_db "$d"; done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,10 +58,10 @@ for r in $(seq "$rounds"); do
 		fi
 	done
 	names_unlock
-	if cmp=$(PGUSER=postgres "$COMPARE" -w "$work/compare" "${MASKS[@]}" bench_fxup_v22 bench_fxgm_v22 2>&1); then
+	if cmp=$(compare_results "$work" bench_fxup_v22 bench_fxgm_v22 "${MASKS[@]}"); then
 		same="equal: $cmp"
 	else
-		printf '%s\n' "$cmp" >&2
+		BENCH_KEEP=1
 		bail "round $r: upstream's and gmdb's fixed-up v22 differ (see above)"
 	fi
 	ups+=("$tu") gms+=("$tg")

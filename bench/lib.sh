@@ -40,3 +40,25 @@ machine() {
 	echo "server:  $(sql postgres -c 'SHOW server_version'), shared_buffers $(sql postgres -c 'SHOW shared_buffers'), fsync $(sql postgres -c 'SHOW fsync')"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), gmdb $(git -C "$GMDB_SRCDIR" describe --always --dirty 2>/dev/null)"
 }
+
+# compare_results WORK A B [MASK...]: compare-db.sh on two results; prints
+# its verdict; when rows differ, shows the differing rows of each such table
+# (kept in WORK/diff) and keeps A and B for a look (BENCH_KEEP=1)
+compare_results() {
+	local work=$1 a=$2 b=$3 out t; shift 3
+	if out=$(PGUSER=postgres "$COMPARE" -w "$work/compare" "$@" "$a" "$b" 2>&1); then
+		printf '%s\n' "$out"
+		return 0
+	fi
+	printf '%s\n' "$out" >&2
+	mkdir -p "$work/diff"
+	for t in $(printf '%s\n' "$out" | sed -n 's/^  \([a-z_0-9]*\.[a-z_0-9]*\)$/\1/p' | sort -u); do
+		sql "$a" -c "SELECT * FROM $t ORDER BY 1" >"$work/diff/$t.$a" 2>&1
+		sql "$b" -c "SELECT * FROM $t ORDER BY 1" >"$work/diff/$t.$b" 2>&1
+		echo "--- $t: $a vs $b" >&2
+		diff "$work/diff/$t.$a" "$work/diff/$t.$b" | head -n 10 | cut -c1-400 >&2
+	done
+	echo "kept: $work and the databases $a, $b" >&2
+	BENCH_KEEP=1
+	return 1
+}

@@ -28,7 +28,7 @@ export GMDB_LOG_DIR=$work/logs
 mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
 cleanup() {
 	names_unlock
-	for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
+	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,7 +93,7 @@ for r in $(seq "$rounds"); do
 		fi
 	done
 	names_unlock
-	if cmp=$(PGUSER=postgres "$COMPARE" -w "$work/compare" "${masks[@]}" bench_up_v22 bench_gm_v22 2>&1); then
+	if cmp=$(compare_results "$work" bench_up_v22 bench_gm_v22 "${masks[@]}"); then
 		same="equal: $cmp"
 		if [ "$src" != gmref_v21 ]; then
 			b1=$(blobsum bench_up_v22) b2=$(blobsum bench_gm_v22)
@@ -101,7 +101,7 @@ for r in $(seq "$rounds"); do
 			same="$same; blobs.doc_obj.data equal: $b1"
 		fi
 	else
-		printf '%s\n' "$cmp" >&2
+		BENCH_KEEP=1
 		bail "round $r: upstream's and gmdb's v22 differ (see above)"
 	fi
 	ups+=("$tu") gms+=("$tg")
