@@ -42,12 +42,20 @@ machine() {
 }
 
 # compare_results WORK A B [MASK...]: compare-db.sh on two results; prints
-# its verdict; when rows differ, shows the differing rows of each such table
-# (kept in WORK/diff) and keeps A and B for a look (BENCH_KEEP=1)
+# its verdict. If they differ only in the numbers the audit rows got
+# (pk_audit: a multi-row UPDATE numbers its audit rows in the order it meets
+# the rows, which depends on the table's physical order, which autovacuum
+# can change while an upgrade runs), says so and succeeds. Otherwise shows
+# the differing rows of each such table (kept in WORK/diff) and fails.
 compare_results() {
 	local work=$1 a=$2 b=$3 out t; shift 3
 	if out=$(PGUSER=postgres "$COMPARE" -w "$work/compare" "$@" "$a" "$b" 2>&1); then
 		printf '%s\n' "$out"
+		return 0
+	fi
+	if PGUSER=postgres "$COMPARE" -w "$work/compare" "$@" -m pk_audit "$a" "$b" >/dev/null 2>&1; then
+		printf '%s\n' "$out" | sed -n '/^rows differ in:/,$p' | sed 's/^/# /' >&2
+		echo "same except the order of pk_audit in $(printf '%s\n' "$out" | sed -n 's/^  \([a-z_0-9]*\.[a-z_0-9]*\)$/\1/p' | sort -u | paste -sd, -) (equal with -m pk_audit)"
 		return 0
 	fi
 	printf '%s\n' "$out" >&2
@@ -59,6 +67,5 @@ compare_results() {
 		diff "$work/diff/$t.$a" "$work/diff/$t.$b" | head -n 10 | cut -c1-400 >&2
 	done
 	echo "kept: $work and the databases $a, $b" >&2
-	BENCH_KEEP=1
 	return 1
 }
