@@ -19,8 +19,16 @@ V22_HASH=bf45f01327fb5feb2f5d3c06ba4a6792
 
 # The real names (gnumed_vN) are shared with the tests and other users of the
 # cluster: hold the lock only while a round uses them.
-names_lock() { exec 8>"$GMDB_CLUSTER.names.lock"; flock 8; }
-names_unlock() { exec 8>&-; }
+# On the way out with the lock held (a failed round), drop_names drops what
+# the round left under those names.
+names_lock() { exec 8>"$GMDB_CLUSTER.names.lock"; flock 8; names_held=1; }
+names_unlock() { exec 8>&-; names_held=; }
+names_held=
+drop_names() {
+	local d
+	[ -n "$names_held" ] || return 0
+	for d in "$@"; do quiet drop_db "$d"; done
+}
 
 # drop_db and clone_db, without the server's NOTICEs ("does not exist, skipping")
 quiet() { "$@" 2> >(grep -v '^NOTICE:' >&2); }

@@ -27,6 +27,7 @@ chmod 777 "$work"
 export GMDB_LOG_DIR=$work/logs
 mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
 cleanup() {
+	drop_names gnumed_v21 gnumed_v22
 	names_unlock
 	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
