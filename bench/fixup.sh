@@ -1,0 +1,77 @@
+#!/bin/bash
+# fixup.sh - upstream's v22 fixup against gmdb's, side by side
+#
+#   bench/fixup.sh [ROUNDS]        (default 3; GMDB_TEST_CLUSTER=DIR to reuse a cluster)
+#
+# Each round copies the same real gnumed_v22 (gmref_v22: made by upstream's
+# bootstrapper and upstream's update_db-v21_v22.conf) twice and times, as
+# whole processes, upstream's engine on fixup_db-v22.conf
+# (tests/gnumed/run-upstream.sh) and `gm-fixup_server -d gnumed_v22`, in
+# alternating order. Both results must keep the v22 schema hash and compare
+# equal (compare-db.sh, run times masked).
+. "$(dirname "$0")/lib.sh"
+rounds=${1:-3}
+need_reference
+work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-fixup.XXXXXX")
+chmod 777 "$work"
+export GMDB_LOG_DIR=$work/logs
+mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+cleanup() {
+	drop_names gnumed_v22
+	names_unlock
+	[ -n "${BENCH_KEEP:-}" ] || for d in bench_fxup_v22 bench_fxgm_v22; do quiet drop_db "$d"; done
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+prepare() {
+	quiet clone_db gmref_v22 gnumed_v22 || bail "could not copy gmref_v22 to gnumed_v22"
+	sql gnumed_v22 -c 'CHECKPOINT' >/dev/null
+}
+
+keep() {
+	local h
+	h=$(schema_hash gnumed_v22) || bail "no gnumed_v22 after the run"
+	[ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
+	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO $1" >/dev/null ||
+		bail "could not keep the result as $1"
+}
+
+echo "# gmdb bench/fixup.sh: gmref_v22, fixup_db-v22.conf vs gm-fixup_server, $rounds rounds"
+machine
+ups=() gms=()
+for r in $(seq "$rounds"); do
+	names_lock
+	if [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
+	load=$(loadavg)
+	for who in $order; do
+		prepare
+		t0=$(now)
+		if [ "$who" = upstream ]; then
+			PGUSER=postgres "$UPSTREAM_RUN" fixup_db-v22.conf "$work/upstream-$r" || bail "upstream's fixup failed in round $r"
+			tu=$(elapsed "$t0" "$(now)")
+			keep bench_fxup_v22
+		else
+			gm-fixup_server -d gnumed_v22 --json >"$work/gmdb-$r.json" 2>"$work/gmdb-$r.err" ||
+				{ tail -n 20 "$work/gmdb-$r.err" >&2; bail "gm-fixup_server failed in round $r"; }
+			tg=$(elapsed "$t0" "$(now)")
+			keep bench_fxgm_v22
+		fi
+	done
+	names_unlock
+	if cmp=$(compare_results "$work" bench_fxup_v22 bench_fxgm_v22 "${MASKS[@]}"); then
+		same="equal: $cmp"
+	else
+		BENCH_KEEP=1
+		bail "round $r: upstream's and gmdb's fixed-up v22 differ (see above)"
+	fi
+	ups+=("$tu") gms+=("$tg")
+	printf 'round %d (%s first): upstream %6.2f s  gmdb %6.2f s  ratio %.2f  load %s; both hash %s, %s\n' \
+		"$r" "${order%% *}" "$tu" "$tg" "$(ratio "$tu" "$tg")" "$load" "$V22_HASH" "$same"
+done
+mu=$(median "${ups[@]}") mg=$(median "${gms[@]}")
+printf 'median:  upstream %6.2f s  gmdb %6.2f s  gmdb takes %.1f %% of upstream'"'"'s time (upstream/gmdb = %.2f)\n' \
+	"$mu" "$mg" "$(awk -v a="$mg" -v b="$mu" 'BEGIN { print 100 * a / b }')" "$(ratio "$mu" "$mg")"
+echo "gmdb's steps, last round (its progress lines):"
+grep -E '\.\.\. ok|done|fixup' "$work/gmdb-$rounds.err" | sed 's/^/  /'
+echo "  --json: $(/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print({k: v for k, v in d.items() if k in ("result", "seconds", "statements", "files", "steps")})' "$work/gmdb-$rounds.json")"

@@ -1,0 +1,79 @@
+# lib.sh - what gmdb's benchmarks share (source it)
+#
+# Builds on tests/lib/common.sh: the tools of the build tree on PATH
+# (GMDB_BUILDDIR, default the repository top), the cluster of
+# GMDB_TEST_CLUSTER (else a throw-away one of the tests) and the reference
+# databases gmref_v2 ... gmref_v22 (built by upstream's bootstrapper if the
+# cluster lacks them).
+bail() { echo "bench: error: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/common.sh"
+set -o pipefail
+export PATH="$GMDB_BUILDDIR/tools:$PATH"
+for t in gm-upgrade_server gm-fixup_server; do
+	[ -x "$GMDB_BUILDDIR/tools/$t" ] || bail "$GMDB_BUILDDIR/tools/$t is not built: ./autogen.sh && ./configure && make"
+done
+UPSTREAM_RUN=$GMDB_SRCDIR/tests/gnumed/run-upstream.sh
+COMPARE=$GMDB_SRCDIR/tests/lib/compare-db.sh
+MASKS=(-m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
+V22_HASH=bf45f01327fb5feb2f5d3c06ba4a6792
+
+# The real names (gnumed_vN) are shared with the tests and other users of the
+# cluster: hold the lock only while a round uses them.
+# On the way out with the lock held (a failed round), drop_names drops what
+# the round left under those names.
+names_lock() { exec 8>"$GMDB_CLUSTER.names.lock"; flock 8; names_held=1; }
+names_unlock() { exec 8>&-; names_held=; }
+names_held=
+drop_names() {
+	local d
+	[ -n "$names_held" ] || return 0
+	for d in "$@"; do quiet drop_db "$d"; done
+}
+
+# drop_db and clone_db, without the server's NOTICEs ("does not exist, skipping")
+quiet() { "$@" 2> >(grep -v '^NOTICE:' >&2); }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+schema_hash() { sql "$1" -c "SELECT md5(gm.concat_table_structure())"; }
+db_size() { sql postgres -c "SELECT pg_size_pretty(pg_database_size('$1'))"; }
+
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+machine() {
+	echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
+	echo "server:  $(sql postgres -c 'SHOW server_version'), shared_buffers $(sql postgres -c 'SHOW shared_buffers'), fsync $(sql postgres -c 'SHOW fsync')"
+	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), gmdb $(git -C "$GMDB_SRCDIR" describe --always --dirty 2>/dev/null)"
+}
+
+# compare_results WORK A B [MASK...]: compare-db.sh on two results; prints
+# its verdict. If they differ only in the numbers the audit rows got
+# (pk_audit: a multi-row UPDATE numbers its audit rows in the order it meets
+# the rows, which depends on the table's physical order, which autovacuum
+# can change while an upgrade runs), says so and succeeds. Otherwise shows
+# the differing rows of each such table (kept in WORK/diff) and fails.
+compare_results() {
+	local work=$1 a=$2 b=$3 out t; shift 3
+	if out=$(PGUSER=postgres "$COMPARE" -w "$work/compare" "$@" "$a" "$b" 2>&1); then
+		printf '%s\n' "$out"
+		return 0
+	fi
+	if PGUSER=postgres "$COMPARE" -w "$work/compare" "$@" -m pk_audit "$a" "$b" >/dev/null 2>&1; then
+		printf '%s\n' "$out" | sed -n '/^rows differ in:/,$p' | sed 's/^/# /' >&2
+		echo "same except the order of pk_audit in $(printf '%s\n' "$out" | sed -n 's/^  \([a-z_0-9]*\.[a-z_0-9]*\)$/\1/p' | sort -u | paste -sd, -) (equal with -m pk_audit)"
+		return 0
+	fi
+	printf '%s\n' "$out" >&2
+	mkdir -p "$work/diff"
+	for t in $(printf '%s\n' "$out" | sed -n 's/^  \([a-z_0-9]*\.[a-z_0-9]*\)$/\1/p' | sort -u); do
+		sql "$a" -c "SELECT * FROM $t ORDER BY 1" >"$work/diff/$t.$a" 2>&1
+		sql "$b" -c "SELECT * FROM $t ORDER BY 1" >"$work/diff/$t.$b" 2>&1
+		echo "--- $t: $a vs $b" >&2
+		diff "$work/diff/$t.$a" "$work/diff/$t.$b" | head -n 10 | cut -c1-400 >&2
+	done
+	echo "kept: $work and the databases $a, $b" >&2
+	return 1
+}
