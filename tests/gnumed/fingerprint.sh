@@ -71,7 +71,7 @@ done
 db=fp_broken
 clone_db gmref_v21 $db || bail "cannot clone gmref_v21"
 good_hash=$(sql $db -c "SELECT md5(gm.concat_table_structure())")
-sql $db <<'SQL' || bail "cannot break the hash function"
+sql_rw $db <<'SQL' || bail "cannot break the hash function"
 DO $$
 DECLARE src text;
 BEGIN

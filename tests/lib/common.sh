@@ -47,6 +47,13 @@ need_cluster() {
 # psql as the superuser, quiet, unaligned, stop on error.
 sql() {
 	local db=$1; shift
+	PGOPTIONS="-c client_min_messages=warning" psql -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$db" "$@"
+}
+
+# The same for a test's own setup writes into a GNUmed database (which
+# defaults to read-only transactions).
+sql_rw() {
+	local db=$1; shift
 	PGOPTIONS="-c client_min_messages=warning -c default_transaction_read_only=off" \
 		psql -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$db" "$@"
 }
