@@ -461,11 +461,15 @@ static int run_child(child_fn fn, void *arg, struct pstate *ps, const char *cras
 			close(ps->lock_fd);  /* the procedure's lock is the parent's alone */
 		close(go[1]);
 		close(back[0]);
+		/* root is dropped here, before the death signal is set up: a change
+		 * of credentials clears it */
+		crc = gm_privs_drop(&cerr);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent || read(go[0], &c, 1) != 1)
 			_exit(1);
 		close(go[0]);
-		crc = fn(arg, &res, &cerr);
+		if (crc == GM_OK)
+			crc = fn(arg, &res, &cerr);
 		gm_buf_addf(&out, "%d", crc);
 		gm_buf_add(&out, "", 1);
 		put_field(&out, cerr.message);
@@ -1059,9 +1063,22 @@ static int finish(struct pstate *ps, struct gm_error *err)
 		const char *snap = pstate_get(ps, "snapshot"), *keep = pstate_get(ps, "keep_snapshot");
 		rc = snap ? db_exists(c, snap, &comment, err) : 0;
 		if (rc == 1 && keep && strcmp(keep, "1") == 0) {
+			/* kept: the database as it was before the fixup, notice, limit
+			 * and comment included */
 			gm_log(GM_LOG_NOTICE, "the snapshot \"%s\" is kept (--keep-snapshot): drop it when it is not needed "
 					      "any more (dropdb \"%s\")", snap, snap);
-			rc = exec_ident(c, "COMMENT ON DATABASE ", snap, " IS NULL", err);
+			rc = unnotice(snap, err);
+			if (rc == GM_OK)
+				rc = restore_connlimit(ps, snap, err);
+			if (rc == GM_OK && pstate_get(ps, "source_comment")) {
+				char *lit = gm_db_literal(c, pstate_get(ps, "source_comment"));
+				char *after = gm_xasprintf(" IS %s", lit);
+				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, after, err);
+				free(after);
+				free(lit);
+			} else if (rc == GM_OK) {
+				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, " IS NULL", err);
+			}
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
 			rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
 		}
