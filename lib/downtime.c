@@ -1333,6 +1333,15 @@ static int procedure(struct proc *p, struct gm_error *err)
 		goto out;
 	}
 	print_jobs(stderr);
+	if (p->kind == PROC_UPGRADE && !p->uo->yes && gm_cli_interactive()) {
+		char answer[16] = "";
+		fprintf(stderr, "Bring \"%s\" down (remote access locked, its sessions ended) and upgrade it into \"%s\"? [y/N] ",
+			p->source, p->target);
+		if (!fgets(answer, sizeof(answer), stdin) || (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0)) {
+			rc = gm_error_set(err, GM_EFAIL, "not confirmed: nothing was changed");
+			goto out;
+		}
+	}
 
 	stamp = utc_stamp(p->started);
 	rc = pstate_set(&p->ps, "procedure", p->kind == PROC_UPGRADE ? "upgrade" : "fixup", err);
@@ -1359,7 +1368,8 @@ static int procedure(struct proc *p, struct gm_error *err)
 		rc = run_step(p, rc, "connlimit", gm_xasprintf("refusing new sessions of ordinary roles on \"%s\" "
 							      "(connection limit 0)", p->source), step_connlimit, err);
 		rc = run_step(p, rc, "hba-lock", gm_xstrdup("locking remote access"), step_hba_lock, err);
-		rc = run_step(p, rc, "sessions", NULL, step_sessions, err);
+		rc = run_step(p, rc, "sessions", gm_xasprintf("ending remote sessions (after %d s), looking for local ones on \"%s\"",
+							      p->o->grace, p->source), step_sessions, err);
 		if (!up)
 			rc = run_step(p, rc, "snapshot", NULL, step_snapshot, err);
 		rc = run_step(p, rc, up ? "upgrade-done" : "fixup-done", NULL, step_work, err);
@@ -1380,8 +1390,11 @@ static int procedure(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK) {
 		/* the point of no return: from here on, a crash is finished, not undone */
 		rc = record(p, "commit", err);
-		if (rc == GM_OK)
-			rc = finish(&p->ps, err);
+		if (rc == GM_OK && (rc = finish(&p->ps, err)) < 0) {
+			gm_error_hint(err, "Everything else is done: \"%s --recover\" finishes it.",
+				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
+			warned = true;
+		}
 		if (rc == GM_OK)
 			rc = pstate_remove(&p->ps, err);
 		if (rc == GM_OK && p->kind == PROC_UPGRADE)
@@ -1586,7 +1599,12 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	if (rc == GM_OK) {
 		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
 		printf("undo: gm-upgrade_server --unretire %d\n", version);
-		printf("  or: psql -U postgres -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n", db);
+		if (geteuid() == 0)
+			printf("  or: runuser -u postgres -- psql -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       db);
+		else
+			printf("  or: psql -U %s -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       gm_conn_user(), db);
 	}
 out:
 	gm_found_release(found, n);
