@@ -137,6 +137,19 @@ like "$err" "Everything is as it was before the procedure" "and it says everythi
 as_before gnumed_v21 gnumed_v22 "failed upgrade"
 cp -p "$tmp/saved.sql" "$f"
 
+# --- SIGTERM in the middle: everything undone at once ------------------------------------
+fresh 21
+gm-upgrade_server --downtime --no-backup --grace 1 21 22 >"$tmp/term.out" 2>"$tmp/term.err" &
+bg=$!
+for i in $(seq 100); do grep -qx 'intent=upgrade' "$state" 2>/dev/null && break; sleep 0.1; done
+sleep 2
+kill -TERM "$bg"
+wait "$bg"
+rc=$?
+is "$rc" 1 "SIGTERM while the upgrade runs: exit 1"
+like "$(cat "$tmp/term.err")" "signal 15" "it says it was interrupted"
+as_before gnumed_v21 gnumed_v22 "SIGTERM"
+
 # --- the upgrade under --downtime --------------------------------------------------------
 fresh 21
 run gm-upgrade_server --downtime --no-backup --grace 1 21 22
