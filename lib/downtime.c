@@ -1398,7 +1398,7 @@ static int procedure(struct proc *p, struct gm_error *err)
 		if (rc == GM_OK)
 			rc = pstate_remove(&p->ps, err);
 		if (rc == GM_OK && p->kind == PROC_UPGRADE)
-			end_screen(p, stdout);
+			end_screen(p, p->uo->json ? stderr : stdout);  /* stdout is the JSON's */
 		else if (rc == GM_OK)
 			printf("The downtime procedure is done: \"%s\" (v%d) is fixed up, access is open again.\n", p->source,
 			       p->from);
