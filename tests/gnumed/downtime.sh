@@ -150,9 +150,31 @@ is "$rc" 1 "SIGTERM while the upgrade runs: exit 1"
 like "$(cat "$tmp/term.err")" "signal 15" "it says it was interrupted"
 as_before gnumed_v21 gnumed_v22 "SIGTERM"
 
+# --- a local session on the source: the clone cannot start -------------------------------
+fresh 21
+fifo=$tmp/fifo; mkfifo "$fifo"
+(cat "$fifo" | psql -X -q -U postgres -d gnumed_v21 >/dev/null 2>&1) &
+sleep 1
+run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+is "$rc" 3 "a local session on the source: exit 3"
+like "$err" '1 session is still open on "gnumed_v21"' "it says a session is open"
+like "$err" 'pid [0-9]+, user "postgres", .*from the local socket' "and lists it"
+echo '\q' >"$fifo"; wait
+sleep 0.5
+as_before gnumed_v21 gnumed_v22 "local session"
+
 # --- the upgrade under --downtime --------------------------------------------------------
 fresh 21
+# a remote session of an ordinary role, open before the downtime
+psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+remote=$!
+for i in $(seq 50); do
+	[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND datname = 'gnumed_v21'")" = 1 ] && break
+	sleep 0.1
+done
 run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+wait "$remote"
+like "$err" "ended 1 remote session" "the remote session was ended after the grace period"
 is "$rc" 0 "gm-upgrade_server --downtime 21 22: exit 0"
 [ "$rc" = 0 ] || printf '%s\n' "$err" | sed 's/^/# /' | tail -n 10
 is "$(stored_hex gnumed_v22)" "$banner_hex" "the new database's banner is the source's original, byte for byte"
@@ -177,7 +199,6 @@ ok $? "no state file is left"
 run gm-upgrade_server --retire 22
 is "$rc" 3 "--retire of the newest database is refused: exit 3"
 like "$err" 'newest GNUmed database' "and says why"
-fifo=$tmp/fifo; mkfifo "$fifo"
 (cat "$fifo" | psql -X -q -U postgres -d gnumed_v21 >/dev/null 2>&1) &
 sleep 1
 run gm-upgrade_server --retire 21
