@@ -1133,6 +1133,34 @@ static char *backup_database(const char *path)
 	return value;
 }
 
+/* The database settings of the [profile ...] groups of a GNUmed client
+ * configuration file, one "  [profile X] database = Y" line each. */
+static void client_profiles(const char *path, FILE *out)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], group[256] = "";
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t"), *eq;
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '[') {
+			snprintf(group, sizeof(group), "%s", p);
+			continue;
+		}
+		if (strncmp(group, "[profile", 8) != 0 || strncmp(p, "database", 8) != 0)
+			continue;
+		eq = p + 8 + strspn(p + 8, " \t");
+		if (*eq != '=')
+			continue;
+		eq++;
+		eq += strspn(eq, " \t");
+		fprintf(out, "    (now: %s database = %s)\n", group, eq);
+	}
+	fclose(f);
+}
+
 static void print_jobs(FILE *out)
 {
 	char *cron = gm_xasprintf("%s/cron.daily/gnumed-server", sysconf_dir());
@@ -1153,7 +1181,9 @@ static void end_screen(const struct proc *p, FILE *out)
 		p->source, p->target);
 	fprintf(out, "Point the GNUmed clients at \"%s\": in every [profile ...] group of %s\n"
 		     "and of each user's ~/.gnumed/gnumed.conf, set\n"
-		     "    database = %s\n\n", p->target, client, p->target);
+		     "    database = %s\n", p->target, client, p->target);
+	client_profiles(client, out);
+	fputc('\n', out);
 	fprintf(out, "Point the backup job at \"%s\": in %s set\n    GM_DATABASE=\"%s\"\n", p->target, backup, p->target);
 	if (current)
 		fprintf(out, "(it is GM_DATABASE=\"%s\" now%s)\n", current,

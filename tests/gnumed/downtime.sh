@@ -53,6 +53,8 @@ mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc/gnumed" "$tmp/etc/cron.dail
 chmod 777 "$GMDB_LOG_DIR"
 printf '# upstream'"'"'s backup configuration\nGM_DATABASE="gnumed_v21"\n' >"$tmp/etc/gnumed/gnumed-backup.conf"
 printf '#!/bin/sh\n' >"$tmp/etc/cron.daily/gnumed-server"
+printf '[preferences]\nprofile = local\n\n[profile local]\nhost =\ndatabase = gnumed_v21\n\n[profile office]\nhost = 10.0.0.1\ndatabase = gnumed_v21\n' \
+	>"$tmp/etc/gnumed/gnumed-client.conf"
 state=$GMDB_STATE_DIR/procedure.state
 hba=$cl/data/pg_hba.conf
 cp -p "$hba" "$tmp/hba.orig"
@@ -188,6 +190,7 @@ is "$(connlimit gnumed_v22)" -1 "the new database has no limit"
 is "$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v22'")" "" \
 	"the new database carries no gmdb mark"
 like "$out" "database = gnumed_v22" "the end screen names the clients' setting"
+like "$out" "now: \[profile office\] database = gnumed_v21" "with the current value of each client profile"
 like "$out" "GM_DATABASE=\"gnumed_v22\"" "and the backup job's"
 like "$out" "it is GM_DATABASE=\"gnumed_v21\" now" "with the backup job's current value"
 like "$out$err" "cron.daily/gnumed-server" "the scheduled job is named"
