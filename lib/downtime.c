@@ -799,6 +799,11 @@ static int fixup_child(void *arg, struct gm_buf *result, struct gm_error *err)
 	struct proc *p = arg;
 	struct gm_fixup_opts fo = *p->fo;
 	(void)result;
+	/* a fixup has no cleanup of its own (the snapshot is the procedure's):
+	 * a signal, or the procedure's death, ends it at once */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	fo.database = p->source;
 	fo.version = p->from;
 	return gm_fixup_run(&fo, err);
