@@ -691,7 +691,8 @@ static int step_sessions(struct proc *p, struct gm_error *err)
 	return rc;
 }
 
-/* Everything after this needs the database's settings, comment and ACL. */
+/* What a template copy leaves out: the database's settings and its ACL
+ * (the comment and the connection limit are the procedure's own business). */
 static int copy_attributes(PGconn *c, const char *from, const char *to, struct gm_error *err)
 {
 	const char *params[2] = { from, to };
@@ -743,6 +744,13 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 		gm_error_hint(err, "A snapshot kept from an earlier fixup (--keep-snapshot)? Drop it (dropdb) when it is "
 				   "not needed any more, and run again.");
 	}
+	if (rc == GM_OK) {
+		/* the comment the database gets back if it is rolled back to the
+		 * snapshot (which carries gmdb's mark meanwhile) */
+		rc = db_exists(c, p->source, &comment, err);
+		if (rc >= 0)
+			rc = pstate_set(&p->ps, comment ? "source_comment" : "source_comment_null", comment ? comment : "1", err);
+	}
 	if (rc == GM_OK)
 		rc = record(p, "snapshot", err);
 	if (rc == GM_OK) {
@@ -768,12 +776,6 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 	}
 	if (rc == GM_OK)
 		rc = copy_attributes(c, p->source, p->snapshot, err);
-	if (rc == GM_OK) {
-		/* the comment the restored database gets back */
-		rc = db_exists(c, p->source, &comment, err);
-		if (rc >= 0)
-			rc = pstate_set(&p->ps, comment ? "source_comment" : "source_comment_null", comment ? comment : "1", err);
-	}
 	if (rc < 0)
 		gm_error_prefix(err, "could not make a snapshot of \"%s\"", p->source);
 	free(owner);
@@ -1166,11 +1168,15 @@ static void client_profiles(const char *path, FILE *out)
 	fclose(f);
 }
 
-static void print_jobs(FILE *out)
+/* The scheduled jobs known to work on GNUmed databases: before the
+ * downtime (pause them) or after it (resume them). */
+static void print_jobs(FILE *out, bool after)
 {
 	char *cron = gm_xasprintf("%s/cron.daily/gnumed-server", sysconf_dir());
 	if (access(cron, F_OK) == 0)
-		fprintf(out, "Scheduled job that works on GNUmed databases: %s (gnumed-server's nightly backup).\n", cron);
+		fprintf(out, "Scheduled job that works on GNUmed databases: %s (gnumed-server's nightly backup): %s.\n", cron,
+			after ? "if you paused it, resume it" : "pause it until the procedure is done (meanwhile the database "
+								"refuses its sessions)");
 	free(cron);
 }
 
@@ -1197,7 +1203,7 @@ static void end_screen(const struct proc *p, FILE *out)
 		fprintf(out, "(%s cannot be read here, or has no GM_DATABASE)\n", backup);
 	else
 		fprintf(out, "(there is no %s on this machine)\n", backup);
-	print_jobs(out);
+	print_jobs(out, true);
 	fprintf(out, "\nWhen nobody needs \"%s\" any more: gm-upgrade_server --retire %d\n", p->source, p->from);
 	free(client);
 	free(backup);
@@ -1367,7 +1373,7 @@ static int procedure(struct proc *p, struct gm_error *err)
 		gm_error_hint(err, "%s%sNothing was changed.", err->hint ? err->hint : "", err->hint ? " " : "");
 		goto out;
 	}
-	print_jobs(stderr);
+	print_jobs(stderr, false);
 	if (p->kind == PROC_UPGRADE && !p->uo->yes && gm_cli_interactive()) {
 		char answer[16] = "";
 		fprintf(stderr, "Bring \"%s\" down (remote access locked, its sessions ended) and upgrade it into \"%s\"? [y/N] ",
@@ -1587,6 +1593,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	struct gm_buf who = GM_BUF_INIT;
 	size_t n = 0;
 	int rc, newest = -1, mine = -2, nsess = 0;
+	bool root = geteuid() == 0;  /* before connecting drops root */
 
 	c = gm_conn_open("template1", LABEL, err);
 	if (!c) {
@@ -1634,7 +1641,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	if (rc == GM_OK) {
 		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
 		printf("undo: gm-upgrade_server --unretire %d\n", version);
-		if (geteuid() == 0)
+		if (root)
 			printf("  or: runuser -u postgres -- psql -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
 			       db);
 		else
