@@ -250,6 +250,16 @@ is "$rc" 0 "gm-fixup_server --recover: exit 0"
 as_before gnumed_v22 gnumed_v22_gmdb_snapshot "killed after the snapshot"
 cp -p "$tmp/saved.sql" "$f"
 
+# a fixup that got through, the procedure killed before it was done: the
+# database goes back to the snapshot too
+fresh 22
+GMDB_TEST_CRASH_AT=fixup-done run gm-fixup_server --downtime --grace 1 -d gnumed_v22 22
+is "$rc" 137 "kill -9 after the fixup worked"
+run gm-fixup_server --recover
+is "$rc" 0 "gm-fixup_server --recover: exit 0"
+like "$err" "rolling \"gnumed_v22\" back to its snapshot \.\.\. ok" "it rolls the fixed-up database back"
+as_before gnumed_v22 gnumed_v22_gmdb_snapshot "killed after the fixup"
+
 fresh 22
 run gm-fixup_server --downtime --grace 1 --keep-snapshot -d gnumed_v22 22
 is "$rc" 0 "gm-fixup_server --downtime --keep-snapshot: exit 0"
