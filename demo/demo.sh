@@ -2,9 +2,10 @@
 # gmdb on a throw-away demo: build gmdb, make a throw-away PostgreSQL cluster,
 # build a real GNUmed database in it with upstream's own bootstrapper (Debian's
 # gnumed-server, about two minutes), and walk upstream's downtime runbook
-# with the gmdb tools: fingerprint, banner notice, remote access locked,
-# the 21 -> 22 upgrade (with its backup), banner and access restored, the
-# fixup, the new database's fingerprint. Everything is removed at the end
+# with the gmdb tools: fingerprint, the 21 -> 22 upgrade (with its backup)
+# inside gm-upgrade_server --downtime (banner notice, remote access locked,
+# banner and access restored), the fixup inside its own downtime, the old
+# database retired, the new database's fingerprint. Everything is removed at the end
 # (GMDB_DEMO_KEEP=1 keeps it).
 # Run as root on Debian (installs what is missing with apt-get).
 set -eu
@@ -54,28 +55,30 @@ done
 export GMDB_LOG_DIR=$demo/logs GMDB_BACKUP_DIR=$demo/backups GMDB_STATE_DIR=$demo/state
 mkdir -p "$GMDB_BACKUP_DIR" "$GMDB_STATE_DIR" && chmod 777 "$GMDB_BACKUP_DIR" "$GMDB_STATE_DIR"
 
-say "the practice's own logon banner, then the runbook's notice in front of it"
+say "the practice's own logon banner"
 gm-banner gnumed_v21 set "Welcome to the practice. Backups run at 22:00."
-gm-banner gnumed_v21 notice 21 22
 gm-banner gnumed_v21 show
-
-say "gm-hba-lock lock: nobody reaches the cluster over the network (local superuser access stays)"
-gm-hba-lock lock
-gm-hba-lock status
 
 say "gm-upgrade_server --check 21 22: every precondition, nothing changed"
 gm-upgrade_server --check 21 22
 
-say "gm-upgrade_server --yes 21 22: backup, clone, upstream's steps, hash, plausibility"
-gm-upgrade_server --yes 21 22
+say "gm-upgrade_server --downtime --yes --grace 5 21 22: the whole downtime runbook in one run"
+# notice in the banner, connection limit 0, remote access locked, sessions
+# ended, backup, clone, upstream's steps, hash, plausibility, then the
+# notice out of the new database, the old one's banner saying what replaced
+# it, limit and access restored; a failure undoes all of it
+gm-upgrade_server --downtime --yes --grace 5 21 22
 
-say "the notice out of the new database's banner, access re-opened"
-gm-banner gnumed_v22 unnotice
+say "the new database has the practice's banner, the old one says what replaced it"
 gm-banner gnumed_v22 show
-gm-hba-lock unlock
+gm-banner gnumed_v21 show
+gm-hba-lock status | grep 'remote access'
 
-say "gm-fixup_server -d gnumed_v22: upstream's fixups for v22 (again: they are in the upgrade too)"
-gm-fixup_server -d gnumed_v22
+say "gm-fixup_server --downtime -d gnumed_v22: upstream's fixups for v22, with a snapshot to roll back to"
+gm-fixup_server --downtime --grace 5 -d gnumed_v22
+
+say "gm-upgrade_server --retire 21: the old database refuses connections (kept, not dropped)"
+gm-upgrade_server --retire 21
 
 say "gm-fingerprint_db --expect-version 22 gnumed_v22"
 gm-fingerprint_db --expect-version 22 gnumed_v22 | head -n 12

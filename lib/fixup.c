@@ -141,19 +141,9 @@ static void print_json(const struct summary *s, FILE *out)
 	fputs("\n}\n", out);
 }
 
-int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
+/* What is checked before anything else (and before root is dropped). */
+static int precheck(const struct gm_fixup_opts *o, struct gm_error *err)
 {
-	struct gm_engine e;
-	struct gm_found target;
-	char *db = NULL, *conf = NULL, *hash = NULL;
-	int version = -1, rc;
-	PGconn *lock = NULL;
-	struct gm_shortcut *shortcut = NULL;
-	double t0 = gm_now();
-	struct gm_step st;
-
-	memset(&target, 0, sizeof(target));
-	gm_engine_init(&e);
 	if (access(upstream_dir(o), R_OK | X_OK) != 0) {
 		gm_error_set(err, GM_EUSAGE, "no upstream tree at \"%s\": %s", upstream_dir(o), strerror(errno));
 		gm_error_hint(err, "Install gnumed-server, or name the tree with --upstream-dir.");
@@ -166,24 +156,36 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	}
 	if (gm_privs_drop(err) < 0)
 		return GM_EFAIL;
+	return GM_OK;
+}
+
+/*
+ * Find the database and its fixup definition and check them (the hash is
+ * the version's, every file readable): nothing is changed.
+ */
+static int prepare(const struct gm_fixup_opts *o, struct gm_engine *e, struct gm_found *target, char **dbp,
+		   int *versionp, char **confp, struct gm_error *err)
+{
+	char *db = NULL, *conf = NULL;
+	int version = -1, rc = GM_OK;
 
 	/* the definition names its database: use it when the version is given */
 	if (o->version >= 0 && !o->database) {
 		conf = fixup_conf_name(o->version);
-		rc = gm_engine_prepare(&e, upstream_dir(o), conf, NULL, err);
+		rc = gm_engine_prepare(e, upstream_dir(o), conf, NULL, err);
 		if (rc < 0)
 			goto out;
-		rc = gm_identify(e.target, &target, err);
+		rc = gm_identify(e->target, target, err);
 		if (rc < 0)
 			goto out;
-		if (!target.gnumed) {
-			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", e.target);
+		if (!target->gnumed) {
+			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", e->target);
 			goto out;
 		}
-		db = gm_xstrdup(e.target);
+		db = gm_xstrdup(e->target);
 		version = o->version;
 	} else {
-		rc = find_target(o, &db, &version, &target, err);
+		rc = find_target(o, &db, &version, target, err);
 		if (rc < 0)
 			goto out;
 		if (!fixup_exists(upstream_dir(o), version)) {
@@ -193,28 +195,77 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 			goto out;
 		}
 		conf = fixup_conf_name(version);
-		rc = gm_engine_prepare(&e, upstream_dir(o), conf, db, err);
+		rc = gm_engine_prepare(e, upstream_dir(o), conf, db, err);
 		if (rc < 0)
 			goto out;
 	}
 	gm_log(o->check || o->list ? GM_LOG_INFO : GM_LOG_NOTICE, "database \"%s\" is v%d: applying %s", db, version, conf);
 
 	/* everything that can be checked before changing anything */
-	if (!e.use_existing || e.drop_target)
+	if (!e->use_existing || e->drop_target)
 		rc = gm_error_set(err, GM_ECHECK, "\"%s\" is not a fixup definition (it does not use the existing database)",
-				  e.conf_path);
-	if (rc == GM_OK && target.version != version) {
+				  e->conf_path);
+	if (rc == GM_OK && target->version != version) {
 		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" does not have the schema hash of v%d", db, version);
-		if (target.version >= 0)
-			gm_error_detail(err, "Its hash %s is the known hash of v%d.", target.hash, target.version);
+		if (target->version >= 0)
+			gm_error_detail(err, "Its hash %s is the known hash of v%d.", target->hash, target->version);
 		else
-			gm_error_detail(err, "Its hash %s matches no known version.", target.hash ? target.hash : "(none)");
+			gm_error_detail(err, "Its hash %s matches no known version.", target->hash ? target->hash : "(none)");
 		gm_error_hint(err, "A fixup applies to the version it is for only: check the database with gm-fingerprint_db.");
 	}
 	if (rc == GM_OK)
-		rc = gm_engine_check_files(&e, err);
-	if (rc == GM_OK && e.scripts.n)
+		rc = gm_engine_check_files(e, err);
+	if (rc == GM_OK && e->scripts.n)
 		rc = gm_run_check_python(err);
+out:
+	*dbp = db;
+	*versionp = version;
+	*confp = conf;
+	return rc;
+}
+
+int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, struct gm_error *err)
+{
+	struct gm_engine e;
+	struct gm_found target;
+	char *conf = NULL;
+	int rc;
+
+	*db = NULL;
+	*version = -1;
+	if ((rc = precheck(o, err)) < 0)
+		return rc;
+	memset(&target, 0, sizeof(target));
+	gm_engine_init(&e);
+	rc = prepare(o, &e, &target, db, version, &conf, err);
+	if (rc < 0) {
+		free(*db);
+		*db = NULL;
+	}
+	gm_engine_release(&e);
+	free(target.name);
+	free(target.hash);
+	free(target.problem);
+	free(conf);
+	return rc;
+}
+
+int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
+{
+	struct gm_engine e;
+	struct gm_found target;
+	char *db = NULL, *conf = NULL, *hash = NULL;
+	int version = -1, rc;
+	PGconn *lock = NULL;
+	struct gm_shortcut *shortcut = NULL;
+	double t0 = gm_now();
+	struct gm_step st;
+
+	if ((rc = precheck(o, err)) < 0)
+		return rc;
+	memset(&target, 0, sizeof(target));
+	gm_engine_init(&e);
+	rc = prepare(o, &e, &target, &db, &version, &conf, err);
 	if (rc < 0)
 		goto out;
 	if (o->list) {

@@ -301,6 +301,20 @@ void gm_shortcut_free(struct gm_shortcut *s);
 /* Is python3 with psycopg2 there (for upstream's data import scripts)? */
 int gm_run_check_python(struct gm_error *err);
 
+/* Set on a target database while gmdb builds it, removed on success: a
+ * later run recognises a half-made target of a killed run by it (a comment
+ * starting with it). */
+#define GM_BUILD_MARK "gmdb: upgrade in progress"
+
+/* The free space on the file system of the data directory of the server
+ * c is connected to (statvfs: run on the server's machine); *dir is
+ * malloc'ed. GM_EFAIL when it cannot be examined. */
+int gm_free_space(PGconn *c, unsigned long long *avail, char **dir, struct gm_error *err);
+
+/* The fixup's database and version, found and checked as gm_fixup_run()
+ * does (hash, definition, files); nothing is changed. *db malloc'ed. */
+int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, struct gm_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Signals (signals.c)                                                 */
 /* ------------------------------------------------------------------ */

@@ -320,6 +320,8 @@ struct gm_upgrade_opts {
 	bool json;                  /* summary as JSON on stdout */
 	bool yes;                   /* no confirmation question on a terminal */
 	const char *const *ignore_checks; /* NULL-terminated: plausibility checks whose failure is reported only */
+	const char *final_mark;     /* NULL: the finished target has no comment; else this one (the
+				     * downtime procedure keeps its target marked until it is done) */
 };
 
 /*
@@ -328,6 +330,38 @@ struct gm_upgrade_opts {
  * target is dropped and the source is as it was.
  */
 int gm_upgrade_run(const struct gm_upgrade_opts *opts, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The downtime procedure (downtime.c)                                 */
+/* ------------------------------------------------------------------ */
+
+struct gm_downtime_opts {
+	int grace;           /* seconds remote sessions get before they are ended */
+	bool keep_snapshot;  /* fixup: keep the snapshot after a fixup that worked */
+};
+
+/*
+ * gm-upgrade_server FROM TO --downtime: the runbook around gm_upgrade_run()
+ * (notice, connection limit 0, remote access locked, sessions ended, the
+ * upgrade, notices and access put right, an end screen on stdout). Every
+ * change is recorded in <state>/procedure.state before it is made; a
+ * failure or SIGINT/SIGTERM undoes them all. GM_ECHECK while an unfinished
+ * procedure is recorded, GM_ELOCKED while one runs.
+ */
+int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downtime_opts *o, struct gm_error *err);
+/* gm-fixup_server --downtime: the same around gm_fixup_run(), with a
+ * snapshot clone of the database that a failed fixup is rolled back to. */
+int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_opts *o, struct gm_error *err);
+/* --recover: undo what an unfinished procedure recorded (or finish one
+ * that had got through), then remove the state file. Nothing recorded: GM_OK. */
+int gm_downtime_recover(struct gm_error *err);
+/* gm-upgrade_server --retire FROM: gnumed_vFROM refuses connections
+ * (ALLOW_CONNECTIONS false); never the newest GNUmed database, never one
+ * with sessions (GM_ECHECK). undo: accept them again (--unretire). */
+int gm_downtime_retire(int version, bool undo, struct gm_error *err);
+/* One warning line on stderr when an unfinished procedure is recorded
+ * (gm_cli_finish calls it for every tool). */
+void gm_downtime_warn_unfinished(void);
 
 /* ------------------------------------------------------------------ */
 /* Logon banner                                                        */

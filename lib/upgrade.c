@@ -20,10 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Set on a target database while gmdb builds it, removed on success: a
- * later run recognises a half-made target of a killed run by it. */
-#define GM_BUILD_MARK "gmdb: upgrade in progress"
-
 enum pf_status { PF_OK = 0, PF_WARN = 1, PF_FAIL = -1, PF_INFO = 2 };
 
 struct preflight {
@@ -161,23 +157,37 @@ static int sessions_on(const char *db, struct gm_buf *list, int *n, struct gm_er
 	return GM_OK;
 }
 
+int gm_free_space(PGconn *c, unsigned long long *avail, char **dir, struct gm_error *err)
+{
+	struct statvfs vfs;
+
+	*avail = 0;
+	*dir = NULL;
+	if (gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, dir, err) < 0)
+		return GM_EFAIL;
+	if (!*dir || statvfs(*dir, &vfs) < 0)
+		return gm_error_set(err, GM_EFAIL, "the data directory %s cannot be examined from here: %s",
+				    *dir ? *dir : "", strerror(errno));
+	*avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	return GM_OK;
+}
+
 static void check_space(struct upgrade *u, struct preflight *pf)
 {
 	PGconn *c;
 	char *dir = NULL;
-	struct statvfs vfs;
+	unsigned long long avail = 0;
+	int rc = GM_EFAIL;
 	struct gm_error err = GM_ERROR_INIT;
 
 	c = gm_conn_open("template1", "gmdb check", &err);
 	if (c) {
-		gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, &dir, &err);
+		rc = gm_free_space(c, &avail, &dir, &err);
 		gm_conn_close(c);
 	}
-	if (!dir || statvfs(dir, &vfs) < 0) {
-		pf_add(pf, PF_WARN, "free space", "not checked (the data directory %s cannot be examined from here%s%s)",
-		       dir ? dir : "", err.message ? ": " : "", err.message ? err.message : "");
+	if (rc < 0) {
+		pf_add(pf, PF_WARN, "free space", "not checked (%s)", err.message ? err.message : "no connection");
 	} else {
-		unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 		unsigned long long need = (unsigned long long)(u->source_bytes > 0 ? u->source_bytes : 0);
 		if (avail < need)
 			pf_add(pf, PF_FAIL, "free space", "%llu MB free on the file system of %s, the copy needs %llu MB",
@@ -607,9 +617,11 @@ static int unmark(struct upgrade *u, struct gm_error *err)
 	int rc = GM_EFAIL;
 	if (c) {
 		char *ident = gm_db_ident(c, u->e.target);
-		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS NULL", ident);
+		char *lit = u->o->final_mark ? gm_db_literal(c, u->o->final_mark) : gm_xstrdup("NULL");
+		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
 		rc = gm_db_exec(c, q, err);
 		free(q);
+		free(lit);
 		free(ident);
 		gm_conn_close(c);
 	}

@@ -11,7 +11,8 @@ int main(int argc, const char **argv)
 	struct gm_fixup_opts opts = { .version = -1 };
 	struct gm_error err = GM_ERROR_INIT;
 	char *database = NULL, *upstream = NULL, *log_file = NULL;
-	int check = 0, list = 0, json = 0;
+	struct gm_downtime_opts dopts = { .grace = 60 };
+	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1;
 	const char *version, *extra;
 	poptContext ctx;
 	int rc;
@@ -25,6 +26,14 @@ int main(int argc, const char **argv)
 		  "print the files that would run, in order", NULL },
 		{ "json", 'j', POPT_ARG_NONE, &json, 0,
 		  "print a summary as JSON", NULL },
+		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,
+		  "the whole downtime procedure around the fixup, with a snapshot to roll back to", NULL },
+		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
+		  "--downtime: seconds remote sessions get before they are ended (default: 60)", "SECONDS" },
+		{ "keep-snapshot", '\0', POPT_ARG_NONE, &keep, 0,
+		  "--downtime: keep the snapshot DATABASE_gmdb_snapshot after a fixup that worked", NULL },
+		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
+		  "undo an unfinished downtime procedure (after a crash)", NULL },
 		{ "upstream-dir", '\0', POPT_ARG_STRING, &upstream, 0,
 		  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
 		{ "log-file", '\0', POPT_ARG_STRING, &log_file, 0,
@@ -53,6 +62,16 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 22)", version);
 	else if (check && list)
 		rc = gm_cli_usage_error("--check and --list exclude each other");
+	else if ((downtime || recover) && (check || list || json))
+		rc = gm_cli_usage_error("--downtime and --recover exclude --check, --list and --json");
+	else if (downtime && recover)
+		rc = gm_cli_usage_error("--downtime and --recover exclude each other");
+	else if (recover && (version || database))
+		rc = gm_cli_usage_error("--recover takes no database or version");
+	else if ((grace >= 0 || keep) && !downtime)
+		rc = gm_cli_usage_error("--grace and --keep-snapshot go with --downtime");
+	else if (grace > 86400)
+		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	if (rc == GM_OK && !check && !list)
 		rc = gm_run_open_log(log_file, "gm-fixup_server", &err);
 	if (rc == GM_OK) {
@@ -61,7 +80,15 @@ int main(int argc, const char **argv)
 		opts.check = check;
 		opts.list = list;
 		opts.json = json;
-		rc = gm_fixup_run(&opts, &err);
+		if (grace >= 0)
+			dopts.grace = grace;
+		dopts.keep_snapshot = keep;
+		if (recover)
+			rc = gm_downtime_recover(&err);
+		else if (downtime)
+			rc = gm_downtime_fixup(&opts, &dopts, &err);
+		else
+			rc = gm_fixup_run(&opts, &err);
 	}
 	rc = gm_cli_finish(rc, &err);
 	poptFreeContext(ctx);

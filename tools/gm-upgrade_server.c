@@ -11,7 +11,9 @@ int main(int argc, const char **argv)
 {
 	struct gm_upgrade_opts opts = { .from = -1, .to = -1 };
 	struct gm_error err = GM_ERROR_INIT;
-	char *upstream = NULL, *log_file = NULL, *backup_dir = NULL;
+	struct gm_downtime_opts dopts = { .grace = 60 };
+	char *upstream = NULL, *log_file = NULL, *backup_dir = NULL, *retire = NULL, *unretire = NULL;
+	int downtime = 0, recover = 0, grace = -1, retire_version = -1;
 	char **ignore = NULL;
 	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
 	const char *args[4];
@@ -29,6 +31,16 @@ int main(int argc, const char **argv)
 		  "where the backup goes (default: /var/lib/gmdb/backups)", "DIR" },
 		{ "jobs", 'j', POPT_ARG_INT, &jobs, 0,
 		  "parallel jobs of the backup (default: one per CPU)", "N" },
+		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,
+		  "the whole downtime procedure around the upgrade (notice, access locked, sessions ended, ...)", NULL },
+		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
+		  "--downtime: seconds remote sessions get before they are ended (default: 60)", "SECONDS" },
+		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
+		  "undo an unfinished downtime procedure (after a crash)", NULL },
+		{ "retire", '\0', POPT_ARG_STRING, &retire, 0,
+		  "make the replaced database gnumed_vFROM refuse connections (never drops it)", "FROM" },
+		{ "unretire", '\0', POPT_ARG_STRING, &unretire, 0,
+		  "let a retired database accept connections again", "FROM" },
 		{ "json", '\0', POPT_ARG_NONE, &json, 0,
 		  "print a summary as JSON", NULL },
 		{ "yes", 'y', POPT_ARG_NONE, &yes, 0,
@@ -60,7 +72,20 @@ int main(int argc, const char **argv)
 		else
 			nargs++;
 	}
-	if (nargs < 2)
+	if (recover + !!retire + !!unretire + downtime > 1 || ((recover || retire || unretire) && check))
+		rc = gm_cli_usage_error("--recover, --retire, --unretire, --downtime and --check exclude each other");
+	else if ((recover || retire || unretire) && nargs)
+		rc = gm_cli_usage_error("--recover, --retire and --unretire take no FROM TO arguments");
+	else if ((retire || unretire) &&
+		 (gm_parse_uint(retire ? retire : unretire, 9999, &retire_version) < 0 || retire_version < 2))
+		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 21)", retire ? retire : unretire);
+	else if (grace >= 0 && !downtime)
+		rc = gm_cli_usage_error("--grace goes with --downtime");
+	else if (grace > 86400)
+		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
+	else if (recover || retire || unretire)
+		;
+	else if (nargs < 2)
 		rc = gm_cli_usage_error("two versions are needed: FROM and TO (e.g. 21 22)");
 	else if (nargs > 2)
 		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", args[2]);
@@ -75,9 +100,13 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--jobs must be between 1 and 64 (0: one per CPU)");
 	else if (no_backup && backup_dir)
 		rc = gm_cli_usage_error("--no-backup and --backup-dir exclude each other");
-	if (rc == GM_OK && !check)
+	if (rc == GM_OK && !check && !retire && !unretire)
 		rc = gm_run_open_log(log_file, "gm-upgrade_server", &err);
-	if (rc == GM_OK) {
+	if (rc == GM_OK && recover) {
+		rc = gm_downtime_recover(&err);
+	} else if (rc == GM_OK && (retire || unretire)) {
+		rc = gm_downtime_retire(retire_version, unretire != NULL, &err);
+	} else if (rc == GM_OK) {
 		opts.upstream_dir = upstream;
 		opts.check = check;
 		opts.replace_target = replace;
@@ -87,12 +116,16 @@ int main(int argc, const char **argv)
 		opts.json = json;
 		opts.yes = yes;
 		opts.ignore_checks = (const char *const *)ignore;
-		rc = gm_upgrade_run(&opts, &err);
+		if (grace >= 0)
+			dopts.grace = grace;
+		rc = downtime ? gm_downtime_upgrade(&opts, &dopts, &err) : gm_upgrade_run(&opts, &err);
 	}
 	rc = gm_cli_finish(rc, &err);
 	for (char **t = ignore; t && *t; t++)
 		free(*t);
 	free(ignore);
+	free(retire);
+	free(unretire);
 	poptFreeContext(ctx);
 	return rc;
 }

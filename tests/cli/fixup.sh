@@ -22,6 +22,15 @@ run gm-fixup_server 22 23
 is "$rc" 2 "an extra argument exits 2"
 like "$err" 'too many arguments' "and says so"
 
+run gm-fixup_server --recover 22
+is "$rc" 2 "--recover with a version exits 2"
+like "$err" '--recover takes no database or version' "and says so"
+run gm-fixup_server --downtime --check
+is "$rc" 2 "--downtime with --check exits 2"
+run gm-fixup_server --keep-snapshot 22
+is "$rc" 2 "--keep-snapshot without --downtime exits 2"
+like "$err" 'go with --downtime' "and says so"
+
 run gm-fixup_server abc
 is "$rc" 2 "a version that is not a number exits 2"
 like "$err" 'invalid version "abc"' "and names it"

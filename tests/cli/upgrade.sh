@@ -110,6 +110,24 @@ run env GMDB_UPSTREAM_DIR="$none" gm-upgrade_server --check 21 22
 is "$rc" 2 "GMDB_UPSTREAM_DIR is where the definition is looked for"
 like "$err" "$nodef" "and the error names it"
 
+# the downtime procedure's options
+run gm-upgrade_server --recover 21 22
+is "$rc" 2 "--recover with versions exits 2"
+like "$err" 'take no FROM TO' "and says they take none"
+run gm-upgrade_server --recover --check
+is "$rc" 2 "--recover with --check exits 2"
+run gm-upgrade_server --retire 21 --downtime
+is "$rc" 2 "--retire with --downtime exits 2"
+like "$err" 'exclude each other' "and says they exclude each other"
+run gm-upgrade_server --retire abc
+is "$rc" 2 "--retire with a bad version exits 2"
+like "$err" 'invalid version "abc"' "and names it"
+run gm-upgrade_server --grace 5 21 22
+is "$rc" 2 "--grace without --downtime exits 2"
+like "$err" '--grace goes with --downtime' "and says so"
+run gm-upgrade_server --downtime --grace 100000 21 22
+is "$rc" 2 "--grace out of range exits 2"
+
 # the man page and the completion know every long option --help lists
 run gm-upgrade_server --help
 for o in $(printf '%s\n' "$out" | grep -o -- '--[a-z][a-z-]*' | sort -u | grep -v -- '--usage'); do

@@ -1,0 +1,1657 @@
+/*
+ * downtime.c - the downtime procedure around an upgrade or a fixup, its
+ * recovery after a crash, and retiring the old database
+ *
+ * gm-upgrade_server FROM TO --downtime walks upstream's runbook (spec 9,
+ * 12): the known hash checked, an upgrade notice in the source's banner,
+ * the source's connection limit at 0 (ordinary roles cannot start new
+ * sessions; superusers can), remote access locked (pg_hba.conf), remote
+ * sessions ended after a grace period, the upgrade, and then the notice out
+ * of the new database's banner, a "replaced by" notice in the source's,
+ * the connection limit and remote access restored. gm-fixup_server
+ * --downtime does the same around a fixup, with a snapshot clone of the
+ * database to roll a failed fixup back to.
+ *
+ * Every change to the outside world is recorded in the state file
+ * <state>/procedure.state (fsync, then rename) before it is made. A failure,
+ * SIGINT or SIGTERM undoes what was recorded, in reverse order; after a
+ * crash (kill -9), --recover does the same from the file. Every undo looks
+ * at the current state first, so undoing twice is harmless. The procedure
+ * itself holds an flock on <state>/procedure.lock while it runs: a state
+ * file without that lock held is an unfinished procedure.
+ *
+ * The procedure stays root (pg_hba.conf is root's to write) and connects
+ * as the postgres OS user without dropping root (GM_CONN_KEEP_ROOT); the
+ * work that drops root for good (reading the schema hash, the upgrade or
+ * fixup itself) runs in forked children, which die with the procedure
+ * (PR_SET_PDEATHSIG: SIGTERM, which makes an upgrade drop its half-made
+ * target).
+ */
+#include "gmdb-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LABEL "gmdb downtime"
+#define STATE_NAME "procedure.state"
+#define LOCK_NAME "procedure.lock"
+/* The comment on a finished target until the procedure is done with it:
+ * it starts with the build mark, so that anything gmdb does with a target
+ * left behind treats it as half-made. */
+#define PROCEDURE_MARK GM_BUILD_MARK " (downtime procedure: not finished yet)"
+#define SNAPSHOT_MARK "gmdb: snapshot before a fixup"
+#define SNAPSHOT_SUFFIX "_gmdb_snapshot"
+
+/* Set when this run already said what there is to say about the state. */
+static bool warned;
+
+/* ------------------------------------------------------------------ */
+/* The state file                                                      */
+/* ------------------------------------------------------------------ */
+
+struct pstate {
+	char *dir, *path, *tmp, *lock;
+	int lock_fd;
+	struct gm_strv keys, vals;  /* in order; a key may repeat (intent) */
+};
+
+static const char *state_base(void)
+{
+	const char *env = getenv("GMDB_STATE_DIR");
+	return env && *env ? env : GM_STATE_DIR;
+}
+
+static void pstate_init(struct pstate *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->lock_fd = -1;
+	ps->dir = gm_xstrdup(state_base());
+	ps->path = gm_xasprintf("%s/%s", ps->dir, STATE_NAME);
+	ps->tmp = gm_xasprintf("%s/%s.new", ps->dir, STATE_NAME);
+	ps->lock = gm_xasprintf("%s/%s", ps->dir, LOCK_NAME);
+}
+
+static void pstate_release(struct pstate *ps)
+{
+	if (ps->lock_fd >= 0)
+		close(ps->lock_fd);
+	free(ps->dir);
+	free(ps->path);
+	free(ps->tmp);
+	free(ps->lock);
+	gm_strv_release(&ps->keys);
+	gm_strv_release(&ps->vals);
+	memset(ps, 0, sizeof(*ps));
+	ps->lock_fd = -1;
+}
+
+static void give_to_postgres(const char *path)
+{
+	struct passwd *pw;
+	if (geteuid() != 0 || !(pw = getpwnam("postgres")))
+		return;
+	if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		gm_log(GM_LOG_DEBUG, "could not give \"%s\" to postgres: %s", path, strerror(errno));
+}
+
+/* Take the procedure lock (the state directory made if need be). GM_ELOCKED
+ * while a procedure runs. */
+static int pstate_lock(struct pstate *ps, struct gm_error *err)
+{
+	if (mkdir(ps->dir, 0755) == 0)
+		give_to_postgres(ps->dir);
+	else if (errno != EEXIST)
+		return gm_error_set(err, GM_EFAIL, "could not create the state directory \"%s\": %s", ps->dir,
+				    strerror(errno));
+	ps->lock_fd = open(ps->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ps->lock_fd < 0)
+		return gm_error_set(err, GM_EFAIL, "could not open \"%s\": %s", ps->lock, strerror(errno));
+	give_to_postgres(ps->lock);
+	if (flock(ps->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return gm_error_set(err, GM_EFAIL, "could not lock \"%s\": %s", ps->lock, strerror(errno));
+		gm_error_set(err, GM_ELOCKED, "a downtime procedure is running (it holds \"%s\")", ps->lock);
+		gm_error_hint(err, "Wait for it to finish.");
+		return GM_ELOCKED;
+	}
+	return GM_OK;
+}
+
+static const char *pstate_get(const struct pstate *ps, const char *key)
+{
+	for (size_t i = ps->keys.n; i-- > 0;)
+		if (strcmp(ps->keys.v[i], key) == 0)
+			return ps->vals.v[i];
+	return NULL;
+}
+
+static bool pstate_intent(const struct pstate *ps, const char *step)
+{
+	for (size_t i = 0; i < ps->keys.n; i++)
+		if (strcmp(ps->keys.v[i], "intent") == 0 && strcmp(ps->vals.v[i], step) == 0)
+			return true;
+	return false;
+}
+
+static void escape(struct gm_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			gm_buf_adds(b, "\\\\");
+		else if (*s == '\n')
+			gm_buf_adds(b, "\\n");
+		else
+			gm_buf_addc(b, *s);
+	}
+}
+
+/* Write the whole file anew: a temporary file, fsync, rename, fsync of
+ * the directory. */
+static int pstate_write(struct pstate *ps, struct gm_error *err)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	int fd, dfd, rc = GM_OK;
+
+	gm_buf_adds(&b, "# gmdb: an unfinished downtime procedure; \"gm-upgrade_server --recover\" undoes it\n");
+	for (size_t i = 0; i < ps->keys.n; i++) {
+		gm_buf_adds(&b, ps->keys.v[i]);
+		gm_buf_addc(&b, '=');
+		escape(&b, ps->vals.v[i]);
+		gm_buf_addc(&b, '\n');
+	}
+	fd = open(ps->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
+		rc = gm_error_set(err, GM_EFAIL, "could not write the state file \"%s\": %s", ps->tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	give_to_postgres(ps->tmp);
+	if (rename(ps->tmp, ps->path) < 0) {
+		rc = gm_error_set(err, GM_EFAIL, "could not rename \"%s\": %s", ps->tmp, strerror(errno));
+		goto out;
+	}
+	dfd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	gm_buf_release(&b);
+	return rc;
+}
+
+static int pstate_set(struct pstate *ps, const char *key, const char *val, struct gm_error *err)
+{
+	gm_strv_push(&ps->keys, key);
+	gm_strv_push(&ps->vals, val);
+	return pstate_write(ps, err);
+}
+
+static int pstate_setf(struct pstate *ps, const char *key, struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int pstate_setf(struct pstate *ps, const char *key, struct gm_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int rc;
+	va_start(ap, fmt);
+	v = gm_xvasprintf(fmt, ap);
+	va_end(ap);
+	rc = pstate_set(ps, key, v, err);
+	free(v);
+	return rc;
+}
+
+/* Read the file: 1 when there is one, 0 when not. */
+static int pstate_read(struct pstate *ps, struct gm_error *err)
+{
+	char *text = NULL, *line, *save = NULL;
+	struct gm_error rerr = GM_ERROR_INIT;
+
+	if (access(ps->path, F_OK) != 0)
+		return 0;
+	if (gm_read_file(ps->path, &text, NULL, &rerr) < 0) {
+		gm_error_set(err, GM_EFAIL, "could not read the state file \"%s\": %s", ps->path,
+			     rerr.message ? rerr.message : "?");
+		gm_error_release(&rerr);
+		return GM_EFAIL;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		struct gm_buf v = GM_BUF_INIT;
+		if (line[0] == '#' || !eq)
+			continue;
+		*eq = '\0';
+		for (const char *p = eq + 1; *p; p++) {
+			if (*p == '\\' && p[1] == 'n') {
+				gm_buf_addc(&v, '\n');
+				p++;
+			} else if (*p == '\\' && p[1] == '\\') {
+				gm_buf_addc(&v, '\\');
+				p++;
+			} else {
+				gm_buf_addc(&v, *p);
+			}
+		}
+		gm_strv_push(&ps->keys, line);
+		gm_strv_push_owned(&ps->vals, gm_buf_detach(&v));
+	}
+	free(text);
+	return 1;
+}
+
+static int pstate_remove(struct pstate *ps, struct gm_error *err)
+{
+	int dfd;
+	if (unlink(ps->path) < 0 && errno != ENOENT)
+		return gm_error_set(err, GM_EFAIL, "could not remove the state file \"%s\": %s", ps->path, strerror(errno));
+	dfd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return GM_OK;
+}
+
+/* "upgrade 21 22" / "fixup of gnumed_v22 (v22)" */
+static char *pstate_describe(const struct pstate *ps)
+{
+	const char *kind = pstate_get(ps, "procedure");
+	if (kind && strcmp(kind, "upgrade") == 0)
+		return gm_xasprintf("upgrade %s %s", pstate_get(ps, "from") ? pstate_get(ps, "from") : "?",
+				    pstate_get(ps, "to") ? pstate_get(ps, "to") : "?");
+	return gm_xasprintf("fixup of \"%s\"", pstate_get(ps, "source") ? pstate_get(ps, "source") : "?");
+}
+
+void gm_downtime_warn_unfinished(void)
+{
+	struct pstate ps;
+	int fd;
+
+	if (warned)
+		return;
+	pstate_init(&ps);
+	if (access(ps.path, F_OK) == 0) {
+		bool running = false;
+		fd = open(ps.lock, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			running = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+			close(fd);
+		}
+		if (!running && pstate_read(&ps, NULL) == 1) {
+			char *what = pstate_describe(&ps);
+			const char *kind = pstate_get(&ps, "procedure");
+			gm_log(GM_LOG_WARNING, "an unfinished downtime procedure (%s, started %s, process %s): run %s --recover",
+			       what, pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?",
+			       pstate_get(&ps, "pid") ? pstate_get(&ps, "pid") : "?",
+			       kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
+			free(what);
+		}
+	}
+	pstate_release(&ps);
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static PGconn *open_db(const char *db, struct gm_error *err)
+{
+	return gm_conn_open_ex(db, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
+}
+
+/* A connection to the cluster, not to one of the databases worked on. */
+static PGconn *open_cluster(struct gm_error *err)
+{
+	struct gm_error first = GM_ERROR_INIT;
+	PGconn *c = open_db("postgres", &first);
+	if (!c)
+		c = open_db("template1", err);
+	gm_error_release(&first);
+	return c;
+}
+
+static char *utc_stamp(time_t t)
+{
+	struct tm tm;
+	char buf[64];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return gm_xstrdup(buf);
+}
+
+/* GMDB_TEST_CRASH_AT=<step>: die the hard way right after that step. */
+static void crash_point(const char *step)
+{
+	const char *at = getenv("GMDB_TEST_CRASH_AT");
+	if (!at || strcmp(at, step) != 0)
+		return;
+	gm_log(GM_LOG_WARNING, "GMDB_TEST_CRASH_AT=%s: killing this process (a test of the recovery)", step);
+	gm_log_close();
+	fflush(NULL);
+	raise(SIGKILL);
+}
+
+/* Run before || the quoted name || after on c. */
+static int exec_ident(PGconn *c, const char *before, const char *name, const char *after, struct gm_error *err)
+{
+	char *ident = gm_db_ident(c, name);
+	char *q = gm_xasprintf("%s%s%s", before, ident, after);
+	int rc = gm_db_exec(c, q, err);
+	free(q);
+	free(ident);
+	return rc;
+}
+
+/* 1 when database db exists (*comment: its comment or NULL), 0 when not. */
+static int db_exists(PGconn *c, const char *db, char **comment, struct gm_error *err)
+{
+	const char *p[1] = { db };
+	PGresult *res = gm_db_query(c, "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') "
+				       "FROM pg_catalog.pg_database d WHERE d.datname = $1", 1, p, err);
+	int rc;
+	if (comment)
+		*comment = NULL;
+	if (!res)
+		return GM_EFAIL;
+	rc = PQntuples(res) == 1;
+	if (rc && comment && !PQgetisnull(res, 0, 0))
+		*comment = gm_xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+static bool has_build_mark(const char *comment)
+{
+	return comment && strncmp(comment, GM_BUILD_MARK, strlen(GM_BUILD_MARK)) == 0;
+}
+
+/* Sessions on db other than ours, one line each in list. */
+static int sessions_on(PGconn *c, const char *db, struct gm_buf *list, int *n, struct gm_error *err)
+{
+	const char *p[1] = { db };
+	PGresult *res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
+	*n = 0;
+	if (!res)
+		return GM_EFAIL;
+	*n = PQntuples(res);
+	for (int i = 0; i < *n; i++)
+		gm_buf_addf(list, "\n  pid %s, user \"%s\", application \"%s\", from %s, since %s", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	PQclear(res);
+	return GM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Children: the work that drops root for good                         */
+/* ------------------------------------------------------------------ */
+
+typedef int (*child_fn)(void *arg, struct gm_buf *result, struct gm_error *err);
+
+static void put_field(struct gm_buf *b, const char *s)
+{
+	gm_buf_addc(b, s ? '1' : '0');
+	if (s)
+		gm_buf_adds(b, s);
+	gm_buf_add(b, "", 1);
+}
+
+static char *get_field(const char **p, const char *end)
+{
+	const char *s = *p;
+	size_t n;
+	if (s >= end)
+		return NULL;
+	n = strnlen(s, (size_t)(end - s));
+	*p = s + n + 1;
+	return s[0] == '1' ? gm_xstrndup(s + 1, n - 1) : NULL;
+}
+
+/*
+ * Run fn in a child process, which drops root for good and dies with this
+ * one. With ps, the child's process id is recorded (key child_pid) before
+ * it may start. SIGINT and SIGTERM caught meanwhile are passed on to it.
+ * The child's rc, error and result (a string) come back through a pipe.
+ */
+static int run_child(child_fn fn, void *arg, struct pstate *ps, const char *crash_step, char **result,
+		     struct gm_error *err)
+{
+	int go[2], back[2], status = 0, rc;
+	pid_t parent = getpid(), pid;
+	struct gm_buf in = GM_BUF_INIT;
+	int forwarded = 0;
+
+	if (result)
+		*result = NULL;
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return gm_error_set(err, GM_EFAIL, "could not make a pipe: %s", strerror(errno));
+	if (pipe2(back, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return gm_error_set(err, GM_EFAIL, "could not make a pipe: %s", strerror(errno));
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		rc = gm_error_set(err, GM_EFAIL, "could not start a process: %s", strerror(errno));
+		close(go[0]);
+		close(go[1]);
+		close(back[0]);
+		close(back[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		struct gm_buf out = GM_BUF_INIT, res = GM_BUF_INIT;
+		struct gm_error cerr = GM_ERROR_INIT;
+		char c;
+		int crc;
+		if (ps && ps->lock_fd >= 0)
+			close(ps->lock_fd);  /* the procedure's lock is the parent's alone */
+		close(go[1]);
+		close(back[0]);
+		/* root is dropped here, before the death signal is set up: a change
+		 * of credentials clears it */
+		crc = gm_privs_drop(&cerr);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent || read(go[0], &c, 1) != 1)
+			_exit(1);
+		close(go[0]);
+		if (crc == GM_OK)
+			crc = fn(arg, &res, &cerr);
+		gm_buf_addf(&out, "%d", crc);
+		gm_buf_add(&out, "", 1);
+		put_field(&out, cerr.message);
+		put_field(&out, cerr.detail);
+		put_field(&out, cerr.hint);
+		put_field(&out, cerr.sqlstate);
+		put_field(&out, res.len ? res.data : NULL);
+		if (write(back[1], out.data, out.len) < 0)
+			_exit(1);
+		fflush(NULL);
+		_exit(gm_exit_status(crc));
+	}
+	close(go[0]);
+	close(back[1]);
+	rc = GM_OK;
+	if (ps) {
+		rc = pstate_setf(ps, "child_pid", err, "%ld", (long)pid);
+		if (rc < 0) {
+			kill(pid, SIGKILL);
+			close(go[1]);
+		}
+	}
+	if (rc == GM_OK) {
+		if (write(go[1], "g", 1) != 1)
+			gm_log(GM_LOG_DEBUG, "could not start the child: %s", strerror(errno));
+		close(go[1]);
+		if (crash_step) {
+			/* let the child get into its work first */
+			if (getenv("GMDB_TEST_CRASH_AT") && strcmp(getenv("GMDB_TEST_CRASH_AT"), crash_step) == 0)
+				sleep(3);
+			crash_point(crash_step);
+		}
+	}
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(back[0], buf, sizeof(buf));
+		if (n > 0) {
+			gm_buf_add(&in, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			if (gm_signals_caught() && !forwarded++)
+				kill(pid, gm_signals_caught());
+			continue;
+		}
+		break;
+	}
+	close(back[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			break;
+		if (gm_signals_caught() && !forwarded++)
+			kill(pid, gm_signals_caught());
+	}
+	if (rc < 0)
+		goto out;
+	if (in.len == 0) {
+		rc = gm_error_set(err, GM_EFAIL, "the child process ended without a result (%s %d)",
+				  WIFSIGNALED(status) ? "signal" : "exit status",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	} else {
+		const char *p = in.data, *end = in.data + in.len;
+		char *msg, *detail, *hint, *state;
+		rc = atoi(p);
+		p += strlen(p) + 1;
+		msg = get_field(&p, end);
+		detail = get_field(&p, end);
+		hint = get_field(&p, end);
+		state = get_field(&p, end);
+		if (result)
+			*result = get_field(&p, end);
+		if (rc < 0) {
+			gm_error_set(err, rc, "%s", msg ? msg : "the operation failed");
+			if (detail)
+				gm_error_detail(err, "%s", detail);
+			if (hint)
+				gm_error_hint(err, "%s", hint);
+			free(err->sqlstate);
+			err->sqlstate = state;
+			state = NULL;
+		}
+		free(msg);
+		free(detail);
+		free(hint);
+		free(state);
+	}
+out:
+	gm_buf_release(&in);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The procedure                                                       */
+/* ------------------------------------------------------------------ */
+
+enum proc_kind { PROC_UPGRADE, PROC_FIXUP };
+
+struct proc {
+	enum proc_kind kind;
+	int from, to;           /* fixup: from = the version */
+	char *source;           /* the database brought down */
+	char *target;           /* upgrade: the new database */
+	char *snapshot;         /* fixup: the snapshot */
+	const struct gm_downtime_opts *o;
+	const struct gm_upgrade_opts *uo;
+	const struct gm_fixup_opts *fo;
+	struct pstate ps;
+	time_t started;
+};
+
+static int record(struct proc *p, const char *step, struct gm_error *err)
+{
+	return pstate_set(&p->ps, "intent", step, err);
+}
+
+static int step_notice(struct proc *p, struct gm_error *err)
+{
+	struct gm_banner_notice n = { .kind = p->kind == PROC_UPGRADE ? GM_BANNER_NOTICE_UPGRADE : GM_BANNER_NOTICE_FIXUP,
+				      .from = p->from, .to = p->to, .when = p->started };
+	PGconn *c;
+	int rc;
+
+	if ((rc = record(p, "notice", err)) < 0)
+		return rc;
+	if (!(c = open_db(p->source, err)))
+		return GM_EFAIL;
+	rc = gm_banner_notice_conn(c, &n, err);
+	gm_conn_close(c);
+	return rc;
+}
+
+static int step_connlimit(struct proc *p, struct gm_error *err)
+{
+	PGconn *c = open_cluster(err);
+	const char *params[1] = { p->source };
+	char *old = NULL;
+	int rc;
+
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &old, err);
+	if (rc == GM_OK && !old)
+		rc = gm_error_set(err, GM_EFAIL, "database \"%s\" does not exist", p->source);
+	if (rc == GM_OK)
+		rc = pstate_set(&p->ps, "connlimit_old", old, err);
+	if (rc == GM_OK)
+		rc = record(p, "connlimit", err);
+	if (rc == GM_OK)
+		rc = exec_ident(c, "ALTER DATABASE ", p->source, " CONNECTION LIMIT 0", err);
+	if (rc == GM_OK)
+		gm_log(GM_LOG_INFO, "connection limit of \"%s\": 0 (was %s): only superusers can connect", p->source, old);
+	free(old);
+	gm_conn_close(c);
+	return rc;
+}
+
+static void hba_opts(struct gm_hba_opts *h, const struct proc *p)
+{
+	memset(h, 0, sizeof(*h));
+	h->command = GM_HBA_LOCK;
+	h->grace = p ? p->o->grace : 0;
+}
+
+static int step_hba_lock(struct proc *p, struct gm_error *err)
+{
+	struct gm_hba_opts h;
+	int locked, rc;
+
+	hba_opts(&h, p);
+	locked = gm_hba_is_locked(&h, err);
+	if (locked < 0)
+		return locked;
+	if ((rc = pstate_set(&p->ps, "hba_was_locked", locked ? "1" : "0", err)) < 0)
+		return rc;
+	if ((rc = record(p, "hba-lock", err)) < 0)
+		return rc;
+	if (locked) {
+		gm_log(GM_LOG_NOTICE, "remote access was locked already: it stays locked afterwards");
+		return GM_OK;
+	}
+	return gm_hba_lock(&h, err);
+}
+
+/* Remote sessions ended after the grace period; local sessions on the
+ * source listed (the clone, the snapshot need none). */
+static int step_sessions(struct proc *p, struct gm_error *err)
+{
+	struct gm_hba_opts h;
+	struct gm_buf who = GM_BUF_INIT;
+	PGconn *c;
+	int rc, n = 0;
+
+	hba_opts(&h, p);
+	h.terminate = true;
+	rc = gm_hba_lock(&h, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = gm_signals_check(err)) < 0)
+		return rc;
+	if (!(c = open_cluster(err)))
+		return GM_EFAIL;
+	/* ended sessions take a moment to go */
+	for (int tries = 0;; tries++) {
+		gm_buf_reset(&who);
+		rc = sessions_on(c, p->source, &who, &n, err);
+		if (rc < 0 || n == 0 || tries >= 30)
+			break;
+		usleep(100000);
+	}
+	gm_conn_close(c);
+	if (rc == GM_OK && n) {
+		rc = gm_error_set(err, GM_ECHECK, "%d session%s still open on \"%s\"", n, n == 1 ? " is" : "s are",
+				  p->source);
+		gm_error_detail(err, "The %s cannot start while there are any:%s",
+				p->kind == PROC_UPGRADE ? "clone" : "snapshot", gm_buf_str(&who));
+		gm_error_hint(err, "Close those programs (or end them with SELECT pg_terminate_backend(PID)) and run again.");
+	}
+	gm_buf_release(&who);
+	return rc;
+}
+
+/* What a template copy leaves out: the database's settings and its ACL
+ * (the comment and the connection limit are the procedure's own business). */
+static int copy_attributes(PGconn *c, const char *from, const char *to, struct gm_error *err)
+{
+	const char *params[2] = { from, to };
+	PGresult *res;
+	int rc = GM_OK;
+
+	/* the database's own settings (pg_db_role_setting, role 0) and the
+	 * per-role ones in it, as ALTER statements; the ACL as GRANTs */
+	res = gm_db_query(c, gm_sql("downtime-copy-attributes"), 2, params, err);
+	if (!res)
+		return GM_EFAIL;
+	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++)
+		rc = gm_db_exec(c, PQgetvalue(res, i, 0), err);
+	PQclear(res);
+	return rc;
+}
+
+static int step_snapshot(struct proc *p, struct gm_error *err)
+{
+	PGconn *c = open_cluster(err);
+	const char *params[1] = { p->source };
+	char *owner = NULL, *size = NULL, *dir = NULL, *comment = NULL;
+	unsigned long long avail = 0;
+	int rc;
+
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_db_value(c, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $1", 1,
+			 params, &owner, err);
+	if (rc == GM_OK)
+		rc = gm_db_value(c, "SELECT pg_catalog.pg_database_size($1)", 1, params, &size, err);
+	if (rc == GM_OK) {
+		struct gm_error serr = GM_ERROR_INIT;
+		if (gm_free_space(c, &avail, &dir, &serr) < 0) {
+			gm_log(GM_LOG_WARNING, "free space for the snapshot not checked: %s", serr.message);
+		} else if (avail < (unsigned long long)atoll(size)) {
+			rc = gm_error_set(err, GM_ECHECK, "no room for the snapshot of \"%s\": %llu MB free on the file "
+					  "system of %s, the snapshot needs %lld MB", p->source, avail >> 20, dir,
+					  atoll(size) >> 20);
+			gm_error_hint(err, "Make room, or run the fixup without --downtime (then a failed fixup cannot be "
+					   "rolled back).");
+		}
+		gm_error_release(&serr);
+	}
+	if (rc == GM_OK)
+		rc = db_exists(c, p->snapshot, NULL, err);
+	if (rc == 1) {
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" exists already", p->snapshot);
+		gm_error_hint(err, "A snapshot kept from an earlier fixup (--keep-snapshot)? Drop it (dropdb) when it is "
+				   "not needed any more, and run again.");
+	}
+	if (rc == GM_OK) {
+		/* the comment the database gets back if it is rolled back to the
+		 * snapshot (which carries gmdb's mark meanwhile) */
+		rc = db_exists(c, p->source, &comment, err);
+		if (rc >= 0)
+			rc = pstate_set(&p->ps, comment ? "source_comment" : "source_comment_null", comment ? comment : "1", err);
+	}
+	if (rc == GM_OK)
+		rc = record(p, "snapshot", err);
+	if (rc == GM_OK) {
+		char *src = gm_db_ident(c, p->source), *snap = gm_db_ident(c, p->snapshot), *own = gm_db_ident(c, owner);
+		char *q = gm_xasprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", snap, src, own);
+		struct gm_step st;
+		gm_step_begin(&st, "making a snapshot of \"%s\" (\"%s\")", p->source, p->snapshot);
+		rc = gm_db_exec(c, q, err);
+		gm_step_end(&st, rc, NULL);
+		free(q);
+		free(src);
+		free(snap);
+		free(own);
+	}
+	if (rc == GM_OK) {
+		char *lit = gm_db_literal(c, SNAPSHOT_MARK);
+		char *ident = gm_db_ident(c, p->snapshot);
+		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
+		rc = gm_db_exec(c, q, err);
+		free(q);
+		free(ident);
+		free(lit);
+	}
+	if (rc == GM_OK)
+		rc = copy_attributes(c, p->source, p->snapshot, err);
+	if (rc < 0)
+		gm_error_prefix(err, "could not make a snapshot of \"%s\"", p->source);
+	free(owner);
+	free(size);
+	free(dir);
+	free(comment);
+	gm_conn_close(c);
+	return rc < 0 ? rc : GM_OK;
+}
+
+static int upgrade_child(void *arg, struct gm_buf *result, struct gm_error *err)
+{
+	struct proc *p = arg;
+	struct gm_upgrade_opts uo = *p->uo;
+	(void)result;
+	uo.yes = true;
+	uo.final_mark = PROCEDURE_MARK;
+	return gm_upgrade_run(&uo, err);
+}
+
+static int fixup_child(void *arg, struct gm_buf *result, struct gm_error *err)
+{
+	struct proc *p = arg;
+	struct gm_fixup_opts fo = *p->fo;
+	(void)result;
+	/* a fixup has no cleanup of its own (the snapshot is the procedure's):
+	 * a signal, or the procedure's death, ends it at once */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	fo.database = p->source;
+	fo.version = p->from;
+	return gm_fixup_run(&fo, err);
+}
+
+static int step_work(struct proc *p, struct gm_error *err)
+{
+	int rc;
+	if (p->kind == PROC_UPGRADE) {
+		if ((rc = pstate_set(&p->ps, "target", p->target, err)) < 0 || (rc = record(p, "upgrade", err)) < 0)
+			return rc;
+		return run_child(upgrade_child, p, &p->ps, "upgrade-started", NULL, err);
+	}
+	if ((rc = record(p, "fixup", err)) < 0)
+		return rc;
+	return run_child(fixup_child, p, &p->ps, "fixup-started", NULL, err);
+}
+
+static int unnotice(const char *db, struct gm_error *err)
+{
+	PGconn *c = open_db(db, err);
+	int rc;
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_banner_unnotice_conn(c, NULL, err);
+	gm_conn_close(c);
+	return rc;
+}
+
+static int step_replaced_notice(struct proc *p, struct gm_error *err)
+{
+	struct gm_banner_notice n = { .kind = GM_BANNER_NOTICE_REPLACED, .database = p->target };
+	PGconn *c;
+	int rc;
+
+	if ((rc = record(p, "replaced-notice", err)) < 0)
+		return rc;
+	if (!(c = open_db(p->source, err)))
+		return GM_EFAIL;
+	rc = gm_banner_notice_conn(c, &n, err);
+	gm_conn_close(c);
+	return rc;
+}
+
+static int restore_connlimit(const struct pstate *ps, const char *db, struct gm_error *err)
+{
+	const char *old = pstate_get(ps, "connlimit_old");
+	const char *params[1] = { db };
+	char *now = NULL;
+	PGconn *c;
+	int rc, v;
+
+	if (!old || gm_parse_uint(old[0] == '-' ? old + 1 : old, 1 << 30, &v) < 0)
+		return gm_error_set(err, GM_EFAIL, "the state file has no usable old connection limit of \"%s\"", db);
+	if (!(c = open_cluster(err)))
+		return GM_EFAIL;
+	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &now, err);
+	if (rc == GM_OK && now && strcmp(now, old) != 0) {
+		char *ident = gm_db_ident(c, db);
+		char *q = gm_xasprintf("ALTER DATABASE %s CONNECTION LIMIT %s%d", ident, old[0] == '-' ? "-" : "", v);
+		rc = gm_db_exec(c, q, err);
+		free(q);
+		free(ident);
+		if (rc == GM_OK)
+			gm_log(GM_LOG_INFO, "connection limit of \"%s\" back to %s", db, old);
+	}
+	free(now);
+	gm_conn_close(c);
+	return rc;
+}
+
+static int step_connlimit_restore(struct proc *p, struct gm_error *err)
+{
+	int rc = record(p, "connlimit-restore", err);
+	return rc < 0 ? rc : restore_connlimit(&p->ps, p->source, err);
+}
+
+static int step_hba_unlock(struct proc *p, struct gm_error *err)
+{
+	struct gm_hba_opts h;
+	const char *was = pstate_get(&p->ps, "hba_was_locked");
+	int rc = record(p, "hba-unlock", err);
+	if (rc < 0)
+		return rc;
+	if (was && strcmp(was, "1") == 0)
+		return GM_OK;
+	hba_opts(&h, NULL);
+	h.command = GM_HBA_UNLOCK;
+	return gm_hba_unlock(&h, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Undo and finish (the failure path and --recover share them)          */
+/* ------------------------------------------------------------------ */
+
+/* Wait for a child of a crashed procedure to finish its own cleanup. */
+static void wait_for_child(const struct pstate *ps)
+{
+	const char *pid = pstate_get(ps, "child_pid");
+	long n = pid ? atol(pid) : 0;
+	bool said = false;
+
+	if (n <= 1)
+		return;
+	for (int i = 0; i < 1200 && kill((pid_t)n, 0) == 0; i++) {
+		char *path = gm_xasprintf("/proc/%ld/stat", n), *text = NULL;
+		bool zombie = false;
+		if (gm_read_file(path, &text, NULL, NULL) == GM_OK && text) {
+			const char *rp = strrchr(text, ')');
+			zombie = rp && (rp[2] == 'Z' || rp[2] == 'X');
+		}
+		free(path);
+		free(text);
+		if (zombie)
+			break;
+		if (!said)
+			gm_log(GM_LOG_NOTICE, "waiting for process %ld of the procedure to finish its own cleanup", n);
+		said = true;
+		usleep(100000);
+	}
+}
+
+static int drop_target(const struct pstate *ps, struct gm_error *err)
+{
+	const char *target = pstate_get(ps, "target");
+	PGconn *c;
+	char *comment = NULL;
+	int rc;
+
+	if (!target)
+		return GM_OK;
+	if (!(c = open_cluster(err)))
+		return GM_EFAIL;
+	rc = db_exists(c, target, &comment, err);
+	if (rc == 1 && has_build_mark(comment)) {
+		struct gm_step st;
+		gm_step_begin(&st, "dropping the new database \"%s\"", target);
+		rc = exec_ident(c, "DROP DATABASE ", target, "", err);
+		gm_step_end(&st, rc, NULL);
+	} else if (rc == 1) {
+		gm_log(GM_LOG_WARNING, "database \"%s\" does not carry gmdb's build mark: left alone", target);
+	}
+	free(comment);
+	gm_conn_close(c);
+	return rc < 0 ? rc : GM_OK;
+}
+
+/* A failed fixup: the database as it was, from the snapshot. */
+static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_error *err)
+{
+	const char *db = pstate_get(ps, "source"), *snap = pstate_get(ps, "snapshot");
+	PGconn *c;
+	char *comment = NULL;
+	int rc, snap_there;
+
+	if (!db || !snap)
+		return gm_error_set(err, GM_EFAIL, "the state file names no database or snapshot");
+	if (!(c = open_cluster(err)))
+		return GM_EFAIL;
+	snap_there = db_exists(c, snap, NULL, err);
+	rc = snap_there < 0 ? GM_EFAIL : GM_OK;
+	if (rc == GM_OK && snap_there && !fixup_ran) {
+		/* the database was not touched: the snapshot goes */
+		rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+	} else if (rc == GM_OK && snap_there) {
+		struct gm_step st;
+		gm_step_begin(&st, "rolling \"%s\" back to its snapshot", db);
+		rc = db_exists(c, db, NULL, err);
+		if (rc == 1)
+			rc = exec_ident(c, "DROP DATABASE ", db, "", err);
+		if (rc >= 0) {
+			char *a = gm_db_ident(c, snap), *b = gm_db_ident(c, db);
+			char *q = gm_xasprintf("ALTER DATABASE %s RENAME TO %s", a, b);
+			rc = gm_db_exec(c, q, err);
+			free(q);
+			free(a);
+			free(b);
+		}
+		gm_step_end(&st, rc < 0 ? rc : GM_OK, NULL);
+	}
+	/* the comment back (the snapshot carried the mark) */
+	if (rc >= 0 && (rc = db_exists(c, db, &comment, err)) == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
+		const char *was = pstate_get(ps, "source_comment");
+		char *lit = was ? gm_db_literal(c, was) : gm_xstrdup("NULL");
+		char *ident = gm_db_ident(c, db);
+		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
+		rc = gm_db_exec(c, q, err);
+		free(q);
+		free(ident);
+		free(lit);
+	}
+	free(comment);
+	gm_conn_close(c);
+	return rc < 0 ? rc : GM_OK;
+}
+
+/*
+ * Undo everything recorded, in reverse order; every undo checks first.
+ * Goes on after a failed undo (the others are still worth doing) and
+ * returns the first failure.
+ */
+static int undo_all(struct pstate *ps, struct gm_error *err)
+{
+	const char *kind = pstate_get(ps, "procedure"), *db = pstate_get(ps, "source");
+	struct gm_error uerr = GM_ERROR_INIT;
+	int rc = GM_OK, r;
+	bool fixup = kind && strcmp(kind, "fixup") == 0;
+
+#define UNDO(what, call)                                                                  \
+	do {                                                                              \
+		r = (call);                                                               \
+		if (r < 0) {                                                              \
+			gm_log(GM_LOG_WARNING, "could not %s: %s", what,                  \
+			       uerr.message ? uerr.message : "failed");                   \
+			if (rc == GM_OK) {                                                \
+				rc = r;                                                   \
+				gm_error_set(err, r, "could not %s: %s", what,            \
+					     uerr.message ? uerr.message : "failed");     \
+			}                                                                 \
+		}                                                                         \
+		gm_error_release(&uerr);                                                  \
+	} while (0)
+
+	wait_for_child(ps);
+	if (!fixup && pstate_intent(ps, "upgrade"))
+		UNDO("drop the new database", drop_target(ps, &uerr));
+	if (fixup && pstate_intent(ps, "snapshot"))
+		UNDO("roll the database back to its snapshot", restore_snapshot(ps, pstate_intent(ps, "fixup"), &uerr));
+	if (pstate_intent(ps, "hba-lock")) {
+		const char *was = pstate_get(ps, "hba_was_locked");
+		if (!was || strcmp(was, "1") != 0) {
+			struct gm_hba_opts h;
+			hba_opts(&h, NULL);
+			h.command = GM_HBA_UNLOCK;
+			UNDO("re-open remote access", gm_hba_unlock(&h, &uerr));
+		}
+	}
+	if (pstate_intent(ps, "connlimit") && db)
+		UNDO("restore the connection limit", restore_connlimit(ps, db, &uerr));
+	if (pstate_intent(ps, "notice") && db)
+		UNDO("take the notice out of the banner", unnotice(db, &uerr));
+#undef UNDO
+	return rc;
+}
+
+/* The procedure got through: what is left to do after the commit. */
+static int finish(struct pstate *ps, struct gm_error *err)
+{
+	const char *kind = pstate_get(ps, "procedure");
+	PGconn *c;
+	char *comment = NULL;
+	int rc;
+
+	if (!(c = open_cluster(err)))
+		return GM_EFAIL;
+	if (kind && strcmp(kind, "upgrade") == 0) {
+		const char *target = pstate_get(ps, "target");
+		rc = target ? db_exists(c, target, &comment, err) : 0;
+		if (rc == 1 && comment && strcmp(comment, PROCEDURE_MARK) == 0)
+			rc = exec_ident(c, "COMMENT ON DATABASE ", target, " IS NULL", err);
+	} else {
+		const char *snap = pstate_get(ps, "snapshot"), *keep = pstate_get(ps, "keep_snapshot");
+		rc = snap ? db_exists(c, snap, &comment, err) : 0;
+		if (rc == 1 && keep && strcmp(keep, "1") == 0) {
+			/* kept: the database as it was before the fixup, notice, limit
+			 * and comment included */
+			gm_log(GM_LOG_NOTICE, "the snapshot \"%s\" is kept (--keep-snapshot): drop it when it is not needed "
+					      "any more (dropdb \"%s\")", snap, snap);
+			rc = unnotice(snap, err);
+			if (rc == GM_OK)
+				rc = restore_connlimit(ps, snap, err);
+			if (rc == GM_OK && pstate_get(ps, "source_comment")) {
+				char *lit = gm_db_literal(c, pstate_get(ps, "source_comment"));
+				char *after = gm_xasprintf(" IS %s", lit);
+				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, after, err);
+				free(after);
+				free(lit);
+			} else if (rc == GM_OK) {
+				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, " IS NULL", err);
+			}
+		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
+			rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+		}
+	}
+	free(comment);
+	gm_conn_close(c);
+	return rc < 0 ? rc : GM_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The end screen                                                      */
+/* ------------------------------------------------------------------ */
+
+static const char *sysconf_dir(void)
+{
+	const char *env = getenv("GMDB_SYSCONF_DIR");
+	return env && *env ? env : "/etc";
+}
+
+/* The value of GM_DATABASE in upstream's backup configuration (a shell
+ * file), or NULL. */
+static char *backup_database(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	char *value = NULL;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t"), *end;
+		if (strncmp(p, "GM_DATABASE", 11) != 0)
+			continue;
+		p += 11;
+		p += strspn(p, " \t");
+		if (*p != '=')
+			continue;
+		p++;
+		p += strspn(p, " \t");
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '"' || *p == '\'') {
+			char q = *p++;
+			if ((end = strchr(p, q)))
+				*end = '\0';
+		} else {
+			p[strcspn(p, " \t#;")] = '\0';
+		}
+		free(value);
+		value = gm_xstrdup(p);
+	}
+	fclose(f);
+	return value;
+}
+
+/* The database settings of the [profile ...] groups of a GNUmed client
+ * configuration file, one "  [profile X] database = Y" line each. */
+static void client_profiles(const char *path, FILE *out)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], group[256] = "";
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t"), *eq;
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '[') {
+			snprintf(group, sizeof(group), "%s", p);
+			continue;
+		}
+		if (strncmp(group, "[profile", 8) != 0 || strncmp(p, "database", 8) != 0)
+			continue;
+		eq = p + 8 + strspn(p + 8, " \t");
+		if (*eq != '=')
+			continue;
+		eq++;
+		eq += strspn(eq, " \t");
+		fprintf(out, "    (now: %s database = %s)\n", group, eq);
+	}
+	fclose(f);
+}
+
+/* The scheduled jobs known to work on GNUmed databases: before the
+ * downtime (pause them) or after it (resume them). */
+static void print_jobs(FILE *out, bool after)
+{
+	char *cron = gm_xasprintf("%s/cron.daily/gnumed-server", sysconf_dir());
+	if (access(cron, F_OK) == 0)
+		fprintf(out, "Scheduled job that works on GNUmed databases: %s (gnumed-server's nightly backup): %s.\n", cron,
+			after ? "if you paused it, resume it" : "pause it until the procedure is done (meanwhile the database "
+								"refuses its sessions)");
+	free(cron);
+}
+
+static void end_screen(const struct proc *p, FILE *out)
+{
+	char *client = gm_xasprintf("%s/gnumed/gnumed-client.conf", sysconf_dir());
+	char *backup = gm_xasprintf("%s/gnumed/gnumed-backup.conf", sysconf_dir());
+	char *current = backup_database(backup);
+
+	fprintf(out, "\nThe downtime procedure is done: \"%s\" (v%d) replaces \"%s\" (v%d).\n", p->target, p->to,
+		p->source, p->from);
+	fprintf(out, "Remote access is open again; \"%s\" is kept as it was, its banner says that \"%s\" replaced it.\n\n",
+		p->source, p->target);
+	fprintf(out, "Point the GNUmed clients at \"%s\": in every [profile ...] group of %s\n"
+		     "and of each user's ~/.gnumed/gnumed.conf, set\n"
+		     "    database = %s\n", p->target, client, p->target);
+	client_profiles(client, out);
+	fputc('\n', out);
+	fprintf(out, "Point the backup job at \"%s\": in %s set\n    GM_DATABASE=\"%s\"\n", p->target, backup, p->target);
+	if (current)
+		fprintf(out, "(it is GM_DATABASE=\"%s\" now%s)\n", current,
+			strcmp(current, p->target) == 0 ? ": nothing to do" : "");
+	else if (access(backup, F_OK) == 0)
+		fprintf(out, "(%s cannot be read here, or has no GM_DATABASE)\n", backup);
+	else
+		fprintf(out, "(there is no %s on this machine)\n", backup);
+	print_jobs(out, true);
+	fprintf(out, "\nWhen nobody needs \"%s\" any more: gm-upgrade_server --retire %d\n", p->source, p->from);
+	free(client);
+	free(backup);
+	free(current);
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+/* ------------------------------------------------------------------ */
+
+static int identify_child(void *arg, struct gm_buf *result, struct gm_error *err)
+{
+	struct gm_found f;
+	int rc = gm_identify(arg, &f, err);
+	if (rc == GM_OK)
+		gm_buf_addf(result, "%d %d %s", f.gnumed ? 1 : 0, f.version, f.hash ? f.hash : "-");
+	free(f.name);
+	free(f.hash);
+	free(f.problem);
+	return rc;
+}
+
+struct resolve_arg {
+	const struct gm_fixup_opts *fo;
+};
+
+static int resolve_child(void *arg, struct gm_buf *result, struct gm_error *err)
+{
+	struct resolve_arg *a = arg;
+	char *db = NULL;
+	int version = -1;
+	int rc = gm_fixup_resolve(a->fo, &db, &version, err);
+	if (rc == GM_OK)
+		gm_buf_addf(result, "%d %s", version, db);
+	free(db);
+	return rc;
+}
+
+/* Checks before anything is changed. */
+static int preflight(struct proc *p, struct gm_error *err)
+{
+	PGconn *c;
+	char *banner = NULL, *comment = NULL;
+	int rc;
+
+	if (p->kind == PROC_UPGRADE) {
+		char *res = NULL;
+		int gnumed = 0, version = -1;
+		rc = run_child(identify_child, p->source, NULL, NULL, &res, err);
+		if (rc < 0)
+			return rc;
+		if (!res || sscanf(res, "%d %d", &gnumed, &version) != 2 || !gnumed)
+			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", p->source);
+		else if (version != p->from)
+			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" does not have the known schema hash of v%d", p->source,
+					  p->from);
+		free(res);
+		if (rc < 0)
+			return rc;
+		gm_log(GM_LOG_PROGRESS, "database \"%s\" has the known schema hash of v%d", p->source, p->from);
+	}
+	if (!(c = open_db(p->source, err)))
+		return GM_EFAIL;
+	rc = gm_banner_get_conn(c, &banner, err);
+	gm_conn_close(c);
+	if (rc == GM_OK && gm_banner_strip(banner, NULL, NULL) != 0) {
+		rc = gm_error_set(err, GM_ECHECK, "the logon banner of \"%s\" starts with a gmdb notice already", p->source);
+		gm_error_hint(err, "Take it out first (gm-banner %s unnotice), or look at it with gm-banner %s show.", p->source,
+			      p->source);
+	}
+	free(banner);
+	if (rc < 0)
+		return rc;
+	if (p->kind == PROC_UPGRADE) {
+		if (!(c = open_cluster(err)))
+			return GM_EFAIL;
+		rc = db_exists(c, p->target, &comment, err);
+		gm_conn_close(c);
+		if (rc == 1 && !has_build_mark(comment)) {
+			rc = gm_error_set(err, GM_ECHECK, "the target database \"%s\" exists", p->target);
+			gm_error_hint(err, "Drop it first (after making sure it holds nothing you need).");
+		}
+		free(comment);
+		if (rc < 0)
+			return rc;
+	}
+	return GM_OK;
+}
+
+static int refuse_if_unfinished(struct pstate *ps, struct gm_error *err)
+{
+	int rc = pstate_read(ps, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		char *what = pstate_describe(ps);
+		const char *kind = pstate_get(ps, "procedure");
+		gm_error_set(err, GM_ECHECK, "an unfinished downtime procedure is recorded (%s, started %s, process %s)", what,
+			     pstate_get(ps, "started") ? pstate_get(ps, "started") : "?",
+			     pstate_get(ps, "pid") ? pstate_get(ps, "pid") : "?");
+		gm_error_detail(err, "The state file is \"%s\".", ps->path);
+		gm_error_hint(err, "Run \"%s --recover\" first: it undoes what that procedure did.",
+			      kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
+		free(what);
+		warned = true;
+		return GM_ECHECK;
+	}
+	return GM_OK;
+}
+
+/* One step: a progress line (title NULL: none), the step, and the test's
+ * crash point after it. */
+static int run_step(struct proc *p, int rc, const char *name, char *title, int (*fn)(struct proc *, struct gm_error *),
+		    struct gm_error *err)
+{
+	struct gm_step st;
+
+	if (rc == GM_OK)
+		rc = gm_signals_check(err);
+	if (rc == GM_OK) {
+		gm_log(GM_LOG_DEBUG, "downtime step %s", name);
+		if (title)
+			gm_step_begin(&st, "%s", title);
+		rc = fn(p, err);
+		if (title)
+			gm_step_end(&st, rc, NULL);
+		if (rc == GM_OK)
+			crash_point(name);
+	}
+	free(title);
+	return rc;
+}
+
+static int step_unnotice_target(struct proc *p, struct gm_error *err)
+{
+	int rc = record(p, "unnotice-target", err);
+	return rc < 0 ? rc : unnotice(p->target, err);
+}
+
+static int step_unnotice_source(struct proc *p, struct gm_error *err)
+{
+	int rc = record(p, "unnotice", err);
+	return rc < 0 ? rc : unnotice(p->source, err);
+}
+
+static int procedure(struct proc *p, struct gm_error *err)
+{
+	struct gm_step st;
+	char *stamp;
+	int rc;
+
+	p->started = time(NULL);
+	pstate_init(&p->ps);
+	gm_signals_install();
+	rc = pstate_lock(&p->ps, err);
+	if (rc == GM_OK)
+		rc = refuse_if_unfinished(&p->ps, err);
+	if (rc < 0)
+		goto out;
+	gm_strv_release(&p->ps.keys);
+	gm_strv_release(&p->ps.vals);
+
+	gm_step_begin(&st, "checking \"%s\" before the downtime", p->source);
+	rc = preflight(p, err);
+	gm_step_end(&st, rc, NULL);
+	if (rc < 0) {
+		gm_error_hint(err, "%s%sNothing was changed.", err->hint ? err->hint : "", err->hint ? " " : "");
+		goto out;
+	}
+	print_jobs(stderr, false);
+	if (p->kind == PROC_UPGRADE && !p->uo->yes && gm_cli_interactive()) {
+		char answer[16] = "";
+		fprintf(stderr, "Bring \"%s\" down (remote access locked, its sessions ended) and upgrade it into \"%s\"? [y/N] ",
+			p->source, p->target);
+		if (!fgets(answer, sizeof(answer), stdin) || (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0)) {
+			rc = gm_error_set(err, GM_EFAIL, "not confirmed: nothing was changed");
+			goto out;
+		}
+	}
+
+	stamp = utc_stamp(p->started);
+	rc = pstate_set(&p->ps, "procedure", p->kind == PROC_UPGRADE ? "upgrade" : "fixup", err);
+	if (rc == GM_OK)
+		rc = pstate_setf(&p->ps, "from", err, "%d", p->from);
+	if (rc == GM_OK)
+		rc = pstate_setf(&p->ps, "to", err, "%d", p->to);
+	if (rc == GM_OK)
+		rc = pstate_set(&p->ps, "source", p->source, err);
+	if (rc == GM_OK)
+		rc = pstate_set(&p->ps, "started", stamp, err);
+	if (rc == GM_OK)
+		rc = pstate_setf(&p->ps, "pid", err, "%ld", (long)getpid());
+	if (rc == GM_OK && p->snapshot)
+		rc = pstate_set(&p->ps, "snapshot", p->snapshot, err);
+	if (rc == GM_OK && p->kind == PROC_FIXUP)
+		rc = pstate_set(&p->ps, "keep_snapshot", p->o->keep_snapshot ? "1" : "0", err);
+	free(stamp);
+
+	{
+		bool up = p->kind == PROC_UPGRADE;
+		rc = run_step(p, rc, "notice", gm_xasprintf("putting the %s notice into the banner of \"%s\"",
+							   up ? "upgrade" : "fixup", p->source), step_notice, err);
+		rc = run_step(p, rc, "connlimit", gm_xasprintf("refusing new sessions of ordinary roles on \"%s\" "
+							      "(connection limit 0)", p->source), step_connlimit, err);
+		rc = run_step(p, rc, "hba-lock", gm_xstrdup("locking remote access"), step_hba_lock, err);
+		rc = run_step(p, rc, "sessions", gm_xasprintf("ending remote sessions (after %d s), looking for local ones on \"%s\"",
+							      p->o->grace, p->source), step_sessions, err);
+		if (!up)
+			rc = run_step(p, rc, "snapshot", NULL, step_snapshot, err);
+		rc = run_step(p, rc, up ? "upgrade-done" : "fixup-done", NULL, step_work, err);
+		if (up) {
+			rc = run_step(p, rc, "unnotice-target", gm_xasprintf("taking the notice out of the banner of \"%s\"",
+									     p->target), step_unnotice_target, err);
+			rc = run_step(p, rc, "replaced-notice", gm_xasprintf("saying in the banner of \"%s\" that \"%s\" replaced it",
+									     p->source, p->target), step_replaced_notice, err);
+		} else {
+			rc = run_step(p, rc, "unnotice", gm_xasprintf("taking the notice out of the banner of \"%s\"", p->source),
+				      step_unnotice_source, err);
+		}
+		rc = run_step(p, rc, "connlimit-restore", gm_xasprintf("restoring the connection limit of \"%s\"", p->source),
+			      step_connlimit_restore, err);
+		rc = run_step(p, rc, "hba-unlock", gm_xstrdup("re-opening remote access"), step_hba_unlock, err);
+	}
+
+	if (rc == GM_OK) {
+		/* the point of no return: from here on, a crash is finished, not undone */
+		rc = record(p, "commit", err);
+		if (rc == GM_OK && (rc = finish(&p->ps, err)) < 0) {
+			gm_error_hint(err, "Everything else is done: \"%s --recover\" finishes it.",
+				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
+			warned = true;
+		}
+		if (rc == GM_OK)
+			rc = pstate_remove(&p->ps, err);
+		if (rc == GM_OK && p->kind == PROC_UPGRADE)
+			end_screen(p, p->uo->json ? stderr : stdout);  /* stdout is the JSON's */
+		else if (rc == GM_OK)
+			printf("The downtime procedure is done: \"%s\" (v%d) is fixed up, access is open again.\n", p->source,
+			       p->from);
+		goto out;
+	}
+
+	/* undo, as found: what was recorded, in reverse */
+	if (gm_signals_caught() && !(err->message && strstr(err->message, "signal"))) {
+		char *was = gm_xstrdup(err->message ? err->message : "");
+		gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
+		free(was);
+	}
+	if (p->ps.keys.n) {
+		struct gm_error uerr = GM_ERROR_INIT;
+		gm_log(GM_LOG_NOTICE, "the downtime procedure failed: undoing what it did");
+		if (undo_all(&p->ps, &uerr) == GM_OK) {
+			pstate_remove(&p->ps, NULL);
+			gm_error_hint(err, "%s%sEverything is as it was before the procedure: banner, connection limit, remote access%s.",
+				      err->hint ? err->hint : "", err->hint ? " " : "",
+				      p->kind == PROC_UPGRADE ? ", no new database" : ", the database (from its snapshot)");
+		} else {
+			gm_error_hint(err, "Not everything could be undone (%s): fix that and run \"%s --recover\".",
+				      uerr.message ? uerr.message : "?",
+				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
+			warned = true;
+		}
+		gm_error_release(&uerr);
+	}
+out:
+	pstate_release(&p->ps);
+	return rc;
+}
+
+int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downtime_opts *o, struct gm_error *err)
+{
+	struct proc p;
+	struct gm_engine e;
+	char *conf;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = PROC_UPGRADE;
+	p.from = uo->from;
+	p.to = uo->to;
+	p.o = o;
+	p.uo = uo;
+	gm_engine_init(&e);
+	conf = gm_xasprintf("update_db-v%d_v%d.conf", uo->from, uo->to);
+	{
+		char *path = gm_xasprintf("%s/bootstrap/%s", gm_upstream_dir(uo->upstream_dir), conf);
+		if (access(path, R_OK) != 0)
+			rc = gm_error_set(err, GM_EUSAGE, "upstream's tree has no upgrade from v%d to v%d (no %s)", uo->from,
+					  uo->to, path);
+		else
+			rc = gm_engine_prepare(&e, gm_upstream_dir(uo->upstream_dir), conf, NULL, err);
+		free(path);
+	}
+	free(conf);
+	if (rc == GM_OK) {
+		p.source = gm_xstrdup(e.template_db);
+		p.target = gm_xstrdup(e.target);
+		rc = procedure(&p, err);
+	}
+	gm_engine_release(&e);
+	free(p.source);
+	free(p.target);
+	return rc;
+}
+
+int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_opts *o, struct gm_error *err)
+{
+	struct proc p;
+	struct resolve_arg a = { fo };
+	char *res = NULL, *sp;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = PROC_FIXUP;
+	p.o = o;
+	p.fo = fo;
+	gm_signals_install();
+	rc = run_child(resolve_child, &a, NULL, NULL, &res, err);
+	if (rc == GM_OK && (!res || !(sp = strchr(res, ' '))))
+		rc = gm_error_set(err, GM_EFAIL, "could not find the database to fix");
+	if (rc == GM_OK) {
+		p.from = p.to = atoi(res);
+		p.source = gm_xstrdup(sp + 1);
+		p.snapshot = gm_xasprintf("%s" SNAPSHOT_SUFFIX, p.source);
+		if (strlen(p.snapshot) > 63)
+			rc = gm_error_set(err, GM_EUSAGE, "the snapshot's name \"%s\" is too long for PostgreSQL", p.snapshot);
+	}
+	if (rc == GM_OK)
+		rc = procedure(&p, err);
+	free(res);
+	free(p.source);
+	free(p.snapshot);
+	return rc;
+}
+
+int gm_downtime_recover(struct gm_error *err)
+{
+	struct pstate ps;
+	char *what = NULL;
+	int rc;
+
+	warned = true;
+	pstate_init(&ps);
+	gm_signals_install();
+	rc = pstate_lock(&ps, err);
+	if (rc == GM_OK)
+		rc = pstate_read(&ps, err);
+	if (rc == 0) {
+		gm_log(GM_LOG_NOTICE, "no unfinished downtime procedure is recorded (%s): nothing to do", ps.path);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	what = pstate_describe(&ps);
+	if (pstate_intent(&ps, "commit")) {
+		gm_log(GM_LOG_NOTICE, "the %s (started %s) had got through: finishing it", what,
+		       pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?");
+		rc = finish(&ps, err);
+	} else {
+		gm_log(GM_LOG_NOTICE, "undoing the unfinished %s (started %s, process %s)", what,
+		       pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?",
+		       pstate_get(&ps, "pid") ? pstate_get(&ps, "pid") : "?");
+		rc = undo_all(&ps, err);
+	}
+	if (rc == GM_OK)
+		rc = pstate_remove(&ps, err);
+	if (rc == GM_OK)
+		printf("recovered: the %s is %s; the state file is gone\n", what,
+		       pstate_intent(&ps, "commit") ? "finished" : "undone, everything is as it was before it");
+	else
+		gm_error_hint(err, "Fix the cause and run --recover again: it only does what is still to do.");
+out:
+	free(what);
+	pstate_release(&ps);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Retire                                                              */
+/* ------------------------------------------------------------------ */
+
+int gm_downtime_retire(int version, bool undo, struct gm_error *err)
+{
+	char *db = gm_xasprintf("gnumed_v%d", version);
+	PGconn *c = NULL;
+	struct gm_found *found = NULL;
+	struct gm_buf who = GM_BUF_INIT;
+	size_t n = 0;
+	int rc, newest = -1, mine = -2, nsess = 0;
+	bool root = geteuid() == 0;  /* before connecting drops root */
+
+	c = gm_conn_open("template1", LABEL, err);
+	if (!c) {
+		rc = GM_EFAIL;
+		goto out;
+	}
+	rc = db_exists(c, db, NULL, err);
+	if (rc == 0)
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" does not exist", db);
+	if (rc < 0)
+		goto out;
+	if (undo) {
+		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS true", err);
+		if (rc == GM_OK)
+			printf("\"%s\" accepts connections again\n", db);
+		goto out;
+	}
+	rc = gm_discover(&found, &n, err);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (found[i].version > newest)
+			newest = found[i].version;
+		if (strcmp(found[i].name, db) == 0)
+			mine = found[i].version;
+	}
+	if (mine == -2) {
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database that accepts connections", db);
+		goto out;
+	}
+	if (mine < 0 || mine >= newest) {
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is the newest GNUmed database of the cluster%s", db,
+				  mine < 0 ? " (or its schema hash is unknown)" : "");
+		gm_error_hint(err, "Retire an old database only once a newer one has replaced it.");
+		goto out;
+	}
+	rc = sessions_on(c, db, &who, &nsess, err);
+	if (rc == GM_OK && nsess) {
+		rc = gm_error_set(err, GM_ECHECK, "%d session%s open on \"%s\"", nsess, nsess == 1 ? " is" : "s are", db);
+		gm_error_detail(err, "Who is still using it:%s", gm_buf_str(&who));
+		gm_error_hint(err, "Point those programs at the new database (v%d), then run again.", newest);
+	}
+	if (rc == GM_OK)
+		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS false", err);
+	if (rc == GM_OK) {
+		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
+		printf("undo: gm-upgrade_server --unretire %d\n", version);
+		if (root)
+			printf("  or: runuser -u postgres -- psql -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       db);
+		else
+			printf("  or: psql -U %s -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       gm_conn_user(), db);
+	}
+out:
+	gm_found_release(found, n);
+	gm_buf_release(&who);
+	gm_conn_close(c);
+	free(db);
+	return rc;
+}
