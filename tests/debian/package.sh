@@ -46,6 +46,9 @@ cleanup() {
 		rm -rf /var/lib/gmdb/backups
 		rmdir /var/lib/gmdb 2>/dev/null || true
 	fi
+	if [ -n "${started_cluster:-}" ] && [ -n "${cluster:-}" ]; then
+		"$srcdir/tests/lib/pgcluster.sh" stop "$cluster" || echo "# cleanup: could not stop $cluster"
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -110,6 +113,31 @@ ok "$(test -f /usr/lib/*/gmdb/libgmdb.so && ! ls /usr/lib/*/gmdb/*.la >/dev/null
 	"the private libgmdb is in pkglibdir, without a .la file"
 run ldd /usr/sbin/gm-fingerprint_db
 like "$out" "libgmdb.so => /usr/lib/[^/]*/gmdb/libgmdb.so" "gm-fingerprint_db finds libgmdb by its RUNPATH"
+for t in gm-banner gm-fixup_server gm-hba-lock gm-upgrade_server; do
+	run "/usr/sbin/$t" --version
+	like "$out" "gmdb.* ${version//./\\.}" "$t --version is gmdb's $version"
+done
+
+# --- the installed tools on a real GNUmed database --------------------------------
+# The test suite's throw-away cluster and its reference databases (made by
+# upstream's bootstrapper; built here if make check has not built them).
+cluster=${GMDB_TEST_CLUSTER:-$srcdir/tests/tmp/cluster}
+[ -f "$cluster/data/postmaster.pid" ] || started_cluster=1
+(
+	. "$srcdir/tests/lib/common.sh"
+	need_reference >&2 && clone_db gmref_v22 gmdb_pkg_v22 >&2 &&
+		"$srcdir/tests/lib/pgcluster.sh" env "$GMDB_CLUSTER"
+) >"$tmp/cluster.env" 2>"$tmp/cluster.err"
+ok $? "a real v22 database (a copy of upstream's) in the test suite's cluster"
+eval "$(tail -n 1 "$tmp/cluster.env")"
+export PGHOST PGPORT
+unset PGUSER
+run /usr/sbin/gm-fingerprint_db --expect-version 22 gmdb_pkg_v22
+is "$rc" 0 "the installed gm-fingerprint_db: the database has the known v22 hash"
+run /usr/sbin/gm-fixup_server --check -d gmdb_pkg_v22
+is "$rc" 0 "the installed gm-fixup_server --check: ready to apply upstream's v22 fixup"
+like "$out" 'ready: gm-fixup_server would apply it now' "and says so"
+psql -X -q -U postgres -d postgres -c 'DROP DATABASE IF EXISTS gmdb_pkg_v22' >/dev/null 2>&1
 
 # --- the trigger: reinstall gnumed-server ------------------------------------
 run apt install --reinstall gnumed-server
