@@ -596,6 +596,30 @@ static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_file
 	return rc;
 }
 
+/* Progress of REINDEX (VERBOSE): its notices name what it has done. */
+struct reindex_watch {
+	struct gm_step *st;
+	char last[200];
+	PQnoticeReceiver old;
+	void *old_arg;
+};
+
+static void reindex_notice(void *arg, const PGresult *res)
+{
+	struct reindex_watch *w = arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (msg && strstr(msg, "was reindexed"))
+		snprintf(w->last, sizeof(w->last), "%s", msg);
+	if (w->old)
+		w->old(w->old_arg, res);
+}
+
+static void reindex_tick(void *data)
+{
+	struct reindex_watch *w = data;
+	gm_step_progress(w->st, "%s", w->last[0] ? w->last : "started");
+}
+
 /* The constraint revalidation of upstream's step 10, as upstream runs it
  * (one DO block, left uncommitted: it becomes durable with the next commit
  * on the same connection, or is rolled back with it). */
@@ -634,8 +658,15 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->reindex == 1) {
 		char *q = gm_xasprintf("REINDEX (VERBOSE) DATABASE %s", e->target);
+		struct reindex_watch w = { &st, { 0 }, NULL, NULL };
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
-		rc = gm_session_autocommit(c, q, err);
+		/* a progress line names the table REINDEX (VERBOSE) did last */
+		rc = gm_session_commit(c, err);
+		if (rc == GM_OK) {
+			w.old = PQsetNoticeReceiver(c, reindex_notice, &w);
+			rc = gm_db_exec_watch(c, q, reindex_tick, &w, err);
+			PQsetNoticeReceiver(c, w.old, w.old_arg);
+		}
 		free(q);
 		if (rc < 0) {
 			gm_log(GM_LOG_WARNING, "%s; trying again without VERBOSE, as upstream does", err->message);
