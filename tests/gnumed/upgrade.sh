@@ -97,29 +97,35 @@ out=$(same up_source_before gnumed_v21)
 ok $? "the source is exactly as it was"
 cp "$GMDB_UPSTREAM_DIR/sql/${f#"$tree"/sql/}" "$f"
 
+# signal_in_bundles SIGNAL LOG: once the run writing LOG has started the
+# bundle "v21-v22-dynamic" (the target exists then, and a good second of
+# work is left), send it SIGNAL
+signal_in_bundles() {
+	for _ in $(seq 600); do
+		grep -q 'bundle "v21-v22-dynamic"' "$2" 2>/dev/null && break
+		sleep 0.05
+	done
+	pkill "-$1" -f "gm-upgrade_server --no-backup --log-file $2"
+}
+
 # SIGTERM in the middle: the same clean end
-(sleep 4; pkill -TERM -f 'gm-upgrade_server --no-backup --upstream-dir') &
-run gm-upgrade_server --no-backup --upstream-dir "$tree" 21 22
+signal_in_bundles TERM "$work/term.log" &
+run gm-upgrade_server --no-backup --log-file "$work/term.log" 21 22
 wait
-isnt_zero=$([ "$rc" != 0 ] && echo 0 || echo 1)
-ok "$isnt_zero" "SIGTERM ends the run with a failure (exit $rc)"
+is "$rc" 1 "SIGTERM in the bundles ends the run with a failure"
 like "$err" 'signal|interrupted|cancel' "and says it was interrupted"
 exists gnumed_v22; is "$?" 1 "no target is left behind"
 
 # kill -9: the half-made target is recognised and cleaned up by the next run
-(sleep 4; pkill -KILL -f 'gm-upgrade_server --no-backup --upstream-dir') &
-run gm-upgrade_server --no-backup --upstream-dir "$tree" 21 22
+signal_in_bundles KILL "$work/kill.log" &
+run gm-upgrade_server --no-backup --log-file "$work/kill.log" 21 22
 wait
-is "$rc" 137 "kill -9 mid-upgrade"
-sleep 1
-if exists gnumed_v22; then
-	run gm-upgrade_server --check --no-backup 21 22
-	is "$rc" 0 "--check after the kill: ready (the leftover will be dropped)"
-	like "$out" 'half-made target left by an interrupted gmdb run' "--check names the half-made target"
-else
-	ok 0 "the kill came before the clone: nothing to clean up"
-	ok 0 "(no leftover to name)"
-fi
+is "$rc" 137 "kill -9 in the bundles"
+for _ in $(seq 50); do [ -z "$(sql postgres -c "SELECT 1 FROM pg_stat_activity WHERE datname = 'gnumed_v22'")" ] && break; sleep 0.1; done
+exists gnumed_v22; ok $? "the half-made target is left behind"
+run gm-upgrade_server --check --no-backup 21 22
+is "$rc" 0 "--check after the kill: ready (the leftover will be dropped)"
+like "$out" 'half-made target left by an interrupted gmdb run' "--check names the half-made target"
 run gm-upgrade_server --no-backup 21 22
 is "$rc" 0 "the next run succeeds"
 out=$(same gmref_v22 gnumed_v22 "${masks[@]}")
