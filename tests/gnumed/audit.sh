@@ -11,16 +11,6 @@ rm -rf "$tmp" && mkdir -p "$tmp" || bail "cannot make $tmp"
 
 upstream_ddl() { PGUSER=postgres /usr/bin/python3 "$GMDB_SRCDIR/tests/gnumed/upstream-audit-ddl.py" "$@" 2>"$tmp/upstream.err"; }
 gmdb_ddl() { "$GMDB_BUILDDIR/tests/gnumed/audit-ddl" "$@"; }
-# The reference databases are shared with other test runs, which may use
-# or rename them for a while: wait for the source (up to 10 minutes).
-clone() {
-	local i
-	for i in $(seq 120); do
-		clone_db "$1" "$2" 2>/dev/null && return 0
-		sleep 5
-	done
-	return 1
-}
 # psql as gm-dbo the way upstream's engine runs the file: owner session,
 # read-write despite the databases' default_transaction_read_only.
 as_owner() {
@@ -28,14 +18,10 @@ as_owner() {
 	psql -X -q -v ON_ERROR_STOP=1 -U postgres -d "$db" -c 'SET default_transaction_read_only TO off' \
 		-c 'SET SESSION AUTHORIZATION "gm-dbo"' "$@"
 }
-rw() {
-	local db=$1; shift
-	sql "$db" -c 'SET default_transaction_read_only TO off' "$@"
-}
 
 for v in 12 18 21 22; do
 	db=au_audit_v$v
-	clone gmref_v$v $db || bail "cannot clone gmref_v$v"
+	clone_db gmref_v$v $db || bail "cannot clone gmref_v$v"
 	upstream_ddl $db "$tmp/up-v$v.sql" gm-dbo || bail "upstream's generator failed on $db: $(cat "$tmp/upstream.err")"
 	gmdb_ddl $db gm-dbo >"$tmp/gm-v$v.sql" 2>"$tmp/gm.err"
 	is "$?" 0 "v$v: gm_audit_generate succeeds"
@@ -62,7 +48,7 @@ done
 # differently from its table's: today's generator gives up on it, upstream's
 # and gmdb's alike, for the same column.
 db=au_audit_v5
-clone gmref_v5 $db || bail "cannot clone gmref_v5"
+clone_db gmref_v5 $db || bail "cannot clone gmref_v5"
 upstream_ddl $db "$tmp/up-v5.sql" gm-dbo
 is "$?" 3 "v5: upstream's generator gives up"
 like "$(cat "$tmp/upstream.err")" 'column "\.pk int4" not found in audit table' "v5: upstream: the log table lacks \"pk int4\""
@@ -74,8 +60,8 @@ drop_db $db
 
 # A newly registered table: the log table is created, and auditing works.
 db=au_audit_new
-clone gmref_v21 $db || bail "cannot clone gmref_v21"
-rw $db -c 'SET SESSION AUTHORIZATION "gm-dbo"' -f - <<'SQL' >/dev/null || bail "cannot register a new table"
+clone_db gmref_v21 $db || bail "cannot clone gmref_v21"
+sql_rw $db -c 'SET SESSION AUTHORIZATION "gm-dbo"' -f - <<'SQL' >/dev/null || bail "cannot register a new table"
 CREATE TABLE clin.au_probe (pk serial PRIMARY KEY, note text NOT NULL, tags text[], amount numeric(8,2), seen timestamptz)
 	INHERITS (audit.audit_fields);
 SELECT audit.register_table_for_auditing('clin', 'au_probe');
@@ -94,9 +80,8 @@ like "$(cat "$tmp/gm-new.sql")" "create table audit\.log_au_probe \(
 \) inherits \(audit\.audit_trail\);" "new table: the log table's columns, types as upstream spells them"
 run as_owner $db -f "$tmp/gm-new.sql"
 is "$rc" 0 "new table: the DDL runs"
-# as postgres: the clone belongs to postgres, so gm-dbo is not the database
-# owner the checked triggers let through
-run rw $db -c "INSERT INTO clin.au_probe (note) VALUES ('first')" -c "UPDATE clin.au_probe SET note = 'second'" \
+# as postgres, whom the checked triggers let through
+run sql_rw $db -c "INSERT INTO clin.au_probe (note) VALUES ('first')" -c "UPDATE clin.au_probe SET note = 'second'" \
 	-c "DELETE FROM clin.au_probe"
 is "$rc" 0 "new table: insert, update and delete go through the audit triggers"
 is "$(sql $db -c "SELECT string_agg(audit_action || ':' || note || ':' || orig_version, ',' ORDER BY pk_audit) FROM audit.log_au_probe")" \
@@ -112,20 +97,20 @@ fails_like_upstream() {
 	is "$out" "" "$what: and produces no DDL"
 	like "$err" "$pattern" "$what: saying why"
 }
-rw $db -c "ALTER TABLE audit.log_au_probe DROP COLUMN amount" >/dev/null || bail "cannot alter the log table"
+sql_rw $db -c "ALTER TABLE audit.log_au_probe DROP COLUMN amount" >/dev/null || bail "cannot alter the log table"
 fails_like_upstream "a log table lacking a column" 'log table "audit.log_au_probe" does not fit "clin.au_probe": it has no column "amount" of type numeric'
-rw $db -c "ALTER TABLE audit.log_au_probe ADD COLUMN amount text" >/dev/null || bail "cannot alter the log table"
+sql_rw $db -c "ALTER TABLE audit.log_au_probe ADD COLUMN amount text" >/dev/null || bail "cannot alter the log table"
 fails_like_upstream "a log table column of another type" 'has no column "amount" of type numeric'
-rw $db -c "ALTER TABLE audit.log_au_probe DROP COLUMN amount" -c "ALTER TABLE audit.log_au_probe ADD COLUMN amount numeric" \
+sql_rw $db -c "ALTER TABLE audit.log_au_probe DROP COLUMN amount" -c "ALTER TABLE audit.log_au_probe ADD COLUMN amount numeric" \
 	-c "ALTER TABLE audit.log_au_probe ADD COLUMN extra int" >/dev/null || bail "cannot alter the log table"
 upstream_ddl $db "$tmp/up-extra.sql" gm-dbo || bail "upstream's generator failed on $db"
 gmdb_ddl $db gm-dbo >"$tmp/gm-extra.sql"
 cmp "$tmp/up-extra.sql" "$tmp/gm-extra.sql"
 ok $? "extra columns in a log table are fine, for both"
-rw $db -c "INSERT INTO audit.audited_tables (schema, table_name) VALUES ('clin', 'au_nothere')" >/dev/null ||
+sql_rw $db -c "INSERT INTO audit.audited_tables (schema, table_name) VALUES ('clin', 'au_nothere')" >/dev/null ||
 	bail "cannot register a missing table"
 fails_like_upstream "a registered table that does not exist" 'the table "clin.au_nothere" registered for auditing does not exist'
-rw $db -c "DELETE FROM audit.audited_tables" >/dev/null || bail "cannot empty the registry"
+sql_rw $db -c "DELETE FROM audit.audited_tables" >/dev/null || bail "cannot empty the registry"
 fails_like_upstream "nothing registered" 'no tables are registered for auditing'
 drop_db $db
 rm -rf "$tmp"

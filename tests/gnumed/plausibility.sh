@@ -11,20 +11,6 @@ rm -rf "$tmp" && mkdir -p "$tmp" || bail "cannot make $tmp"
 conf="$GMDB_UPSTREAM_DIR/bootstrap/update_db-v21_v22.conf"
 upstream_log="$GMDB_CLUSTER/reference/upstream-v21_v22.log"
 checks() { "$GMDB_BUILDDIR/tests/gnumed/plausibility-run" "$@"; }
-# The reference databases are shared with other test runs, which may use
-# or rename them for a while: wait for the source (up to 10 minutes).
-clone() {
-	local i
-	for i in $(seq 120); do
-		clone_db "$1" "$2" 2>/dev/null && return 0
-		sleep 5
-	done
-	return 1
-}
-rw() {
-	local db=$1; shift
-	sql "$db" -c 'SET default_transaction_read_only TO off' "$@"
-}
 # What upstream's engine prints for the checks (and its result), from
 # upstream's own check_data_plausibility() and from gmdb's results.
 upstream_verdicts() {
@@ -51,8 +37,8 @@ awk '{ sub(/\r$/, ""); gsub(/^[ \t\f\v]+|[ \t\f\v]+$/, "") }
 	"$conf" >"$tmp/items" || bail "cannot read $conf"
 is "$(wc -l <"$tmp/items")" 168 "update_db-v21_v22.conf lists 168 items (84 pairs)"
 
-clone gmref_v21 au_pl_old || bail "cannot clone gmref_v21"
-clone gmref_v22 au_pl_new || bail "cannot clone gmref_v22"
+clone_db gmref_v21 au_pl_old || bail "cannot clone gmref_v21"
+clone_db gmref_v22 au_pl_new || bail "cannot clone gmref_v22"
 
 run checks au_pl_old au_pl_new "$tmp/items"
 is "$rc" 0 "upstream's checks on v21 -> v22: all pass (exit 0)"
@@ -78,7 +64,7 @@ like "$(printf '%s\n' "$out" | field 3 'bills with invoices but without VAT stat
 # deleted. Only the check counting active persons fails.
 active=$(sql au_pl_new -c "SELECT count(1) FROM dem.v_active_persons")
 [ "$active" -gt 0 ] || bail "no active persons to change"
-rw au_pl_new -c "UPDATE dem.identity SET deleted = true WHERE pk = (SELECT min(pk) FROM dem.identity i
+sql_rw au_pl_new -c "UPDATE dem.identity SET deleted = true WHERE pk = (SELECT min(pk) FROM dem.identity i
 	WHERE NOT deleted AND NOT EXISTS (SELECT 1 FROM dem.staff s WHERE s.fk_identity = i.pk))" >/dev/null ||
 	bail "cannot change an identity"
 run checks au_pl_old au_pl_new "$tmp/items"
