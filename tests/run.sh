@@ -28,35 +28,28 @@ for trs in tests/*.trs tests/*/*.trs; do
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 
+# A TAP script outside make check, as root (it installs packages): its
+# results count in the totals. tap_script SCRIPT TIMEOUT
+tap_script() {
+	local log=${1%.sh}.log p f st
+	if [ "$(id -u)" != 0 ]; then
+		echo "$1 not run: it needs root"
+		skipped=$((skipped + 1))
+		return
+	fi
+	timeout -k 30 "$2" bash "$1" >"$log" 2>&1
+	st=$?
+	grep -E '^(not ok|Bail out)' "$log" | head -n 20
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c -E '^(not ok|Bail out)' "$log")
+	[ "$st" != 0 ] && [ "$f" = 0 ] && f=1
+	passed=$((passed + p)) failed=$((failed + f))
+}
 # The Debian package, built from this clone's HEAD, installed beside
-# gnumed-server, triggered and purged (root only: it installs packages).
-if [ "$(id -u)" = 0 ]; then
-	timeout -k 30 15m bash tests/debian/package.sh >tests/debian/package.log 2>&1
-	pstatus=$?
-	grep -E '^(not ok|Bail out)' tests/debian/package.log | head -n 20
-	p=$(grep -c '^ok ' tests/debian/package.log)
-	f=$(grep -c -E '^(not ok|Bail out)' tests/debian/package.log)
-	[ "$pstatus" != 0 ] && [ "$f" = 0 ] && f=1
-	passed=$((passed + p)) failed=$((failed + f))
-else
-	echo "tests/debian/package.sh not run: it needs root"
-	skipped=$((skipped + 1))
-fi
-
-# The same package built, linted, installed beside gnumed-server and purged
-# on Debian trixie, in a debootstrapped chroot (root only, needs the mirror).
-if [ "$(id -u)" = 0 ]; then
-	timeout -k 30 25m bash tests/debian/trixie.sh >tests/debian/trixie.log 2>&1
-	tstatus=$?
-	grep -E '^(not ok|Bail out)' tests/debian/trixie.log | head -n 20
-	p=$(grep -c '^ok ' tests/debian/trixie.log)
-	f=$(grep -c -E '^(not ok|Bail out)' tests/debian/trixie.log)
-	[ "$tstatus" != 0 ] && [ "$f" = 0 ] && f=1
-	passed=$((passed + p)) failed=$((failed + f))
-else
-	echo "tests/debian/trixie.sh not run: it needs root"
-	skipped=$((skipped + 1))
-fi
+# gnumed-server, triggered and purged; then the same on Debian trixie, in a
+# debootstrapped chroot (needs the mirror).
+tap_script tests/debian/package.sh 15m
+tap_script tests/debian/trixie.sh 25m
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -25,19 +25,7 @@ pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
 
-started=
-for attempt in 1 2 3 4 5; do
-	port=$(($(free_port) + RANDOM % 50))
-	if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$cl" "$port" >/dev/null 2>&1; then
-		started=1
-		break
-	fi
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$cl"
-done
-[ -n "$started" ] || bail "could not start a private test cluster"
-eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$cl")"
-unset PGUSER
+private_cluster "$cl"
 psql -X -q -U postgres -d postgres -f "$tmp/roles.sql" >/dev/null 2>&1
 # GNUmed databases default to read-only transactions
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!

@@ -31,6 +31,24 @@ free_port() {
 	echo "$p"
 }
 
+# private_cluster DIR: a cluster of the test's own in DIR (for tests that
+# change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
+# stops it. Another test may take the free port first: a few tries.
+private_cluster() {
+	local attempt port
+	for attempt in 1 2 3 4 5; do
+		port=$(($(free_port) + RANDOM % 50))
+		if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" "$port" >/dev/null 2>&1; then
+			eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$1")"
+			unset PGUSER
+			return 0
+		fi
+		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$1" >/dev/null 2>&1
+		rm -rf "$1"
+	done
+	bail "could not start a private test cluster"
+}
+
 # Start the shared cluster (once) and point PG* at it.
 need_cluster() {
 	(
@@ -83,6 +101,22 @@ need_reference() {
 	) 9>"$GMDB_CLUSTER.reference.lock" || bail "could not build the reference GNUmed databases"
 }
 
+# CREATE DATABASE ... TEMPLATE fails while anyone is connected to the
+# template: another test may be reading a reference database for a moment
+# (chain.sh reads their hashes), so try again for up to a minute.
+clone_create() {
+	local i
+	for i in $(seq 120); do
+		sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\" OWNER \"$3\"" >/dev/null 2>"$GMDB_TESTDIR/clone.$$.err" &&
+			{ rm -f "$GMDB_TESTDIR/clone.$$.err"; return 0; }
+		grep -q 'is being accessed by other users' "$GMDB_TESTDIR/clone.$$.err" || break
+		sleep 0.5
+	done
+	cat "$GMDB_TESTDIR/clone.$$.err" >&2
+	rm -f "$GMDB_TESTDIR/clone.$$.err"
+	return 1
+}
+
 # clone_db SOURCE TARGET: a fresh copy (TARGET dropped first), with the
 # source's owner (GNUmed's functions check that gm-dbo owns the database)
 # and its database settings.
@@ -90,7 +124,7 @@ clone_db() {
 	local owner
 	owner=$(sql postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$1'") &&
 	sql postgres -c "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null &&
-	sql postgres -c "CREATE DATABASE \"$2\" TEMPLATE \"$1\" OWNER \"$owner\"" >/dev/null &&
+	clone_create "$1" "$2" "$owner" &&
 	# the database's own settings (default_transaction_read_only, ...) are
 	# not part of a template copy
 	sql postgres -c "SELECT format('ALTER DATABASE %I SET %s TO %L;', '$2', split_part(c, '=', 1), substr(c, strpos(c, '=') + 1))

@@ -16,20 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Other tests may take the free port first: try a few.
-started=
-for attempt in 1 2 3 4 5; do
-	port=$(( $(free_port) + RANDOM % 50 ))
-	if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$cl" "$port" >/dev/null 2>&1; then
-		started=1
-		break
-	fi
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$cl"
-done
-[ -n "$started" ] || bail "could not start a private test cluster"
-eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$cl")"
-unset PGUSER
+private_cluster "$cl"
 export GMDB_STATE_DIR=$tmp/state
 state=$GMDB_STATE_DIR/hba-lock
 hba=$cl/data/pg_hba.conf
