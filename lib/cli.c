@@ -28,6 +28,16 @@ struct poptOption gm_conn_option_table[] = {
 	POPT_TABLEEND
 };
 
+struct gm_run_opts gm_run_opts;
+
+struct poptOption gm_run_option_table[] = {
+	{ "upstream-dir", '\0', POPT_ARG_STRING, &gm_run_opts.upstream_dir, 0,
+	  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
+	{ "log-file", '\0', POPT_ARG_STRING, &gm_run_opts.log_file, 0,
+	  "write the log to FILE (default: a new file in /var/log/gnumed/server)", "FILE" },
+	POPT_TABLEEND
+};
+
 struct poptOption gm_common_option_table[] = {
 	{ "verbose", 'v', POPT_ARG_NONE, NULL, 'v',
 	  "say more: the SQL run and each step's details (twice: debugging)", NULL },
@@ -113,6 +123,11 @@ int gm_parse_uint(const char *text, int max, int *out)
 		return GM_EUSAGE;
 	*out = (int)v;
 	return GM_OK;
+}
+
+int gm_parse_version(const char *text, int *out)
+{
+	return gm_parse_uint(text && text[0] == 'v' ? text + 1 : text, 9999, out);
 }
 
 void gm_cli_upstream_password(const char *password)

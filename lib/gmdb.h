@@ -150,6 +150,15 @@ extern struct poptOption gm_common_option_table[];
 
 #define GM_POPT_CONNECTION \
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, gm_conn_option_table, 0, "Connection options:", NULL }
+/* The options of the tools that run upstream's definitions. */
+struct gm_run_opts {
+	char *upstream_dir; /* --upstream-dir */
+	char *log_file;     /* --log-file */
+};
+extern struct gm_run_opts gm_run_opts;
+extern struct poptOption gm_run_option_table[];
+#define GM_POPT_RUN \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, gm_run_option_table, 0, "Upstream's definitions:", NULL }
 #define GM_POPT_COMMON \
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, gm_common_option_table, 0, "Common options:", NULL }
 
@@ -166,6 +175,8 @@ int gm_cli_finish(int rc, struct gm_error *err);
 int gm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse a non-negative decimal integer (schema version, seconds ...). */
 int gm_parse_uint(const char *text, int max, int *out);
+/* Parse a schema version as the tools take it: "22" or "v22". */
+int gm_parse_version(const char *text, int *out);
 /*
  * Upstream's tools take gm-dbo's password as a positional argument: use it
  * (for user gm-dbo unless -U names another), warning that other users of

@@ -70,17 +70,16 @@ int main(int argc, const char **argv)
 			rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", args[takes]);
 	}
 	if (rc == GM_OK && strcmp(cmd, "notice") == 0) {
-		/* versions as "21" or "v21" */
 		if (fixup) {
 			notice.kind = GM_BANNER_NOTICE_FIXUP;
-			if (gm_parse_uint(fixup + (fixup[0] == 'v'), 9999, &notice.from) < 0)
+			if (gm_parse_version(fixup, &notice.from) < 0)
 				rc = gm_cli_usage_error("--fixup: \"%s\" is not a version number", fixup);
 		} else if (replaced_by) {
 			notice.kind = GM_BANNER_NOTICE_REPLACED;
 			notice.database = replaced_by;
-		} else if (gm_parse_uint(arg1 + (arg1[0] == 'v'), 9999, &notice.from) < 0) {
+		} else if (gm_parse_version(arg1, &notice.from) < 0) {
 			rc = gm_cli_usage_error("notice: \"%s\" is not a version number", arg1);
-		} else if (gm_parse_uint(arg2 + (arg2[0] == 'v'), 9999, &notice.to) < 0) {
+		} else if (gm_parse_version(arg2, &notice.to) < 0) {
 			rc = gm_cli_usage_error("notice: \"%s\" is not a version number", arg2);
 		} else if (notice.to <= notice.from) {
 			rc = gm_cli_usage_error("notice: an upgrade goes to a higher version, not from v%d to v%d",

@@ -10,7 +10,7 @@ int main(int argc, const char **argv)
 {
 	struct gm_fixup_opts opts = { .version = -1 };
 	struct gm_error err = GM_ERROR_INIT;
-	char *database = NULL, *upstream = NULL, *log_file = NULL;
+	char *database = NULL;
 	struct gm_downtime_opts dopts = { .grace = 60 };
 	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1;
 	const char *version, *extra;
@@ -34,10 +34,7 @@ int main(int argc, const char **argv)
 		  "--downtime: keep the snapshot DATABASE_gmdb_snapshot after a fixup that worked", NULL },
 		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
 		  "undo an unfinished downtime procedure (after a crash)", NULL },
-		{ "upstream-dir", '\0', POPT_ARG_STRING, &upstream, 0,
-		  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
-		{ "log-file", '\0', POPT_ARG_STRING, &log_file, 0,
-		  "write the log to FILE (default: a new file in /var/log/gnumed/server)", "FILE" },
+		GM_POPT_RUN,
 		GM_POPT_CONNECTION,
 		GM_POPT_COMMON,
 		POPT_AUTOHELP
@@ -57,7 +54,7 @@ int main(int argc, const char **argv)
 	}
 	if (extra)
 		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", extra);
-	else if (version && (gm_parse_uint(version[0] == 'v' ? version + 1 : version, 9999, &opts.version) < 0 ||
+	else if (version && (gm_parse_version(version, &opts.version) < 0 ||
 			     opts.version < 2))
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 22)", version);
 	else if (check && list)
@@ -73,10 +70,10 @@ int main(int argc, const char **argv)
 	else if (grace > 86400)
 		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	if (rc == GM_OK && !check && !list)
-		rc = gm_run_open_log(log_file, "gm-fixup_server", &err);
+		rc = gm_run_open_log(gm_run_opts.log_file, "gm-fixup_server", &err);
 	if (rc == GM_OK) {
 		opts.database = database;
-		opts.upstream_dir = upstream;
+		opts.upstream_dir = gm_run_opts.upstream_dir;
 		opts.check = check;
 		opts.list = list;
 		opts.json = json;

@@ -12,7 +12,7 @@ int main(int argc, const char **argv)
 	struct gm_upgrade_opts opts = { .from = -1, .to = -1 };
 	struct gm_error err = GM_ERROR_INIT;
 	struct gm_downtime_opts dopts = { .grace = 60 };
-	char *upstream = NULL, *log_file = NULL, *backup_dir = NULL, *retire = NULL, *unretire = NULL;
+	char *backup_dir = NULL, *retire = NULL, *unretire = NULL;
 	int downtime = 0, recover = 0, grace = -1, retire_version = -1;
 	char **ignore = NULL;
 	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
@@ -47,10 +47,7 @@ int main(int argc, const char **argv)
 		  "do not ask for confirmation on a terminal", NULL },
 		{ "ignore-check", '\0', POPT_ARG_ARGV, &ignore, 0,
 		  "report a failure of upstream's plausibility check TAG, but go on (repeatable)", "TAG" },
-		{ "upstream-dir", '\0', POPT_ARG_STRING, &upstream, 0,
-		  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
-		{ "log-file", '\0', POPT_ARG_STRING, &log_file, 0,
-		  "write the log to FILE (default: a new file in /var/log/gnumed/server)", "FILE" },
+		GM_POPT_RUN,
 		GM_POPT_CONNECTION,
 		GM_POPT_COMMON,
 		POPT_AUTOHELP
@@ -77,7 +74,7 @@ int main(int argc, const char **argv)
 	else if ((recover || retire || unretire) && nargs)
 		rc = gm_cli_usage_error("--recover, --retire and --unretire take no FROM TO arguments");
 	else if ((retire || unretire) &&
-		 (gm_parse_uint(retire ? retire : unretire, 9999, &retire_version) < 0 || retire_version < 2))
+		 (gm_parse_version(retire ? retire : unretire, &retire_version) < 0 || retire_version < 2))
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 21)", retire ? retire : unretire);
 	else if (grace >= 0 && !downtime)
 		rc = gm_cli_usage_error("--grace goes with --downtime");
@@ -89,9 +86,9 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("two versions are needed: FROM and TO (e.g. 21 22)");
 	else if (nargs > 2)
 		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", args[2]);
-	else if (gm_parse_uint(args[0][0] == 'v' ? args[0] + 1 : args[0], 9999, &opts.from) < 0 || opts.from < 2)
+	else if (gm_parse_version(args[0], &opts.from) < 0 || opts.from < 2)
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 21)", args[0]);
-	else if (gm_parse_uint(args[1][0] == 'v' ? args[1] + 1 : args[1], 9999, &opts.to) < 0)
+	else if (gm_parse_version(args[1], &opts.to) < 0)
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 22)", args[1]);
 	else if (opts.to != opts.from + 1)
 		rc = gm_cli_usage_error("upstream upgrades one version at a time: %d %d, not %d %d", opts.from,
@@ -101,13 +98,13 @@ int main(int argc, const char **argv)
 	else if (no_backup && backup_dir)
 		rc = gm_cli_usage_error("--no-backup and --backup-dir exclude each other");
 	if (rc == GM_OK && !check && !retire && !unretire)
-		rc = gm_run_open_log(log_file, "gm-upgrade_server", &err);
+		rc = gm_run_open_log(gm_run_opts.log_file, "gm-upgrade_server", &err);
 	if (rc == GM_OK && recover) {
 		rc = gm_downtime_recover(&err);
 	} else if (rc == GM_OK && (retire || unretire)) {
 		rc = gm_downtime_retire(retire_version, unretire != NULL, &err);
 	} else if (rc == GM_OK) {
-		opts.upstream_dir = upstream;
+		opts.upstream_dir = gm_run_opts.upstream_dir;
 		opts.check = check;
 		opts.replace_target = replace;
 		opts.no_backup = no_backup;
