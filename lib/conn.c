@@ -337,6 +337,18 @@ char *gm_db_literal(PGconn *conn, const char *value)
 	return r;
 }
 
+int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err)
+{
+	char *ident = gm_db_ident(conn, db);
+	char *lit = text ? gm_db_literal(conn, text) : gm_xstrdup("NULL");
+	char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
+	int rc = gm_db_exec(conn, q, err);
+	free(q);
+	free(lit);
+	free(ident);
+	return rc;
+}
+
 int gm_db_server_version(PGconn *conn)
 {
 	return PQserverVersion(conn);

@@ -585,20 +585,26 @@ static int record(struct proc *p, const char *step, struct gm_error *err)
 	return pstate_set(&p->ps, "intent", step, err);
 }
 
+/* Record step, then put notice n into the source's banner. */
+static int put_notice(struct proc *p, const char *step, const struct gm_banner_notice *n, struct gm_error *err)
+{
+	PGconn *c;
+	int rc;
+
+	if ((rc = record(p, step, err)) < 0)
+		return rc;
+	if (!(c = open_db(p->source, err)))
+		return GM_EFAIL;
+	rc = gm_banner_notice_conn(c, n, err);
+	gm_conn_close(c);
+	return rc;
+}
+
 static int step_notice(struct proc *p, struct gm_error *err)
 {
 	struct gm_banner_notice n = { .kind = p->kind == PROC_UPGRADE ? GM_BANNER_NOTICE_UPGRADE : GM_BANNER_NOTICE_FIXUP,
 				      .from = p->from, .to = p->to, .when = p->started };
-	PGconn *c;
-	int rc;
-
-	if ((rc = record(p, "notice", err)) < 0)
-		return rc;
-	if (!(c = open_db(p->source, err)))
-		return GM_EFAIL;
-	rc = gm_banner_notice_conn(c, &n, err);
-	gm_conn_close(c);
-	return rc;
+	return put_notice(p, "notice", &n, err);
 }
 
 static int step_connlimit(struct proc *p, struct gm_error *err)
@@ -765,15 +771,8 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 		free(snap);
 		free(own);
 	}
-	if (rc == GM_OK) {
-		char *lit = gm_db_literal(c, SNAPSHOT_MARK);
-		char *ident = gm_db_ident(c, p->snapshot);
-		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(ident);
-		free(lit);
-	}
+	if (rc == GM_OK)
+		rc = gm_db_comment_database(c, p->snapshot, SNAPSHOT_MARK, err);
 	if (rc == GM_OK)
 		rc = copy_attributes(c, p->source, p->snapshot, err);
 	if (rc < 0)
@@ -838,16 +837,7 @@ static int unnotice(const char *db, struct gm_error *err)
 static int step_replaced_notice(struct proc *p, struct gm_error *err)
 {
 	struct gm_banner_notice n = { .kind = GM_BANNER_NOTICE_REPLACED, .database = p->target };
-	PGconn *c;
-	int rc;
-
-	if ((rc = record(p, "replaced-notice", err)) < 0)
-		return rc;
-	if (!(c = open_db(p->source, err)))
-		return GM_EFAIL;
-	rc = gm_banner_notice_conn(c, &n, err);
-	gm_conn_close(c);
-	return rc;
+	return put_notice(p, "replaced-notice", &n, err);
 }
 
 static int restore_connlimit(const struct pstate *ps, const char *db, struct gm_error *err)
@@ -987,16 +977,8 @@ static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_e
 		gm_step_end(&st, rc < 0 ? rc : GM_OK, NULL);
 	}
 	/* the comment back (the snapshot carried the mark) */
-	if (rc >= 0 && (rc = db_exists(c, db, &comment, err)) == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
-		const char *was = pstate_get(ps, "source_comment");
-		char *lit = was ? gm_db_literal(c, was) : gm_xstrdup("NULL");
-		char *ident = gm_db_ident(c, db);
-		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(ident);
-		free(lit);
-	}
+	if (rc >= 0 && (rc = db_exists(c, db, &comment, err)) == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0)
+		rc = gm_db_comment_database(c, db, pstate_get(ps, "source_comment"), err);
 	free(comment);
 	gm_conn_close(c);
 	return rc < 0 ? rc : GM_OK;
@@ -1065,7 +1047,7 @@ static int finish(struct pstate *ps, struct gm_error *err)
 		const char *target = pstate_get(ps, "target");
 		rc = target ? db_exists(c, target, &comment, err) : 0;
 		if (rc == 1 && comment && strcmp(comment, PROCEDURE_MARK) == 0)
-			rc = exec_ident(c, "COMMENT ON DATABASE ", target, " IS NULL", err);
+			rc = gm_db_comment_database(c, target, NULL, err);
 	} else {
 		const char *snap = pstate_get(ps, "snapshot"), *keep = pstate_get(ps, "keep_snapshot");
 		rc = snap ? db_exists(c, snap, &comment, err) : 0;
@@ -1077,15 +1059,8 @@ static int finish(struct pstate *ps, struct gm_error *err)
 			rc = unnotice(snap, err);
 			if (rc == GM_OK)
 				rc = restore_connlimit(ps, snap, err);
-			if (rc == GM_OK && pstate_get(ps, "source_comment")) {
-				char *lit = gm_db_literal(c, pstate_get(ps, "source_comment"));
-				char *after = gm_xasprintf(" IS %s", lit);
-				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, after, err);
-				free(after);
-				free(lit);
-			} else if (rc == GM_OK) {
-				rc = exec_ident(c, "COMMENT ON DATABASE ", snap, " IS NULL", err);
-			}
+			if (rc == GM_OK)
+				rc = gm_db_comment_database(c, snap, pstate_get(ps, "source_comment"), err);
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
 			rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
 		}

@@ -142,6 +142,8 @@ int gm_db_value(PGconn *conn, const char *sql, int nparams, const char *const *p
 char *gm_db_ident(PGconn *conn, const char *name);
 /* Quote a literal (caller frees). */
 char *gm_db_literal(PGconn *conn, const char *value);
+/* COMMENT ON DATABASE db IS text (NULL: remove the comment). */
+int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err);
 /* Server version number (PQserverVersion). */
 int gm_db_server_version(PGconn *conn);
 

@@ -551,7 +551,7 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	struct gm_step st;
 	struct clone_watch w;
 	PGconn *c;
-	char *q, *lit, *mark;
+	char *q, *mark;
 	int rc;
 
 	c = gm_session_open("template1", "postgres@template.db", err);
@@ -588,15 +588,7 @@ static int clone(struct upgrade *u, struct gm_error *err)
 		u->target_created = true;
 		/* mark it as ours until it is finished */
 		mark = gm_xasprintf("%s (from \"%s\", process %ld)", GM_BUILD_MARK, e->template_db, (long)getpid());
-		lit = gm_db_literal(c, mark);
-		{
-			char *ident = gm_db_ident(c, e->target);
-			q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-			free(ident);
-		}
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(lit);
+		rc = gm_db_comment_database(c, e->target, mark, err);
 		free(mark);
 	} else {
 		gm_error_prefix(err, "could not clone \"%s\"", e->template_db);
@@ -616,13 +608,7 @@ static int unmark(struct upgrade *u, struct gm_error *err)
 	PGconn *c = gm_conn_open("template1", "gmdb", err);
 	int rc = GM_EFAIL;
 	if (c) {
-		char *ident = gm_db_ident(c, u->e.target);
-		char *lit = u->o->final_mark ? gm_db_literal(c, u->o->final_mark) : gm_xstrdup("NULL");
-		char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(lit);
-		free(ident);
+		rc = gm_db_comment_database(c, u->e.target, u->o->final_mark, err);
 		gm_conn_close(c);
 	}
 	if (rc < 0)
