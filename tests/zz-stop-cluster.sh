@@ -3,11 +3,12 @@
 . "$(dirname "$0")/lib/tap.sh"
 GMDB_TESTDIR=${GMDB_TESTDIR:-$(dirname "$0")/tmp}
 if [ -n "${GMDB_TEST_CLUSTER:-}" ]; then
-	ok 0 "the test cluster $GMDB_TEST_CLUSTER was given from outside: left running"
-elif [ -f "$GMDB_TESTDIR/cluster/data/postmaster.pid" ]; then
-	"$(dirname "$0")/lib/pgcluster.sh" stop "$GMDB_TESTDIR/cluster"
-	ok $? "the shared test cluster stopped"
+	[ -f "$GMDB_TEST_CLUSTER/data/postmaster.pid" ]
+	ok $? "the test cluster $GMDB_TEST_CLUSTER was given from outside: it is still running"
 else
-	ok 0 "no shared test cluster was running"
+	cluster=$GMDB_TESTDIR/cluster
+	[ -f "$cluster/data/postmaster.pid" ] && "$(dirname "$0")/lib/pgcluster.sh" stop "$cluster"
+	[ ! -f "$cluster/data/postmaster.pid" ]
+	ok $? "the shared test cluster is not running any more"
 fi
 done_testing
