@@ -7,7 +7,9 @@
 #include "config.h"
 #include "gmdb.h"
 
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <libpq-fe.h>
 
 #define GM_HIDDEN __attribute__((visibility("hidden")))
@@ -398,6 +400,51 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 
 /* The SHA-256 of data as 64 lower-case hex digits and a NUL. */
 void gm_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------------ */
+/* The server's authentication files (pgconf-file.c): shared by        */
+/* gm-hba-lock (hba.c) and the temporary peer grant (peer.c)           */
+/* ------------------------------------------------------------------ */
+
+/* tool: who edits, for messages ("gm-hba-lock", "gmdb"). */
+
+/* Read pg_hba.conf or pg_ident.conf and its owner and mode: GM_ECHECK for a
+ * symbolic link, GM_EFAIL for another kind of file or one that belongs to
+ * another OS user (unless running as root). *data malloc'ed. */
+int gm_pgconf_read(const char *path, const char *tool, char **data, size_t *len, struct stat *st,
+		   struct gm_error *err);
+/* Replace path by data atomically: a new file (mkstemp) in the same
+ * directory with like's owner, group and mode, flushed, renamed over path,
+ * the directory flushed. */
+int gm_pgconf_replace(const char *path, const char *data, size_t len, const struct stat *like,
+		      struct gm_error *err);
+/* gm_pgconf_replace, then read the file back: GM_EFAIL unless it is data. */
+int gm_pgconf_put_back(const char *path, const char *data, size_t len, const struct stat *st,
+		       struct gm_error *err);
+/* GM_ECHECK unless path still holds exactly data (read just before a
+ * replace: someone else edited the file meanwhile). */
+int gm_pgconf_unchanged(const char *path, const char *data, size_t len, const char *tool, struct gm_error *err);
+/* Hold (hold true: *saved filled) or release SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT while a file is being replaced. */
+void gm_pgconf_hold_signals(bool hold, sigset_t *saved);
+/* Take an exclusive flock on the directory of path (waits up to 30 s:
+ * GM_ELOCKED), so that gmdb runs edit its files one at a time; *fd for
+ * gm_pgconf_unlock_dir (which accepts -1). */
+int gm_pgconf_lock_dir(const char *path, int *fd, struct gm_error *err);
+void gm_pgconf_unlock_dir(int fd);
+/* Does the server (conn: a superuser's) read exactly data at path?
+ * GM_ECHECK if not (another file of the same name, e.g. in a container). */
+int gm_pgconf_server_sees(PGconn *conn, const char *path, const char *data, size_t len, const char *what,
+			  const char *tool, struct gm_error *err);
+/* The errors the server finds in the file on disk, by sql/<sql_name>.sql
+ * (line_number, error): 0 none, 1 some (*detail malloc'ed: the lines, lines
+ * up to header_lines named as lines adder adds), or an error. */
+int gm_pgconf_file_errors(PGconn *conn, const char *sql_name, const char *path, size_t header_lines,
+			  const char *adder, char **detail, struct gm_error *err);
+/* pg_reload_conf(), then wait (up to 10 s) until a new connection (as
+ * conn's user to conn's database, gm_conn_open_ex with GM_CONN_KEEP_ROOT)
+ * sees a configuration loaded after loaded_at. */
+int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* pg_hba.conf: locking remote access (lib/hba.c)                      */

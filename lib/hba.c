@@ -178,118 +178,6 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Files                                                               */
-/* ------------------------------------------------------------------ */
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return gm_xstrdup(".");
-	if (slash == path)
-		return gm_xstrdup("/");
-	return gm_xstrndup(path, (size_t)(slash - path));
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Replace path by data atomically: a new file in the same directory with
- * the owner and mode of like, flushed, renamed over path, and the
- * directory flushed.
- */
-static int replace_file(const char *path, const char *data, size_t len, const struct stat *like,
-			struct gm_error *err)
-{
-	char *dir = dir_of(path);
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	char *tmp = gm_xasprintf("%s/.%s.gm-hba-lock.XXXXXX", dir, base);
-	int fd, dfd, rc = GM_EFAIL;
-
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		gm_error_set(err, GM_EFAIL, "could not create a file in directory \"%s\": %s", dir, strerror(errno));
-		goto out;
-	}
-	if ((like->st_uid != geteuid() || like->st_gid != getegid()) &&
-	    fchown(fd, like->st_uid, like->st_gid) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not give file \"%s\" the owner of \"%s\": %s", tmp, path,
-			     strerror(errno));
-		goto fail;
-	}
-	if (fchmod(fd, like->st_mode & 07777) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not write file \"%s\": %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		gm_error_set(err, GM_EFAIL, "could not write file \"%s\": %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not rename file \"%s\" to \"%s\": %s", tmp, path, strerror(errno));
-		goto fail;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	gm_log(GM_LOG_DEBUG, "replaced \"%s\" (%zu bytes, uid %u, gid %u, mode %04o)", path, len,
-	       (unsigned)like->st_uid, (unsigned)like->st_gid, (unsigned)(like->st_mode & 07777));
-	rc = GM_OK;
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-/* Read pg_hba.conf and its owner and mode; refuse a file the running OS
- * user could not put back as it was. */
-static int read_hba(const char *path, char **data, size_t *len, struct stat *st, struct gm_error *err)
-{
-	*data = NULL;
-	if (lstat(path, st) < 0)
-		return gm_error_set(err, GM_EFAIL, "could not stat file \"%s\": %s", path, strerror(errno));
-	if (S_ISLNK(st->st_mode)) {
-		gm_error_set(err, GM_ECHECK, "file \"%s\" is a symbolic link", path);
-		gm_error_detail(err, "gm-hba-lock replaces the file by renaming a new one over it, which would "
-				     "replace the link, not the file it points to.");
-		gm_error_hint(err, "Point hba_file at the real file, or lock remote access by hand.");
-		return GM_ECHECK;
-	}
-	if (!S_ISREG(st->st_mode))
-		return gm_error_set(err, GM_EFAIL, "\"%s\" is not a regular file", path);
-	if (geteuid() != 0 && geteuid() != st->st_uid) {
-		struct passwd *pw = getpwuid(st->st_uid);
-		gm_error_set(err, GM_EFAIL, "file \"%s\" belongs to another OS user", path);
-		gm_error_detail(err, "It belongs to \"%s\" (uid %u); gm-hba-lock runs as uid %u.",
-				pw ? pw->pw_name : "?", (unsigned)st->st_uid, (unsigned)geteuid());
-		gm_error_hint(err, "Run gm-hba-lock as root or as the file's owner.");
-		return GM_EFAIL;
-	}
-	return gm_read_file(path, data, len, err);
-}
-
-/* ------------------------------------------------------------------ */
 /* Who may run, and the run's description                              */
 /* ------------------------------------------------------------------ */
 
@@ -546,7 +434,7 @@ static int state_write(const struct state_dir *sd, const struct lock_state *ls, 
 	gm_buf_addf(&b, "command=%s\n", ls->command);
 	gm_buf_addf(&b, "original_sha256=%s\n", ls->original_sha256);
 	gm_buf_addf(&b, "locked_sha256=%s\n", ls->locked_sha256);
-	rc = replace_file(sd->state, gm_buf_str(&b), b.len, &like, err);
+	rc = gm_pgconf_replace(sd->state, gm_buf_str(&b), b.len, &like, err);
 	gm_buf_release(&b);
 	return rc;
 }
@@ -558,7 +446,7 @@ static int state_save_copy(const struct state_dir *sd, const char *path, const c
 	if (stat(sd->dir, &like) < 0)
 		return gm_error_set(err, GM_EFAIL, "could not stat state directory \"%s\": %s", sd->dir, strerror(errno));
 	like.st_mode = 0600;
-	return replace_file(path, data, len, &like, err);
+	return gm_pgconf_replace(path, data, len, &like, err);
 }
 
 /* The state goes first: a run that stops between the two leaves a copy
@@ -617,29 +505,11 @@ static int server_open(const struct gm_hba_opts *opts, struct server *srv, struc
 	return GM_OK;
 }
 
-/* Does the server see data at srv->hba_file? Makes sure the file this
- * process reads and writes is the one the server uses (not, say, a file of
- * the same name outside the server's container). */
+
+/* The shared helpers (pgconf-file.c) for this server's pg_hba.conf. */
 static int server_sees(struct server *srv, const char *data, size_t len, const char *what, struct gm_error *err)
 {
-	const char *params[1] = { srv->hba_file };
-	char mine[65], *theirs = NULL;
-	int rc;
-
-	gm_sha256_hex(data, len, mine);
-	rc = gm_db_value(srv->conn, gm_sql("hba-file-sha256"), 1, params, &theirs, err);
-	if (rc < 0) {
-		gm_error_prefix(err, "could not read file \"%s\" through the server", srv->hba_file);
-		return rc;
-	}
-	if (!theirs || strcmp(theirs, mine) != 0) {
-		rc = gm_error_set(err, GM_ECHECK, "the server does not see %s at \"%s\"", what, srv->hba_file);
-		gm_error_detail(err, "Its SHA-256 is %s as the server reads it, %s as gm-hba-lock does.",
-				theirs ? theirs : "unknown", mine);
-		gm_error_hint(err, "Run gm-hba-lock on the machine (and in the container) the server runs in.");
-	}
-	free(theirs);
-	return rc;
+	return gm_pgconf_server_sees(srv->conn, srv->hba_file, data, len, what, LABEL, err);
 }
 
 static int need_socket(const struct server *srv, struct gm_error *err)
@@ -657,73 +527,14 @@ static int need_socket(const struct server *srv, struct gm_error *err)
  * 0 none, 1 some (detail in *detail), or an error. */
 static int server_file_errors(struct server *srv, size_t header_lines, char **detail, struct gm_error *err)
 {
-	PGresult *res = gm_db_query(srv->conn, gm_sql("hba-errors"), 0, NULL, err);
-	struct gm_buf b = GM_BUF_INIT;
-	int n;
-
-	*detail = NULL;
-	if (!res) {
-		gm_error_prefix(err, "could not check file \"%s\" with the server", srv->hba_file);
-		return GM_EFAIL;
-	}
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		long line = atol(PQgetvalue(res, i, 0));
-		if (b.len)
-			gm_buf_adds(&b, "; ");
-		if (header_lines == 0)
-			gm_buf_addf(&b, "line %ld: %s", line, PQgetvalue(res, i, 1));
-		else if (line > (long)header_lines)
-			gm_buf_addf(&b, "line %ld (line %ld of the original): %s", line, line - (long)header_lines,
-				    PQgetvalue(res, i, 1));
-		else
-			gm_buf_addf(&b, "line %ld (a line gm-hba-lock adds): %s", line, PQgetvalue(res, i, 1));
-	}
-	PQclear(res);
-	if (n == 0)
-		return 0;
-	*detail = gm_buf_detach(&b);
-	return 1;
+	return gm_pgconf_file_errors(srv->conn, "hba-errors", srv->hba_file, header_lines, LABEL, detail, err);
 }
 
 /* Reload, and wait (up to 10 s) until a new connection sees a
  * configuration loaded after srv->loaded_at. */
 static int server_reload(struct server *srv, struct gm_error *err)
 {
-	char *ok = NULL;
-	const char *params[1] = { srv->loaded_at };
-
-	if (gm_db_value(srv->conn, gm_sql("hba-reload"), 0, NULL, &ok, err) < 0) {
-		gm_error_prefix(err, "could not make the server reload its configuration");
-		return GM_EFAIL;
-	}
-	if (!ok || strcmp(ok, "t") != 0) {
-		free(ok);
-		return gm_error_set(err, GM_EFAIL, "the server did not accept the request to reload its configuration");
-	}
-	free(ok);
-	for (int i = 0; i < 100; i++) {
-		PGconn *conn = gm_conn_open_ex(srv->dbname, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
-		char *newer = NULL;
-		int rc;
-
-		if (!conn) {
-			gm_error_prefix(err, "could not connect again after the reload");
-			return GM_EFAIL;
-		}
-		rc = gm_db_value(conn, gm_sql("hba-loaded"), 1, params, &newer, err);
-		gm_conn_close(conn);
-		if (rc < 0)
-			return rc;
-		rc = newer && strcmp(newer, "t") == 0;
-		free(newer);
-		if (rc)
-			return GM_OK;
-		usleep(100000);
-	}
-	gm_error_set(err, GM_EFAIL, "the server did not load its configuration again within 10 seconds");
-	gm_error_hint(err, "Look for \"pg_hba.conf was not reloaded\" in the server's log.");
-	return GM_EFAIL;
+	return gm_pgconf_reload(srv->conn, srv->loaded_at, LABEL, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -809,43 +620,6 @@ static int handle_sessions(struct server *srv, const struct gm_hba_opts *opts, s
 /* lock                                                                */
 /* ------------------------------------------------------------------ */
 
-/* While a file the server has not checked is in place, or the original is
- * being put back, ^C and friends wait until the step is done. */
-static void hold_signals(bool hold, sigset_t *saved)
-{
-	sigset_t set;
-	if (!hold) {
-		sigprocmask(SIG_SETMASK, saved, NULL);
-		return;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, saved);
-}
-
-/* Put the original back (after the server flagged the candidate, or a
- * failure before the reload), verified. */
-static int put_back(const char *path, const char *data, size_t len, const struct stat *st, struct gm_error *err)
-{
-	char *now = NULL, want[65], got[65];
-	size_t now_len;
-	int rc = replace_file(path, data, len, st, err);
-
-	if (rc == GM_OK)
-		rc = gm_read_file(path, &now, &now_len, err);
-	if (rc == GM_OK) {
-		gm_sha256_hex(data, len, want);
-		gm_sha256_hex(now, now_len, got);
-		if (strcmp(want, got) != 0)
-			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after putting it back", path);
-	}
-	free(now);
-	return rc;
-}
-
 static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct server *srv, struct gm_error *err)
 {
 	struct lock_state ls;
@@ -853,9 +627,9 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	struct gm_buf cand = GM_BUF_INIT;
 	struct gm_step step;
 	struct stat st;
-	char *orig = NULL, *again = NULL, *header = NULL, *detail = NULL;
+	char *orig = NULL, *header = NULL, *detail = NULL;
 	char orig_sha[65], cand_sha[65];
-	size_t orig_len, again_len;
+	size_t orig_len;
 	time_t now = time(NULL);
 	bool placed = false;
 	sigset_t sigs;
@@ -864,7 +638,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	memset(&ls, 0, sizeof(ls));
 	if ((rc = need_socket(srv, err)) < 0)
 		goto out;
-	if ((rc = read_hba(srv->hba_file, &orig, &orig_len, &st, err)) < 0 ||
+	if ((rc = gm_pgconf_read(srv->hba_file, LABEL, &orig, &orig_len, &st, err)) < 0 ||
 	    (rc = server_sees(srv, orig, orig_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	gm_sha256_hex(orig, orig_len, orig_sha);
@@ -930,13 +704,9 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 		goto out;
 
 	gm_step_begin(&step, "checking the locked \"%s\" with the server", srv->hba_file);
-	hold_signals(true, &sigs);
-	if ((rc = gm_read_file(srv->hba_file, &again, &again_len, err)) == GM_OK &&
-	    (again_len != orig_len || memcmp(again, orig, orig_len) != 0)) {
-		rc = gm_error_set(err, GM_ECHECK, "file \"%s\" changed while gm-hba-lock was reading it", srv->hba_file);
-		gm_error_hint(err, "Run gm-hba-lock again once nobody edits the file.");
-	}
-	if (rc == GM_OK && (rc = replace_file(srv->hba_file, gm_buf_str(&cand), cand.len, &st, err)) == GM_OK)
+	gm_pgconf_hold_signals(true, &sigs);
+	rc = gm_pgconf_unchanged(srv->hba_file, orig, orig_len, LABEL, err);
+	if (rc == GM_OK && (rc = gm_pgconf_replace(srv->hba_file, gm_buf_str(&cand), cand.len, &st, err)) == GM_OK)
 		placed = true;
 	if (rc == GM_OK)
 		rc = server_sees(srv, gm_buf_str(&cand), cand.len, "the locked file", err);
@@ -951,17 +721,17 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	}
 	if (rc < 0 && placed) {
 		struct gm_error err2 = GM_ERROR_INIT;
-		if (put_back(srv->hba_file, orig, orig_len, &st, &err2) < 0) {
+		if (gm_pgconf_put_back(srv->hba_file, orig, orig_len, &st, &err2) < 0) {
 			gm_step_end(&step, rc, NULL);
 			gm_log_report(&err2);
 			gm_log(GM_LOG_WARNING, "the original of \"%s\" is kept in \"%s\"", srv->hba_file, sd->original);
 			gm_error_release(&err2);
-			hold_signals(false, &sigs);
+			gm_pgconf_hold_signals(false, &sigs);
 			goto out;  /* the state stays: unlock can put the original back */
 		}
 		gm_log(GM_LOG_INFO, "the original \"%s\" is back in place", srv->hba_file);
 	}
-	hold_signals(false, &sigs);
+	gm_pgconf_hold_signals(false, &sigs);
 	if (rc < 0) {
 		gm_step_end(&step, rc, NULL);
 		state_clear(sd, NULL);
@@ -983,7 +753,6 @@ out:
 	lock_state_release(&ls);
 	gm_buf_release(&cand);
 	free(orig);
-	free(again);
 	free(header);
 	free(detail);
 	return rc;
@@ -1024,7 +793,7 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		gm_error_hint(err, "Connect to the cluster that was locked (-p, -h SOCKETDIR).");
 		goto out;
 	}
-	if ((rc = read_hba(ls->path, &cur, &cur_len, &st, err)) < 0 ||
+	if ((rc = gm_pgconf_read(ls->path, LABEL, &cur, &cur_len, &st, err)) < 0 ||
 	    (rc = server_sees(&srv, cur, cur_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	gm_sha256_hex(cur, cur_len, sha);
@@ -1053,15 +822,15 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 				goto out;
 		}
 		gm_step_begin(&step, "putting the original \"%s\" back", ls->path);
-		hold_signals(true, &sigs);
-		rc = replace_file(ls->path, orig, orig_len, &st, err);
+		gm_pgconf_hold_signals(true, &sigs);
+		rc = gm_pgconf_replace(ls->path, orig, orig_len, &st, err);
 		if (rc == GM_OK)
 			rc = gm_read_file(ls->path, &after, &after_len, err);
 		if (rc == GM_OK && (after_len != orig_len || memcmp(after, orig, orig_len) != 0))
 			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after writing it", ls->path);
 		if (rc == GM_OK)
 			rc = server_sees(&srv, orig, orig_len, "the original", err);
-		hold_signals(false, &sigs);
+		gm_pgconf_hold_signals(false, &sigs);
 		gm_step_end(&step, rc, NULL);
 		if (rc < 0)
 			goto out;
