@@ -447,6 +447,64 @@ int gm_pgconf_file_errors(PGconn *conn, const char *sql_name, const char *path, 
 int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* The temporary peer grant (peer.c)                                   */
+/* ------------------------------------------------------------------ */
+
+/* A temporary peer grant: lets this process's OS user log in as a role over the local socket. */
+struct gm_peer;
+/* Grant: the OS user this process runs as (getpwuid(geteuid())) may log in as `role` to any
+ * database of the cluster that conn (an open SUPERUSER connection over the local socket,
+ * e.g. from gm_conn_open) reaches, by peer authentication through an ident map private to
+ * this run. GM_OK and *out set; GM_ECHECK with a hint when the server is not local / the
+ * files are not writable by this process / the server rejects the edited files (then the
+ * files are exactly as before). Granting the same role twice in one process is a no-op.
+ * conn is used again by gm_peer_revoke() while it is open (else a new connection is made
+ * like it). Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a
+ * connection as role before GM_OK (only an authentication failure is an error). */
+int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct gm_error *err);
+/* Remove every line this process added (pg_hba.conf first, then pg_ident.conf), reload, free p
+ * (NULL is fine). Safe to call from an exit path. For a role granted n times, the n-th
+ * revoke removes the lines (the earlier ones only count down). */
+int gm_peer_revoke(struct gm_peer *p, struct gm_error *err);
+/* Remove what a run that is no longer alive (its pid not running, or not a gmdb tool) left
+ * behind in pg_hba.conf / pg_ident.conf; *removed = number of runs cleaned. Called by every
+ * tool at start (before granting) and by gm-upgrade_server --recover. A run is alive while
+ * its pid runs a process that started at the time its marker records (within 2 s). */
+int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err);
+
+/* The pure part, for the tests and gm-hba-lock. */
+#define GM_PEER_MARK "# gmdb-peer "
+enum gm_peer_file { GM_PEER_HBA, GM_PEER_IDENT };
+/* One block (marker line + rule line) a grant added, found in a file's text. */
+struct gm_peer_block {
+	size_t offset, len;  /* the two lines' bytes (each ends in \n) */
+	char *map;           /* gmdb-<pid>-<hex> */
+	long long pid;
+	char *started;       /* YYYY-MM-DDTHH:MM:SSZ: when the process started */
+	char *role;
+};
+/* GM_ECHECK (with a hint) unless role can be written quoted into pg_hba.conf
+ * and pg_ident.conf: 1 to 63 bytes, no '"', no control characters. */
+int gm_peer_check_role(const char *role, struct gm_error *err);
+/* Append the two lines a grant puts on top of the file (osuser only for
+ * GM_PEER_IDENT). */
+void gm_peer_block_text(enum gm_peer_file kind, const char *map, long long pid, const char *started,
+			const char *osuser, const char *role, struct gm_buf *out);
+/* Every block in text: a marker line and a rule line byte for byte as
+ * gm_peer_block_text() writes them, nothing else. */
+void gm_peer_scan(enum gm_peer_file kind, const char *text, size_t len, struct gm_peer_block **blocks, size_t *n);
+void gm_peer_blocks_free(struct gm_peer_block *blocks, size_t n);
+/* Append text to out without the blocks of map (map non-NULL), or else the
+ * blocks for which gone() is true; every other byte stays. Returns the
+ * number of blocks left out. */
+size_t gm_peer_remove(enum gm_peer_file kind, const char *text, size_t len, const char *map,
+		      bool (*gone)(const struct gm_peer_block *b, void *data), void *data, struct gm_buf *out);
+/* The length of the run of blocks at the very top of text (0: none). */
+size_t gm_peer_top(enum gm_peer_file kind, const char *text, size_t len);
+/* Is the run of pid, whose process started at started, still alive? */
+bool gm_peer_run_alive(long long pid, const char *started);
+
+/* ------------------------------------------------------------------ */
 /* pg_hba.conf: locking remote access (lib/hba.c)                      */
 /* ------------------------------------------------------------------ */
 
