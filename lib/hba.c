@@ -620,6 +620,37 @@ static int handle_sessions(struct server *srv, const struct gm_hba_opts *opts, s
 /* lock                                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The temporary peer grant (peer.c) of a gmdb run puts its lines on top of
+ * pg_hba.conf while the run lasts, and may do so before a lock and remove
+ * them after it, or the other way round. gm-hba-lock therefore first
+ * removes what runs that ended left behind, and then leaves the blocks
+ * of live runs on top of the file alone: the original it keeps and the
+ * comparisons it makes are of the file below them, and unlock puts the
+ * original back below the blocks there are then.
+ */
+static void recover_peer(struct server *srv)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	int removed;
+
+	if (gm_peer_recover(srv->conn, &removed, &err) < 0) {
+		gm_log_report(&err);
+		gm_log(GM_LOG_WARNING, "could not remove the temporary owner access of gmdb runs that ended");
+	}
+	gm_error_release(&err);
+}
+
+/* The length of the live runs' blocks on top of text, and their lines. */
+static size_t peer_top(const char *text, size_t len, size_t *lines)
+{
+	size_t top = gm_peer_top(GM_PEER_HBA, text, len);
+	*lines = 0;
+	for (size_t i = 0; i < top; i++)
+		*lines += text[i] == '\n';
+	return top;
+}
+
 static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct server *srv, struct gm_error *err)
 {
 	struct lock_state ls;
@@ -629,19 +660,24 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	struct stat st;
 	char *orig = NULL, *header = NULL, *detail = NULL;
 	char orig_sha[65], cand_sha[65];
-	size_t orig_len;
+	size_t orig_len, top, top_lines;
 	time_t now = time(NULL);
 	bool placed = false;
 	sigset_t sigs;
-	int rc;
+	int rc, dirlock = -1;
 
 	memset(&ls, 0, sizeof(ls));
 	if ((rc = need_socket(srv, err)) < 0)
 		goto out;
+	recover_peer(srv);
+	if ((rc = gm_pgconf_lock_dir(srv->hba_file, &dirlock, err)) < 0)
+		goto out;
 	if ((rc = gm_pgconf_read(srv->hba_file, LABEL, &orig, &orig_len, &st, err)) < 0 ||
 	    (rc = server_sees(srv, orig, orig_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
-	gm_sha256_hex(orig, orig_len, orig_sha);
+	/* what the lock is about: the file below the live runs' grants */
+	top = peer_top(orig, orig_len, &top_lines);
+	gm_sha256_hex(orig + top, orig_len - top, orig_sha);
 	rc = state_read(sd, &ls, err);
 	if (rc < 0)
 		goto out;
@@ -658,7 +694,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 			 * make sure the server uses the locked file */
 			gm_log(GM_LOG_NOTICE, "remote access is locked already (since %s, by run %lld of %s)",
 			       ls.locked_at ? ls.locked_at : "?", ls.pid, ls.user ? ls.user : "?");
-			rc = server_file_errors(srv, 0, &detail, err);
+			rc = server_file_errors(srv, 0, &detail, err);  /* (line numbers of the file as it is) */
 			if (rc == 1) {
 				rc = gm_error_set(err, GM_ECHECK, "the server rejects the locked \"%s\"", srv->hba_file);
 				gm_error_detail(err, "pg_hba_file_rules: %s", detail ? detail : "?");
@@ -690,16 +726,18 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	ls.user = run_user();
 	ls.command = run_command();
 	header = gm_xasprintf("# Locked %s by run %lld of %s: %s\n", ls.locked_at, ls.pid, ls.user, ls.command);
-	if ((rc = gm_hba_rewrite(orig, orig_len, srv->hba_file, header, &cand, &info, err)) < 0)
+	gm_buf_add(&cand, orig, top);
+	if ((rc = gm_hba_rewrite(orig + top, orig_len - top, srv->hba_file, header, &cand, &info, err)) < 0)
 		goto out;
+	info.header_lines += top_lines;
 	gm_log(GM_LOG_INFO, "%zu network rule%s disabled, %zu other rule%s kept", info.disabled,
 	       info.disabled == 1 ? "" : "s", info.kept, info.kept == 1 ? "" : "s");
-	gm_sha256_hex(gm_buf_str(&cand), cand.len, cand_sha);
+	gm_sha256_hex(gm_buf_str(&cand) + top, cand.len - top, cand_sha);
 	ls.original_sha256 = gm_xstrdup(orig_sha);
 	ls.locked_sha256 = gm_xstrdup(cand_sha);
 
 	/* the exact original is kept before anything is replaced */
-	if ((rc = state_save_copy(sd, sd->original, orig, orig_len, err)) < 0 ||
+	if ((rc = state_save_copy(sd, sd->original, orig + top, orig_len - top, err)) < 0 ||
 	    (rc = state_write(sd, &ls, err)) < 0)
 		goto out;
 
@@ -750,6 +788,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	       info.disabled, info.disabled == 1 ? "" : "s", srv->hba_file, sd->original);
 	rc = handle_sessions(srv, opts, err);
 out:
+	gm_pgconf_unlock_dir(dirlock);
 	lock_state_release(&ls);
 	gm_buf_release(&cand);
 	free(orig);
@@ -768,11 +807,12 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	struct server srv;
 	struct gm_step step;
 	struct stat st;
-	char *orig = NULL, *cur = NULL, *after = NULL;
+	struct gm_buf want = GM_BUF_INIT;
+	char *orig = NULL, *cur = NULL;
 	char sha[65];
-	size_t orig_len, cur_len, after_len;
+	size_t orig_len, cur_len, top, top_lines;
 	sigset_t sigs;
-	int rc;
+	int rc, dirlock = -1;
 
 	memset(&srv, 0, sizeof(srv));
 	if ((rc = gm_read_file(sd->original, &orig, &orig_len, err)) < 0) {
@@ -793,10 +833,17 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		gm_error_hint(err, "Connect to the cluster that was locked (-p, -h SOCKETDIR).");
 		goto out;
 	}
+	recover_peer(&srv);
+	if ((rc = gm_pgconf_lock_dir(ls->path, &dirlock, err)) < 0)
+		goto out;
 	if ((rc = gm_pgconf_read(ls->path, LABEL, &cur, &cur_len, &st, err)) < 0 ||
 	    (rc = server_sees(&srv, cur, cur_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
-	gm_sha256_hex(cur, cur_len, sha);
+	/* the live runs' grants on top stay on top of the original */
+	top = peer_top(cur, cur_len, &top_lines);
+	gm_buf_add(&want, cur, top);
+	gm_buf_add(&want, orig, orig_len);
+	gm_sha256_hex(cur + top, cur_len - top, sha);
 	if (strcmp(sha, ls->original_sha256) == 0) {
 		gm_log(GM_LOG_NOTICE, "file \"%s\" is the original already", ls->path);
 	} else {
@@ -823,13 +870,11 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		}
 		gm_step_begin(&step, "putting the original \"%s\" back", ls->path);
 		gm_pgconf_hold_signals(true, &sigs);
-		rc = gm_pgconf_replace(ls->path, orig, orig_len, &st, err);
+		rc = gm_pgconf_unchanged(ls->path, cur, cur_len, LABEL, err);
 		if (rc == GM_OK)
-			rc = gm_read_file(ls->path, &after, &after_len, err);
-		if (rc == GM_OK && (after_len != orig_len || memcmp(after, orig, orig_len) != 0))
-			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after writing it", ls->path);
+			rc = gm_pgconf_put_back(ls->path, gm_buf_str(&want), want.len, &st, err);
 		if (rc == GM_OK)
-			rc = server_sees(&srv, orig, orig_len, "the original", err);
+			rc = server_sees(&srv, gm_buf_str(&want), want.len, "the original", err);
 		gm_pgconf_hold_signals(false, &sigs);
 		gm_step_end(&step, rc, NULL);
 		if (rc < 0)
@@ -844,10 +889,11 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		goto out;
 	gm_log(GM_LOG_NOTICE, "remote access is unlocked: \"%s\" is the original again", ls->path);
 out:
+	gm_pgconf_unlock_dir(dirlock);
 	server_close(&srv);
+	gm_buf_release(&want);
 	free(orig);
 	free(cur);
-	free(after);
 	return rc;
 }
 
@@ -957,7 +1003,8 @@ static int do_status(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	if ((rc = server_open(opts, &srv, err)) < 0)
 		goto out;
 	if (locked && gm_read_file(ls.path, &cur, &cur_len, NULL) == GM_OK) {
-		gm_sha256_hex(cur, cur_len, sha);
+		size_t lines, top = peer_top(cur, cur_len, &lines);
+		gm_sha256_hex(cur + top, cur_len - top, sha);  /* below the live runs' grants */
 		have_sha = true;
 	} else if (!locked && gm_read_file(srv.hba_file, &cur, &cur_len, NULL) == GM_OK) {
 		gm_sha256_hex(cur, cur_len, sha);
