@@ -409,10 +409,11 @@ void gm_sha256_hex(const void *data, size_t len, char out[65]);
 /* tool: who edits, for messages ("gm-hba-lock", "gmdb"). */
 
 /* Read pg_hba.conf or pg_ident.conf and its owner and mode: GM_ECHECK for a
- * symbolic link, GM_EFAIL for another kind of file or one that belongs to
- * another OS user (unless running as root). *data malloc'ed. */
-int gm_pgconf_read(const char *path, const char *tool, char **data, size_t *len, struct stat *st,
-		   struct gm_error *err);
+ * symbolic link, GM_EFAIL for another kind of file or, to_replace, one that
+ * belongs to another OS user (unless running as root: the file that
+ * replaces it could not get its owner). *data malloc'ed. */
+int gm_pgconf_read(const char *path, const char *tool, bool to_replace, char **data, size_t *len,
+		   struct stat *st, struct gm_error *err);
 /* Replace path by data atomically: a new file (mkstemp) in the same
  * directory with like's owner, group and mode, flushed, renamed over path,
  * the directory flushed. */
@@ -458,8 +459,8 @@ struct gm_peer;
  * this run. GM_OK and *out set; GM_ECHECK with a hint when the server is not local / the
  * files are not writable by this process / the server rejects the edited files (then the
  * files are exactly as before). Granting the same role twice in one process is a no-op.
- * conn is used again by gm_peer_revoke() while it is open (else a new connection is made
- * like it). Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a
+ * conn is not kept: gm_peer_revoke() makes a connection of its own like it (gm_conn_open_ex
+ * as PQuser(conn) to PQdb(conn), else postgres or template1, with GM_CONN_KEEP_ROOT). Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a
  * connection as role before GM_OK (only an authentication failure is an error). */
 int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct gm_error *err);
 /* Remove every line this process added (pg_hba.conf first, then pg_ident.conf), reload, free p
@@ -469,7 +470,10 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err);
 /* Remove what a run that is no longer alive (its pid not running, or not a gmdb tool) left
  * behind in pg_hba.conf / pg_ident.conf; *removed = number of runs cleaned. Called by every
  * tool at start (before granting) and by gm-upgrade_server --recover. A run is alive while
- * its pid runs a process that started at the time its marker records (within 2 s). */
+ * its pid runs a process that started at the time its marker records (within 2 s).
+ * GM_OK with nothing done when there is nothing this process could clean: a server
+ * reached over TCP/IP, not a superuser's connection, PostgreSQL before 15, files it may
+ * not read. GM_ECHECK when leftovers are found in files it may not write. */
 int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err);
 
 /* The pure part, for the tests and gm-hba-lock. */

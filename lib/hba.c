@@ -672,7 +672,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	recover_peer(srv);
 	if ((rc = gm_pgconf_lock_dir(srv->hba_file, &dirlock, err)) < 0)
 		goto out;
-	if ((rc = gm_pgconf_read(srv->hba_file, LABEL, &orig, &orig_len, &st, err)) < 0 ||
+	if ((rc = gm_pgconf_read(srv->hba_file, LABEL, true, &orig, &orig_len, &st, err)) < 0 ||
 	    (rc = server_sees(srv, orig, orig_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	/* what the lock is about: the file below the live runs' grants */
@@ -836,7 +836,7 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	recover_peer(&srv);
 	if ((rc = gm_pgconf_lock_dir(ls->path, &dirlock, err)) < 0)
 		goto out;
-	if ((rc = gm_pgconf_read(ls->path, LABEL, &cur, &cur_len, &st, err)) < 0 ||
+	if ((rc = gm_pgconf_read(ls->path, LABEL, true, &cur, &cur_len, &st, err)) < 0 ||
 	    (rc = server_sees(&srv, cur, cur_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
 	/* the live runs' grants on top stay on top of the original */

@@ -411,18 +411,24 @@ out:
 	return rc;
 }
 
-/* May this process replace path (a new file in its directory, renamed)? */
+/* May this process replace path (a new file in its directory with the
+ * old one's owner, renamed over it)? */
 static int check_writable(const char *path, struct gm_error *err)
 {
 	char *dir = gm_xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	int rc = GM_OK;
+	struct stat st;
+	int rc = GM_OK, e = 0;
 
-	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0 ||
-	    faccessat(AT_FDCWD, *dir ? dir : "/", W_OK | X_OK, AT_EACCESS) < 0) {
+	if (stat(path, &st) < 0 || faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0 ||
+	    faccessat(AT_FDCWD, *dir ? dir : "/", W_OK | X_OK, AT_EACCESS) < 0)
+		e = errno;
+	else if (geteuid() != 0 && st.st_uid != geteuid())
+		e = EPERM;  /* the new file could not get the old one's owner */
+	if (e) {
 		struct passwd *pw = getpwuid(geteuid());
 		rc = gm_error_set(err, GM_ECHECK, "file \"%s\" is not writable by this process", path);
-		gm_error_detail(err, "The temporary peer grant edits it, and the OS user \"%s\" may not%s.",
-				pw ? pw->pw_name : "?", errno == EACCES ? "" : " (or the file is missing)");
+		gm_error_detail(err, "The temporary peer grant replaces it, which the OS user \"%s\" may not do: %s.",
+				pw ? pw->pw_name : "?", e == EPERM ? "the file belongs to another OS user" : strerror(e));
 		gm_error_hint(err, "Run gmdb as root on the server's machine, or put the owner's password into ~/.pgpass.");
 	}
 	free(dir);
@@ -479,8 +485,8 @@ static int edit_file(PGconn *conn, struct edit *ed, bool rollback, struct gm_err
 
 	ed->changed = false;
 	ed->removed = 0;
-	if ((rc = check_writable(ed->path, err)) < 0 ||
-	    (rc = gm_pgconf_read(ed->path, TOOL, &orig, &orig_len, &st, err)) < 0)
+	if ((ed->block && (rc = check_writable(ed->path, err)) < 0) ||
+	    (rc = gm_pgconf_read(ed->path, TOOL, false, &orig, &orig_len, &st, err)) < 0)
 		goto out;
 	if (conn && (rc = gm_pgconf_server_sees(conn, ed->path, orig, orig_len, "the file gmdb reads", TOOL, err)) < 0)
 		goto out;
@@ -490,6 +496,8 @@ static int edit_file(PGconn *conn, struct edit *ed, bool rollback, struct gm_err
 	} else {
 		ed->removed = gm_peer_remove(ed->kind, orig, orig_len, ed->map, is_gone, ed->gone_maps, &cand);
 		if (ed->removed == 0)
+			goto out;
+		if ((rc = check_writable(ed->path, err)) < 0)
 			goto out;
 	}
 
@@ -540,8 +548,7 @@ out:
 struct gm_peer {
 	struct gm_peer *next;
 	int refs;
-	PGconn *conn;          /* the caller's (not owned) */
-	char *dbname, *user;   /* to connect again when conn is gone */
+	char *dbname, *user;   /* how the granting connection was made */
 	char *hba_file, *ident_file;
 	char *role, *osuser, *map, *started;
 };
@@ -593,8 +600,8 @@ static char *self_started(void)
 	return gm_xstrdup(buf);
 }
 
-/* Remove p's blocks, pg_hba.conf first; with conn the server checks. The
- * second file is edited whatever became of the first; the first error is
+/* Remove p's blocks, pg_hba.conf first (pg_ident.conf only once its line
+ * is out of pg_hba.conf); with conn the server checks. The first error is
  * returned. *changed: whether a file was replaced. */
 static int remove_blocks(PGconn *conn, const struct gm_peer *p, bool *changed, struct gm_error *err)
 {
@@ -604,7 +611,7 @@ static int remove_blocks(PGconn *conn, const struct gm_peer *p, bool *changed, s
 	int rc1, rc2;
 
 	rc1 = edit_file(conn, &hba, false, err);
-	rc2 = edit_file(conn, &ident, false, rc1 < 0 ? &err2 : err);
+	rc2 = rc1 == GM_OK || hba.changed ? edit_file(conn, &ident, false, rc1 < 0 ? &err2 : err) : GM_OK;
 	if (rc1 < 0 && rc2 < 0)
 		gm_log_report(&err2);
 	gm_error_release(&err2);
@@ -675,7 +682,6 @@ int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct g
 
 	p = gm_xcalloc(1, sizeof(*p));
 	p->refs = 1;
-	p->conn = conn;
 	p->dbname = gm_xstrdup(PQdb(conn));
 	p->user = gm_xstrdup(PQuser(conn));
 	p->hba_file = gm_xstrdup(si.hba_file);
@@ -735,9 +741,43 @@ out:
 	return rc;
 }
 
+/* A new superuser connection to the server p's files belong to, as the
+ * granting one was made (to its database, else postgres or template1);
+ * NULL (reported) if there is none. *loaded_at: when the server last
+ * loaded its configuration. */
+static PGconn *connect_again(const struct gm_peer *p, char **loaded_at)
+{
+	const char *const dbs[] = { p->dbname, "postgres", "template1" };
+	struct gm_error err = GM_ERROR_INIT;
+	struct srvinfo si;
+
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		PGconn *c = gm_conn_open_ex(dbs[i], p->user, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, &err);
+		if (!c)
+			continue;
+		if (server_info(c, &si, &err) == GM_OK) {
+			if (strcmp(si.hba_file, p->hba_file) == 0 && strcmp(si.ident_file, p->ident_file) == 0) {
+				*loaded_at = si.loaded_at;
+				si.loaded_at = NULL;
+				srvinfo_release(&si);
+				gm_error_release(&err);
+				return c;
+			}
+			gm_error_set(&err, GM_ECHECK, "the server reached now uses \"%s\", not \"%s\"", si.hba_file,
+				     p->hba_file);
+			srvinfo_release(&si);
+		}
+		gm_conn_close(c);
+		break;
+	}
+	gm_log_report(&err);
+	gm_error_release(&err);
+	return NULL;
+}
+
 int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 {
-	PGconn *own = NULL, *conn;
+	PGconn *conn;
 	char *loaded_at = NULL;
 	bool changed = false;
 	int rc, lock = -1;
@@ -746,20 +786,11 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 		return GM_OK;
 	if (--p->refs > 0)
 		return GM_OK;
-	conn = p->conn;
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		struct gm_error err2 = GM_ERROR_INIT;
-		conn = own = gm_conn_open_ex(p->dbname, p->user, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, &err2);
-		if (!own) {
-			gm_log_report(&err2);
-			gm_log(GM_LOG_WARNING, "removing the temporary owner access without the server's check");
-		}
-		gm_error_release(&err2);
-	}
-	if (conn && gm_db_value(conn, gm_sql("peer-loaded-at"), 0, NULL, &loaded_at, err) < 0) {
-		rc = GM_EFAIL;
-		goto out;
-	}
+	/* a connection of its own: the caller's may be gone by now (an exit
+	 * path), or in the middle of a failed or cancelled statement */
+	conn = connect_again(p, &loaded_at);
+	if (!conn)
+		gm_log(GM_LOG_WARNING, "removing the temporary owner access without the server's check");
 	if ((rc = gm_pgconf_lock_dir(p->hba_file, &lock, err)) < 0)
 		goto out;
 	rc = remove_blocks(conn, p, &changed, err);
@@ -785,7 +816,7 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 		gm_log(GM_LOG_INFO, "temporary owner access as role \"%s\" removed", p->role);
 out:
 	peer_free(p);
-	gm_conn_close(own);
+	gm_conn_close(conn);
 	free(loaded_at);
 	return rc;
 }
@@ -800,14 +831,27 @@ int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err)
 	int rc, rc2, lock = -1;
 
 	*removed = 0;
-	if ((rc = server_info(conn, &si, err)) < 0)
+	if ((rc = server_info(conn, &si, err)) == GM_ECHECK) {
+		/* a server no run of this machine could have granted on */
+		gm_log(GM_LOG_DEBUG, "no temporary owner access to look for: %s", err ? err->message : "");
+		gm_error_release(err);
+		return GM_OK;
+	}
+	if (rc < 0)
 		return rc;
 	hba.path = si.hba_file;
 	ident.path = si.ident_file;
+	if (faccessat(AT_FDCWD, si.hba_file, R_OK, AT_EACCESS) < 0 ||
+	    faccessat(AT_FDCWD, si.ident_file, R_OK, AT_EACCESS) < 0) {
+		gm_log(GM_LOG_DEBUG, "cannot look for temporary owner access that ended runs left behind: "
+		       "this process may not read \"%s\" or \"%s\"", si.hba_file, si.ident_file);
+		goto out;
+	}
 	if ((rc = gm_pgconf_lock_dir(si.hba_file, &lock, err)) < 0)
 		goto out;
+	/* pg_ident.conf only once pg_hba.conf's lines are out */
 	rc = edit_file(conn, &hba, false, err);
-	rc2 = edit_file(conn, &ident, false, rc < 0 ? &err2 : err);
+	rc2 = rc == GM_OK || hba.changed ? edit_file(conn, &ident, false, rc < 0 ? &err2 : err) : GM_OK;
 	if (rc == GM_OK)
 		rc = rc2;
 	else if (rc2 < 0)
@@ -822,7 +866,7 @@ int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err)
 			gm_log_report(&err2);
 		gm_error_release(&err2);
 	}
-	*removed = (int)maps.n;
+	*removed = rc == GM_OK ? (int)maps.n : 0;
 	if (rc == GM_OK && maps.n)
 		gm_log(GM_LOG_NOTICE, "removed what %zu gmdb run%s that ended left in \"%s\" and \"%s\"", maps.n,
 		       maps.n == 1 ? "" : "s", si.hba_file, si.ident_file);

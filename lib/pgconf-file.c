@@ -97,8 +97,8 @@ out:
 	return rc;
 }
 
-int gm_pgconf_read(const char *path, const char *tool, char **data, size_t *len, struct stat *st,
-		   struct gm_error *err)
+int gm_pgconf_read(const char *path, const char *tool, bool to_replace, char **data, size_t *len,
+		   struct stat *st, struct gm_error *err)
 {
 	*data = NULL;
 	if (lstat(path, st) < 0)
@@ -112,7 +112,7 @@ int gm_pgconf_read(const char *path, const char *tool, char **data, size_t *len,
 	}
 	if (!S_ISREG(st->st_mode))
 		return gm_error_set(err, GM_EFAIL, "\"%s\" is not a regular file", path);
-	if (geteuid() != 0 && geteuid() != st->st_uid) {
+	if (to_replace && geteuid() != 0 && geteuid() != st->st_uid) {
 		struct passwd *pw = getpwuid(st->st_uid);
 		gm_error_set(err, GM_EFAIL, "file \"%s\" belongs to another OS user", path);
 		gm_error_detail(err, "It belongs to \"%s\" (uid %u); %s runs as uid %u.",

@@ -4,6 +4,8 @@
  *   peer-hold grant ROLE [N]   recover, then grant ROLE (N times, default 1:
  *                              the same grant), print "granted N" and wait
  *                              for SIGTERM or SIGINT; then revoke N times
+ *                              (PEER_HOLD_CLOSE set: after closing the
+ *                              connection it granted with)
  *   peer-hold recover          print "removed N" (runs cleaned up)
  *
  * It connects to the database "postgres" as the tools do (gm_conn_open: as
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
 			fflush(stdout);
 			while (!gm_signals_caught())
 				sleep(1);
+		}
+		if (getenv("PEER_HOLD_CLOSE")) {
+			gm_conn_close(conn);
+			conn = NULL;
 		}
 		/* revoke all but the last first: the lines stay until the last one */
 		for (int i = granted - 1; i >= 0; i--) {

@@ -117,6 +117,17 @@ is "$(owner_mode "$hba") $(owner_mode "$ident")" "postgres:postgres 640 postgres
 ok $? "the server reloaded"
 like "$(as_dbo postgres)" 'Peer authentication failed for user "gm-dbo"' "revoked: the login as gm-dbo fails again"
 
+# --- revoke needs no connection of the caller's: an exit path may have closed it ----
+PEER_HOLD_CLOSE=1 start_hold j gm-dbo
+ok $? "a grant whose run closes its connection before the revoke"
+before=$(load_time)
+kill -TERM "$j_pid"; wait "$j_pid"
+is "$?" 0 "the revoke still succeeds (exit 0)"
+unchanged
+ok $? "and both files are the originals again"
+[ "$(load_time)" != "$before" ]
+ok $? "and the server reloaded"
+
 # --- the same role granted twice in one run: one grant ------------------------------
 PEER_HOLD_PAUSE=3 start_hold b gm-dbo 2
 ok $? "peer-hold grants gm-dbo twice"
@@ -214,6 +225,24 @@ like "$err" 'hint: .*~/\.pgpass' "with a hint"
 chown postgres:postgres "$hba"; chmod 640 "$hba"
 unchanged
 ok $? "nothing was written"
+# recover over TCP/IP: nothing it could clean, no error
+run env PGHOST=127.0.0.1 "$hold" recover
+is "$rc.$out" "0.removed 0" "recover over TCP/IP: exit 0, nothing removed"
+# leftovers in a file recover may not write: exit 3, nothing changed
+start_hold k gm-dbo
+kill -9 "$k_pid"; wait "$k_pid" 2>/dev/null
+cp -p "$hba" "$tmp/hba.left"; cp -p "$ident" "$tmp/ident.left"
+chown root:postgres "$hba"; chmod 440 "$hba"
+run "$hold" recover
+is "$rc" 3 "leftovers in a file recover may not write: exit 3"
+like "$err" "error: file \"$hba\" is not writable by this process" "and says so"
+chown postgres:postgres "$hba"; chmod 640 "$hba"
+cmp -s "$hba" "$tmp/hba.left" && cmp -s "$ident" "$tmp/ident.left"
+ok $? "nothing was changed"
+run "$hold" recover
+is "$rc.$out" "0.removed 1" "once it may write it, recover removes them"
+unchanged
+ok $? "and both files are the originals again"
 run env PGHOST=127.0.0.1 "$hold" grant gm-dbo
 is "$rc" 3 "over TCP/IP: exit 3"
 like "$err" "needs a connection over the local socket" "and says why"
