@@ -9,8 +9,9 @@
  *   peer-hold recover          print "removed N" (runs cleaned up)
  *
  * It connects to the database "postgres" as the tools do (gm_conn_open: as
- * root, it becomes the postgres OS user) and exits with the tools' exit
- * status.
+ * root, it becomes the postgres OS user; with PEER_HOLD_KEEP_ROOT set it
+ * stays root as gm-hba-lock and the downtime procedure do,
+ * GM_CONN_KEEP_ROOT) and exits with the tools' exit status.
  */
 #include "gmdb-int.h"
 
@@ -33,7 +34,10 @@ int main(int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	gm_signals_install();
-	conn = gm_conn_open("postgres", "peer-hold", &err);
+	if (getenv("PEER_HOLD_KEEP_ROOT"))
+		conn = gm_conn_open_ex("postgres", NULL, "peer-hold", GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, &err);
+	else
+		conn = gm_conn_open("postgres", "peer-hold", &err);
 	if (!conn)
 		return gm_cli_finish(GM_EFAIL, &err);
 	rc = gm_peer_recover(conn, &removed, &err);

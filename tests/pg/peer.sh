@@ -128,6 +128,17 @@ ok $? "and both files are the originals again"
 [ "$(load_time)" != "$before" ]
 ok $? "and the server reloaded"
 
+# --- a run that stays root (as gm-hba-lock and the downtime procedure do) ------------
+PEER_HOLD_KEEP_ROOT=1 start_hold r gm-dbo
+ok $? "a run that stays root grants"
+is "$(sed -n 2p "$ident" | cut -d' ' -f2-)" "root \"gm-dbo\"" "the map is for the OS user root"
+is "$(as_dbo root)" "gm-dbo|off" "root logs in as gm-dbo"
+like "$(as_dbo postgres)" 'Peer authentication failed for user "gm-dbo"' "the postgres OS user does not"
+kill -TERM "$r_pid"; wait "$r_pid"
+is "$?" 0 "the run revokes (exit 0)"
+unchanged
+ok $? "and both files are the originals again"
+
 # --- the same role granted twice in one run: one grant ------------------------------
 PEER_HOLD_PAUSE=3 start_hold b gm-dbo 2
 ok $? "peer-hold grants gm-dbo twice"

@@ -3,7 +3,9 @@
 #include "gmdb-int.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +64,73 @@ static bool dead_pid(const struct gm_peer_block *b, void *data)
 		if (p->dead[i] == b->pid)
 			return true;
 	return false;
+}
+
+#define ORIG "local all all peer\r\n# no newline"
+
+/* The file helpers both gm-hba-lock and the grant use (pgconf-file.c). */
+static void file_helpers(void)
+{
+	char dir[] = "/tmp/gmdb-test-peer.XXXXXX", *path, *link, *data = NULL, *entries;
+	struct stat st, st2;
+	size_t len;
+	int rc, fd = -1;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	path = gm_xasprintf("%s/pg_hba.conf", dir);
+	link = gm_xasprintf("%s/link.conf", dir);
+	{
+		FILE *f = fopen(path, "w");
+		fputs(ORIG, f);
+		fclose(f);
+	}
+	chmod(path, 0640);
+	rc = gm_pgconf_read(path, "test", true, &data, &len, &st, &err);
+	ok(rc == GM_OK && len == sizeof(ORIG) - 1 && memcmp(data, ORIG, len) == 0,
+	   "read: the exact bytes");
+	is_int(gm_pgconf_unchanged(path, data, len, "test", &err), GM_OK, "unchanged: the same bytes");
+	is_int(gm_pgconf_unchanged(path, data, len - 1, "test", &err), GM_ECHECK, "unchanged: another length is a change");
+	ok(err.message && strstr(err.message, "changed while test was reading it"), "and says so");
+	gm_error_release(&err);
+	is_int(gm_pgconf_replace(path, "new\n", 4, &st, &err), GM_OK, "replace");
+	stat(path, &st2);
+	ok((st2.st_mode & 07777) == 0640 && st2.st_uid == st.st_uid && st2.st_gid == st.st_gid && st2.st_ino != st.st_ino,
+	   "replace: a new file with the old one's owner, group and mode");
+	is_int(gm_pgconf_unchanged(path, data, len, "test", &err), GM_ECHECK, "unchanged: other bytes are a change");
+	gm_error_release(&err);
+	is_int(gm_pgconf_put_back(path, data, len, &st, &err), GM_OK, "put back");
+	free(data);
+	data = NULL;
+	rc = gm_pgconf_read(path, "test", true, &data, &len, &st2, &err);
+	ok(rc == GM_OK && len == sizeof(ORIG) - 1 && memcmp(data, ORIG, len) == 0,
+	   "put back: the exact bytes again");
+	free(data);
+	data = NULL;
+	entries = gm_xasprintf("ls -A %s | grep -c gmdb >/dev/null", dir);
+	ok(system(entries) != 0, "no temporary file is left behind");
+	free(entries);
+	if (symlink(path, link) == 0) {
+		is_int(gm_pgconf_read(link, "test", false, &data, &len, &st2, &err), GM_ECHECK, "read: a symbolic link is refused");
+		ok(err.message && strstr(err.message, "is a symbolic link"), "and says so");
+		gm_error_release(&err);
+	}
+	is_int(gm_pgconf_lock_dir(path, &fd, &err), GM_OK, "the directory lock is taken");
+	{
+		int fd2 = open(dir, O_RDONLY | O_DIRECTORY);
+		ok(fd2 >= 0 && flock(fd2, LOCK_EX | LOCK_NB) < 0, "and held against others");
+		gm_pgconf_unlock_dir(fd);
+		ok(fd2 >= 0 && flock(fd2, LOCK_EX | LOCK_NB) == 0, "and released");
+		if (fd2 >= 0)
+			close(fd2);
+	}
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+	free(link);
+	free(path);
 }
 
 /* the text's length without its NUL terminator (NUL bytes inside count) */
@@ -250,5 +319,6 @@ int main(void)
 		}
 	}
 
+	file_helpers();
 	return tap_done();
 }
