@@ -727,7 +727,7 @@ int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct g
 		goto out;
 	}
 	gm_log(GM_LOG_NOTICE, "temporary owner access: the OS user \"%s\" may log in as role \"%s\" over the local "
-	       "socket until this run ends", pw->pw_name, role);
+	       "socket until this run ends", p->osuser, role);
 	*out = p;
 	p = NULL;
 	goto out;
