@@ -444,7 +444,8 @@ int gm_pgconf_file_errors(PGconn *conn, const char *sql_name, const char *path, 
 			  const char *adder, char **detail, struct gm_error *err);
 /* pg_reload_conf(), then wait (up to 10 s) until a new connection (as
  * conn's user to conn's database, gm_conn_open_ex with GM_CONN_KEEP_ROOT)
- * sees a configuration loaded after loaded_at. */
+ * sees a configuration loaded after loaded_at (NULL: conn's
+ * pg_conf_load_time() just before the reload). */
 int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */

@@ -351,14 +351,12 @@ bool gm_peer_run_alive(long long pid, const char *started)
 struct srvinfo {
 	char *hba_file;
 	char *ident_file;
-	char *loaded_at;
 };
 
 static void srvinfo_release(struct srvinfo *si)
 {
 	free(si->hba_file);
 	free(si->ident_file);
-	free(si->loaded_at);
 	memset(si, 0, sizeof(*si));
 }
 
@@ -390,14 +388,13 @@ static int server_info(PGconn *conn, struct srvinfo *si, struct gm_error *err)
 				   "owner's password into ~/.pgpass.");
 		goto out;
 	}
-	if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
 		gm_error_set(err, GM_ECHECK, "the temporary peer grant needs a superuser connection");
 		gm_error_detail(err, "Only a superuser may read the server's files and reload it.");
 		goto out;
 	}
 	si->hba_file = gm_xstrdup(PQgetvalue(res, 0, 0));
 	si->ident_file = gm_xstrdup(PQgetvalue(res, 0, 1));
-	si->loaded_at = gm_xstrdup(PQgetvalue(res, 0, 3));
 	if (si->hba_file[0] != '/' || si->ident_file[0] != '/') {
 		gm_error_set(err, GM_ECHECK, "the server's hba_file \"%s\" or ident_file \"%s\" is not an absolute path",
 			     si->hba_file, si->ident_file);
@@ -718,7 +715,7 @@ int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct g
 	/* registered from here on: gm_peer_revoke() removes the lines */
 	p->next = grants;
 	grants = p;
-	if ((rc = gm_pgconf_reload(conn, si.loaded_at, LABEL, err)) < 0 || (rc = verify_login(conn, role, err)) < 0) {
+	if ((rc = gm_pgconf_reload(conn, NULL, LABEL, err)) < 0 || (rc = verify_login(conn, role, err)) < 0) {
 		struct gm_error err2 = GM_ERROR_INIT;
 		if (gm_peer_revoke(p, &err2) < 0)
 			gm_log_report(&err2);
@@ -743,9 +740,8 @@ out:
 
 /* A new superuser connection to the server p's files belong to, as the
  * granting one was made (to its database, else postgres or template1);
- * NULL (reported) if there is none. *loaded_at: when the server last
- * loaded its configuration. */
-static PGconn *connect_again(const struct gm_peer *p, char **loaded_at)
+ * NULL (reported) if there is none. */
+static PGconn *connect_again(const struct gm_peer *p)
 {
 	const char *const dbs[] = { p->dbname, "postgres", "template1" };
 	struct gm_error err = GM_ERROR_INIT;
@@ -757,8 +753,6 @@ static PGconn *connect_again(const struct gm_peer *p, char **loaded_at)
 			continue;
 		if (server_info(c, &si, &err) == GM_OK) {
 			if (strcmp(si.hba_file, p->hba_file) == 0 && strcmp(si.ident_file, p->ident_file) == 0) {
-				*loaded_at = si.loaded_at;
-				si.loaded_at = NULL;
 				srvinfo_release(&si);
 				gm_error_release(&err);
 				return c;
@@ -778,7 +772,6 @@ static PGconn *connect_again(const struct gm_peer *p, char **loaded_at)
 int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 {
 	PGconn *conn;
-	char *loaded_at = NULL;
 	bool changed = false;
 	int rc, lock = -1;
 
@@ -788,7 +781,7 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 		return GM_OK;
 	/* a connection of its own: the caller's may be gone by now (an exit
 	 * path), or in the middle of a failed or cancelled statement */
-	conn = connect_again(p, &loaded_at);
+	conn = connect_again(p);
 	if (!conn)
 		gm_log(GM_LOG_WARNING, "removing the temporary owner access without the server's check");
 	if ((rc = gm_pgconf_lock_dir(p->hba_file, &lock, err)) < 0)
@@ -805,7 +798,7 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 	} else if (changed) {
 		/* also after an error: whatever was removed must take effect */
 		struct gm_error err2 = GM_ERROR_INIT;
-		int rc2 = gm_pgconf_reload(conn, loaded_at, LABEL, rc < 0 ? &err2 : err);
+		int rc2 = gm_pgconf_reload(conn, NULL, LABEL, rc < 0 ? &err2 : err);
 		if (rc2 < 0 && rc == GM_OK)
 			rc = rc2;
 		else if (rc2 < 0)
@@ -817,7 +810,6 @@ int gm_peer_revoke(struct gm_peer *p, struct gm_error *err)
 out:
 	peer_free(p);
 	gm_conn_close(conn);
-	free(loaded_at);
 	return rc;
 }
 
@@ -859,7 +851,7 @@ int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err)
 	gm_error_release(&err2);
 	gm_pgconf_unlock_dir(lock);
 	if (hba.changed || ident.changed) {
-		rc2 = gm_pgconf_reload(conn, si.loaded_at, LABEL, rc < 0 ? &err2 : err);
+		rc2 = gm_pgconf_reload(conn, NULL, LABEL, rc < 0 ? &err2 : err);
 		if (rc2 < 0 && rc == GM_OK)
 			rc = rc2;
 		else if (rc2 < 0)

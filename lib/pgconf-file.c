@@ -256,11 +256,16 @@ int gm_pgconf_file_errors(PGconn *conn, const char *sql_name, const char *path, 
 
 int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, struct gm_error *err)
 {
-	char *ok = NULL;
+	char *ok = NULL, *before = NULL;
 	const char *params[1] = { loaded_at };
 	char *dbname = gm_xstrdup(PQdb(conn)), *user = gm_xstrdup(PQuser(conn));
 	int rc = GM_EFAIL;
 
+	if (!loaded_at) {
+		if (gm_db_value(conn, gm_sql("peer-loaded-at"), 0, NULL, &before, err) < 0)
+			goto out;
+		params[0] = before;
+	}
 	if (gm_db_value(conn, gm_sql("hba-reload"), 0, NULL, &ok, err) < 0) {
 		gm_error_prefix(err, "could not make the server reload its configuration");
 		goto out;
@@ -292,6 +297,7 @@ int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, str
 	gm_error_hint(err, "Look for \"pg_hba.conf was not reloaded\" in the server's log.");
 out:
 	free(ok);
+	free(before);
 	free(dbname);
 	free(user);
 	return rc;
