@@ -461,8 +461,13 @@ struct gm_peer;
  * files are not writable by this process / the server rejects the edited files (then the
  * files are exactly as before). Granting the same role twice in one process is a no-op.
  * conn is not kept: gm_peer_revoke() makes a connection of its own like it (gm_conn_open_ex
- * as PQuser(conn) to PQdb(conn), else postgres or template1, with GM_CONN_KEEP_ROOT). Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a
- * connection as role before GM_OK (only an authentication failure is an error). */
+ * as PQuser(conn) to PQdb(conn), else postgres or template1, with GM_CONN_KEEP_ROOT).
+ * Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a connection
+ * as role (over conn's socket, as this euid) before GM_OK: only an authentication failure
+ * is an error. The owner connections that use the grant must be made with the same
+ * effective uid: as root after gm_privs_drop() that is postgres; in a process that stays
+ * root (GM_CONN_KEEP_ROOT) it is root, so connect as role without GM_CONN_KEEP_ROOT and
+ * without gm_privs_drop(). */
 int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct gm_error *err);
 /* Remove every line this process added (pg_hba.conf first, then pg_ident.conf), reload, free p
  * (NULL is fine). Safe to call from an exit path. For a role granted n times, the n-th
