@@ -281,7 +281,8 @@ int gm_db_exec(PGconn *conn, const char *sql, struct gm_error *err)
 	PGresult *res;
 
 	gm_log(GM_LOG_SQL, "%s", sql);
-	res = PQexec(conn, sql);
+	/* the extended protocol: one statement, never a second one appended */
+	res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
 		PQclear(res);
 		return GM_OK;
@@ -339,14 +340,7 @@ char *gm_db_literal(PGconn *conn, const char *value)
 
 int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err)
 {
-	char *ident = gm_db_ident(conn, db);
-	char *lit = text ? gm_db_literal(conn, text) : gm_xstrdup("NULL");
-	char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-	int rc = gm_db_exec(conn, q, err);
-	free(q);
-	free(lit);
-	free(ident);
-	return rc;
+	return gm_db_execf(conn, err, "COMMENT ON DATABASE %I IS %L", db, text);
 }
 
 int gm_db_server_version(PGconn *conn)
@@ -361,7 +355,7 @@ int gm_db_exec_watch(PGconn *conn, const char *sql, void (*tick)(void *data), vo
 	int rc = GM_OK;
 
 	gm_log(GM_LOG_SQL, "%s", sql);
-	if (!PQsendQuery(conn, sql))
+	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0))
 		return gm_error_from_conn(err, GM_EFAIL, conn, "could not send a command");
 	for (;;) {
 		while (PQisBusy(conn)) {

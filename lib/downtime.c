@@ -344,17 +344,6 @@ static void crash_point(const char *step)
 	raise(SIGKILL);
 }
 
-/* Run before || the quoted name || after on c. */
-static int exec_ident(PGconn *c, const char *before, const char *name, const char *after, struct gm_error *err)
-{
-	char *ident = gm_db_ident(c, name);
-	char *q = gm_xasprintf("%s%s%s", before, ident, after);
-	int rc = gm_db_exec(c, q, err);
-	free(q);
-	free(ident);
-	return rc;
-}
-
 /* 1 when database db exists (*comment: its comment or NULL), 0 when not. */
 static int db_exists(PGconn *c, const char *db, char **comment, struct gm_error *err)
 {
@@ -624,7 +613,7 @@ static int step_connlimit(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = record(p, "connlimit", err);
 	if (rc == GM_OK)
-		rc = exec_ident(c, "ALTER DATABASE ", p->source, " CONNECTION LIMIT 0", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I CONNECTION LIMIT 0", p->source);
 	if (rc == GM_OK)
 		gm_log(GM_LOG_INFO, "connection limit of \"%s\": 0 (was %s): only superusers can connect", p->source, old);
 	free(old);
@@ -760,16 +749,12 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = record(p, "snapshot", err);
 	if (rc == GM_OK) {
-		char *src = gm_db_ident(c, p->source), *snap = gm_db_ident(c, p->snapshot), *own = gm_db_ident(c, owner);
-		char *q = gm_xasprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", snap, src, own);
+		char *q = gm_sqlf(c, "CREATE DATABASE %I TEMPLATE %I OWNER %I", p->snapshot, p->source, owner);
 		struct gm_step st;
 		gm_step_begin(&st, "making a snapshot of \"%s\" (\"%s\")", p->source, p->snapshot);
 		rc = gm_db_exec(c, q, err);
 		gm_step_end(&st, rc, NULL);
 		free(q);
-		free(src);
-		free(snap);
-		free(own);
 	}
 	if (rc == GM_OK)
 		rc = gm_db_comment_database(c, p->snapshot, SNAPSHOT_MARK, err);
@@ -854,11 +839,7 @@ static int restore_connlimit(const struct pstate *ps, const char *db, struct gm_
 		return GM_EFAIL;
 	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &now, err);
 	if (rc == GM_OK && now && strcmp(now, old) != 0) {
-		char *ident = gm_db_ident(c, db);
-		char *q = gm_xasprintf("ALTER DATABASE %s CONNECTION LIMIT %s%d", ident, old[0] == '-' ? "-" : "", v);
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(ident);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I CONNECTION LIMIT %d", db, old[0] == '-' ? -v : v);
 		if (rc == GM_OK)
 			gm_log(GM_LOG_INFO, "connection limit of \"%s\" back to %s", db, old);
 	}
@@ -933,7 +914,7 @@ static int drop_target(const struct pstate *ps, struct gm_error *err)
 	if (rc == 1 && has_build_mark(comment)) {
 		struct gm_step st;
 		gm_step_begin(&st, "dropping the new database \"%s\"", target);
-		rc = exec_ident(c, "DROP DATABASE ", target, "", err);
+		rc = gm_db_execf(c, err, "DROP DATABASE %I", target);
 		gm_step_end(&st, rc, NULL);
 	} else if (rc == 1) {
 		gm_log(GM_LOG_WARNING, "database \"%s\" does not carry gmdb's build mark: left alone", target);
@@ -959,20 +940,15 @@ static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_e
 	rc = snap_there < 0 ? GM_EFAIL : GM_OK;
 	if (rc == GM_OK && snap_there && !fixup_ran) {
 		/* the database was not touched: the snapshot goes */
-		rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+		rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
 	} else if (rc == GM_OK && snap_there) {
 		struct gm_step st;
 		gm_step_begin(&st, "rolling \"%s\" back to its snapshot", db);
 		rc = db_exists(c, db, NULL, err);
 		if (rc == 1)
-			rc = exec_ident(c, "DROP DATABASE ", db, "", err);
+			rc = gm_db_execf(c, err, "DROP DATABASE %I", db);
 		if (rc >= 0) {
-			char *a = gm_db_ident(c, snap), *b = gm_db_ident(c, db);
-			char *q = gm_xasprintf("ALTER DATABASE %s RENAME TO %s", a, b);
-			rc = gm_db_exec(c, q, err);
-			free(q);
-			free(a);
-			free(b);
+			rc = gm_db_execf(c, err, "ALTER DATABASE %I RENAME TO %I", snap, db);
 		}
 		gm_step_end(&st, rc < 0 ? rc : GM_OK, NULL);
 	}
@@ -1062,7 +1038,7 @@ static int finish(struct pstate *ps, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_db_comment_database(c, snap, pstate_get(ps, "source_comment"), err);
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
-			rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+			rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
 		}
 	}
 	free(comment);
@@ -1581,7 +1557,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	if (rc < 0)
 		goto out;
 	if (undo) {
-		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS true", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS true", db);
 		if (rc == GM_OK)
 			printf("\"%s\" accepts connections again\n", db);
 		goto out;
@@ -1612,7 +1588,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 		gm_error_hint(err, "Point those programs at the new database (v%d), then run again.", newest);
 	}
 	if (rc == GM_OK)
-		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS false", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS false", db);
 	if (rc == GM_OK) {
 		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
 		printf("undo: gm-upgrade_server --unretire %d\n", version);

@@ -127,8 +127,12 @@ enum gm_conn_flags {
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
+/* For a root process that stays root: act as the postgres OS user (effective
+ * ids, enter true) until called with false. */
+int gm_conn_as_postgres(bool enter, struct gm_error *err);
 
-/* Run a command that returns no rows (PGRES_COMMAND_OK). The SQL is logged. */
+/* Run one command (the extended protocol: a second statement in sql is an
+ * error) that returns no rows or rows to ignore. The SQL is logged. */
 int gm_db_exec(PGconn *conn, const char *sql, struct gm_error *err);
 /* Run with parameters; expect tuples when want_rows, else COMMAND_OK.
  * Returns the result (caller PQclear()s) or NULL with err set. */
@@ -144,6 +148,22 @@ int gm_db_value(PGconn *conn, const char *sql, int nparams, const char *const *p
 char *gm_db_ident(PGconn *conn, const char *name);
 /* Quote a literal (caller frees). */
 char *gm_db_literal(PGconn *conn, const char *value);
+/*
+ * SQL text from values (lib/sqltext.c), the only way lib/ builds it: fmt's
+ * conversions are %I (identifier, PQescapeIdentifier), %L (literal,
+ * PQescapeLiteral; NULL gives NULL), %d (int), %ld (long) and %%. Any other
+ * conversion, %s included, aborts. The caller frees.
+ */
+char *gm_sqlf(PGconn *conn, const char *fmt, ...);
+char *gm_vsqlf(PGconn *conn, const char *fmt, va_list ap);
+/* gm_db_exec(gm_sqlf(conn, fmt, ...)). */
+int gm_db_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...);
+/* The server's keywords a column, table or schema name cannot be written
+ * as unquoted. */
+int gm_sql_reserved_words(PGconn *conn, struct gm_strv *out, struct gm_error *err);
+/* Whether name reads the same without quotes as a column, table or schema
+ * name; reserved from gm_sql_reserved_words() (NULL: characters only). */
+bool gm_sql_ident_plain(const char *name, const struct gm_strv *reserved);
 /* COMMENT ON DATABASE db IS text (NULL: remove the comment). */
 int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err);
 /* Server version number (PQserverVersion). */
@@ -159,9 +179,39 @@ int gm_db_server_version(PGconn *conn);
  * implicitly (gm_session_*). */
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err);
 /* BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE unless a transaction is open. */
+/* ------------------------------------------------------------------ */
+/* Connections as the database owner (lib/owner.c)                     */
+/* ------------------------------------------------------------------ */
+
+/* The owner of database db (caller frees *role) and whether it is a superuser. */
+int gm_owner_of(const char *db, char **role, bool *super, struct gm_error *err);
+/*
+ * A connection to db whose authenticated user is role (NULL: the
+ * database's owner; a database a superuser owns gets a superuser
+ * connection): directly (~/.pgpass, never a prompt), else through a
+ * temporary peer grant (lib/peer.c) that lasts until gm_owner_release()
+ * or the process's exit. flags: GM_CONN_SAFE_PATH or 0. NULL and err set
+ * when neither works.
+ */
+PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsigned flags, struct gm_error *err);
+/* The owner session of upstream's engine (spec 2.3 step 12): an owner
+ * connection set up as gm_session_open() sets up its own, with the
+ * settings upstream's superuser session would have. */
+PGconn *gm_owner_session(const char *db, const char *role, const char *label, struct gm_error *err);
+/* Database db has a CONNECTION LIMIT 0 of the downtime procedure's (NULL:
+ * none): owner connections to it step through the limit for a moment. */
+void gm_owner_limited_database(const char *db);
+/* Take back every temporary peer grant of this process (also at exit). */
+void gm_owner_release(void);
+
+/* Set up conn (may be NULL: then NULL) as gm_session_open() sets up its
+ * own; on failure conn is closed and NULL returned. */
+PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err);
 int gm_session_begin(PGconn *conn, struct gm_error *err);
 /* A statement inside the implicit transaction. */
 int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err);
+/* gm_session_exec(gm_sqlf(conn, fmt, ...)). */
+int gm_session_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...);
 PGresult *gm_session_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
 			   struct gm_error *err);
 int gm_session_commit(PGconn *conn, struct gm_error *err);

@@ -171,10 +171,10 @@ char *gm_shortcut_rewrite(void *data, const char *statement)
 		s->proven = gm_xstrdup(fp);
 	}
 	/* the function's body without the hash; the literals are plain */
-	out = gm_xasprintf("delete from gm.schema_revision where filename = '%s'::text; "
-			   "insert into gm.schema_revision (filename, version) values ('%s'::text, '%s'::text); "
-			   "select gm.log_other_access('database change script inserted: ' || '%s'::text || ' (' || '%s'::text || ')')",
-			   file, file, version, file, version);
+	out = gm_sqlf(*s->conn, "delete from gm.schema_revision where filename = %L::text; "
+				"insert into gm.schema_revision (filename, version) values (%L::text, %L::text); "
+				"select gm.log_other_access('database change script inserted: ' || %L::text || ' (' || %L::text || ')')",
+		      file, file, version, file, version);
 	s->taken++;
 	free(fp);
 	free(file);

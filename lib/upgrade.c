@@ -530,17 +530,10 @@ static void clone_tick(void *data)
 static int drop_database(const char *db, struct gm_error *err)
 {
 	PGconn *c = gm_conn_open("template1", "gmdb cleanup", err);
-	char *q;
 	int rc;
 	if (!c)
 		return GM_EFAIL;
-	{
-		char *ident = gm_db_ident(c, db);
-		q = gm_xasprintf("DROP DATABASE IF EXISTS %s", ident);
-		free(ident);
-	}
-	rc = gm_db_exec(c, q, err);
-	free(q);
+	rc = gm_db_execf(c, err, "DROP DATABASE IF EXISTS %I", db);
 	gm_conn_close(c);
 	return rc;
 }
@@ -567,14 +560,15 @@ static int clone(struct upgrade *u, struct gm_error *err)
 			return rc;
 		}
 	}
-	/* upstream's statement, word for word */
+	/* upstream's statement, word for word, its names quoted as it quotes
+	 * them, but escaped */
 	if (e->tablespace)
-		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
-				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t\ttablespace = '%s'\n\t\t\t\t;",
-				 e->target, e->owner, e->template_db, e->tablespace);
+		q = gm_sqlf(c, "\n\t\t\t\tCREATE DATABASE %I with\n\t\t\t\t\towner = %I\n\t\t\t\t\ttemplate = %I\n"
+			       "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t\ttablespace = %L\n\t\t\t\t",
+			    e->target, e->owner, e->template_db, e->tablespace);
 	else
-		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
-				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t;", e->target, e->owner, e->template_db);
+		q = gm_sqlf(c, "\n\t\t\t\tCREATE DATABASE %I with\n\t\t\t\t\towner = %I\n\t\t\t\t\ttemplate = %I\n"
+			       "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t", e->target, e->owner, e->template_db);
 	gm_step_begin(&st, "cloning \"%s\" (%lld MB) as \"%s\"", e->template_db, u->source_bytes >> 20, e->target);
 	w.st = &st;
 	w.target = e->target;
@@ -640,11 +634,7 @@ static bool cleanup(struct upgrade *u)
 	if (u->created_group) {
 		PGconn *c = gm_conn_open("template1", "gmdb cleanup", &err);
 		if (c) {
-			char *ident = gm_db_ident(c, u->e.target);
-			char *q = gm_xasprintf("DROP ROLE IF EXISTS %s", ident);
-			gm_db_exec(c, q, &err);
-			free(q);
-			free(ident);
+			gm_db_execf(c, &err, "DROP ROLE IF EXISTS %I", u->e.target);
 			gm_conn_close(c);
 		}
 		if (err.message)
