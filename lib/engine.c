@@ -809,33 +809,21 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->superuser_files.present) {
 		gm_step_begin(&st, "running the superuser schema files");
-		rc = run_files(e, c, &e->superuser_files, NULL, err);
+		/* they call the owner's functions as the superuser, as upstream
+		 * does: only when those are upstream's own */
+		rc = gm_shortcut_check_superuser_calls(c, err);
+		if (rc == GM_OK)
+			rc = run_files(e, c, &e->superuser_files, NULL, err);
 		gm_step_end(&st, rc, NULL);
 	}
 
 	if (rc == GM_OK && e->transfer_users > 0) {
-		char *q = gm_xasprintf("select gm.transfer_users('%s'::text)", e->template_db);
-		PGresult *res;
 		gm_step_begin(&st, "transferring users from \"%s\"", e->template_db);
-		res = gm_session_query(c, q, 0, NULL, err);
-		free(q);
-		if (!res && err->sqlstate && strncmp(err->sqlstate, "42", 2) == 0) {
-			/* a "programming" error (e.g. no such function): upstream tries
-			 * the legacy name */
-			gm_session_rollback(c);
-			q = gm_xasprintf("select gm_transfer_users('%s'::text)", e->template_db);
-			res = gm_session_query(c, q, 0, NULL, err);
-			free(q);
-		}
-		if (!res) {
-			rc = GM_EFAIL;
+		rc = transfer_users(e, c, err);
+		if (rc == GM_OK)
+			rc = gm_session_commit(c, err);
+		if (rc < 0)
 			gm_error_prefix(err, "could not transfer the users of \"%s\"", e->template_db);
-		} else {
-			bool ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-			PQclear(res);
-			rc = ok ? gm_session_commit(c, err)
-				: gm_error_set(err, GM_EFAIL, "gm.transfer_users() did not succeed");
-		}
 		gm_step_end(&st, rc, NULL);
 	}
 	/* what is still open (e.g. the revalidation of a fixup) ends with the

@@ -351,6 +351,11 @@ struct gm_shortcut;
 struct gm_shortcut *gm_shortcut_new(PGconn **conn);
 char *gm_shortcut_rewrite(void *data, const char *statement);
 void gm_shortcut_free(struct gm_shortcut *s);
+/* Before upstream's superuser schema files run on conn (a superuser's):
+ * GM_OK when the owner's functions they call are upstream's definitions
+ * and the triggers they fire cannot run as the superuser; GM_ECHECK
+ * saying what is not. */
+int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err);
 
 /* Is python3 with psycopg2 there (for upstream's data import scripts)? */
 int gm_run_check_python(struct gm_error *err);
