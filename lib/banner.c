@@ -547,13 +547,20 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err)
 
 #define CONN_LABEL "gm-banner"
 
+/* cfg.db_logon_banner and its triggers are the owner's: read and written
+ * as the owner (lib/owner.c), never as the superuser */
+static PGconn *banner_conn(const char *db, struct gm_error *err)
+{
+	return gm_owner_open(db, NULL, CONN_LABEL, GM_CONN_SAFE_PATH, err);
+}
+
 int gm_banner_get(const char *db, char **text, struct gm_error *err)
 {
 	PGconn *conn;
 	int rc;
 
 	*text = NULL;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(conn, text, err);
@@ -569,7 +576,7 @@ int gm_banner_set(const char *db, const char *text, struct gm_error *err)
 	/* refuse a blank text before connecting */
 	if (text && gm_banner_blank(text))
 		return refuse_blank(err);
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_set_conn(conn, text, err);
@@ -588,7 +595,7 @@ int gm_banner_notice(const char *db, const struct gm_banner_notice *n, struct gm
 	free(text);
 	if (rc < 0)
 		return rc;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_notice_conn(conn, n, err);
@@ -603,7 +610,7 @@ int gm_banner_unnotice(const char *db, bool *removed, struct gm_error *err)
 
 	if (removed)
 		*removed = false;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_unnotice_conn(conn, removed, err);

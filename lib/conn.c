@@ -36,6 +36,8 @@ int gm_privs_drop(struct gm_error *err)
 
 	if (privs_done)
 		return GM_OK;
+	if (geteuid() != 0 && getuid() == 0)
+		return GM_OK; /* root acting as postgres for a moment (gm_conn_as_postgres): not for good */
 	if (geteuid() != 0 || (u && strcmp(u, "postgres") != 0)) {
 		privs_done = true;
 		return GM_OK;
@@ -174,17 +176,25 @@ static int as_postgres(bool enter, struct gm_error *err)
 	return GM_OK;
 }
 
+int gm_conn_as_postgres(bool enter, struct gm_error *err)
+{
+	return as_postgres(enter, err);
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
 			 struct gm_error *err)
 {
 	PGconn *conn;
 	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
+	bool may_prompt = !(flags & GM_CONN_NO_PROMPT);
 
-	if (!password && gm_conn_opts.ask_password && gm_cli_interactive())
+	if (flags & GM_CONN_NO_PROMPT)
+		password = NULL; /* the run's password is the superuser's */
+	if (may_prompt && !password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\"", dbname, user);
 	conn = connect_once(dbname, user, label, password);
-	if (PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
+	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
 		PQfinish(conn);
 		password = prompted_password = prompt_password(user);

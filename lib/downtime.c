@@ -312,6 +312,12 @@ static PGconn *open_db(const char *db, struct gm_error *err)
 	return gm_conn_open_ex(db, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
 }
 
+/* What the banner and its triggers are: the owner's, touched as the owner. */
+static PGconn *open_db_owner(const char *db, struct gm_error *err)
+{
+	return gm_owner_open(db, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
+}
+
 /* A connection to the cluster, not to one of the databases worked on. */
 static PGconn *open_cluster(struct gm_error *err)
 {
@@ -459,6 +465,8 @@ static int run_child(child_fn fn, void *arg, struct pstate *ps, const char *cras
 		close(go[0]);
 		if (crc == GM_OK)
 			crc = fn(arg, &res, &cerr);
+		/* the temporary owner access ends before the parent goes on */
+		gm_owner_release();
 		gm_buf_addf(&out, "%d", crc);
 		gm_buf_add(&out, "", 1);
 		put_field(&out, cerr.message);
@@ -582,7 +590,7 @@ static int put_notice(struct proc *p, const char *step, const struct gm_banner_n
 
 	if ((rc = record(p, step, err)) < 0)
 		return rc;
-	if (!(c = open_db(p->source, err)))
+	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_notice_conn(c, n, err);
 	gm_conn_close(c);
@@ -810,7 +818,7 @@ static int step_work(struct proc *p, struct gm_error *err)
 
 static int unnotice(const char *db, struct gm_error *err)
 {
-	PGconn *c = open_db(db, err);
+	PGconn *c = open_db_owner(db, err);
 	int rc;
 	if (!c)
 		return GM_EFAIL;
@@ -1216,7 +1224,7 @@ static int preflight(struct proc *p, struct gm_error *err)
 			return rc;
 		gm_log(GM_LOG_PROGRESS, "database \"%s\" has the known schema hash of v%d", p->source, p->from);
 	}
-	if (!(c = open_db(p->source, err)))
+	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(c, &banner, err);
 	gm_conn_close(c);
@@ -1309,6 +1317,9 @@ static int procedure(struct proc *p, struct gm_error *err)
 	p->started = time(NULL);
 	pstate_init(&p->ps);
 	gm_signals_install();
+	/* the owner connections of this run (banner, the upgrade's or fixup's
+	 * own) step through the connection limit 0 it sets on the source */
+	gm_owner_limited_database(p->source);
 	rc = pstate_lock(&p->ps, err);
 	if (rc == GM_OK)
 		rc = refuse_if_unfinished(&p->ps, err);
@@ -1490,6 +1501,22 @@ int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_o
 	return rc;
 }
 
+/* Take out the temporary peer grants of runs that are gone (a killed
+ * upgrade or fixup child): they name no run that could take them back. */
+static void peer_leftovers(void)
+{
+	struct gm_error perr = GM_ERROR_INIT;
+	PGconn *c = open_cluster(&perr);
+	int n = 0;
+
+	if (c && gm_peer_recover(c, &n, &perr) == GM_OK && n > 0)
+		gm_log(GM_LOG_NOTICE, "took out the temporary owner access that %d ended run(s) left in pg_hba.conf", n);
+	else if (perr.message)
+		gm_log(GM_LOG_WARNING, "could not look for temporary owner access left behind: %s", perr.message);
+	gm_conn_close(c);
+	gm_error_release(&perr);
+}
+
 int gm_downtime_recover(struct gm_error *err)
 {
 	struct pstate ps;
@@ -1509,6 +1536,8 @@ int gm_downtime_recover(struct gm_error *err)
 	if (rc < 0)
 		goto out;
 	what = pstate_describe(&ps);
+	gm_owner_limited_database(pstate_get(&ps, "source"));
+	peer_leftovers();
 	if (pstate_intent(&ps, "commit")) {
 		gm_log(GM_LOG_NOTICE, "the %s (started %s) had got through: finishing it", what,
 		       pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?");

@@ -799,7 +799,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->revalidate == 1) {
 		gm_step_begin(&st, "revalidating the constraints of \"%s\"", e->target);
-		rc = gm_session_exec(c, revalidate_sql, err);
+		rc = revalidate(c, err);
 		if (rc < 0) {
 			gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 			gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
@@ -833,26 +833,34 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	return rc;
 }
 
-/* Step 12: the owner session C4 that runs everything after. */
+/*
+ * Step 12: the owner session C4 that runs everything after. Upstream opens
+ * a superuser connection, repeats step 7 on it and does SET SESSION
+ * AUTHORIZATION to the owner, which the owner's own code could undo
+ * (RESET SESSION AUTHORIZATION) to act as the superuser. gmdb repeats step
+ * 7 on a superuser connection of its own and runs the rest on a connection
+ * that logs in as the owner (lib/owner.c): the same session_user and
+ * current_user in every row, and nothing to reset.
+ */
 int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err)
 {
+	PGconn *c;
 	int rc;
 
-	e->conn = gm_session_open(e->target, "postgres@gnumed_vX", err);
-	if (!e->conn)
+	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
+	if (!c)
 		return GM_EFAIL;
-	rc = database_settings(e, e->conn, err);
+	rc = database_settings(e, c, err);
+	gm_conn_close(c);
 	if (rc < 0)
 		return rc;
-	/* as upstream: inside a transaction that the next commit ends, the
-	 * name as a quoted literal the way psycopg2 passes it */
-	{
-		char *lit = gm_db_literal(e->conn, e->owner);
-		char *q = gm_xasprintf("set session authorization %s", lit);
-		rc = gm_session_exec(e->conn, q, err);
-		free(q);
-		free(lit);
-	}
+	e->conn = gm_owner_session(e->target, e->owner, "postgres@gnumed_vX", err);
+	if (!e->conn)
+		return GM_EFAIL;
+	/* step 7's session settings; lc_messages is the database's 'C' already */
+	rc = gm_session_exec(e->conn, "set default_transaction_read_only to off", err);
+	if (rc == GM_OK)
+		rc = gm_session_commit(e->conn, err);
 	if (rc == GM_OK)
 		rc = run_files(e, e->conn, &e->db_files, NULL, err);
 	return rc;
@@ -905,11 +913,11 @@ static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *
 	if (!res)
 		rc = GM_EFAIL;
 	if (rc == GM_OK && PQntuples(res) == 0) {
-		char *q = gm_xasprintf("\nALTER TABLE %s.%s\n\tADD FOREIGN KEY (%s)\n\t\tREFERENCES clin.%s(pk)\n"
-				       "\t\tON UPDATE CASCADE\n\t\tON DELETE RESTRICT\n;", ns, tbl, col, target);
 		gm_log(GM_LOG_INFO, "adding FK: %s.%s -> clin.%s.pk", rel, col, target);
-		rc = gm_session_exec(c, q, err);
-		free(q);
+		rc = gm_session_execf(c, err,
+				      "\nALTER TABLE %I.%I\n\tADD FOREIGN KEY (%I)\n\t\tREFERENCES clin.%I(pk)\n"
+				      "\t\tON UPDATE CASCADE\n\t\tON DELETE RESTRICT\n",
+				      ns, tbl, col, target);
 	}
 	PQclear(res);
 	if (rc == GM_OK) {
@@ -1014,6 +1022,7 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 	pid_t pid;
 	int status;
 	int pipefd[2];
+	struct gm_owner_gap *gap = NULL;
 
 	gm_step_begin(&st, "upgrading reference data sets");
 	if (e->scripts.n == 0) {
@@ -1032,11 +1041,20 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		free(pylog);
 		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
 	}
+	/* python connects as the owner by itself: through the downtime
+	 * procedure's connection limit, until it says it is connected */
+	if (gm_owner_gap_open(e->target, &gap, err) < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(pylog);
+		return GM_EFAIL;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
+		gm_owner_gap_close(gap, NULL);
 		free(pylog);
 		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
 	}
@@ -1054,10 +1072,11 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			setenv("PGHOST", gm_conn_opts.host, 1);
 		if (gm_conn_opts.port)
 			setenv("PGPORT", gm_conn_opts.port, 1);
-		setenv("PGUSER", gm_conn_user(), 1);
+		/* as the owner, the way C4 logs in (lib/owner.c): the temporary
+		 * peer grant of this run, or the owner's ~/.pgpass entry */
+		setenv("PGUSER", e->owner, 1);
 		setenv("PGDATABASE", e->target, 1);
-		if (gm_conn_opts.password)
-			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		unsetenv("PGPASSWORD");
 		argv[n++] = py;
 		argv[n++] = "-c";
 		argv[n++] = gm_sql("import-scripts");
@@ -1078,6 +1097,12 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		struct gm_buf last = GM_BUF_INIT;
 		while (f && fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = '\0';
+			if (strcmp(line, "gmdb: connected") == 0) {
+				if (gm_owner_gap_close(gap, err) < 0)
+					rc = GM_EFAIL;
+				gap = NULL;
+				continue;
+			}
 			gm_log(GM_LOG_INFO, "python3: %s", line);
 			gm_buf_reset(&last);
 			gm_buf_adds(&last, line);
@@ -1086,7 +1111,10 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			fclose(f);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
+			rc = GM_EFAIL;
+		gap = NULL;
+		if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 			int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 			if (code == 127)
 				rc = gm_error_set(err, GM_EFAIL, "could not run python3 for the data import scripts");

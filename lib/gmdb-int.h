@@ -117,6 +117,7 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 enum gm_conn_flags {
 	GM_CONN_SAFE_PATH = 1 << 0,  /* search_path = pg_catalog, pg_temp */
 	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
+	GM_CONN_NO_PROMPT = 1 << 2,  /* never ask for a password, nor use the run's (-W, PGPASSWORD is libpq's) */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for running
@@ -201,6 +202,13 @@ PGconn *gm_owner_session(const char *db, const char *role, const char *label, st
 /* Database db has a CONNECTION LIMIT 0 of the downtime procedure's (NULL:
  * none): owner connections to it step through the limit for a moment. */
 void gm_owner_limited_database(const char *db);
+/* For a connection gmdb does not open itself (the data import scripts):
+ * while the gap is open, db's connection limit of 0 (if it is the
+ * procedure's, see above) lets one more session in. *gap is NULL when
+ * there is nothing to open; closing NULL is a no-op. */
+struct gm_owner_gap;
+int gm_owner_gap_open(const char *db, struct gm_owner_gap **gap, struct gm_error *err);
+int gm_owner_gap_close(struct gm_owner_gap *gap, struct gm_error *err);
 /* Take back every temporary peer grant of this process (also at exit). */
 void gm_owner_release(void);
 

@@ -93,7 +93,11 @@ static void detect_timezone(PGconn *conn)
 
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err)
 {
-	PGconn *conn = gm_conn_open_ex(dbname, NULL, label, 0, err);
+	return gm_session_setup(gm_conn_open_ex(dbname, NULL, label, 0, err), dbname, err);
+}
+
+PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err)
+{
 	const char *p[1];
 
 	if (!conn)

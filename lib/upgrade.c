@@ -290,6 +290,9 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	}
 	if (!u->source.gnumed)
 		pf_add(pf, PF_FAIL, "source", "database \"%s\" is not a GNUmed database", e->template_db);
+	else if (!u->source.hash && u->source.problem)
+		pf_add(pf, PF_FAIL, "source", "could not compute the schema hash of \"%s\": %s", e->template_db,
+		       u->source.problem);
 	else if (u->source.version != u->o->from)
 		pf_add(pf, PF_FAIL, "source", "database \"%s\" does not have the schema hash of v%d (%s: %s)",
 		       e->template_db, u->o->from, u->source.hash ? u->source.hash : "no hash",
