@@ -91,6 +91,68 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
+/* How one byte of a comment line is written: control characters as \xNN,
+ * a backslash that would end the line (the server's line continuation)
+ * as \x5c, all else as it is. */
+static size_t comment_char(char buf[8], const unsigned char *s, size_t i, size_t n)
+{
+	if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == '\\' && i == n - 1))
+		return (size_t)snprintf(buf, 8, "\\x%02x", s[i]);
+	buf[0] = (char)s[i];
+	return 1;
+}
+
+/* Append one line of a comment: the n bytes at s (no newline among them),
+ * at most GM_HBA_COMMENT_MAX bytes wide. */
+static void comment_line(struct gm_buf *out, const unsigned char *s, size_t n)
+{
+	size_t prefix, width, cut = 0;
+	char buf[8];
+
+	/* trailing blanks go: an editor that strips them would leave a
+	 * backslash before them at the end of the line */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	prefix = n == 0 ? 1 : s[0] == '#' ? 0 : 2;
+	width = prefix;
+	for (size_t i = 0; i < n; i++)
+		width += comment_char(buf, s, i, n);
+	if (width <= GM_HBA_COMMENT_MAX) {
+		cut = n;
+	} else {
+		/* as much as fits before "...", not ending inside a UTF-8 sequence */
+		for (width = prefix; cut < n; cut++) {
+			size_t k = comment_char(buf, s, cut, n);
+			if (width + k > GM_HBA_COMMENT_MAX - 3)
+				break;
+			width += k;
+		}
+		while (cut > 0 && (s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	gm_buf_add(out, "# ", prefix);
+	for (size_t i = 0; i < cut; i++)
+		gm_buf_add(out, buf, comment_char(buf, s, i, n));
+	gm_buf_adds(out, cut < n ? "...\n" : "\n");
+}
+
+size_t gm_hba_comment(struct gm_buf *out, const char *text)
+{
+	size_t lines = 0;
+
+	if (!text || !*text)
+		return 0;
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		comment_line(out, (const unsigned char *)text, n);
+		lines++;
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+	return lines;
+}
+
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
 		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err)
 {
@@ -107,11 +169,7 @@ int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *h
 
 	memset(info, 0, sizeof(*info));
 	gm_buf_adds(&result, intro);
-	if (header && *header) {
-		gm_buf_adds(&result, header);
-		if (header[strlen(header) - 1] != '\n')
-			gm_buf_addc(&result, '\n');
-	}
+	gm_hba_comment(&result, header);
 	gm_buf_adds(&result, rules);
 	info->header_lines = count_lines(gm_buf_str(&result));
 
