@@ -255,19 +255,84 @@ static int check_user(struct gm_error *err)
 	return GM_EFAIL;
 }
 
+/* s with its control characters as \xNN (for one line of the state file). */
+static char *one_line_text(const char *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			gm_buf_addf(&b, "\\x%02x", (unsigned char)*s);
+		else
+			gm_buf_addc(&b, *s);
+	}
+	return gm_buf_detach(&b);
+}
+
 static char *run_user(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 	const char *sudo = getenv("SUDO_USER");
 	const char *name = pw ? pw->pw_name : "?";
+	char *raw, *r;
 
 	if (sudo && *sudo && getuid() == 0)
-		return gm_xasprintf("%s (sudo from %s)", name, sudo);
-	return gm_xstrdup(name);
+		raw = gm_xasprintf("%s (sudo from %s)", name, sudo);
+	else
+		raw = gm_xstrdup(name);
+	r = one_line_text(raw);
+	free(raw);
+	return r;
 }
 
+/* Append word to b as the shell would read it back: as it is when it is
+ * plain, else in '...', or in $'...' with C escapes when it holds a quote
+ * or a control character. Never ends in a backslash, never holds a
+ * control character. */
+static void add_shell_word(struct gm_buf *b, const char *word)
+{
+	const char *p;
+	bool plain = *word != '\0', quotable = true;
+
+	for (p = word; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!strchr("@%_+=:,./-", c) && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') &&
+		    !(c >= 'A' && c <= 'Z'))
+			plain = false;
+		if (c < 0x20 || c == 0x7f || c == '\'')
+			quotable = false;
+	}
+	if (plain) {
+		gm_buf_adds(b, word);
+	} else if (quotable) {
+		gm_buf_addc(b, '\'');
+		gm_buf_adds(b, word);
+		gm_buf_addc(b, '\'');
+	} else {
+		gm_buf_adds(b, "$'");
+		for (p = word; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c == '\\' || c == '\'')
+				gm_buf_addf(b, "\\%c", c);
+			else if (c == '\n')
+				gm_buf_adds(b, "\\n");
+			else if (c == '\t')
+				gm_buf_adds(b, "\\t");
+			else if (c == '\r')
+				gm_buf_adds(b, "\\r");
+			else if (c < 0x20 || c == 0x7f)
+				gm_buf_addf(b, "\\x%02x", c);
+			else
+				gm_buf_addc(b, (char)c);
+		}
+		gm_buf_addc(b, '\'');
+	}
+}
+
+/* The run's command line, each argument as the shell would read it back
+ * (argv[0] without its directory: .libs/ when run from the build tree). */
 static char *run_command(void)
 {
+	struct gm_buf b = GM_BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
 
@@ -275,17 +340,16 @@ static char *run_command(void)
 		free(data);
 		return gm_xstrdup(gm_log_progname());
 	}
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\0' || data[i] == '\n')
-			data[i] = ' ';
-	while (len > 0 && data[len - 1] == ' ')
-		data[--len] = '\0';
-	/* argv[0] without its directory (.libs/ when run from the build tree) */
-	size_t arg0 = strcspn(data, " ");
-	char *slash = memrchr(data, '/', arg0);
-	if (slash)
-		memmove(data, slash + 1, strlen(slash + 1) + 1);
-	return data;
+	for (size_t i = 0; i < len; i += strlen(data + i) + 1) {  /* data[len] is a NUL too */
+		const char *word = data + i;
+		if (i == 0 && strrchr(word, '/'))
+			word = strrchr(word, '/') + 1;
+		if (i > 0)
+			gm_buf_addc(&b, ' ');
+		add_shell_word(&b, word);
+	}
+	free(data);
+	return gm_buf_detach(&b);
 }
 
 static char *utc_stamp(time_t t)
