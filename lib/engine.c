@@ -952,6 +952,7 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			setenv("PGPORT", gm_conn_opts.port, 1);
 		setenv("PGUSER", gm_conn_user(), 1);
 		setenv("PGDATABASE", e->target, 1);
+		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		if (gm_conn_opts.password)
 			setenv("PGPASSWORD", gm_conn_opts.password, 1);
 		argv[n++] = py;
