@@ -377,10 +377,20 @@ const char *gm_sql(const char *name);
 /* ------------------------------------------------------------------ */
 
 /*
+ * The search_path the schema hash is computed with: PostgreSQL's built-in
+ * default, which every session of upstream's engine has on a database as
+ * its bootstrapper makes it (the hash's text names tables and types as
+ * that path shows them). Set, not reset TO DEFAULT, so that neither
+ * PGOPTIONS nor a database's or role's default search_path (which gm-dbo
+ * may set) changes the hash.
+ */
+#define GM_HASH_SEARCH_PATH "SET LOCAL search_path TO \"$user\", public"
+
+/*
  * Recompute the text of gm.concat_table_structure_v19_and_up() from the
  * catalogs, and its md5, without calling anything of the database's own.
- * Runs inside the caller's transaction, with the search_path the hash is
- * defined with (the database's default, set here with SET LOCAL).
+ * Runs inside the caller's transaction, with GM_HASH_SEARCH_PATH (set here
+ * with SET LOCAL).
  */
 int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *err);
 
