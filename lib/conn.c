@@ -102,7 +102,7 @@ static char *prompt_password(const char *user)
 
 static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password)
 {
-	const char *keys[10], *vals[10];
+	const char *keys[12], *vals[12];
 	int n = 0;
 
 	if (gm_conn_opts.host) { keys[n] = "host"; vals[n++] = gm_conn_opts.host; }
@@ -120,6 +120,10 @@ static PGconn *connect_once(const char *dbname, const char *user, const char *la
 	keys[n] = "application_name"; vals[n++] = label ? label : gm_log_progname();
 	keys[n] = "fallback_application_name"; vals[n++] = gm_log_progname();
 	keys[n] = "client_encoding"; vals[n++] = "UTF8";
+	/* PGOPTIONS (or a service file's options) would set anything, the
+	 * search_path the schema hash depends on too: ignored. A blank, because
+	 * libpq takes "" for not given; the server finds no switches in it. */
+	keys[n] = "options"; vals[n++] = " ";
 	keys[n] = NULL; vals[n] = NULL;
 	return PQconnectdbParams(keys, vals, 0);
 }

@@ -1077,6 +1077,7 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		setenv("PGUSER", e->owner, 1);
 		setenv("PGDATABASE", e->target, 1);
 		unsetenv("PGPASSWORD");
+		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		argv[n++] = py;
 		argv[n++] = "-c";
 		argv[n++] = gm_sql("import-scripts");

@@ -154,7 +154,7 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	}
 	if (rc == GM_OK && opts->with_dump && !fp->structure) {
 		PGresult *res;
-		gm_db_exec(conn, "SET LOCAL search_path TO DEFAULT", NULL);
+		gm_db_exec(conn, GM_HASH_SEARCH_PATH, NULL);
 		res = gm_db_query(conn, "SELECT gm.concat_table_structure()", 0, NULL, err);
 		gm_db_exec(conn, "SET LOCAL search_path TO pg_catalog, pg_temp", NULL);
 		if (!res) {

@@ -440,10 +440,20 @@ const char *gm_sql(const char *name);
 /* ------------------------------------------------------------------ */
 
 /*
+ * The search_path the schema hash is computed with: PostgreSQL's built-in
+ * default, which every session of upstream's engine has on a database as
+ * its bootstrapper makes it (the hash's text names tables and types as
+ * that path shows them). Set, not reset TO DEFAULT, so that neither
+ * PGOPTIONS nor a database's or role's default search_path (which gm-dbo
+ * may set) changes the hash.
+ */
+#define GM_HASH_SEARCH_PATH "SET LOCAL search_path TO \"$user\", public"
+
+/*
  * Recompute the text of gm.concat_table_structure_v19_and_up() from the
  * catalogs, and its md5, without calling anything of the database's own.
- * Runs inside the caller's transaction, with the search_path the hash is
- * defined with (the database's default, set here with SET LOCAL).
+ * Runs inside the caller's transaction, with GM_HASH_SEARCH_PATH (set here
+ * with SET LOCAL).
  */
 int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *err);
 
@@ -584,6 +594,21 @@ bool gm_peer_run_alive(long long pid, const char *started);
 /* The prefix that comments out each line of a disabled network rule. */
 #define GM_HBA_MARK "#gm-hba-lock# "
 
+/* The widest comment line gmdb writes into pg_hba.conf or pg_ident.conf. */
+#define GM_HBA_COMMENT_MAX 240
+
+/*
+ * Append text to out as lines that pg_hba.conf and pg_ident.conf read as
+ * comments and nothing else: one line per line of text, "# " in front
+ * where it does not start with "#"; control characters (CR and tab too)
+ * written as \xNN; trailing blanks dropped and a backslash then ending the
+ * line written as \x5c (the server would join the next line, a rule, to a
+ * line ending in a backslash, also to a comment); a line wider than
+ * GM_HBA_COMMENT_MAX bytes cut (not inside a UTF-8 sequence) and ended with
+ * "...". NULL or "" add nothing. Returns the number of lines added.
+ */
+size_t gm_hba_comment(struct gm_buf *out, const char *text);
+
 /* What gm_hba_rewrite() did. */
 struct gm_hba_rewrite_info {
 	size_t header_lines; /* lines added on top: line N of the result is line N - header_lines of the input */
@@ -594,11 +619,11 @@ struct gm_hba_rewrite_info {
 /*
  * The pure rewriting behind gm_hba_lock(): append to out the locked version
  * of the pg_hba.conf text (of file, named in messages): an explanation, the
- * comment lines in header (may be NULL), two rules rejecting every TCP/IP
- * connection, then the input with every physical line of every host,
- * hostssl, hostnossl, hostgssenc and hostnogssenc record (continuation
- * lines and @file fields included) prefixed with GM_HBA_MARK, all else byte
- * for byte. GM_ECHECK, naming file and line, for include,
+ * lines of header (may be NULL) as comments (gm_hba_comment), two rules
+ * rejecting every TCP/IP connection, then the input with every physical
+ * line of every host, hostssl, hostnossl, hostgssenc and hostnogssenc
+ * record (continuation lines and @file fields included) prefixed with
+ * GM_HBA_MARK, all else byte for byte. GM_ECHECK, naming file and line, for include,
  * include_if_exists and include_dir (out is then left alone).
  */
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,

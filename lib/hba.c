@@ -91,6 +91,68 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
+/* How one byte of a comment line is written: control characters as \xNN,
+ * a backslash that would end the line (the server's line continuation)
+ * as \x5c, all else as it is. */
+static size_t comment_char(char buf[8], const unsigned char *s, size_t i, size_t n)
+{
+	if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == '\\' && i == n - 1))
+		return (size_t)snprintf(buf, 8, "\\x%02x", s[i]);
+	buf[0] = (char)s[i];
+	return 1;
+}
+
+/* Append one line of a comment: the n bytes at s (no newline among them),
+ * at most GM_HBA_COMMENT_MAX bytes wide. */
+static void comment_line(struct gm_buf *out, const unsigned char *s, size_t n)
+{
+	size_t prefix, width, cut = 0;
+	char buf[8];
+
+	/* trailing blanks go: an editor that strips them would leave a
+	 * backslash before them at the end of the line */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	prefix = n == 0 ? 1 : s[0] == '#' ? 0 : 2;
+	width = prefix;
+	for (size_t i = 0; i < n; i++)
+		width += comment_char(buf, s, i, n);
+	if (width <= GM_HBA_COMMENT_MAX) {
+		cut = n;
+	} else {
+		/* as much as fits before "...", not ending inside a UTF-8 sequence */
+		for (width = prefix; cut < n; cut++) {
+			size_t k = comment_char(buf, s, cut, n);
+			if (width + k > GM_HBA_COMMENT_MAX - 3)
+				break;
+			width += k;
+		}
+		while (cut > 0 && (s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	gm_buf_add(out, "# ", prefix);
+	for (size_t i = 0; i < cut; i++)
+		gm_buf_add(out, buf, comment_char(buf, s, i, n));
+	gm_buf_adds(out, cut < n ? "...\n" : "\n");
+}
+
+size_t gm_hba_comment(struct gm_buf *out, const char *text)
+{
+	size_t lines = 0;
+
+	if (!text || !*text)
+		return 0;
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		comment_line(out, (const unsigned char *)text, n);
+		lines++;
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+	return lines;
+}
+
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
 		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err)
 {
@@ -107,11 +169,7 @@ int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *h
 
 	memset(info, 0, sizeof(*info));
 	gm_buf_adds(&result, intro);
-	if (header && *header) {
-		gm_buf_adds(&result, header);
-		if (header[strlen(header) - 1] != '\n')
-			gm_buf_addc(&result, '\n');
-	}
+	gm_hba_comment(&result, header);
 	gm_buf_adds(&result, rules);
 	info->header_lines = count_lines(gm_buf_str(&result));
 
@@ -197,19 +255,84 @@ static int check_user(struct gm_error *err)
 	return GM_EFAIL;
 }
 
+/* s with its control characters as \xNN (for one line of the state file). */
+static char *one_line_text(const char *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			gm_buf_addf(&b, "\\x%02x", (unsigned char)*s);
+		else
+			gm_buf_addc(&b, *s);
+	}
+	return gm_buf_detach(&b);
+}
+
 static char *run_user(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 	const char *sudo = getenv("SUDO_USER");
 	const char *name = pw ? pw->pw_name : "?";
+	char *raw, *r;
 
 	if (sudo && *sudo && getuid() == 0)
-		return gm_xasprintf("%s (sudo from %s)", name, sudo);
-	return gm_xstrdup(name);
+		raw = gm_xasprintf("%s (sudo from %s)", name, sudo);
+	else
+		raw = gm_xstrdup(name);
+	r = one_line_text(raw);
+	free(raw);
+	return r;
 }
 
+/* Append word to b as the shell would read it back: as it is when it is
+ * plain, else in '...', or in $'...' with C escapes when it holds a quote
+ * or a control character. Never ends in a backslash, never holds a
+ * control character. */
+static void add_shell_word(struct gm_buf *b, const char *word)
+{
+	const char *p;
+	bool plain = *word != '\0', quotable = true;
+
+	for (p = word; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!strchr("@%_+=:,./-", c) && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') &&
+		    !(c >= 'A' && c <= 'Z'))
+			plain = false;
+		if (c < 0x20 || c == 0x7f || c == '\'')
+			quotable = false;
+	}
+	if (plain) {
+		gm_buf_adds(b, word);
+	} else if (quotable) {
+		gm_buf_addc(b, '\'');
+		gm_buf_adds(b, word);
+		gm_buf_addc(b, '\'');
+	} else {
+		gm_buf_adds(b, "$'");
+		for (p = word; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c == '\\' || c == '\'')
+				gm_buf_addf(b, "\\%c", c);
+			else if (c == '\n')
+				gm_buf_adds(b, "\\n");
+			else if (c == '\t')
+				gm_buf_adds(b, "\\t");
+			else if (c == '\r')
+				gm_buf_adds(b, "\\r");
+			else if (c < 0x20 || c == 0x7f)
+				gm_buf_addf(b, "\\x%02x", c);
+			else
+				gm_buf_addc(b, (char)c);
+		}
+		gm_buf_addc(b, '\'');
+	}
+}
+
+/* The run's command line, each argument as the shell would read it back
+ * (argv[0] without its directory: .libs/ when run from the build tree). */
 static char *run_command(void)
 {
+	struct gm_buf b = GM_BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
 
@@ -217,17 +340,16 @@ static char *run_command(void)
 		free(data);
 		return gm_xstrdup(gm_log_progname());
 	}
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\0' || data[i] == '\n')
-			data[i] = ' ';
-	while (len > 0 && data[len - 1] == ' ')
-		data[--len] = '\0';
-	/* argv[0] without its directory (.libs/ when run from the build tree) */
-	size_t arg0 = strcspn(data, " ");
-	char *slash = memrchr(data, '/', arg0);
-	if (slash)
-		memmove(data, slash + 1, strlen(slash + 1) + 1);
-	return data;
+	for (size_t i = 0; i < len; i += strlen(data + i) + 1) {  /* data[len] is a NUL too */
+		const char *word = data + i;
+		if (i == 0 && strrchr(word, '/'))
+			word = strrchr(word, '/') + 1;
+		if (i > 0)
+			gm_buf_addc(&b, ' ');
+		add_shell_word(&b, word);
+	}
+	free(data);
+	return gm_buf_detach(&b);
 }
 
 static char *utc_stamp(time_t t)

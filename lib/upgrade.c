@@ -469,6 +469,7 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		setenv("PGUSER", gm_conn_user(), 1);
 		if (gm_conn_opts.password)
 			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
