@@ -434,6 +434,20 @@ static long long dir_bytes(const char *path)
 	return total;
 }
 
+/* "dbname='<name>'", quoted the way libpq reads a connection string. */
+static char *conninfo_dbname(const char *db)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	gm_buf_adds(&b, "dbname='");
+	for (const char *p = db; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			gm_buf_addc(&b, '\\');
+		gm_buf_addc(&b, *p);
+	}
+	gm_buf_addc(&b, '\'');
+	return gm_buf_detach(&b);
+}
+
 static int backup(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_step st;
@@ -473,8 +487,11 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
+		/* the name as a connection string of its own: pg_dump takes a
+		 * bare name with "=" in it for one, and gm-dbo names databases */
+		char *conninfo = conninfo_dbname(u->e.template_db);
 		execl(pg_dump, pg_dump, "--format=directory", "--jobs", jobs, "--compress=1", "--no-password",
-		      "--file", u->backup_path, "--dbname", u->e.template_db, (char *)NULL);
+		      "--file", u->backup_path, "--dbname", conninfo, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0) {
