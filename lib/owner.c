@@ -189,8 +189,8 @@ static PGconn *superuser_conn(const char *db, const char *label, unsigned flags,
 
 static int owner_of(const char *db, char **role, bool *super, unsigned flags, struct gm_error *err)
 {
-	const char *p[1] = { db };
-	PGconn *c = superuser_conn("template1", "gmdb owner", flags, err);
+	/* on a connection to db itself: a failure is the server's word on db */
+	PGconn *c = superuser_conn(db, "gmdb owner", flags, err);
 	PGresult *res;
 	int rc = GM_OK;
 
@@ -200,8 +200,8 @@ static int owner_of(const char *db, char **role, bool *super, unsigned flags, st
 		return GM_EFAIL;
 	res = gm_db_query(c, "SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d "
 			     "JOIN pg_catalog.pg_authid r ON r.oid OPERATOR(pg_catalog.=) d.datdba "
-			     "WHERE d.datname OPERATOR(pg_catalog.=) $1::pg_catalog.name",
-			  1, p, err);
+			     "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+			  0, NULL, err);
 	if (!res) {
 		rc = GM_EFAIL;
 	} else if (PQntuples(res) != 1) {

@@ -723,7 +723,7 @@ int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct g
 		p = NULL;
 		goto out;
 	}
-	gm_log(GM_LOG_INFO, "temporary owner access: the OS user \"%s\" may log in as role \"%s\" over the local "
+	gm_log(GM_LOG_NOTICE, "temporary owner access: the OS user \"%s\" may log in as role \"%s\" over the local "
 	       "socket until this run ends", p->osuser, role);
 	*out = p;
 	p = NULL;

@@ -42,10 +42,14 @@ static const char *const known[] = {
  * wrote. Each is the fingerprint of the reference databases gmref_vN.
  */
 static const char *const upstream_definitions[] = {
-	"8b3b208f38a500da03e59a0fc3ee25ef", /* v2 ... v4 */
-	"a6902d2584818955e217a99aaf6569b8", /* v9 */
+	"8b3b208f38a500da03e59a0fc3ee25ef", /* v2 ... v5 */
+	"e68251383684c475a7364c2f784c1350", /* v6, v7 */
+	"a6902d2584818955e217a99aaf6569b8", /* v8, v9 */
 	"d308b418e6151d6919169007417f07d0", /* v10 */
 	"c3d52c3048296041afa908322c9b3b73", /* v11 */
+	"c2455b4438b7d8f3defa880d0f8e6898", /* v12 ... v15 */
+	"e695b59c26cdd9b28c4b3bcdb37bc30e", /* v16 */
+	"a38d4f9685286b88efbc7f6d63388d31", /* v17 */
 	"a960208f95035e41271fae44358a9964", /* v18 */
 	"221105973220d3a8f79fba23854e0847", /* v19 ... v22 */
 	NULL
