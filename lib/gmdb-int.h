@@ -8,6 +8,8 @@
 #include "gmdb.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <libpq-fe.h>
 
 #define GM_HIDDEN __attribute__((visibility("hidden")))
@@ -59,6 +61,67 @@ void gm_strv_release(struct gm_strv *sv);
 
 /* Read a whole file; NUL-terminated, *len (if given) without the NUL. */
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Safe files (safefile.c): files in directories another user can write */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The state directory (/var/lib/gmdb, GMDB_STATE_DIR) belongs to the
+ * postgres OS user, who may plant links, FIFOs or directories there. Root
+ * reaches every file in it (and in the backup and log directories) only
+ * through these: relative to a directory descriptor opened without
+ * following a link at its last component, with O_NOFOLLOW, checked with
+ * fstat() (a regular file, or a directory, owned by root, the running
+ * user or postgres, and a file with no other hard link), new contents in
+ * a fresh O_EXCL file renamed into place, owners changed with fchown() on
+ * the descriptor. Anything else is refused with GM_ECHECK: 'could not use
+ * "PATH": it is a symbolic link (expected a regular file owned by
+ * postgres)', and nothing is read or written through it.
+ */
+struct gm_safedir {
+	int fd;        /* the directory, -1 when not open */
+	char *path;    /* for messages */
+	uid_t owner;   /* whom files made in it are given to (postgres when root) */
+	gid_t group;
+};
+#define GM_SAFEDIR_INIT { -1, NULL, 0, 0 }
+/* The owner of gmdb's files in the state directory: postgres when running
+ * as root (so that runs as postgres work too), else the running user. */
+void gm_safefile_owner(uid_t *uid, gid_t *gid);
+/* GM_OK when st is a regular file (dir: a directory) of an expected owner
+ * (a file: with one link); else GM_ECHECK naming path and what it is. */
+int gm_safefile_check(const struct stat *st, const char *path, bool dir, struct gm_error *err);
+/* Open directory path (its last component not through a link); with
+ * create, make it (mode; given to gm_safefile_owner()). 1 open, 0 missing
+ * (without create), or an error. Release with gm_safefile_dir_close(). */
+int gm_safefile_dir_open(struct gm_safedir *d, const char *path, bool create, mode_t mode, struct gm_error *err);
+/* The same for the sub-directory name of parent. */
+int gm_safefile_dir_at(struct gm_safedir *d, const struct gm_safedir *parent, const char *name, bool create,
+		       mode_t mode, struct gm_error *err);
+void gm_safefile_dir_close(struct gm_safedir *d);
+/* mkdir -p path (the last directory with mode; give: a directory made here
+ * goes to gm_safefile_owner()). A link is followed only in a directory no
+ * other user can write; in any other every component is checked. *dirfd
+ * (if given): the last directory, open (caller closes). */
+int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, struct gm_error *err);
+/* Read file name of d whole (NUL-terminated): 1 read, 0 missing (or d not
+ * open), or an error (refused: GM_ECHECK). */
+int gm_safefile_read(const struct gm_safedir *d, const char *name, char **data, size_t *len, struct gm_error *err);
+/* Open name of d read-write (for an flock); create: make it if missing
+ * (mode, given to d->owner). 1 open (*fd), 0 missing, or an error. */
+int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, mode_t mode, int *fd,
+		     struct gm_error *err);
+/* Replace name of d with data atomically: a fresh file (mode, d->owner),
+ * fsync, renamed over name (whatever name was, a link is replaced, not
+ * followed; a directory is refused), the directory fsync'ed. */
+int gm_safefile_write(const struct gm_safedir *d, const char *name, const char *data, size_t len, mode_t mode,
+		      struct gm_error *err);
+/* Remove name of d (a link itself, never its target); missing is fine. */
+int gm_safefile_remove(const struct gm_safedir *d, const char *name, struct gm_error *err);
+/* Create a new file (O_EXCL, never through a link): path's last component
+ * in directory dirfd, or path itself with AT_FDCWD. */
+int gm_safefile_create_new(int dirfd, const char *path, mode_t mode, int *fd, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Python text semantics for UTF-8 (pytext.c)                          */
