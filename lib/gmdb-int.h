@@ -124,6 +124,64 @@ int gm_safefile_remove(const struct gm_safedir *d, const char *name, struct gm_e
 int gm_safefile_create_new(int dirfd, const char *path, mode_t mode, int *fd, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* The downtime procedure's journal (journal.c)                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * <state>/procedure.state: what the downtime procedure did, recorded
+ * before it was done, in the order it was done; see journal.c for the
+ * format (a version line, key=value records, a SHA-256 line) and for
+ * libgmdb's layering. Files only through safefile.c. No libpq.
+ */
+struct gm_journal {
+	char *dir;                  /* the state directory */
+	char *path;                 /* <dir>/procedure.state, for messages */
+	char *lock;                 /* <dir>/procedure.lock */
+	struct gm_safedir sd;       /* the state directory, once opened */
+	int lock_fd;                /* held (flock) while the procedure runs */
+	struct gm_strv keys, vals;  /* the records, in order; a key may repeat */
+};
+/* dir NULL: GMDB_STATE_DIR, else the configured state directory. Nothing
+ * is opened yet. */
+void gm_journal_init(struct gm_journal *j, const char *dir);
+void gm_journal_release(struct gm_journal *j);
+/* Make the state directory if need be and take procedure.lock: GM_ELOCKED
+ * while a procedure runs. */
+int gm_journal_lock(struct gm_journal *j, struct gm_error *err);
+/* Read the journal into j: 1 read, 0 there is none, GM_ECHECK when it
+ * cannot be understood or used (the message says why, the hint what to
+ * check by hand; the file is left as it is), GM_EFAIL when it cannot be
+ * read. */
+int gm_journal_read(struct gm_journal *j, struct gm_error *err);
+/* Add a record and write the whole journal anew (atomically). */
+int gm_journal_set(struct gm_journal *j, const char *key, const char *value, struct gm_error *err);
+int gm_journal_setf(struct gm_journal *j, const char *key, struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Forget the records in memory (the file stays). */
+void gm_journal_forget(struct gm_journal *j);
+/* The last value of key, or NULL. */
+const char *gm_journal_get(const struct gm_journal *j, const char *key);
+/* Is there a record key=value? */
+bool gm_journal_has(const struct gm_journal *j, const char *key, const char *value);
+/* Remove the journal (the procedure is over). */
+int gm_journal_remove(struct gm_journal *j, struct gm_error *err);
+/* "upgrade 21 22" / "fixup of \"gnumed_v22\"" (caller frees). */
+char *gm_journal_describe(const struct gm_journal *j);
+/* The tool whose --recover handles it. */
+const char *gm_journal_tool(const struct gm_journal *j);
+/* The format, pure: the whole file for these records; and its reader
+ * (name for messages; records appended to keys/vals only when all is
+ * well, else GM_ECHECK saying what is wrong). */
+void gm_journal_format(const struct gm_strv *keys, const struct gm_strv *vals, struct gm_buf *out);
+int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_strv *keys, struct gm_strv *vals,
+		     struct gm_error *err);
+/* A warning on stderr when an unfinished procedure is recorded, or a
+ * journal that cannot be read (gm_cli_finish calls it for every tool);
+ * once per run, never after gm_journal_mute_warning(). */
+void gm_journal_warn_unfinished(void);
+void gm_journal_mute_warning(void);
+
+/* ------------------------------------------------------------------ */
 /* Python text semantics for UTF-8 (pytext.c)                          */
 /* ------------------------------------------------------------------ */
 
