@@ -12,7 +12,7 @@
  * --downtime does the same around a fixup, with a snapshot clone of the
  * database to roll a failed fixup back to.
  *
- * Every change to the outside world is recorded in the state file
+ * Every change to the outside world is recorded in the journal (journal.c)
  * <state>/procedure.state (fsync, then rename) before it is made. A failure,
  * SIGINT or SIGTERM undoes what was recorded, in reverse order; after a
  * crash (kill -9), --recover does the same from the file. Every undo looks
@@ -596,7 +596,7 @@ static int restore_connlimit(const struct gm_journal *ps, const char *db, struct
 	int rc, v;
 
 	if (!old || gm_parse_uint(old[0] == '-' ? old + 1 : old, 1 << 30, &v) < 0)
-		return gm_error_set(err, GM_EFAIL, "the state file has no usable old connection limit of \"%s\"", db);
+		return gm_error_set(err, GM_EFAIL, "the journal has no usable old connection limit of \"%s\"", db);
 	if (!(c = open_cluster(err)))
 		return GM_EFAIL;
 	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &now, err);
@@ -699,7 +699,7 @@ static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct 
 	int rc, snap_there;
 
 	if (!db || !snap)
-		return gm_error_set(err, GM_EFAIL, "the state file names no database or snapshot");
+		return gm_error_set(err, GM_EFAIL, "the journal names no database or snapshot");
 	if (!(c = open_cluster(err)))
 		return GM_EFAIL;
 	snap_there = db_exists(c, snap, NULL, err);
@@ -1026,7 +1026,7 @@ static int refuse_if_unfinished(struct gm_journal *ps, struct gm_error *err)
 		gm_error_set(err, GM_ECHECK, "an unfinished downtime procedure is recorded (%s, started %s, process %s)", what,
 			     gm_journal_get(ps, "started") ? gm_journal_get(ps, "started") : "?",
 			     gm_journal_get(ps, "pid") ? gm_journal_get(ps, "pid") : "?");
-		gm_error_detail(err, "The state file is \"%s\".", ps->path);
+		gm_error_detail(err, "The journal is \"%s\".", ps->path);
 		gm_error_hint(err, "Run \"%s --recover\" first: it undoes what that procedure did.",
 			      kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
 		free(what);
@@ -1260,6 +1260,56 @@ int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_o
 	return rc;
 }
 
+/*
+ * What --recover acts on must make sense as a whole, not only parse: the
+ * records this gmdb writes, a known procedure, the names undo needs.
+ * GM_ECHECK (with what to check by hand) otherwise.
+ */
+static int check_journal(const struct gm_journal *j, struct gm_error *err)
+{
+	static const char *const keys[] = { "procedure", "from", "to", "source", "started", "pid", "snapshot",
+					    "keep_snapshot", "intent", "child_pid", "connlimit_old", "hba_was_locked",
+					    "target", "source_comment", "source_comment_null", NULL };
+	static const char *const intents[] = { "notice", "connlimit", "hba-lock", "snapshot", "upgrade", "fixup",
+					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore",
+					       "hba-unlock", "commit", NULL };
+	const char *kind = gm_journal_get(j, "procedure");
+	char *problem = NULL;
+
+	for (size_t i = 0; i < j->keys.n && !problem; i++) {
+		const char *const *k;
+		for (k = keys; *k && strcmp(*k, j->keys.v[i]) != 0; k++)
+			;
+		if (!*k)
+			problem = gm_xasprintf("it records \"%s\", which this gmdb does not know", j->keys.v[i]);
+		else if (strcmp(*k, "intent") == 0) {
+			for (k = intents; *k && strcmp(*k, j->vals.v[i]) != 0; k++)
+				;
+			if (!*k)
+				problem = gm_xasprintf("it records a step \"%s\", which this gmdb does not know", j->vals.v[i]);
+		}
+	}
+	if (!problem && (!kind || (strcmp(kind, "upgrade") != 0 && strcmp(kind, "fixup") != 0)))
+		problem = gm_xstrdup("it does not say which procedure it is (upgrade or fixup)");
+	if (!problem && !gm_journal_get(j, "source"))
+		problem = gm_xstrdup("it does not name the database the procedure worked on");
+	if (!problem && strcmp(kind, "fixup") == 0 && !gm_journal_get(j, "snapshot"))
+		problem = gm_xstrdup("it does not name the fixup's snapshot");
+	if (!problem && gm_journal_has(j, "intent", "upgrade") && !gm_journal_get(j, "target"))
+		problem = gm_xstrdup("it does not name the upgrade's target");
+	if (!problem && gm_journal_has(j, "intent", "connlimit") && !gm_journal_get(j, "connlimit_old"))
+		problem = gm_xstrdup("it does not record the connection limit it changed");
+	if (!problem)
+		return GM_OK;
+	gm_error_set(err, GM_ECHECK, "could not understand the journal \"%s\": %s", j->path, problem);
+	gm_error_hint(err, "Check by hand what the procedure may have left: the logon banner of its databases "
+			   "(gm-banner DATABASE show; gm-banner DATABASE unnotice), their connection limit (ALTER "
+			   "DATABASE ... CONNECTION LIMIT), remote access (gm-hba-lock status; gm-hba-lock unlock), a "
+			   "target gnumed_vN or snapshot DATABASE_gmdb_snapshot left behind. Then remove the journal by hand.");
+	free(problem);
+	return GM_ECHECK;
+}
+
 int gm_downtime_recover(struct gm_error *err)
 {
 	struct gm_journal ps;
@@ -1278,6 +1328,10 @@ int gm_downtime_recover(struct gm_error *err)
 	}
 	if (rc == 1)
 		rc = GM_OK;
+	if (rc == GM_OK)
+		rc = check_journal(&ps, err);
+	if (rc == GM_ECHECK)
+		gm_error_detail(err, "The journal \"%s\" is kept as it is; nothing was undone or changed.", ps.path);
 	if (rc < 0)
 		goto out;
 	what = gm_journal_describe(&ps);
@@ -1294,7 +1348,7 @@ int gm_downtime_recover(struct gm_error *err)
 	if (rc == GM_OK)
 		rc = gm_journal_remove(&ps, err);
 	if (rc == GM_OK)
-		printf("recovered: the %s is %s; the state file is gone\n", what,
+		printf("recovered: the %s is %s; the journal is gone\n", what,
 		       gm_journal_has(&ps, "intent", "commit") ? "finished" : "undone, everything is as it was before it");
 	else
 		gm_error_hint(err, "Fix the cause and run --recover again: it only does what is still to do.");
