@@ -271,7 +271,7 @@ int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, str
 			break;
 		}
 		/* a link is followed only where no other user could have put it */
-		cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (trusted_dir(&pst) && !last ? 0 : O_NOFOLLOW));
+		cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (trusted_dir(&pst) && !made ? 0 : O_NOFOLLOW));
 		if (cfd < 0) {
 			if (errno == ELOOP || errno == ENOTDIR) {
 				if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -523,7 +523,12 @@ int gm_safefile_create_new(int dirfd, const char *path, mode_t mode, int *fd, st
 
 	*fd = openat(dirfd, dirfd == AT_FDCWD ? path : base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
 		     mode);
-	if (*fd < 0)
-		return gm_error_set(err, GM_EFAIL, "could not create file \"%s\": %s", path, strerror(errno));
+	if (*fd < 0) {
+		int e = errno;
+		gm_error_set(err, GM_EFAIL, "could not create file \"%s\": %s", path,
+			     e == EEXIST ? "it exists (a new file was expected)" : strerror(e));
+		errno = e;
+		return GM_EFAIL;
+	}
 	return GM_OK;
 }
