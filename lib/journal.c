@@ -28,19 +28,21 @@
  * The procedure holds an flock on <state>/procedure.lock while it runs: a
  * journal without that lock held is an unfinished procedure.
  *
- * Layering (libgmdb, lowest first; a module calls only modules below it):
- *   1. util.c error.c log.c sha256.c pytext.c    memory, errors, logging
- *   2. safefile.c                                 files in others' directories
- *   3. journal.c                                  this file (no libpq)
- *   4. cli.c                                      options, gm_cli_finish (which
- *                                                 calls gm_journal_warn_unfinished)
- *   5. conn.c session.c lock.c ...                the cluster (conn.c reads
- *                                                 cli.c's option tables)
- *   6. hba.c banner.c engine.c fixup.c upgrade.c  the operations
- *   7. downtime.c                                 the procedure around them
- * The journal used to be part of downtime.c, which made cli.c call up into
- * the procedure (cli.c -> downtime.c -> conn.c -> cli.c); now nothing below
- * downtime.c calls it.
+ * Layering (libgmdb, lowest first; a module calls only modules of its own
+ * layer or below; checked with nm -u on the objects):
+ *   1. util.c error.c sha256.c pytext.c   memory, strings, errors, checksums
+ *   2. safefile.c                          files in others' directories (logs nothing)
+ *   3. log.c                               logging (its files through safefile.c)
+ *   4. journal.c                           this file (files, no libpq)
+ *   5. cli.c                               options, gm_cli_finish, which calls
+ *                                          gm_journal_warn_unfinished()
+ *   6. conn.c session.c lock.c ...         the cluster (conn.c reads cli.c's
+ *                                          options and gm_cli_interactive)
+ *   7. hba.c banner.c engine.c fixup.c upgrade.c ...   the operations
+ *   8. downtime.c                          the procedure around them
+ * The journal used to be part of downtime.c, so that cli.c called up into
+ * the procedure (cli.c -> downtime.c -> conn.c -> cli.c, a cycle); now
+ * nothing below downtime.c calls it.
  */
 #include "gmdb-int.h"
 
@@ -235,13 +237,14 @@ int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_s
 			free(vs);
 			return bad(err, name, 0, "it ends after its first line (it is truncated)");
 		}
-		if (gm_parse_uint(vs, 1000000, &version) < 0) {
+		if (n == 0 || n > 6 || strspn(vs, "0123456789") != n) {
 			char *what = gm_xasprintf("has a format version gmdb does not know (\"%s\")", vs);
 			free(vs);
 			bad(err, name, 1, what);
 			free(what);
 			return GM_ECHECK;
 		}
+		version = atoi(vs);
 		free(vs);
 		if (version != FORMAT_VERSION) {
 			char *what = gm_xasprintf("it is in format %d, written by %s gmdb; this gmdb reads format %d", version,

@@ -16,6 +16,9 @@
  * The expected owners are root, the running user and the postgres OS user
  * (who owns the state directory and may write its files anyway). Anything
  * else is refused, with its path, what it is and what was expected.
+ *
+ * Below everything but util.c and error.c (log.c creates its files here):
+ * this module logs nothing, it returns errors.
  */
 #include "gmdb-int.h"
 
@@ -167,11 +170,13 @@ static int dir_open_at(struct gm_safedir *d, int parent, const char *name, const
 		close(fd);
 		return GM_ECHECK;
 	}
-	if (made && st.st_uid == geteuid()) {
-		if ((st.st_uid != d->owner || st.st_gid != d->group) && fchown(fd, d->owner, d->group) < 0)
-			gm_log(GM_LOG_DEBUG, "could not give \"%s\" to uid %u: %s", path, (unsigned)d->owner, strerror(errno));
-		if (fchmod(fd, mode) < 0)
-			gm_log(GM_LOG_DEBUG, "could not set the mode of \"%s\": %s", path, strerror(errno));
+	if (made && st.st_uid == geteuid() &&
+	    (((st.st_uid != d->owner || st.st_gid != d->group) && fchown(fd, d->owner, d->group) < 0) ||
+	     fchmod(fd, mode) < 0)) {
+		int e = errno;
+		close(fd);
+		return gm_error_set(err, GM_EFAIL, "could not give directory \"%s\" its owner and mode: %s", path,
+				    strerror(e));
 	}
 	d->fd = fd;
 	return 1;
@@ -293,9 +298,11 @@ int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, str
 		if (!trusted_dir(&pst) && (rc = gm_safefile_check(&st, gm_buf_str(&sofar), true, err)) < 0)
 			break;
 		if (last && made && give && st.st_uid == geteuid() && (st.st_uid != uid || st.st_gid != gid) &&
-		    fchown(fd, uid, gid) < 0)
-			gm_log(GM_LOG_WARNING, "could not give \"%s\" to uid %u: %s", gm_buf_str(&sofar), (unsigned)uid,
-			       strerror(errno));
+		    fchown(fd, uid, gid) < 0) {
+			rc = gm_error_set(err, GM_EFAIL, "could not give directory \"%s\" to uid %u: %s", gm_buf_str(&sofar),
+					  (unsigned)uid, strerror(errno));
+			break;
+		}
 	}
 out:
 	if (dirfd && rc == GM_OK) {
@@ -400,12 +407,14 @@ int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, 
 		if (create) {
 			*fd = openat(d->fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 			if (*fd >= 0) {
-				if (geteuid() == 0 && fchown(*fd, d->owner, d->group) < 0)
-					gm_log(GM_LOG_DEBUG, "could not give \"%s/%s\" to uid %u: %s", d->path, name,
-					       (unsigned)d->owner, strerror(errno));
-				if (fchmod(*fd, mode) < 0)
-					gm_log(GM_LOG_DEBUG, "could not set the mode of \"%s/%s\": %s", d->path, name,
-					       strerror(errno));
+				if ((geteuid() == 0 && fchown(*fd, d->owner, d->group) < 0) || fchmod(*fd, mode) < 0) {
+					int e = errno;
+					close(*fd);
+					*fd = -1;
+					unlinkat(d->fd, name, 0);
+					return gm_error_set(err, GM_EFAIL, "could not give file \"%s/%s\" its owner and mode: %s",
+							    d->path, name, strerror(e));
+				}
 				return 1;
 			}
 			if (errno != EEXIST) {
