@@ -108,8 +108,9 @@ int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, str
 /* Read file name of d whole (NUL-terminated): 1 read, 0 missing (or d not
  * open), or an error (refused: GM_ECHECK). */
 int gm_safefile_read(const struct gm_safedir *d, const char *name, char **data, size_t *len, struct gm_error *err);
-/* Open name of d read-write (for an flock); create: make it if missing
- * (mode, given to d->owner). 1 open (*fd), 0 missing, or an error. */
+/* Open name of d for an flock: create, read-write, made if missing (mode,
+ * given to d->owner); else read-only. 1 open (*fd), 0 missing, or an
+ * error. */
 int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, mode_t mode, int *fd,
 		     struct gm_error *err);
 /* Replace name of d with data atomically: a fresh file (mode, d->owner),

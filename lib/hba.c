@@ -16,7 +16,9 @@
  * directory, renamed over the old one) with the old one's owner and mode.
  * Run as root, the process stays root for the file work and connects as
  * the postgres OS user (GM_CONN_KEEP_ROOT). One run at a time: an flock on
- * <state>/hba-lock/lock.
+ * <state>/hba-lock/lock. The state directory belongs to the postgres OS
+ * user: everything in it is reached through safefile.c (no links, FIFOs,
+ * foreign files).
  */
 #include "gmdb-int.h"
 

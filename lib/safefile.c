@@ -132,30 +132,39 @@ void gm_safefile_dir_close(struct gm_safedir *d)
 	d->path = NULL;
 }
 
+/* Is directory st one that only root (or the running user) can change? */
+static bool trusted_dir(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* Open name in parent (a directory fd or AT_FDCWD) as a directory, not
- * through a link; make it (mode, given to the files' owner) if create. */
+ * through a link unless parent is a directory no other user can write;
+ * make it (mode, given to the files' owner) if create. */
 static int dir_open_at(struct gm_safedir *d, int parent, const char *name, const char *path, bool create, mode_t mode,
 		       struct gm_error *err)
 {
-	struct stat st;
-	bool made = false;
+	struct stat st, pst;
+	bool made = false, follow;
 	int fd;
 
 	d->fd = -1;
 	d->path = gm_xstrdup(path);
 	gm_safefile_owner(&d->owner, &d->group);
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	follow = fstatat(parent, ".", &pst, 0) == 0 && trusted_dir(&pst);
+	if (fstatat(parent, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return gm_error_set(err, GM_EFAIL, "could not examine directory \"%s\": %s", path, strerror(errno));
 		if (!create)
 			return 0;
-		if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+		if (mkdirat(parent, name, mode) == 0)
+			made = true;
+		else if (errno != EEXIST)
 			return gm_error_set(err, GM_EFAIL, "could not create directory \"%s\": %s", path, strerror(errno));
-		made = errno != EEXIST;
 	} else if (!S_ISDIR(st.st_mode)) {
 		return refuse(err, path, true, kind_of(st.st_mode));
 	}
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow && !made ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
 			return refuse(err, path, true, errno == ELOOP ? "it is a symbolic link" : "it is not a directory");
@@ -229,12 +238,6 @@ int gm_safefile_dir_at(struct gm_safedir *d, const struct gm_safedir *parent, co
 	int rc = dir_open_at(d, parent->fd, name, path, create, mode, err);
 	free(path);
 	return rc;
-}
-
-/* Is directory st one that only root (or the running user) can change? */
-static bool trusted_dir(const struct stat *st)
-{
-	return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
 int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, struct gm_error *err)
@@ -424,7 +427,7 @@ int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, 
 				return rc;
 			}
 		}
-		rc = open_checked(d, name, O_RDWR, fd, err);
+		rc = open_checked(d, name, create ? O_RDWR : O_RDONLY, fd, err);
 		if (rc != 0 || !create)
 			return rc;
 		/* removed between the two opens: again */
