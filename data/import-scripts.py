@@ -2,13 +2,14 @@
 # upstream's engine runs them: each module is imported from the script base
 # directory (module-level code runs), then its run(conn=...) is called with a
 # connection set up like the engine's owner session (SERIALIZABLE READ WRITE,
-# plpgsql.extra_warnings/extra_errors, UTF8, SET SESSION AUTHORIZATION to
-# the owner); the return value is ignored, any exception fails the step.
+# plpgsql.extra_warnings/extra_errors, UTF8, logged in as the owner, where
+# upstream's is the superuser after SET SESSION AUTHORIZATION to the owner);
+# the return value is ignored, any exception fails the step.
 # The working directory is upstream's bootstrap directory: the scripts open
 # their data files by paths relative to it.
 #
 # argv: LOGFILE SCRIPT_DIR OWNER TIMEZONE SCRIPT... ; connection from libpq's
-# environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
+# environment (PGHOST, PGPORT, PGUSER = the owner, PGDATABASE).
 # Exit status: 0 ok, 3 python3-psycopg2 or upstream's modules missing,
 # 4 a script could not be loaded, 5 a script failed.
 import gc
@@ -45,6 +46,9 @@ finally:
 
 conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
                         application_name='gmdb import scripts')
+# gmdb lets this connection through a downtime's connection limit of 0
+# until it reads this line
+print('gmdb: connected', flush=True)
 for setting in ("SET plpgsql.extra_warnings TO 'all'", "SET plpgsql.extra_errors TO 'all'"):
     curs = conn.cursor()
     try:
@@ -60,7 +64,12 @@ if timezone.startswith('+') or timezone.startswith('-'):
     curs.execute('set time zone interval %(tz)s hour to minute', {'tz': timezone})
 else:
     curs.execute('SET timezone TO %(tz)s', {'tz': timezone})
-curs.execute('set session authorization %(usr)s', {'usr': owner})
+# gmdb logs in as the owner (upstream: the superuser, then SET SESSION
+# AUTHORIZATION, which the owner's code could reset)
+curs.execute('select session_user')
+if curs.fetchone()[0] != owner:
+    print("connected as someone else, not as the owner %s" % owner, file=sys.stderr)
+    sys.exit(3)
 curs.close()
 conn.commit()
 

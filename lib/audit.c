@@ -296,6 +296,25 @@ static int query_exists(PGconn *conn, const char *sql_name, const char *a, const
  * get_col_names): names, and (if types is not NULL) upstream's type
  * spelling, the udt_name with a leading "_" turned into a trailing "[]".
  */
+/*
+ * Upstream writes schema, table, column and type names into the DDL and
+ * into the trigger functions' bodies unquoted. A name that does not read
+ * the same unquoted (upper case, spaces, quotes, semicolons, a reserved
+ * word) makes upstream's DDL fail or mean something else; gmdb refuses it
+ * before generating anything, so nothing a name says is ever run.
+ * Set while generate() runs.
+ */
+static const struct gm_strv *reserved_words;
+
+static int refuse_name(const char *what, const char *name, const char *schema, const char *table,
+		       struct gm_error *err)
+{
+	gm_error_set(err, GM_ECHECK, "the %s \"%s\" of the audited table \"%s.%s\" cannot be written unquoted, "
+				     "as upstream's audit DDL writes it", what, name, schema, table);
+	gm_error_hint(err, "Rename it, or take the table out of audit.audited_tables.");
+	return GM_ECHECK;
+}
+
 static int read_columns(PGconn *conn, const char *schema, const char *table, struct gm_strv *names,
 			struct gm_strv *types, struct gm_error *err)
 {
@@ -308,6 +327,17 @@ static int read_columns(PGconn *conn, const char *schema, const char *table, str
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *udt = PQgetvalue(res, i, 1);
+		if (reserved_words && !gm_sql_ident_plain(PQgetvalue(res, i, 0), reserved_words)) {
+			refuse_name("column", PQgetvalue(res, i, 0), schema, table, err);
+			PQclear(res);
+			return GM_ECHECK;
+		}
+		/* type names may be keywords (time, timestamp): characters only */
+		if (reserved_words && types && !gm_sql_ident_plain(udt[0] == '_' ? udt + 1 : udt, NULL)) {
+			refuse_name("column type", udt, schema, table, err);
+			PQclear(res);
+			return GM_ECHECK;
+		}
 		gm_strv_push(names, PQgetvalue(res, i, 0));
 		if (!types)
 			continue;
@@ -490,10 +520,12 @@ out:
 
 static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
 {
-	struct gm_strv skip = GM_STRV_INIT;
+	struct gm_strv skip = GM_STRV_INIT, reserved = GM_STRV_INIT;
 	PGresult *res;
 	int rc = GM_OK;
 
+	if (gm_sql_reserved_words(conn, &reserved, err) < 0)
+		return GM_EFAIL;
 	res = gm_db_query(conn, gm_sql("audit-registered-tables"), 0, NULL, err);
 	if (!res) {
 		gm_error_prefix(err, "could not read the tables registered for auditing");
@@ -522,6 +554,12 @@ static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
 					  schema, table);
 			goto out;
 		}
+		if (!gm_sql_ident_plain(schema, &reserved) || !gm_sql_ident_plain(table, &reserved)) {
+			rc = refuse_name(gm_sql_ident_plain(schema, &reserved) ? "name" : "schema name",
+					 gm_sql_ident_plain(schema, &reserved) ? table : schema, schema, table, err);
+			goto out;
+		}
+		reserved_words = &reserved;
 		rc = log_table_ddl(conn, schema, table, &skip, out, err);
 		if (rc < 0)
 			goto out;
@@ -530,8 +568,10 @@ static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
 			goto out;
 	}
 out:
+	reserved_words = NULL;
 	PQclear(res);
 	gm_strv_release(&skip);
+	gm_strv_release(&reserved);
 	return rc;
 }
 

@@ -18,8 +18,10 @@
 #include <string.h>
 
 #define BEGIN_LINE GM_BANNER_NOTICE_BEGIN "\n"
-#define END_LINE "\n" GM_BANNER_NOTICE_END
 #define SEPARATOR "\n\n"
+/* what every end line starts with, the V1 one too */
+#define END_START "*** End of notice (gmdb"
+#define CHECK_LEN 16
 
 /* ------------------------------------------------------------------ */
 /* Pure helpers                                                        */
@@ -167,15 +169,90 @@ int gm_banner_notice_text(const struct gm_banner_notice *n, char **text, struct 
 	return GM_OK;
 }
 
+/* The end line for notice text s (n bytes), as a new string. */
+static char *end_line(const char *s, size_t n)
+{
+	char hex[65];
+
+	gm_sha256_hex(s, n, hex);
+	hex[CHECK_LEN] = '\0';
+	return gm_xasprintf(GM_BANNER_NOTICE_END_PREFIX "%s" GM_BANNER_NOTICE_END_SUFFIX, hex);
+}
+
+/* Does the line at s (n bytes) start with what? */
+static bool starts(const char *s, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	return n >= w && memcmp(s, what, w) == 0;
+}
+
+static bool ends(const char *s, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	return n >= w && memcmp(s + n - w, what, w) == 0;
+}
+
+/* Is the line at s (n bytes) one of the markers, or the start of an end line? */
+static bool marker_line(const char *s, size_t n)
+{
+	return (n == strlen(GM_BANNER_NOTICE_BEGIN) && starts(s, n, GM_BANNER_NOTICE_BEGIN)) || starts(s, n, END_START);
+}
+
+/*
+ * Is s (n bytes) a notice text in the wording gm_banner_notice_text() has
+ * always used? Recognises the notices gmdb wrote before the end line
+ * carried a check (GM_BANNER_NOTICE_END_V1).
+ */
+static bool v1_wording(const char *s, size_t n)
+{
+	static const char upgrade2[] =
+		"Anything entered now may be lost: please close GNUmed and wait until the upgrade is finished.";
+	static const char fixup2[] = "GNUmed may not work properly until it is finished: please close GNUmed and wait.";
+	const char *nl = memchr(s, '\n', n);
+	size_t n1, n2;
+	const char *l2;
+
+	if (!nl)
+		return false;
+	n1 = (size_t)(nl - s);
+	l2 = nl + 1;
+	n2 = n - n1 - 1;
+	if (memchr(l2, '\n', n2) || !ends(s, n1, "."))
+		return false;
+	if (starts(s, n1, "An upgrade of this GNUmed database from v"))
+		return n2 == strlen(upgrade2) && starts(l2, n2, upgrade2);
+	if (starts(s, n1, "A repair (fixup) of this GNUmed database (v"))
+		return n2 == strlen(fixup2) && starts(l2, n2, fixup2);
+	if (starts(s, n1, "This GNUmed database was replaced by \""))
+		return starts(l2, n2, "Please connect to ") &&
+		       ends(l2, n2, " instead: anything entered here will not be seen there. "
+				    "Ask your administrator if you do not know how.");
+	return false;
+}
+
 char *gm_banner_compose(const char *original, const char *notice_text)
 {
 	struct gm_buf b = GM_BUF_INIT;
+	char *end;
 
-	if (gm_banner_blank(notice_text) || strstr(notice_text, END_LINE))
+	if (gm_banner_blank(notice_text))
 		return NULL;
+	/* no line of the notice may pass for a marker: the first line that
+	 * starts like an end line must be the notice's own */
+	for (const char *p = notice_text; *p;) {
+		size_t n = strcspn(p, "\n");
+		if (marker_line(p, n))
+			return NULL;
+		p += n;
+		if (*p)
+			p++;
+	}
+	end = end_line(notice_text, strlen(notice_text));
 	gm_buf_adds(&b, BEGIN_LINE);
 	gm_buf_adds(&b, notice_text);
-	gm_buf_adds(&b, END_LINE);
+	gm_buf_addc(&b, '\n');
+	gm_buf_adds(&b, end);
+	free(end);
 	if (original) {
 		gm_buf_adds(&b, SEPARATOR);
 		gm_buf_adds(&b, original);
@@ -185,7 +262,8 @@ char *gm_banner_compose(const char *original, const char *notice_text)
 
 int gm_banner_strip(const char *banner, char **notice, char **original)
 {
-	const char *body, *end, *after;
+	const char *body, *line, *after;
+	size_t n, text_len;
 	int rc = 0;
 
 	if (notice)
@@ -194,26 +272,44 @@ int gm_banner_strip(const char *banner, char **notice, char **original)
 		*original = NULL;
 	if (!banner)
 		return 0;
-	if (strncmp(banner, BEGIN_LINE, strlen(BEGIN_LINE)) != 0) {
-		/* the begin line alone is a notice cut short */
-		if (strcmp(banner, GM_BANNER_NOTICE_BEGIN) == 0)
+	if (strncmp(banner, BEGIN_LINE, strlen(BEGIN_LINE)) != 0)
+		goto not_found;
+	body = banner + strlen(BEGIN_LINE);
+	/* the first line after the begin line that starts like an end line */
+	for (line = body;; line += n + 1) {
+		n = strcspn(line, "\n");
+		if (starts(line, n, END_START))
+			break;
+		if (!line[n])
+			goto not_found;  /* none: the practice's text */
+	}
+	if (line == body) {
+		/* gmdb never writes an empty notice: its end line here was changed */
+		if (starts(line, n, GM_BANNER_NOTICE_END_PREFIX))
 			rc = GM_ECHECK;
 		goto not_found;
 	}
-	body = banner + strlen(BEGIN_LINE);
-	/* compose() never lets END_LINE into a notice: the first one ends it */
-	end = strstr(body, END_LINE);
-	if (!end) {
-		rc = GM_ECHECK;
-		goto not_found;
+	text_len = (size_t)(line - body) - 1;  /* less the newline before the end line */
+	if (starts(line, n, GM_BANNER_NOTICE_END_PREFIX)) {
+		/* only gmdb writes this end line: the text must be its own */
+		char *want = end_line(body, text_len);
+		bool mine = strlen(want) == n && memcmp(want, line, n) == 0;
+		free(want);
+		if (!mine) {
+			rc = GM_ECHECK;  /* a changed text, or a changed end line */
+			goto not_found;
+		}
+	} else if (n != strlen(GM_BANNER_NOTICE_END_V1) || !starts(line, n, GM_BANNER_NOTICE_END_V1) ||
+		   !v1_wording(body, text_len)) {
+		goto not_found;  /* the practice's text */
 	}
-	after = end + strlen(END_LINE);
+	after = line + n;
 	if (*after != '\0' && strncmp(after, SEPARATOR, strlen(SEPARATOR)) != 0) {
-		rc = GM_ECHECK;
+		rc = GM_ECHECK;  /* gmdb's notice, without the blank line after it */
 		goto not_found;
 	}
 	if (notice)
-		*notice = gm_xstrndup(body, (size_t)(end - body));
+		*notice = gm_xstrndup(body, text_len);
 	if (original && *after)
 		*original = gm_xstrdup(after + strlen(SEPARATOR));
 	return 1;
@@ -416,8 +512,9 @@ static void report_damaged(PGconn *conn, struct gm_error *err)
 {
 	gm_error_set(err, GM_ECHECK, "the logon banner of database \"%s\" starts with a damaged gmdb notice",
 		     db_name(conn));
-	gm_error_detail(err, "It starts with the line \"%s\" but the line \"%s\" and a blank line after it are missing.",
-			GM_BANNER_NOTICE_BEGIN, GM_BANNER_NOTICE_END);
+	gm_error_detail(err, "It starts with the line \"%s\", but its end line \"%s...\" does not belong to the "
+			"text before it, or the blank line after it is missing: it was changed since gmdb wrote it.",
+			GM_BANNER_NOTICE_BEGIN, END_START);
 	gm_error_hint(err, "Look at it with \"gm-banner %s show\" and put the text right with \"gm-banner %s set -\".",
 		      db_name(conn), db_name(conn));
 }
@@ -547,13 +644,20 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err)
 
 #define CONN_LABEL "gm-banner"
 
+/* cfg.db_logon_banner and its triggers are the owner's: read and written
+ * as the owner (lib/owner.c), never as the superuser */
+static PGconn *banner_conn(const char *db, struct gm_error *err)
+{
+	return gm_owner_open(db, NULL, CONN_LABEL, GM_CONN_SAFE_PATH, err);
+}
+
 int gm_banner_get(const char *db, char **text, struct gm_error *err)
 {
 	PGconn *conn;
 	int rc;
 
 	*text = NULL;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(conn, text, err);
@@ -569,7 +673,7 @@ int gm_banner_set(const char *db, const char *text, struct gm_error *err)
 	/* refuse a blank text before connecting */
 	if (text && gm_banner_blank(text))
 		return refuse_blank(err);
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_set_conn(conn, text, err);
@@ -588,7 +692,7 @@ int gm_banner_notice(const char *db, const struct gm_banner_notice *n, struct gm
 	free(text);
 	if (rc < 0)
 		return rc;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_notice_conn(conn, n, err);
@@ -603,7 +707,7 @@ int gm_banner_unnotice(const char *db, bool *removed, struct gm_error *err)
 
 	if (removed)
 		*removed = false;
-	conn = gm_conn_open(db, CONN_LABEL, err);
+	conn = banner_conn(db, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_banner_unnotice_conn(conn, removed, err);

@@ -36,6 +36,8 @@ int gm_privs_drop(struct gm_error *err)
 
 	if (privs_done)
 		return GM_OK;
+	if (geteuid() != 0 && getuid() == 0)
+		return GM_OK; /* root acting as postgres for a moment (gm_conn_as_postgres): not for good */
 	if (geteuid() != 0 || (u && strcmp(u, "postgres") != 0)) {
 		privs_done = true;
 		return GM_OK;
@@ -100,7 +102,7 @@ static char *prompt_password(const char *user)
 
 static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password)
 {
-	const char *keys[10], *vals[10];
+	const char *keys[12], *vals[12];
 	int n = 0;
 
 	if (gm_conn_opts.host) { keys[n] = "host"; vals[n++] = gm_conn_opts.host; }
@@ -118,6 +120,10 @@ static PGconn *connect_once(const char *dbname, const char *user, const char *la
 	keys[n] = "application_name"; vals[n++] = label ? label : gm_log_progname();
 	keys[n] = "fallback_application_name"; vals[n++] = gm_log_progname();
 	keys[n] = "client_encoding"; vals[n++] = "UTF8";
+	/* PGOPTIONS (or a service file's options) would set anything, the
+	 * search_path the schema hash depends on too: ignored. A blank, because
+	 * libpq takes "" for not given; the server finds no switches in it. */
+	keys[n] = "options"; vals[n++] = " ";
 	keys[n] = NULL; vals[n] = NULL;
 	return PQconnectdbParams(keys, vals, 0);
 }
@@ -174,17 +180,25 @@ static int as_postgres(bool enter, struct gm_error *err)
 	return GM_OK;
 }
 
+int gm_conn_as_postgres(bool enter, struct gm_error *err)
+{
+	return as_postgres(enter, err);
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
 			 struct gm_error *err)
 {
 	PGconn *conn;
 	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
+	bool may_prompt = !(flags & GM_CONN_NO_PROMPT);
 
-	if (!password && gm_conn_opts.ask_password && gm_cli_interactive())
+	if (flags & GM_CONN_NO_PROMPT)
+		password = NULL; /* the run's password is the superuser's */
+	if (may_prompt && !password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\"", dbname, user);
 	conn = connect_once(dbname, user, label, password);
-	if (PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
+	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
 		PQfinish(conn);
 		password = prompted_password = prompt_password(user);
@@ -281,7 +295,8 @@ int gm_db_exec(PGconn *conn, const char *sql, struct gm_error *err)
 	PGresult *res;
 
 	gm_log(GM_LOG_SQL, "%s", sql);
-	res = PQexec(conn, sql);
+	/* the extended protocol: one statement, never a second one appended */
+	res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
 		PQclear(res);
 		return GM_OK;
@@ -339,14 +354,7 @@ char *gm_db_literal(PGconn *conn, const char *value)
 
 int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err)
 {
-	char *ident = gm_db_ident(conn, db);
-	char *lit = text ? gm_db_literal(conn, text) : gm_xstrdup("NULL");
-	char *q = gm_xasprintf("COMMENT ON DATABASE %s IS %s", ident, lit);
-	int rc = gm_db_exec(conn, q, err);
-	free(q);
-	free(lit);
-	free(ident);
-	return rc;
+	return gm_db_execf(conn, err, "COMMENT ON DATABASE %I IS %L", db, text);
 }
 
 int gm_db_server_version(PGconn *conn)
@@ -361,7 +369,7 @@ int gm_db_exec_watch(PGconn *conn, const char *sql, void (*tick)(void *data), vo
 	int rc = GM_OK;
 
 	gm_log(GM_LOG_SQL, "%s", sql);
-	if (!PQsendQuery(conn, sql))
+	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0))
 		return gm_error_from_conn(err, GM_EFAIL, conn, "could not send a command");
 	for (;;) {
 		while (PQisBusy(conn)) {

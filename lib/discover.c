@@ -32,18 +32,24 @@ int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
 	rc = gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == GM_OK)
 		rc = gm_db_value(c, "SELECT pg_catalog.to_regnamespace('gm') IS NOT NULL", 0, NULL, &has_gm, err);
+	gm_db_exec(c, "ROLLBACK", NULL);
+	gm_conn_close(c);
 	if (rc == GM_OK && strcmp(has_gm, "t") == 0) {
+		/* the hash function is the owner's: called as the owner */
 		struct gm_error herr = GM_ERROR_INIT;
 		f->gnumed = true;
-		if (gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK)
+		c = gm_owner_open(dbname, NULL, "gmdb discovery", GM_CONN_SAFE_PATH, &herr);
+		if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &herr) == GM_OK &&
+		    gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK)
 			f->version = gm_version_for_hash(f->hash);
 		else
-			f->problem = gm_xstrdup(herr.message);
+			f->problem = gm_xstrdup(herr.message ? herr.message : "could not compute the schema hash");
+		if (c)
+			gm_db_exec(c, "ROLLBACK", NULL);
+		gm_conn_close(c);
 		gm_error_release(&herr);
 	}
 	free(has_gm);
-	gm_db_exec(c, "ROLLBACK", NULL);
-	gm_conn_close(c);
 	return rc;
 }
 

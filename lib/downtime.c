@@ -59,6 +59,12 @@ static PGconn *open_db(const char *db, struct gm_error *err)
 	return gm_conn_open_ex(db, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
 }
 
+/* What the banner and its triggers are: the owner's, touched as the owner. */
+static PGconn *open_db_owner(const char *db, struct gm_error *err)
+{
+	return gm_owner_open(db, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
+}
+
 /* A connection to the cluster, not to one of the databases worked on. */
 static PGconn *open_cluster(struct gm_error *err)
 {
@@ -89,17 +95,6 @@ static void crash_point(const char *step)
 	gm_log_close();
 	fflush(NULL);
 	raise(SIGKILL);
-}
-
-/* Run before || the quoted name || after on c. */
-static int exec_ident(PGconn *c, const char *before, const char *name, const char *after, struct gm_error *err)
-{
-	char *ident = gm_db_ident(c, name);
-	char *q = gm_xasprintf("%s%s%s", before, ident, after);
-	int rc = gm_db_exec(c, q, err);
-	free(q);
-	free(ident);
-	return rc;
 }
 
 /* 1 when database db exists (*comment: its comment or NULL), 0 when not. */
@@ -217,6 +212,8 @@ static int run_child(child_fn fn, void *arg, struct gm_journal *ps, const char *
 		close(go[0]);
 		if (crc == GM_OK)
 			crc = fn(arg, &res, &cerr);
+		/* the temporary owner access ends before the parent goes on */
+		gm_owner_release();
 		gm_buf_addf(&out, "%d", crc);
 		gm_buf_add(&out, "", 1);
 		put_field(&out, cerr.message);
@@ -340,7 +337,7 @@ static int put_notice(struct proc *p, const char *step, const struct gm_banner_n
 
 	if ((rc = record(p, step, err)) < 0)
 		return rc;
-	if (!(c = open_db(p->source, err)))
+	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_notice_conn(c, n, err);
 	gm_conn_close(c);
@@ -371,7 +368,7 @@ static int step_connlimit(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = record(p, "connlimit", err);
 	if (rc == GM_OK)
-		rc = exec_ident(c, "ALTER DATABASE ", p->source, " CONNECTION LIMIT 0", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I CONNECTION LIMIT 0", p->source);
 	if (rc == GM_OK)
 		gm_log(GM_LOG_INFO, "connection limit of \"%s\": 0 (was %s): only superusers can connect", p->source, old);
 	free(old);
@@ -507,16 +504,12 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = record(p, "snapshot", err);
 	if (rc == GM_OK) {
-		char *src = gm_db_ident(c, p->source), *snap = gm_db_ident(c, p->snapshot), *own = gm_db_ident(c, owner);
-		char *q = gm_xasprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", snap, src, own);
+		char *q = gm_sqlf(c, "CREATE DATABASE %I TEMPLATE %I OWNER %I", p->snapshot, p->source, owner);
 		struct gm_step st;
 		gm_step_begin(&st, "making a snapshot of \"%s\" (\"%s\")", p->source, p->snapshot);
 		rc = gm_db_exec(c, q, err);
 		gm_step_end(&st, rc, NULL);
 		free(q);
-		free(src);
-		free(snap);
-		free(own);
 	}
 	if (rc == GM_OK)
 		rc = gm_db_comment_database(c, p->snapshot, SNAPSHOT_MARK, err);
@@ -572,7 +565,7 @@ static int step_work(struct proc *p, struct gm_error *err)
 
 static int unnotice(const char *db, struct gm_error *err)
 {
-	PGconn *c = open_db(db, err);
+	PGconn *c = open_db_owner(db, err);
 	int rc;
 	if (!c)
 		return GM_EFAIL;
@@ -601,11 +594,7 @@ static int restore_connlimit(const struct gm_journal *ps, const char *db, struct
 		return GM_EFAIL;
 	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &now, err);
 	if (rc == GM_OK && now && strcmp(now, old) != 0) {
-		char *ident = gm_db_ident(c, db);
-		char *q = gm_xasprintf("ALTER DATABASE %s CONNECTION LIMIT %s%d", ident, old[0] == '-' ? "-" : "", v);
-		rc = gm_db_exec(c, q, err);
-		free(q);
-		free(ident);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I CONNECTION LIMIT %d", db, old[0] == '-' ? -v : v);
 		if (rc == GM_OK)
 			gm_log(GM_LOG_INFO, "connection limit of \"%s\" back to %s", db, old);
 	}
@@ -680,7 +669,7 @@ static int drop_target(const struct gm_journal *ps, struct gm_error *err)
 	if (rc == 1 && has_build_mark(comment)) {
 		struct gm_step st;
 		gm_step_begin(&st, "dropping the new database \"%s\"", target);
-		rc = exec_ident(c, "DROP DATABASE ", target, "", err);
+		rc = gm_db_execf(c, err, "DROP DATABASE %I", target);
 		gm_step_end(&st, rc, NULL);
 	} else if (rc == 1) {
 		gm_log(GM_LOG_WARNING, "database \"%s\" does not carry gmdb's build mark: left alone", target);
@@ -706,20 +695,15 @@ static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct 
 	rc = snap_there < 0 ? GM_EFAIL : GM_OK;
 	if (rc == GM_OK && snap_there && !fixup_ran) {
 		/* the database was not touched: the snapshot goes */
-		rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+		rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
 	} else if (rc == GM_OK && snap_there) {
 		struct gm_step st;
 		gm_step_begin(&st, "rolling \"%s\" back to its snapshot", db);
 		rc = db_exists(c, db, NULL, err);
 		if (rc == 1)
-			rc = exec_ident(c, "DROP DATABASE ", db, "", err);
+			rc = gm_db_execf(c, err, "DROP DATABASE %I", db);
 		if (rc >= 0) {
-			char *a = gm_db_ident(c, snap), *b = gm_db_ident(c, db);
-			char *q = gm_xasprintf("ALTER DATABASE %s RENAME TO %s", a, b);
-			rc = gm_db_exec(c, q, err);
-			free(q);
-			free(a);
-			free(b);
+			rc = gm_db_execf(c, err, "ALTER DATABASE %I RENAME TO %I", snap, db);
 		}
 		gm_step_end(&st, rc < 0 ? rc : GM_OK, NULL);
 	}
@@ -809,7 +793,7 @@ static int finish(struct gm_journal *ps, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_db_comment_database(c, snap, gm_journal_get(ps, "source_comment"), err);
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
-			rc = exec_ident(c, "DROP DATABASE ", snap, "", err);
+			rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
 		}
 	}
 	free(comment);
@@ -987,7 +971,7 @@ static int preflight(struct proc *p, struct gm_error *err)
 			return rc;
 		gm_log(GM_LOG_PROGRESS, "database \"%s\" has the known schema hash of v%d", p->source, p->from);
 	}
-	if (!(c = open_db(p->source, err)))
+	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(c, &banner, err);
 	gm_conn_close(c);
@@ -1080,6 +1064,9 @@ static int procedure(struct proc *p, struct gm_error *err)
 	p->started = time(NULL);
 	gm_journal_init(&p->ps, NULL);
 	gm_signals_install();
+	/* the owner connections of this run (banner, the upgrade's or fixup's
+	 * own) step through the connection limit 0 it sets on the source */
+	gm_owner_limited_database(p->source);
 	rc = gm_journal_lock(&p->ps, err);
 	if (rc == GM_OK)
 		rc = refuse_if_unfinished(&p->ps, err);
@@ -1310,6 +1297,22 @@ static int check_journal(const struct gm_journal *j, struct gm_error *err)
 	return GM_ECHECK;
 }
 
+/* Take out the temporary peer grants of runs that are gone (a killed
+ * upgrade or fixup child): they name no run that could take them back. */
+static void peer_leftovers(void)
+{
+	struct gm_error perr = GM_ERROR_INIT;
+	PGconn *c = open_cluster(&perr);
+	int n = 0;
+
+	if (c && gm_peer_recover(c, &n, &perr) == GM_OK && n > 0)
+		gm_log(GM_LOG_NOTICE, "took out the temporary owner access that %d ended run(s) left in pg_hba.conf", n);
+	else if (perr.message)
+		gm_log(GM_LOG_WARNING, "could not look for temporary owner access left behind: %s", perr.message);
+	gm_conn_close(c);
+	gm_error_release(&perr);
+}
+
 int gm_downtime_recover(struct gm_error *err)
 {
 	struct gm_journal ps;
@@ -1335,6 +1338,8 @@ int gm_downtime_recover(struct gm_error *err)
 	if (rc < 0)
 		goto out;
 	what = gm_journal_describe(&ps);
+	gm_owner_limited_database(gm_journal_get(&ps, "source"));
+	peer_leftovers();
 	if (gm_journal_has(&ps, "intent", "commit")) {
 		gm_log(GM_LOG_NOTICE, "the %s (started %s) had got through: finishing it", what,
 		       gm_journal_get(&ps, "started") ? gm_journal_get(&ps, "started") : "?");
@@ -1383,7 +1388,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	if (rc < 0)
 		goto out;
 	if (undo) {
-		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS true", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS true", db);
 		if (rc == GM_OK)
 			printf("\"%s\" accepts connections again\n", db);
 		goto out;
@@ -1414,7 +1419,7 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 		gm_error_hint(err, "Point those programs at the new database (v%d), then run again.", newest);
 	}
 	if (rc == GM_OK)
-		rc = exec_ident(c, "ALTER DATABASE ", db, " WITH ALLOW_CONNECTIONS false", err);
+		rc = gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS false", db);
 	if (rc == GM_OK) {
 		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
 		printf("undo: gm-upgrade_server --unretire %d\n", version);

@@ -456,10 +456,8 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 		if (rc == GM_OK)
 			rc = gm_db_value(c, "SELECT count(*) FROM pg_catalog.pg_group WHERE groname = $1", 1, p, &exists, err);
 		if (rc == GM_OK && strcmp(exists, "0") == 0) {
-			char *q = gm_xasprintf("create group \"%s\"", e->groups.v[i]);
 			gm_log(GM_LOG_NOTICE, "creating group role \"%s\"", e->groups.v[i]);
-			rc = gm_session_exec(c, q, err);
-			free(q);
+			rc = gm_session_execf(c, err, "create group %I", e->groups.v[i]);
 		}
 		free(exists);
 	}
@@ -476,13 +474,14 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 			rc = gm_error_set(err, GM_ECHECK, "the database owner \"%s\" does not exist", e->owner);
 			gm_error_hint(err, "An upgrade or fixup needs the owner role of an existing GNUmed installation.");
 		} else if (rc == GM_OK) {
-			char *q = gm_xasprintf("alter group \"gm-logins\" add user \"%s\";"
-					       "alter group \"gm-logins\" add user \"%s\";"
-					       "alter group \"%s\" add user \"%s\";"
-					       "alter role \"%s\" createdb createrole;",
-					       gm_conn_user(), e->owner, e->target, e->owner, e->owner);
-			rc = gm_session_exec(c, q, err);
-			free(q);
+			/* upstream's batch, a statement at a time in the same transaction */
+			rc = gm_session_execf(c, err, "alter group \"gm-logins\" add user %I", gm_conn_user());
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "alter group \"gm-logins\" add user %I", e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "alter group %I add user %I", e->target, e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "alter role %I createdb createrole", e->owner);
 			if (rc == GM_OK)
 				rc = gm_session_commit(c, err);
 		}
@@ -498,19 +497,18 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 static int database_settings(struct gm_engine *e, PGconn *c, struct gm_error *err)
 {
 	const char *settings[] = {
-		"lc_messages to 'C'",
-		"default_transaction_read_only to on",
-		"check_function_bodies to on",
-		"ignore_checksum_failure to off",
+		"alter database %I set lc_messages to 'C'",
+		"alter database %I set default_transaction_read_only to on",
+		"alter database %I set check_function_bodies to on",
+		"alter database %I set ignore_checksum_failure to off",
 	};
 	int rc = gm_session_exec(c, "set default_transaction_read_only to off", err);
 	if (rc == GM_OK)
 		rc = gm_session_exec(c, "set lc_messages to 'C'", err);
 	for (size_t i = 0; rc == GM_OK && i < 4; i++) {
-		/* upstream interpolates the name unquoted: so does this, for the same effect */
-		char *q = gm_xasprintf("alter database %s set %s", e->target, settings[i]);
-		rc = gm_session_exec(c, q, err);
-		free(q);
+		/* upstream interpolates the name unquoted; quoted, it names the same
+		 * database wherever upstream's statement works at all */
+		rc = gm_session_execf(c, err, settings[i], e->target);
 	}
 	if (rc == GM_OK)
 		rc = gm_session_exec(c, "revoke create on schema public from public", err);
@@ -525,22 +523,19 @@ static int database_settings(struct gm_engine *e, PGconn *c, struct gm_error *er
 	 * PostgreSQL 10, track_commit_timestamp cannot be set per database), so
 	 * they are tried the same way and end the same way. */
 	const char *attempts[] = {
-		"sql_inheritance to DEFAULT",
-		"track_commit_timestamp to on",
-		NULL,
+		"alter database %I set sql_inheritance to DEFAULT",
+		"alter database %I set track_commit_timestamp to on",
+		"alter schema public owner to pg_database_owner",
 	};
 	for (size_t i = 0; i < 3; i++) {
 		struct gm_error ignored = GM_ERROR_INIT;
-		char *q = attempts[i] ? gm_xasprintf("alter database %s set %s", e->target, attempts[i])
-				      : gm_xstrdup("alter schema public owner to pg_database_owner");
-		if (gm_session_exec(c, q, &ignored) < 0) {
+		if (gm_session_execf(c, &ignored, attempts[i], e->target) < 0) {
 			gm_log(GM_LOG_INFO, "as upstream expects, this failed: %s", ignored.message);
 			gm_session_rollback(c);
 		} else {
 			gm_session_commit(c, NULL);
 		}
 		gm_error_release(&ignored);
-		free(q);
 	}
 	return GM_OK;
 }
@@ -553,9 +548,7 @@ static int ensure_group(PGconn *c, const char *name, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = gm_db_value(c, "SELECT count(*) FROM pg_catalog.pg_group WHERE groname = $1", 1, p, &n, err);
 	if (rc == GM_OK && strcmp(n, "0") == 0) {
-		char *q = gm_xasprintf("create group \"%s\"", name);
-		rc = gm_session_exec(c, q, err);
-		free(q);
+		rc = gm_session_execf(c, err, "create group %I", name);
 	}
 	free(n);
 	if (rc == GM_OK)
@@ -620,27 +613,149 @@ static void reindex_tick(void *data)
 	gm_step_progress(w->st, "%s", w->last[0] ? w->last : "started");
 }
 
-/* The constraint revalidation of upstream's step 10, as upstream runs it
- * (one DO block, left uncommitted: it becomes durable with the next commit
- * on the same connection, or is rolled back with it). */
+/*
+ * The constraint revalidation of upstream's step 10: one DO block, left
+ * uncommitted (it becomes durable with the next commit on the same
+ * connection, or is rolled back with it), that marks every CHECK and
+ * FOREIGN KEY constraint not validated and validates it again.
+ *
+ * Validating runs the constraints' expressions, and with them functions
+ * the database owner wrote. Upstream runs them as the superuser; gmdb lets
+ * the superuser change only the catalog row and validates each constraint
+ * as its table's owner: through a SECURITY DEFINER function in pg_temp that
+ * belongs to that owner (validate_owner_sql), inside which PostgreSQL
+ * refuses SET ROLE and SET SESSION AUTHORIZATION, so nothing it calls can
+ * get back to the superuser. Names reach the ALTER TABLE through format()'s
+ * %I (upstream concatenates them unquoted). Tables a superuser owns are
+ * validated directly, as before: their owner is the superuser.
+ */
 static const char revalidate_sql[] =
 	"do $$\n"
 	"\tDECLARE\n"
 	"\t\tr record;\n"
 	"\tBEGIN\n"
 	"\t\tFOR r IN (\n"
-	"\t\t\tselect con.connamespace, nsp.nspname, con.conname, con.conrelid, rel.relname\n"
-	"\t\t\tfrom pg_constraint con\n"
-	"\t\t\t\tjoin pg_namespace nsp on nsp.oid = con.connamespace\n"
-	"\t\t\t\tjoin pg_class rel on rel.oid = con.conrelid\n"
-	"\t\t\twhere contype in ('c','f')\n"
+	"\t\t\tselect con.connamespace, nsp.nspname, con.conname, con.conrelid, rel.relname, rel.relowner, rol.rolsuper\n"
+	"\t\t\tfrom pg_catalog.pg_constraint con\n"
+	"\t\t\t\tjoin pg_catalog.pg_namespace nsp on nsp.oid OPERATOR(pg_catalog.=) con.connamespace\n"
+	"\t\t\t\tjoin pg_catalog.pg_class rel on rel.oid OPERATOR(pg_catalog.=) con.conrelid\n"
+	"\t\t\t\tjoin pg_catalog.pg_authid rol on rol.oid OPERATOR(pg_catalog.=) rel.relowner\n"
+	"\t\t\twhere con.contype OPERATOR(pg_catalog.=) ANY (ARRAY['c','f']::pg_catalog.\"char\"[])\n"
 	"\t\t) LOOP\n"
 	"\t\t\tRAISE NOTICE 'validating [%] on [%.%]', r.conname, r.nspname, r.relname;\n"
-	"\t\t\tEXECUTE 'UPDATE pg_constraint SET convalidated=false WHERE conname=$1 AND connamespace=$2 AND conrelid=$3' USING r.conname, r.connamespace, r.conrelid;\n"
-	"\t\t\tEXECUTE 'ALTER TABLE ' || r.nspname || '.' || r.relname || ' VALIDATE CONSTRAINT \"' || r.conname || '\"';\n"
+	"\t\t\tEXECUTE 'UPDATE pg_catalog.pg_constraint SET convalidated = false WHERE conname OPERATOR(pg_catalog.=) $1 "
+	"AND connamespace OPERATOR(pg_catalog.=) $2 AND conrelid OPERATOR(pg_catalog.=) $3' USING r.conname, r.connamespace, r.conrelid;\n"
+	"\t\t\tIF r.rolsuper THEN\n"
+	"\t\t\t\tEXECUTE pg_catalog.format('ALTER TABLE %I.%I VALIDATE CONSTRAINT %I', r.nspname, r.relname, r.conname);\n"
+	"\t\t\tELSE\n"
+	"\t\t\t\tEXECUTE pg_catalog.format('SELECT pg_temp.%I($1, $2, $3)', 'gmdb_validate_as_' OPERATOR(pg_catalog.||) r.relowner::pg_catalog.text)\n"
+	"\t\t\t\t\tUSING r.nspname, r.relname, r.conname;\n"
+	"\t\t\tEND IF;\n"
 	"\t\tEND LOOP;\n"
 	"\tEND\n"
 	"$$;";
+
+/* The owners (oid, name) of tables with a CHECK or FOREIGN KEY constraint
+ * that are not superusers. */
+static const char revalidate_owners_sql[] =
+	"SELECT DISTINCT rel.relowner::pg_catalog.text, rol.rolname\n"
+	"  FROM pg_catalog.pg_constraint con\n"
+	"  JOIN pg_catalog.pg_class rel ON rel.oid OPERATOR(pg_catalog.=) con.conrelid\n"
+	"  JOIN pg_catalog.pg_authid rol ON rol.oid OPERATOR(pg_catalog.=) rel.relowner\n"
+	" WHERE con.contype OPERATOR(pg_catalog.=) ANY (ARRAY['c','f']::pg_catalog.\"char\"[]) AND NOT rol.rolsuper";
+
+/* Create pg_temp.gmdb_validate_as_<owner oid>(), owned by that owner. */
+static int validate_as_owner_function(PGconn *c, const char *owner_oid, const char *owner, struct gm_error *err)
+{
+	char *fname = gm_xasprintf("gmdb_validate_as_%s", owner_oid);
+	int rc = gm_session_execf(c, err,
+				  "CREATE FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name)\n"
+				  "RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $gmdb$\n"
+				  "BEGIN\n"
+				  "\tEXECUTE pg_catalog.format('ALTER TABLE %%I.%%I VALIDATE CONSTRAINT %%I', $1, $2, $3);\n"
+				  "END\n"
+				  "$gmdb$",
+				  fname);
+	if (rc == GM_OK)
+		rc = gm_session_execf(c, err, "ALTER FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name) OWNER TO %I",
+				      fname, owner);
+	if (rc == GM_OK)
+		rc = gm_session_execf(c, err, "REVOKE ALL ON FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name) FROM PUBLIC",
+				      fname);
+	free(fname);
+	return rc;
+}
+
+static int revalidate(PGconn *c, struct gm_error *err)
+{
+	PGresult *res = gm_session_query(c, revalidate_owners_sql, 0, NULL, err);
+	int rc = res ? GM_OK : GM_EFAIL;
+
+	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++)
+		rc = validate_as_owner_function(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
+	PQclear(res);
+	if (rc == GM_OK)
+		rc = gm_session_exec(c, revalidate_sql, err);
+	return rc;
+}
+
+/*
+ * Upstream's step 11b calls gm.transfer_users(<source>) as the superuser:
+ * a function the database owner may have rewritten. gmdb does what the
+ * released function does (v10-gm-role_management-dynamic.sql, and the
+ * older gm_transfer_users()), with the superuser's own statements: every
+ * member of the group role named like the source database (pg_group's
+ * grolist order), by its login name, is added to the group role named like
+ * the target. It still needs one of the two functions to exist, as
+ * upstream's call does. A member that is not a login role fails as it
+ * fails upstream (the function would EXECUTE a NULL).
+ */
+static int transfer_users(struct gm_engine *e, PGconn *c, struct gm_error *err)
+{
+	const char *p[2] = { e->template_db, e->target };
+	char *exists = NULL;
+	PGresult *res;
+	int rc;
+
+	rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n "
+			    "ON n.oid OPERATOR(pg_catalog.=) f.pronamespace WHERE (n.nspname, f.proname) IN "
+			    "(('gm'::pg_catalog.name, 'transfer_users'::pg_catalog.name), "
+			    "('public'::pg_catalog.name, 'gm_transfer_users'::pg_catalog.name))",
+			 0, NULL, &exists, err);
+	if (rc < 0)
+		return rc;
+	if (strcmp(exists, "0") == 0) {
+		free(exists);
+		return gm_error_set(err, GM_EFAIL, "the database has neither gm.transfer_users() nor gm_transfer_users()");
+	}
+	free(exists);
+	for (int i = 0; i < 2; i++) {
+		char *n = NULL;
+		rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_group WHERE groname OPERATOR(pg_catalog.=) $1::pg_catalog.name",
+				 1, &p[i], &n, err);
+		if (rc == GM_OK && strcmp(n, "0") == 0)
+			rc = gm_error_set(err, GM_EFAIL, "gm_transfer_users(): %s group [%s] does not exist",
+					  i ? "target" : "source", p[i]);
+		free(n);
+		if (rc < 0)
+			return rc;
+	}
+	res = gm_session_query(c, gm_sql("engine-group-members"), 1, p, err);
+	if (!res)
+		return GM_EFAIL;
+	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 1)) {
+			rc = gm_error_set(err, GM_EFAIL, "member %s of the group role \"%s\" is not a login role",
+					  PQgetvalue(res, i, 0), e->template_db);
+			break;
+		}
+		gm_log(GM_LOG_INFO, "gm_transfer_users(text): transferring \"%s\" (%s) from group \"%s\" to group \"%s\"",
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), e->template_db, e->target);
+		rc = gm_session_execf(c, err, "alter group %I add user %I", e->target, PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	return rc;
+}
 
 /* Steps 7-11 on C3 (superuser at the target). */
 int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
@@ -657,7 +772,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_error_prefix(err, "could not create the group role \"%s\"", e->target);
 
 	if (rc == GM_OK && e->reindex == 1) {
-		char *q = gm_xasprintf("REINDEX (VERBOSE) DATABASE %s", e->target);
+		char *q = gm_sqlf(c, "REINDEX (VERBOSE) DATABASE %I", e->target);
 		struct reindex_watch w = { &st, { 0 }, NULL, NULL };
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
 		/* a progress line names the table REINDEX (VERBOSE) did last */
@@ -670,7 +785,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		free(q);
 		if (rc < 0) {
 			gm_log(GM_LOG_WARNING, "%s; trying again without VERBOSE, as upstream does", err->message);
-			q = gm_xasprintf("REINDEX DATABASE %s", e->target);
+			q = gm_sqlf(c, "REINDEX DATABASE %I", e->target);
 			rc = gm_session_autocommit(c, q, err);
 			free(q);
 		}
@@ -684,7 +799,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->revalidate == 1) {
 		gm_step_begin(&st, "revalidating the constraints of \"%s\"", e->target);
-		rc = gm_session_exec(c, revalidate_sql, err);
+		rc = revalidate(c, err);
 		if (rc < 0) {
 			gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 			gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
@@ -694,33 +809,21 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->superuser_files.present) {
 		gm_step_begin(&st, "running the superuser schema files");
-		rc = run_files(e, c, &e->superuser_files, NULL, err);
+		/* they call the owner's functions as the superuser, as upstream
+		 * does: only when those are upstream's own */
+		rc = gm_shortcut_check_superuser_calls(c, err);
+		if (rc == GM_OK)
+			rc = run_files(e, c, &e->superuser_files, NULL, err);
 		gm_step_end(&st, rc, NULL);
 	}
 
 	if (rc == GM_OK && e->transfer_users > 0) {
-		char *q = gm_xasprintf("select gm.transfer_users('%s'::text)", e->template_db);
-		PGresult *res;
 		gm_step_begin(&st, "transferring users from \"%s\"", e->template_db);
-		res = gm_session_query(c, q, 0, NULL, err);
-		free(q);
-		if (!res && err->sqlstate && strncmp(err->sqlstate, "42", 2) == 0) {
-			/* a "programming" error (e.g. no such function): upstream tries
-			 * the legacy name */
-			gm_session_rollback(c);
-			q = gm_xasprintf("select gm_transfer_users('%s'::text)", e->template_db);
-			res = gm_session_query(c, q, 0, NULL, err);
-			free(q);
-		}
-		if (!res) {
-			rc = GM_EFAIL;
+		rc = transfer_users(e, c, err);
+		if (rc == GM_OK)
+			rc = gm_session_commit(c, err);
+		if (rc < 0)
 			gm_error_prefix(err, "could not transfer the users of \"%s\"", e->template_db);
-		} else {
-			bool ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-			PQclear(res);
-			rc = ok ? gm_session_commit(c, err)
-				: gm_error_set(err, GM_EFAIL, "gm.transfer_users() did not succeed");
-		}
 		gm_step_end(&st, rc, NULL);
 	}
 	/* what is still open (e.g. the revalidation of a fixup) ends with the
@@ -730,26 +833,34 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	return rc;
 }
 
-/* Step 12: the owner session C4 that runs everything after. */
+/*
+ * Step 12: the owner session C4 that runs everything after. Upstream opens
+ * a superuser connection, repeats step 7 on it and does SET SESSION
+ * AUTHORIZATION to the owner, which the owner's own code could undo
+ * (RESET SESSION AUTHORIZATION) to act as the superuser. gmdb repeats step
+ * 7 on a superuser connection of its own and runs the rest on a connection
+ * that logs in as the owner (lib/owner.c): the same session_user and
+ * current_user in every row, and nothing to reset.
+ */
 int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err)
 {
+	PGconn *c;
 	int rc;
 
-	e->conn = gm_session_open(e->target, "postgres@gnumed_vX", err);
-	if (!e->conn)
+	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
+	if (!c)
 		return GM_EFAIL;
-	rc = database_settings(e, e->conn, err);
+	rc = database_settings(e, c, err);
+	gm_conn_close(c);
 	if (rc < 0)
 		return rc;
-	/* as upstream: inside a transaction that the next commit ends, the
-	 * name as a quoted literal the way psycopg2 passes it */
-	{
-		char *lit = gm_db_literal(e->conn, e->owner);
-		char *q = gm_xasprintf("set session authorization %s", lit);
-		rc = gm_session_exec(e->conn, q, err);
-		free(q);
-		free(lit);
-	}
+	e->conn = gm_owner_session(e->target, e->owner, "postgres@gnumed_vX", err);
+	if (!e->conn)
+		return GM_EFAIL;
+	/* step 7's session settings; lc_messages is the database's 'C' already */
+	rc = gm_session_exec(e->conn, "set default_transaction_read_only to off", err);
+	if (rc == GM_OK)
+		rc = gm_session_commit(e->conn, err);
 	if (rc == GM_OK)
 		rc = run_files(e, e->conn, &e->db_files, NULL, err);
 	return rc;
@@ -791,8 +902,9 @@ int gm_engine_bundles(struct gm_engine *e, struct gm_error *err)
 static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *col, const char *target,
 			struct gm_error *err)
 {
-	char *rel = gm_xasprintf("%s.%s", ns, tbl);
-	char *tgt = gm_xasprintf("clin.%s", target);
+	/* names for ::regclass, quoted: a name of any spelling means itself */
+	char *rel = gm_sqlf(c, "%I.%I", ns, tbl);
+	char *tgt = gm_sqlf(c, "clin.%I", target);
 	const char *p[4] = { rel, col, tgt, "pk" };
 	PGresult *res;
 	int rc = GM_OK;
@@ -801,11 +913,11 @@ static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *
 	if (!res)
 		rc = GM_EFAIL;
 	if (rc == GM_OK && PQntuples(res) == 0) {
-		char *q = gm_xasprintf("\nALTER TABLE %s.%s\n\tADD FOREIGN KEY (%s)\n\t\tREFERENCES clin.%s(pk)\n"
-				       "\t\tON UPDATE CASCADE\n\t\tON DELETE RESTRICT\n;", ns, tbl, col, target);
 		gm_log(GM_LOG_INFO, "adding FK: %s.%s -> clin.%s.pk", rel, col, target);
-		rc = gm_session_exec(c, q, err);
-		free(q);
+		rc = gm_session_execf(c, err,
+				      "\nALTER TABLE %I.%I\n\tADD FOREIGN KEY (%I)\n\t\tREFERENCES clin.%I(pk)\n"
+				      "\t\tON UPDATE CASCADE\n\t\tON DELETE RESTRICT\n",
+				      ns, tbl, col, target);
 	}
 	PQclear(res);
 	if (rc == GM_OK) {
@@ -814,18 +926,18 @@ static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *
 		if (!res)
 			rc = GM_EFAIL;
 		for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
-			char *q = gm_xasprintf("DROP INDEX IF EXISTS %s.%s CASCADE", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
-			rc = gm_session_exec(c, q, err);
-			free(q);
+			rc = gm_session_execf(c, err, "DROP INDEX IF EXISTS %I.%I CASCADE", PQgetvalue(res, i, 0),
+					      PQgetvalue(res, i, 1));
 		}
 		PQclear(res);
 	}
 	if (rc == GM_OK) {
-		char *q = gm_xasprintf("\n-- idempotent:\nDROP INDEX IF EXISTS %s.idx_%s_%s_%s CASCADE;\n\n"
-				       "CREATE INDEX idx_%s_%s_%s ON %s.%s(%s);\n",
-				       ns, ns, tbl, col, ns, tbl, col, ns, tbl, col);
-		rc = gm_session_exec(c, q, err);
-		free(q);
+		/* upstream's one text of two statements, as two statements */
+		char *idx = gm_xasprintf("idx_%s_%s_%s", ns, tbl, col);
+		rc = gm_session_execf(c, err, "DROP INDEX IF EXISTS %I.%I CASCADE", ns, idx);
+		if (rc == GM_OK)
+			rc = gm_session_execf(c, err, "CREATE INDEX %I ON %I.%I(%I)", idx, ns, tbl, col);
+		free(idx);
 	}
 	free(rel);
 	free(tgt);
@@ -910,6 +1022,7 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 	pid_t pid;
 	int status;
 	int pipefd[2];
+	struct gm_owner_gap *gap = NULL;
 
 	gm_step_begin(&st, "upgrading reference data sets");
 	if (e->scripts.n == 0) {
@@ -928,11 +1041,20 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		free(pylog);
 		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
 	}
+	/* python connects as the owner by itself: through the downtime
+	 * procedure's connection limit, until it says it is connected */
+	if (gm_owner_gap_open(e->target, &gap, err) < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(pylog);
+		return GM_EFAIL;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
+		gm_owner_gap_close(gap, NULL);
 		free(pylog);
 		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
 	}
@@ -950,10 +1072,12 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			setenv("PGHOST", gm_conn_opts.host, 1);
 		if (gm_conn_opts.port)
 			setenv("PGPORT", gm_conn_opts.port, 1);
-		setenv("PGUSER", gm_conn_user(), 1);
+		/* as the owner, the way C4 logs in (lib/owner.c): the temporary
+		 * peer grant of this run, or the owner's ~/.pgpass entry */
+		setenv("PGUSER", e->owner, 1);
 		setenv("PGDATABASE", e->target, 1);
-		if (gm_conn_opts.password)
-			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		unsetenv("PGPASSWORD");
+		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		argv[n++] = py;
 		argv[n++] = "-c";
 		argv[n++] = gm_sql("import-scripts");
@@ -974,6 +1098,12 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		struct gm_buf last = GM_BUF_INIT;
 		while (f && fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = '\0';
+			if (strcmp(line, "gmdb: connected") == 0) {
+				if (gm_owner_gap_close(gap, err) < 0)
+					rc = GM_EFAIL;
+				gap = NULL;
+				continue;
+			}
 			gm_log(GM_LOG_INFO, "python3: %s", line);
 			gm_buf_reset(&last);
 			gm_buf_adds(&last, line);
@@ -982,7 +1112,10 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			fclose(f);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
+			rc = GM_EFAIL;
+		gap = NULL;
+		if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 			int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 			if (code == 127)
 				rc = gm_error_set(err, GM_EFAIL, "could not run python3 for the data import scripts");

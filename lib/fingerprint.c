@@ -121,7 +121,9 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	PGconn *conn;
 	int rc;
 
-	conn = gm_conn_open(opts->database, "gm-fingerprint_db", err);
+	/* the hash function, the counted tables: the owner's, read as the owner
+	 * (as upstream's gm-fingerprint_db connects as gm-dbo) */
+	conn = gm_owner_open(opts->database, NULL, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
@@ -152,7 +154,7 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	}
 	if (rc == GM_OK && opts->with_dump && !fp->structure) {
 		PGresult *res;
-		gm_db_exec(conn, "SET LOCAL search_path TO DEFAULT", NULL);
+		gm_db_exec(conn, GM_HASH_SEARCH_PATH, NULL);
 		res = gm_db_query(conn, "SELECT gm.concat_table_structure()", 0, NULL, err);
 		gm_db_exec(conn, "SET LOCAL search_path TO pg_catalog, pg_temp", NULL);
 		if (!res) {

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "gmdb.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -237,6 +238,7 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 enum gm_conn_flags {
 	GM_CONN_SAFE_PATH = 1 << 0,  /* search_path = pg_catalog, pg_temp */
 	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
+	GM_CONN_NO_PROMPT = 1 << 2,  /* never ask for a password, nor use the run's (-W, PGPASSWORD is libpq's) */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for running
@@ -247,8 +249,12 @@ enum gm_conn_flags {
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
+/* For a root process that stays root: act as the postgres OS user (effective
+ * ids, enter true) until called with false. */
+int gm_conn_as_postgres(bool enter, struct gm_error *err);
 
-/* Run a command that returns no rows (PGRES_COMMAND_OK). The SQL is logged. */
+/* Run one command (the extended protocol: a second statement in sql is an
+ * error) that returns no rows or rows to ignore. The SQL is logged. */
 int gm_db_exec(PGconn *conn, const char *sql, struct gm_error *err);
 /* Run with parameters; expect tuples when want_rows, else COMMAND_OK.
  * Returns the result (caller PQclear()s) or NULL with err set. */
@@ -264,6 +270,22 @@ int gm_db_value(PGconn *conn, const char *sql, int nparams, const char *const *p
 char *gm_db_ident(PGconn *conn, const char *name);
 /* Quote a literal (caller frees). */
 char *gm_db_literal(PGconn *conn, const char *value);
+/*
+ * SQL text from values (lib/sqltext.c), the only way lib/ builds it: fmt's
+ * conversions are %I (identifier, PQescapeIdentifier), %L (literal,
+ * PQescapeLiteral; NULL gives NULL), %d (int), %ld (long) and %%. Any other
+ * conversion, %s included, aborts. The caller frees.
+ */
+char *gm_sqlf(PGconn *conn, const char *fmt, ...);
+char *gm_vsqlf(PGconn *conn, const char *fmt, va_list ap);
+/* gm_db_exec(gm_sqlf(conn, fmt, ...)). */
+int gm_db_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...);
+/* The server's keywords a column, table or schema name cannot be written
+ * as unquoted. */
+int gm_sql_reserved_words(PGconn *conn, struct gm_strv *out, struct gm_error *err);
+/* Whether name reads the same without quotes as a column, table or schema
+ * name; reserved from gm_sql_reserved_words() (NULL: characters only). */
+bool gm_sql_ident_plain(const char *name, const struct gm_strv *reserved);
 /* COMMENT ON DATABASE db IS text (NULL: remove the comment). */
 int gm_db_comment_database(PGconn *conn, const char *db, const char *text, struct gm_error *err);
 /* Server version number (PQserverVersion). */
@@ -279,9 +301,46 @@ int gm_db_server_version(PGconn *conn);
  * implicitly (gm_session_*). */
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err);
 /* BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE unless a transaction is open. */
+/* ------------------------------------------------------------------ */
+/* Connections as the database owner (lib/owner.c)                     */
+/* ------------------------------------------------------------------ */
+
+/* The owner of database db (caller frees *role) and whether it is a superuser. */
+int gm_owner_of(const char *db, char **role, bool *super, struct gm_error *err);
+/*
+ * A connection to db whose authenticated user is role (NULL: the
+ * database's owner; a database a superuser owns gets a superuser
+ * connection): directly (~/.pgpass, never a prompt), else through a
+ * temporary peer grant (lib/peer.c) that lasts until gm_owner_release()
+ * or the process's exit. flags: GM_CONN_SAFE_PATH or 0. NULL and err set
+ * when neither works.
+ */
+PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsigned flags, struct gm_error *err);
+/* The owner session of upstream's engine (spec 2.3 step 12): an owner
+ * connection set up as gm_session_open() sets up its own, with the
+ * settings upstream's superuser session would have. */
+PGconn *gm_owner_session(const char *db, const char *role, const char *label, struct gm_error *err);
+/* Database db has a CONNECTION LIMIT 0 of the downtime procedure's (NULL:
+ * none): owner connections to it step through the limit for a moment. */
+void gm_owner_limited_database(const char *db);
+/* For a connection gmdb does not open itself (the data import scripts):
+ * while the gap is open, db's connection limit of 0 (if it is the
+ * procedure's, see above) lets one more session in. *gap is NULL when
+ * there is nothing to open; closing NULL is a no-op. */
+struct gm_owner_gap;
+int gm_owner_gap_open(const char *db, struct gm_owner_gap **gap, struct gm_error *err);
+int gm_owner_gap_close(struct gm_owner_gap *gap, struct gm_error *err);
+/* Take back every temporary peer grant of this process (also at exit). */
+void gm_owner_release(void);
+
+/* Set up conn (may be NULL: then NULL) as gm_session_open() sets up its
+ * own; on failure conn is closed and NULL returned. */
+PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err);
 int gm_session_begin(PGconn *conn, struct gm_error *err);
 /* A statement inside the implicit transaction. */
 int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err);
+/* gm_session_exec(gm_sqlf(conn, fmt, ...)). */
+int gm_session_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...);
 PGresult *gm_session_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
 			   struct gm_error *err);
 int gm_session_commit(PGconn *conn, struct gm_error *err);
@@ -421,6 +480,11 @@ struct gm_shortcut;
 struct gm_shortcut *gm_shortcut_new(PGconn **conn);
 char *gm_shortcut_rewrite(void *data, const char *statement);
 void gm_shortcut_free(struct gm_shortcut *s);
+/* Before upstream's superuser schema files run on conn (a superuser's):
+ * GM_OK when the owner's functions they call are upstream's definitions
+ * and the triggers they fire cannot run as the superuser; GM_ECHECK
+ * saying what is not. */
+int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err);
 
 /* Is python3 with psycopg2 there (for upstream's data import scripts)? */
 int gm_run_check_python(struct gm_error *err);
@@ -497,10 +561,20 @@ const char *gm_sql(const char *name);
 /* ------------------------------------------------------------------ */
 
 /*
+ * The search_path the schema hash is computed with: PostgreSQL's built-in
+ * default, which every session of upstream's engine has on a database as
+ * its bootstrapper makes it (the hash's text names tables and types as
+ * that path shows them). Set, not reset TO DEFAULT, so that neither
+ * PGOPTIONS nor a database's or role's default search_path (which gm-dbo
+ * may set) changes the hash.
+ */
+#define GM_HASH_SEARCH_PATH "SET LOCAL search_path TO \"$user\", public"
+
+/*
  * Recompute the text of gm.concat_table_structure_v19_and_up() from the
  * catalogs, and its md5, without calling anything of the database's own.
- * Runs inside the caller's transaction, with the search_path the hash is
- * defined with (the database's default, set here with SET LOCAL).
+ * Runs inside the caller's transaction, with GM_HASH_SEARCH_PATH (set here
+ * with SET LOCAL).
  */
 int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *err);
 
@@ -522,11 +596,139 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 void gm_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* ------------------------------------------------------------------ */
+/* The server's authentication files (pgconf-file.c): shared by        */
+/* gm-hba-lock (hba.c) and the temporary peer grant (peer.c)           */
+/* ------------------------------------------------------------------ */
+
+/* tool: who edits, for messages ("gm-hba-lock", "gmdb"). */
+
+/* Read pg_hba.conf or pg_ident.conf and its owner and mode: GM_ECHECK for a
+ * symbolic link, GM_EFAIL for another kind of file or, to_replace, one that
+ * belongs to another OS user (unless running as root: the file that
+ * replaces it could not get its owner). *data malloc'ed. */
+int gm_pgconf_read(const char *path, const char *tool, bool to_replace, char **data, size_t *len,
+		   struct stat *st, struct gm_error *err);
+/* Replace path by data atomically: a new file (mkstemp) in the same
+ * directory with like's owner, group and mode, flushed, renamed over path,
+ * the directory flushed. */
+int gm_pgconf_replace(const char *path, const char *data, size_t len, const struct stat *like,
+		      struct gm_error *err);
+/* gm_pgconf_replace, then read the file back: GM_EFAIL unless it is data. */
+int gm_pgconf_put_back(const char *path, const char *data, size_t len, const struct stat *st,
+		       struct gm_error *err);
+/* GM_ECHECK unless path still holds exactly data (read just before a
+ * replace: someone else edited the file meanwhile). */
+int gm_pgconf_unchanged(const char *path, const char *data, size_t len, const char *tool, struct gm_error *err);
+/* Hold (hold true: *saved filled) or release SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT while a file is being replaced. */
+void gm_pgconf_hold_signals(bool hold, sigset_t *saved);
+/* Take an exclusive flock on the directory of path (waits up to 30 s:
+ * GM_ELOCKED), so that gmdb runs edit its files one at a time; *fd for
+ * gm_pgconf_unlock_dir (which accepts -1). */
+int gm_pgconf_lock_dir(const char *path, int *fd, struct gm_error *err);
+void gm_pgconf_unlock_dir(int fd);
+/* Does the server (conn: a superuser's) read exactly data at path?
+ * GM_ECHECK if not (another file of the same name, e.g. in a container). */
+int gm_pgconf_server_sees(PGconn *conn, const char *path, const char *data, size_t len, const char *what,
+			  const char *tool, struct gm_error *err);
+/* The errors the server finds in the file on disk, by sql/<sql_name>.sql
+ * (line_number, error): 0 none, 1 some (*detail malloc'ed: the lines, lines
+ * up to header_lines named as lines adder adds), or an error. */
+int gm_pgconf_file_errors(PGconn *conn, const char *sql_name, const char *path, size_t header_lines,
+			  const char *adder, char **detail, struct gm_error *err);
+/* pg_reload_conf(), then wait (up to 10 s) until a new connection (as
+ * conn's user to conn's database, gm_conn_open_ex with GM_CONN_KEEP_ROOT)
+ * sees a configuration loaded after loaded_at (NULL: conn's
+ * pg_conf_load_time() just before the reload). */
+int gm_pgconf_reload(PGconn *conn, const char *loaded_at, const char *label, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The temporary peer grant (peer.c)                                   */
+/* ------------------------------------------------------------------ */
+
+/* A temporary peer grant: lets this process's OS user log in as a role over the local socket. */
+struct gm_peer;
+/* Grant: the OS user this process runs as (getpwuid(geteuid())) may log in as `role` to any
+ * database of the cluster that conn (an open SUPERUSER connection over the local socket,
+ * e.g. from gm_conn_open) reaches, by peer authentication through an ident map private to
+ * this run. GM_OK and *out set; GM_ECHECK with a hint when the server is not local / the
+ * files are not writable by this process / the server rejects the edited files (then the
+ * files are exactly as before). Granting the same role twice in one process is a no-op.
+ * conn is not kept: gm_peer_revoke() makes a connection of its own like it (gm_conn_open_ex
+ * as PQuser(conn) to PQdb(conn), else postgres or template1, with GM_CONN_KEEP_ROOT).
+ * Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a connection
+ * as role (over conn's socket, as this euid) before GM_OK: only an authentication failure
+ * is an error. The owner connections that use the grant must be made with the same
+ * effective uid: as root after gm_privs_drop() that is postgres; in a process that stays
+ * root (GM_CONN_KEEP_ROOT) it is root, so connect as role without GM_CONN_KEEP_ROOT and
+ * without gm_privs_drop(). */
+int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct gm_error *err);
+/* Remove every line this process added (pg_hba.conf first, then pg_ident.conf), reload, free p
+ * (NULL is fine). Safe to call from an exit path. For a role granted n times, the n-th
+ * revoke removes the lines (the earlier ones only count down). */
+int gm_peer_revoke(struct gm_peer *p, struct gm_error *err);
+/* Remove what a run that is no longer alive (its pid not running, or not a gmdb tool) left
+ * behind in pg_hba.conf / pg_ident.conf; *removed = number of runs cleaned. Called by every
+ * tool at start (before granting) and by gm-upgrade_server --recover. A run is alive while
+ * its pid runs a process that started at the time its marker records (within 2 s).
+ * GM_OK with nothing done when there is nothing this process could clean: a server
+ * reached over TCP/IP, not a superuser's connection, PostgreSQL before 15, files it may
+ * not read. GM_ECHECK when leftovers are found in files it may not write. */
+int gm_peer_recover(PGconn *conn, int *removed, struct gm_error *err);
+
+/* The pure part, for the tests and gm-hba-lock. */
+#define GM_PEER_MARK "# gmdb-peer "
+enum gm_peer_file { GM_PEER_HBA, GM_PEER_IDENT };
+/* One block (marker line + rule line) a grant added, found in a file's text. */
+struct gm_peer_block {
+	size_t offset, len;  /* the two lines' bytes (each ends in \n) */
+	char *map;           /* gmdb-<pid>-<hex> */
+	long long pid;
+	char *started;       /* YYYY-MM-DDTHH:MM:SSZ: when the process started */
+	char *role;
+};
+/* GM_ECHECK (with a hint) unless role can be written quoted into pg_hba.conf
+ * and pg_ident.conf: 1 to 63 bytes, no '"', no control characters. */
+int gm_peer_check_role(const char *role, struct gm_error *err);
+/* Append the two lines a grant puts on top of the file (osuser only for
+ * GM_PEER_IDENT). */
+void gm_peer_block_text(enum gm_peer_file kind, const char *map, long long pid, const char *started,
+			const char *osuser, const char *role, struct gm_buf *out);
+/* Every block in text: a marker line and a rule line byte for byte as
+ * gm_peer_block_text() writes them, nothing else. */
+void gm_peer_scan(enum gm_peer_file kind, const char *text, size_t len, struct gm_peer_block **blocks, size_t *n);
+void gm_peer_blocks_free(struct gm_peer_block *blocks, size_t n);
+/* Append text to out without the blocks of map (map non-NULL), or else the
+ * blocks for which gone() is true; every other byte stays. Returns the
+ * number of blocks left out. */
+size_t gm_peer_remove(enum gm_peer_file kind, const char *text, size_t len, const char *map,
+		      bool (*gone)(const struct gm_peer_block *b, void *data), void *data, struct gm_buf *out);
+/* The length of the run of blocks at the very top of text (0: none). */
+size_t gm_peer_top(enum gm_peer_file kind, const char *text, size_t len);
+/* Is the run of pid, whose process started at started, still alive? */
+bool gm_peer_run_alive(long long pid, const char *started);
+
+/* ------------------------------------------------------------------ */
 /* pg_hba.conf: locking remote access (lib/hba.c)                      */
 /* ------------------------------------------------------------------ */
 
 /* The prefix that comments out each line of a disabled network rule. */
 #define GM_HBA_MARK "#gm-hba-lock# "
+
+/* The widest comment line gmdb writes into pg_hba.conf or pg_ident.conf. */
+#define GM_HBA_COMMENT_MAX 240
+
+/*
+ * Append text to out as lines that pg_hba.conf and pg_ident.conf read as
+ * comments and nothing else: one line per line of text, "# " in front
+ * where it does not start with "#"; control characters (CR and tab too)
+ * written as \xNN; trailing blanks dropped and a backslash then ending the
+ * line written as \x5c (the server would join the next line, a rule, to a
+ * line ending in a backslash, also to a comment); a line wider than
+ * GM_HBA_COMMENT_MAX bytes cut (not inside a UTF-8 sequence) and ended with
+ * "...". NULL or "" add nothing. Returns the number of lines added.
+ */
+size_t gm_hba_comment(struct gm_buf *out, const char *text);
 
 /* What gm_hba_rewrite() did. */
 struct gm_hba_rewrite_info {
@@ -538,11 +740,11 @@ struct gm_hba_rewrite_info {
 /*
  * The pure rewriting behind gm_hba_lock(): append to out the locked version
  * of the pg_hba.conf text (of file, named in messages): an explanation, the
- * comment lines in header (may be NULL), two rules rejecting every TCP/IP
- * connection, then the input with every physical line of every host,
- * hostssl, hostnossl, hostgssenc and hostnogssenc record (continuation
- * lines and @file fields included) prefixed with GM_HBA_MARK, all else byte
- * for byte. GM_ECHECK, naming file and line, for include,
+ * lines of header (may be NULL) as comments (gm_hba_comment), two rules
+ * rejecting every TCP/IP connection, then the input with every physical
+ * line of every host, hostssl, hostnossl, hostgssenc and hostnogssenc
+ * record (continuation lines and @file fields included) prefixed with
+ * GM_HBA_MARK, all else byte for byte. GM_ECHECK, naming file and line, for include,
  * include_if_exists and include_dir (out is then left alone).
  */
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,

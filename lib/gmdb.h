@@ -380,14 +380,24 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err);
  * clients show after login (spec 9). During downtime gmdb puts a notice in
  * front of it, in this exact form:
  *
- *     GM_BANNER_NOTICE_BEGIN "\n" <notice text> "\n" GM_BANNER_NOTICE_END
+ *     GM_BANNER_NOTICE_BEGIN "\n" <notice text> "\n"
+ *     GM_BANNER_NOTICE_END_PREFIX <check> GM_BANNER_NOTICE_END_SUFFIX
  *     [ "\n\n" <the original banner, byte for byte> ]
  *
- * The part in brackets is there only when there was a banner. Taking the
- * notice out again gives the original back exactly (or no banner at all).
+ * <check> is the first 16 hex digits of the SHA-256 of the notice text, so
+ * the end line belongs to that one text: lines that look like the markers
+ * in the practice's own text are never taken for gmdb's. The part in
+ * brackets is there only when there was a banner. Taking the notice out
+ * again gives the original back exactly (or no banner at all).
+ *
+ * Notices written before the check existed end with
+ * GM_BANNER_NOTICE_END_V1 instead; such a block is gmdb's only when its
+ * text is one that gmdb wrote (gm_banner_notice_text's wording).
  */
 #define GM_BANNER_NOTICE_BEGIN "*** Notice from the database administrator (gmdb) ***"
-#define GM_BANNER_NOTICE_END "*** End of notice (gmdb) ***"
+#define GM_BANNER_NOTICE_END_PREFIX "*** End of notice (gmdb "
+#define GM_BANNER_NOTICE_END_SUFFIX ") ***"
+#define GM_BANNER_NOTICE_END_V1 "*** End of notice (gmdb) ***"
 
 enum gm_banner_notice_kind {
 	GM_BANNER_NOTICE_UPGRADE,   /* an upgrade from version from to version to is running */
@@ -419,7 +429,7 @@ int gm_banner_set(const char *db, const char *text, struct gm_error *err);
  * Put notice n in front of the banner (replacing a gmdb notice that is
  * already there, never adding a second one). GM_EUSAGE when n is not valid
  * (see gm_banner_notice_text); GM_ECHECK when the banner starts with a
- * damaged gmdb notice (the begin line without a matching end line).
+ * damaged gmdb notice (see gm_banner_strip).
  */
 int gm_banner_notice(const char *db, const struct gm_banner_notice *n, struct gm_error *err);
 /*
@@ -448,15 +458,21 @@ bool gm_banner_blank(const char *text);
  * not valid. */
 int gm_banner_notice_text(const struct gm_banner_notice *n, char **text, struct gm_error *err);
 /* The banner made of notice_text in front of original (NULL: no banner).
- * NULL when notice_text is blank or contains "\n" GM_BANNER_NOTICE_END. */
+ * NULL when notice_text is blank or has a line that is the begin line or
+ * starts like an end line ("*** End of notice (gmdb"). */
 char *gm_banner_compose(const char *original, const char *notice_text);
 /*
  * Split banner (may be NULL) into its gmdb notice and the original text.
  * Returns 1 when it starts with a gmdb notice (*notice: its text, *original:
  * the text after it or NULL), 0 when it does not (*notice NULL, *original a
- * copy of banner), GM_ECHECK when it starts with the begin line but has no
- * matching end (as for 0). notice and original may be NULL; the caller
- * frees what they point to.
+ * copy of banner). After the begin line, the first line that starts like
+ * an end line decides: gmdb's notice when it is the end line of the text
+ * before it (its check matches, or a V1 end line after a text of gmdb's
+ * wording) followed by nothing or a blank line. Anything else is the
+ * practice's text (0), except a gmdb notice that was changed by hand, which
+ * is GM_ECHECK (as for 0): an end line with a check that does not match
+ * the text, or gmdb's notice without the blank line after it. notice and
+ * original may be NULL; the caller frees what they point to.
  */
 int gm_banner_strip(const char *banner, char **notice, char **original);
 

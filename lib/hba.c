@@ -93,6 +93,68 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
+/* How one byte of a comment line is written: control characters as \xNN,
+ * a backslash that would end the line (the server's line continuation)
+ * as \x5c, all else as it is. */
+static size_t comment_char(char buf[8], const unsigned char *s, size_t i, size_t n)
+{
+	if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == '\\' && i == n - 1))
+		return (size_t)snprintf(buf, 8, "\\x%02x", s[i]);
+	buf[0] = (char)s[i];
+	return 1;
+}
+
+/* Append one line of a comment: the n bytes at s (no newline among them),
+ * at most GM_HBA_COMMENT_MAX bytes wide. */
+static void comment_line(struct gm_buf *out, const unsigned char *s, size_t n)
+{
+	size_t prefix, width, cut = 0;
+	char buf[8];
+
+	/* trailing blanks go: an editor that strips them would leave a
+	 * backslash before them at the end of the line */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	prefix = n == 0 ? 1 : s[0] == '#' ? 0 : 2;
+	width = prefix;
+	for (size_t i = 0; i < n; i++)
+		width += comment_char(buf, s, i, n);
+	if (width <= GM_HBA_COMMENT_MAX) {
+		cut = n;
+	} else {
+		/* as much as fits before "...", not ending inside a UTF-8 sequence */
+		for (width = prefix; cut < n; cut++) {
+			size_t k = comment_char(buf, s, cut, n);
+			if (width + k > GM_HBA_COMMENT_MAX - 3)
+				break;
+			width += k;
+		}
+		while (cut > 0 && (s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	gm_buf_add(out, "# ", prefix);
+	for (size_t i = 0; i < cut; i++)
+		gm_buf_add(out, buf, comment_char(buf, s, i, n));
+	gm_buf_adds(out, cut < n ? "...\n" : "\n");
+}
+
+size_t gm_hba_comment(struct gm_buf *out, const char *text)
+{
+	size_t lines = 0;
+
+	if (!text || !*text)
+		return 0;
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		comment_line(out, (const unsigned char *)text, n);
+		lines++;
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+	return lines;
+}
+
 int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *header,
 		   struct gm_buf *out, struct gm_hba_rewrite_info *info, struct gm_error *err)
 {
@@ -109,11 +171,7 @@ int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *h
 
 	memset(info, 0, sizeof(*info));
 	gm_buf_adds(&result, intro);
-	if (header && *header) {
-		gm_buf_adds(&result, header);
-		if (header[strlen(header) - 1] != '\n')
-			gm_buf_addc(&result, '\n');
-	}
+	gm_hba_comment(&result, header);
 	gm_buf_adds(&result, rules);
 	info->header_lines = count_lines(gm_buf_str(&result));
 
@@ -180,118 +238,6 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Files                                                               */
-/* ------------------------------------------------------------------ */
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return gm_xstrdup(".");
-	if (slash == path)
-		return gm_xstrdup("/");
-	return gm_xstrndup(path, (size_t)(slash - path));
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Replace path by data atomically: a new file in the same directory with
- * the owner and mode of like, flushed, renamed over path, and the
- * directory flushed.
- */
-static int replace_file(const char *path, const char *data, size_t len, const struct stat *like,
-			struct gm_error *err)
-{
-	char *dir = dir_of(path);
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	char *tmp = gm_xasprintf("%s/.%s.gm-hba-lock.XXXXXX", dir, base);
-	int fd, dfd, rc = GM_EFAIL;
-
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		gm_error_set(err, GM_EFAIL, "could not create a file in directory \"%s\": %s", dir, strerror(errno));
-		goto out;
-	}
-	if ((like->st_uid != geteuid() || like->st_gid != getegid()) &&
-	    fchown(fd, like->st_uid, like->st_gid) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not give file \"%s\" the owner of \"%s\": %s", tmp, path,
-			     strerror(errno));
-		goto fail;
-	}
-	if (fchmod(fd, like->st_mode & 07777) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not write file \"%s\": %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		gm_error_set(err, GM_EFAIL, "could not write file \"%s\": %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not rename file \"%s\" to \"%s\": %s", tmp, path, strerror(errno));
-		goto fail;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	gm_log(GM_LOG_DEBUG, "replaced \"%s\" (%zu bytes, uid %u, gid %u, mode %04o)", path, len,
-	       (unsigned)like->st_uid, (unsigned)like->st_gid, (unsigned)(like->st_mode & 07777));
-	rc = GM_OK;
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-/* Read pg_hba.conf and its owner and mode; refuse a file the running OS
- * user could not put back as it was. */
-static int read_hba(const char *path, char **data, size_t *len, struct stat *st, struct gm_error *err)
-{
-	*data = NULL;
-	if (lstat(path, st) < 0)
-		return gm_error_set(err, GM_EFAIL, "could not stat file \"%s\": %s", path, strerror(errno));
-	if (S_ISLNK(st->st_mode)) {
-		gm_error_set(err, GM_ECHECK, "file \"%s\" is a symbolic link", path);
-		gm_error_detail(err, "gm-hba-lock replaces the file by renaming a new one over it, which would "
-				     "replace the link, not the file it points to.");
-		gm_error_hint(err, "Point hba_file at the real file, or lock remote access by hand.");
-		return GM_ECHECK;
-	}
-	if (!S_ISREG(st->st_mode))
-		return gm_error_set(err, GM_EFAIL, "\"%s\" is not a regular file", path);
-	if (geteuid() != 0 && geteuid() != st->st_uid) {
-		struct passwd *pw = getpwuid(st->st_uid);
-		gm_error_set(err, GM_EFAIL, "file \"%s\" belongs to another OS user", path);
-		gm_error_detail(err, "It belongs to \"%s\" (uid %u); gm-hba-lock runs as uid %u.",
-				pw ? pw->pw_name : "?", (unsigned)st->st_uid, (unsigned)geteuid());
-		gm_error_hint(err, "Run gm-hba-lock as root or as the file's owner.");
-		return GM_EFAIL;
-	}
-	return gm_read_file(path, data, len, err);
-}
-
-/* ------------------------------------------------------------------ */
 /* Who may run, and the run's description                              */
 /* ------------------------------------------------------------------ */
 
@@ -311,19 +257,84 @@ static int check_user(struct gm_error *err)
 	return GM_EFAIL;
 }
 
+/* s with its control characters as \xNN (for one line of the state file). */
+static char *one_line_text(const char *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			gm_buf_addf(&b, "\\x%02x", (unsigned char)*s);
+		else
+			gm_buf_addc(&b, *s);
+	}
+	return gm_buf_detach(&b);
+}
+
 static char *run_user(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 	const char *sudo = getenv("SUDO_USER");
 	const char *name = pw ? pw->pw_name : "?";
+	char *raw, *r;
 
 	if (sudo && *sudo && getuid() == 0)
-		return gm_xasprintf("%s (sudo from %s)", name, sudo);
-	return gm_xstrdup(name);
+		raw = gm_xasprintf("%s (sudo from %s)", name, sudo);
+	else
+		raw = gm_xstrdup(name);
+	r = one_line_text(raw);
+	free(raw);
+	return r;
 }
 
+/* Append word to b as the shell would read it back: as it is when it is
+ * plain, else in '...', or in $'...' with C escapes when it holds a quote
+ * or a control character. Never ends in a backslash, never holds a
+ * control character. */
+static void add_shell_word(struct gm_buf *b, const char *word)
+{
+	const char *p;
+	bool plain = *word != '\0', quotable = true;
+
+	for (p = word; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!strchr("@%_+=:,./-", c) && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') &&
+		    !(c >= 'A' && c <= 'Z'))
+			plain = false;
+		if (c < 0x20 || c == 0x7f || c == '\'')
+			quotable = false;
+	}
+	if (plain) {
+		gm_buf_adds(b, word);
+	} else if (quotable) {
+		gm_buf_addc(b, '\'');
+		gm_buf_adds(b, word);
+		gm_buf_addc(b, '\'');
+	} else {
+		gm_buf_adds(b, "$'");
+		for (p = word; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c == '\\' || c == '\'')
+				gm_buf_addf(b, "\\%c", c);
+			else if (c == '\n')
+				gm_buf_adds(b, "\\n");
+			else if (c == '\t')
+				gm_buf_adds(b, "\\t");
+			else if (c == '\r')
+				gm_buf_adds(b, "\\r");
+			else if (c < 0x20 || c == 0x7f)
+				gm_buf_addf(b, "\\x%02x", c);
+			else
+				gm_buf_addc(b, (char)c);
+		}
+		gm_buf_addc(b, '\'');
+	}
+}
+
+/* The run's command line, each argument as the shell would read it back
+ * (argv[0] without its directory: .libs/ when run from the build tree). */
 static char *run_command(void)
 {
+	struct gm_buf b = GM_BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
 
@@ -331,17 +342,16 @@ static char *run_command(void)
 		free(data);
 		return gm_xstrdup(gm_log_progname());
 	}
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\0' || data[i] == '\n')
-			data[i] = ' ';
-	while (len > 0 && data[len - 1] == ' ')
-		data[--len] = '\0';
-	/* argv[0] without its directory (.libs/ when run from the build tree) */
-	size_t arg0 = strcspn(data, " ");
-	char *slash = memrchr(data, '/', arg0);
-	if (slash)
-		memmove(data, slash + 1, strlen(slash + 1) + 1);
-	return data;
+	for (size_t i = 0; i < len; i += strlen(data + i) + 1) {  /* data[len] is a NUL too */
+		const char *word = data + i;
+		if (i == 0 && strrchr(word, '/'))
+			word = strrchr(word, '/') + 1;
+		if (i > 0)
+			gm_buf_addc(&b, ' ');
+		add_shell_word(&b, word);
+	}
+	free(data);
+	return gm_buf_detach(&b);
 }
 
 static char *utc_stamp(time_t t)
@@ -595,29 +605,11 @@ static int server_open(const struct gm_hba_opts *opts, struct server *srv, struc
 	return GM_OK;
 }
 
-/* Does the server see data at srv->hba_file? Makes sure the file this
- * process reads and writes is the one the server uses (not, say, a file of
- * the same name outside the server's container). */
+
+/* The shared helpers (pgconf-file.c) for this server's pg_hba.conf. */
 static int server_sees(struct server *srv, const char *data, size_t len, const char *what, struct gm_error *err)
 {
-	const char *params[1] = { srv->hba_file };
-	char mine[65], *theirs = NULL;
-	int rc;
-
-	gm_sha256_hex(data, len, mine);
-	rc = gm_db_value(srv->conn, gm_sql("hba-file-sha256"), 1, params, &theirs, err);
-	if (rc < 0) {
-		gm_error_prefix(err, "could not read file \"%s\" through the server", srv->hba_file);
-		return rc;
-	}
-	if (!theirs || strcmp(theirs, mine) != 0) {
-		rc = gm_error_set(err, GM_ECHECK, "the server does not see %s at \"%s\"", what, srv->hba_file);
-		gm_error_detail(err, "Its SHA-256 is %s as the server reads it, %s as gm-hba-lock does.",
-				theirs ? theirs : "unknown", mine);
-		gm_error_hint(err, "Run gm-hba-lock on the machine (and in the container) the server runs in.");
-	}
-	free(theirs);
-	return rc;
+	return gm_pgconf_server_sees(srv->conn, srv->hba_file, data, len, what, LABEL, err);
 }
 
 static int need_socket(const struct server *srv, struct gm_error *err)
@@ -635,73 +627,14 @@ static int need_socket(const struct server *srv, struct gm_error *err)
  * 0 none, 1 some (detail in *detail), or an error. */
 static int server_file_errors(struct server *srv, size_t header_lines, char **detail, struct gm_error *err)
 {
-	PGresult *res = gm_db_query(srv->conn, gm_sql("hba-errors"), 0, NULL, err);
-	struct gm_buf b = GM_BUF_INIT;
-	int n;
-
-	*detail = NULL;
-	if (!res) {
-		gm_error_prefix(err, "could not check file \"%s\" with the server", srv->hba_file);
-		return GM_EFAIL;
-	}
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		long line = atol(PQgetvalue(res, i, 0));
-		if (b.len)
-			gm_buf_adds(&b, "; ");
-		if (header_lines == 0)
-			gm_buf_addf(&b, "line %ld: %s", line, PQgetvalue(res, i, 1));
-		else if (line > (long)header_lines)
-			gm_buf_addf(&b, "line %ld (line %ld of the original): %s", line, line - (long)header_lines,
-				    PQgetvalue(res, i, 1));
-		else
-			gm_buf_addf(&b, "line %ld (a line gm-hba-lock adds): %s", line, PQgetvalue(res, i, 1));
-	}
-	PQclear(res);
-	if (n == 0)
-		return 0;
-	*detail = gm_buf_detach(&b);
-	return 1;
+	return gm_pgconf_file_errors(srv->conn, "hba-errors", srv->hba_file, header_lines, LABEL, detail, err);
 }
 
 /* Reload, and wait (up to 10 s) until a new connection sees a
  * configuration loaded after srv->loaded_at. */
 static int server_reload(struct server *srv, struct gm_error *err)
 {
-	char *ok = NULL;
-	const char *params[1] = { srv->loaded_at };
-
-	if (gm_db_value(srv->conn, gm_sql("hba-reload"), 0, NULL, &ok, err) < 0) {
-		gm_error_prefix(err, "could not make the server reload its configuration");
-		return GM_EFAIL;
-	}
-	if (!ok || strcmp(ok, "t") != 0) {
-		free(ok);
-		return gm_error_set(err, GM_EFAIL, "the server did not accept the request to reload its configuration");
-	}
-	free(ok);
-	for (int i = 0; i < 100; i++) {
-		PGconn *conn = gm_conn_open_ex(srv->dbname, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
-		char *newer = NULL;
-		int rc;
-
-		if (!conn) {
-			gm_error_prefix(err, "could not connect again after the reload");
-			return GM_EFAIL;
-		}
-		rc = gm_db_value(conn, gm_sql("hba-loaded"), 1, params, &newer, err);
-		gm_conn_close(conn);
-		if (rc < 0)
-			return rc;
-		rc = newer && strcmp(newer, "t") == 0;
-		free(newer);
-		if (rc)
-			return GM_OK;
-		usleep(100000);
-	}
-	gm_error_set(err, GM_EFAIL, "the server did not load its configuration again within 10 seconds");
-	gm_error_hint(err, "Look for \"pg_hba.conf was not reloaded\" in the server's log.");
-	return GM_EFAIL;
+	return gm_pgconf_reload(srv->conn, srv->loaded_at, LABEL, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -787,41 +720,35 @@ static int handle_sessions(struct server *srv, const struct gm_hba_opts *opts, s
 /* lock                                                                */
 /* ------------------------------------------------------------------ */
 
-/* While a file the server has not checked is in place, or the original is
- * being put back, ^C and friends wait until the step is done. */
-static void hold_signals(bool hold, sigset_t *saved)
+/*
+ * The temporary peer grant (peer.c) of a gmdb run puts its lines on top of
+ * pg_hba.conf while the run lasts, and may do so before a lock and remove
+ * them after it, or the other way round. gm-hba-lock therefore first
+ * removes what runs that ended left behind, and then leaves the blocks
+ * of live runs on top of the file alone: the original it keeps and the
+ * comparisons it makes are of the file below them, and unlock puts the
+ * original back below the blocks there are then.
+ */
+static void recover_peer(struct server *srv)
 {
-	sigset_t set;
-	if (!hold) {
-		sigprocmask(SIG_SETMASK, saved, NULL);
-		return;
+	struct gm_error err = GM_ERROR_INIT;
+	int removed;
+
+	if (gm_peer_recover(srv->conn, &removed, &err) < 0) {
+		gm_log_report(&err);
+		gm_log(GM_LOG_WARNING, "could not remove the temporary owner access of gmdb runs that ended");
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, saved);
+	gm_error_release(&err);
 }
 
-/* Put the original back (after the server flagged the candidate, or a
- * failure before the reload), verified. */
-static int put_back(const char *path, const char *data, size_t len, const struct stat *st, struct gm_error *err)
+/* The length of the live runs' blocks on top of text, and their lines. */
+static size_t peer_top(const char *text, size_t len, size_t *lines)
 {
-	char *now = NULL, want[65], got[65];
-	size_t now_len;
-	int rc = replace_file(path, data, len, st, err);
-
-	if (rc == GM_OK)
-		rc = gm_read_file(path, &now, &now_len, err);
-	if (rc == GM_OK) {
-		gm_sha256_hex(data, len, want);
-		gm_sha256_hex(now, now_len, got);
-		if (strcmp(want, got) != 0)
-			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after putting it back", path);
-	}
-	free(now);
-	return rc;
+	size_t top = gm_peer_top(GM_PEER_HBA, text, len);
+	*lines = 0;
+	for (size_t i = 0; i < top; i++)
+		*lines += text[i] == '\n';
+	return top;
 }
 
 static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct server *srv, struct gm_error *err)
@@ -831,21 +758,26 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	struct gm_buf cand = GM_BUF_INIT;
 	struct gm_step step;
 	struct stat st;
-	char *orig = NULL, *again = NULL, *header = NULL, *detail = NULL;
+	char *orig = NULL, *header = NULL, *detail = NULL;
 	char orig_sha[65], cand_sha[65];
-	size_t orig_len, again_len;
+	size_t orig_len, top, top_lines;
 	time_t now = time(NULL);
 	bool placed = false;
 	sigset_t sigs;
-	int rc;
+	int rc, dirlock = -1;
 
 	memset(&ls, 0, sizeof(ls));
 	if ((rc = need_socket(srv, err)) < 0)
 		goto out;
-	if ((rc = read_hba(srv->hba_file, &orig, &orig_len, &st, err)) < 0 ||
+	recover_peer(srv);
+	if ((rc = gm_pgconf_lock_dir(srv->hba_file, &dirlock, err)) < 0)
+		goto out;
+	if ((rc = gm_pgconf_read(srv->hba_file, LABEL, true, &orig, &orig_len, &st, err)) < 0 ||
 	    (rc = server_sees(srv, orig, orig_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
-	gm_sha256_hex(orig, orig_len, orig_sha);
+	/* what the lock is about: the file below the live runs' grants */
+	top = peer_top(orig, orig_len, &top_lines);
+	gm_sha256_hex(orig + top, orig_len - top, orig_sha);
 	rc = state_read(sd, &ls, err);
 	if (rc < 0)
 		goto out;
@@ -862,7 +794,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 			 * make sure the server uses the locked file */
 			gm_log(GM_LOG_NOTICE, "remote access is locked already (since %s, by run %lld of %s)",
 			       ls.locked_at ? ls.locked_at : "?", ls.pid, ls.user ? ls.user : "?");
-			rc = server_file_errors(srv, 0, &detail, err);
+			rc = server_file_errors(srv, 0, &detail, err);  /* (line numbers of the file as it is) */
 			if (rc == 1) {
 				rc = gm_error_set(err, GM_ECHECK, "the server rejects the locked \"%s\"", srv->hba_file);
 				gm_error_detail(err, "pg_hba_file_rules: %s", detail ? detail : "?");
@@ -894,27 +826,25 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	ls.user = run_user();
 	ls.command = run_command();
 	header = gm_xasprintf("# Locked %s by run %lld of %s: %s\n", ls.locked_at, ls.pid, ls.user, ls.command);
-	if ((rc = gm_hba_rewrite(orig, orig_len, srv->hba_file, header, &cand, &info, err)) < 0)
+	gm_buf_add(&cand, orig, top);
+	if ((rc = gm_hba_rewrite(orig + top, orig_len - top, srv->hba_file, header, &cand, &info, err)) < 0)
 		goto out;
+	info.header_lines += top_lines;
 	gm_log(GM_LOG_INFO, "%zu network rule%s disabled, %zu other rule%s kept", info.disabled,
 	       info.disabled == 1 ? "" : "s", info.kept, info.kept == 1 ? "" : "s");
-	gm_sha256_hex(gm_buf_str(&cand), cand.len, cand_sha);
+	gm_sha256_hex(gm_buf_str(&cand) + top, cand.len - top, cand_sha);
 	ls.original_sha256 = gm_xstrdup(orig_sha);
 	ls.locked_sha256 = gm_xstrdup(cand_sha);
 
 	/* the exact original is kept before anything is replaced */
-	if ((rc = state_save_copy(sd, "original", orig, orig_len, err)) < 0 ||
+	if ((rc = state_save_copy(sd, "original", orig + top, orig_len - top, err)) < 0 ||
 	    (rc = state_write(sd, &ls, err)) < 0)
 		goto out;
 
 	gm_step_begin(&step, "checking the locked \"%s\" with the server", srv->hba_file);
-	hold_signals(true, &sigs);
-	if ((rc = gm_read_file(srv->hba_file, &again, &again_len, err)) == GM_OK &&
-	    (again_len != orig_len || memcmp(again, orig, orig_len) != 0)) {
-		rc = gm_error_set(err, GM_ECHECK, "file \"%s\" changed while gm-hba-lock was reading it", srv->hba_file);
-		gm_error_hint(err, "Run gm-hba-lock again once nobody edits the file.");
-	}
-	if (rc == GM_OK && (rc = replace_file(srv->hba_file, gm_buf_str(&cand), cand.len, &st, err)) == GM_OK)
+	gm_pgconf_hold_signals(true, &sigs);
+	rc = gm_pgconf_unchanged(srv->hba_file, orig, orig_len, LABEL, err);
+	if (rc == GM_OK && (rc = gm_pgconf_replace(srv->hba_file, gm_buf_str(&cand), cand.len, &st, err)) == GM_OK)
 		placed = true;
 	if (rc == GM_OK)
 		rc = server_sees(srv, gm_buf_str(&cand), cand.len, "the locked file", err);
@@ -929,17 +859,17 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	}
 	if (rc < 0 && placed) {
 		struct gm_error err2 = GM_ERROR_INIT;
-		if (put_back(srv->hba_file, orig, orig_len, &st, &err2) < 0) {
+		if (gm_pgconf_put_back(srv->hba_file, orig, orig_len, &st, &err2) < 0) {
 			gm_step_end(&step, rc, NULL);
 			gm_log_report(&err2);
 			gm_log(GM_LOG_WARNING, "the original of \"%s\" is kept in \"%s\"", srv->hba_file, sd->original);
 			gm_error_release(&err2);
-			hold_signals(false, &sigs);
+			gm_pgconf_hold_signals(false, &sigs);
 			goto out;  /* the state stays: unlock can put the original back */
 		}
 		gm_log(GM_LOG_INFO, "the original \"%s\" is back in place", srv->hba_file);
 	}
-	hold_signals(false, &sigs);
+	gm_pgconf_hold_signals(false, &sigs);
 	if (rc < 0) {
 		gm_step_end(&step, rc, NULL);
 		state_clear(sd, NULL);
@@ -958,10 +888,10 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	       info.disabled, info.disabled == 1 ? "" : "s", srv->hba_file, sd->original);
 	rc = handle_sessions(srv, opts, err);
 out:
+	gm_pgconf_unlock_dir(dirlock);
 	lock_state_release(&ls);
 	gm_buf_release(&cand);
 	free(orig);
-	free(again);
 	free(header);
 	free(detail);
 	return rc;
@@ -977,11 +907,12 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	struct server srv;
 	struct gm_step step;
 	struct stat st;
-	char *orig = NULL, *cur = NULL, *after = NULL;
+	struct gm_buf want = GM_BUF_INIT;
+	char *orig = NULL, *cur = NULL;
 	char sha[65];
-	size_t orig_len, cur_len, after_len;
+	size_t orig_len, cur_len, top, top_lines;
 	sigset_t sigs;
-	int rc;
+	int rc, dirlock = -1;
 
 	memset(&srv, 0, sizeof(srv));
 	if ((rc = gm_safefile_read(&sd->d, "original", &orig, &orig_len, err)) <= 0) {
@@ -1005,10 +936,17 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		gm_error_hint(err, "Connect to the cluster that was locked (-p, -h SOCKETDIR).");
 		goto out;
 	}
-	if ((rc = read_hba(ls->path, &cur, &cur_len, &st, err)) < 0 ||
+	recover_peer(&srv);
+	if ((rc = gm_pgconf_lock_dir(ls->path, &dirlock, err)) < 0)
+		goto out;
+	if ((rc = gm_pgconf_read(ls->path, LABEL, true, &cur, &cur_len, &st, err)) < 0 ||
 	    (rc = server_sees(&srv, cur, cur_len, "the file gm-hba-lock reads", err)) < 0)
 		goto out;
-	gm_sha256_hex(cur, cur_len, sha);
+	/* the live runs' grants on top stay on top of the original */
+	top = peer_top(cur, cur_len, &top_lines);
+	gm_buf_add(&want, cur, top);
+	gm_buf_add(&want, orig, orig_len);
+	gm_sha256_hex(cur + top, cur_len - top, sha);
 	if (strcmp(sha, ls->original_sha256) == 0) {
 		gm_log(GM_LOG_NOTICE, "file \"%s\" is the original already", ls->path);
 	} else {
@@ -1034,15 +972,13 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 				goto out;
 		}
 		gm_step_begin(&step, "putting the original \"%s\" back", ls->path);
-		hold_signals(true, &sigs);
-		rc = replace_file(ls->path, orig, orig_len, &st, err);
+		gm_pgconf_hold_signals(true, &sigs);
+		rc = gm_pgconf_unchanged(ls->path, cur, cur_len, LABEL, err);
 		if (rc == GM_OK)
-			rc = gm_read_file(ls->path, &after, &after_len, err);
-		if (rc == GM_OK && (after_len != orig_len || memcmp(after, orig, orig_len) != 0))
-			rc = gm_error_set(err, GM_EFAIL, "file \"%s\" is not the original after writing it", ls->path);
+			rc = gm_pgconf_put_back(ls->path, gm_buf_str(&want), want.len, &st, err);
 		if (rc == GM_OK)
-			rc = server_sees(&srv, orig, orig_len, "the original", err);
-		hold_signals(false, &sigs);
+			rc = server_sees(&srv, gm_buf_str(&want), want.len, "the original", err);
+		gm_pgconf_hold_signals(false, &sigs);
 		gm_step_end(&step, rc, NULL);
 		if (rc < 0)
 			goto out;
@@ -1056,10 +992,11 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		goto out;
 	gm_log(GM_LOG_NOTICE, "remote access is unlocked: \"%s\" is the original again", ls->path);
 out:
+	gm_pgconf_unlock_dir(dirlock);
 	server_close(&srv);
+	gm_buf_release(&want);
 	free(orig);
 	free(cur);
-	free(after);
 	return rc;
 }
 
@@ -1171,7 +1108,8 @@ static int do_status(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	/* the path recorded is read only when it is the server's pg_hba.conf:
 	 * the state file is in a directory the postgres OS user can write */
 	if (locked && strcmp(ls.path, srv.hba_file) == 0 && gm_read_file(ls.path, &cur, &cur_len, NULL) == GM_OK) {
-		gm_sha256_hex(cur, cur_len, sha);
+		size_t lines, top = peer_top(cur, cur_len, &lines);
+		gm_sha256_hex(cur + top, cur_len - top, sha);  /* below the live runs' grants */
 		have_sha = true;
 	} else if (!locked && gm_read_file(srv.hba_file, &cur, &cur_len, NULL) == GM_OK) {
 		gm_sha256_hex(cur, cur_len, sha);

@@ -285,7 +285,9 @@ static bool run_query(PGconn *conn, const char *sql, char **value, unsigned *typ
 
 static PGconn *open_side(const char *db, const char *label, struct gm_error *err)
 {
-	PGconn *conn = gm_conn_open_ex(db, NULL, label, 0, err);
+	/* the checks read the owner's views and call the owner's functions:
+	 * as the owner, never as the superuser */
+	PGconn *conn = gm_owner_open(db, NULL, label, 0, err);
 	PGresult *res;
 
 	if (!conn)

@@ -13,6 +13,8 @@
  */
 #include "gmdb-int.h"
 
+#include <stdarg.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,7 +93,11 @@ static void detect_timezone(PGconn *conn)
 
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err)
 {
-	PGconn *conn = gm_conn_open_ex(dbname, NULL, label, 0, err);
+	return gm_session_setup(gm_conn_open_ex(dbname, NULL, label, 0, err), dbname, err);
+}
+
+PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err)
+{
 	const char *p[1];
 
 	if (!conn)
@@ -123,6 +129,20 @@ int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err)
 	if (gm_session_begin(conn, err) < 0)
 		return GM_EFAIL;
 	return gm_db_exec(conn, sql, err);
+}
+
+int gm_session_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *q;
+	int rc;
+
+	va_start(ap, fmt);
+	q = gm_vsqlf(conn, fmt, ap);
+	va_end(ap);
+	rc = gm_session_exec(conn, q, err);
+	free(q);
+	return rc;
 }
 
 PGresult *gm_session_query(PGconn *conn, const char *sql, int nparams, const char *const *params,

@@ -34,6 +34,57 @@ static const char *const known[] = {
 	NULL
 };
 
+/*
+ * The definitions of upstream's releases (sql/shortcut-fingerprint.sql),
+ * v2 to v22, that upstream's superuser schema files call into (they end
+ * with gm.log_script_insertion() or call gm.log_other_access()): the code
+ * is upstream's, so running it as the superuser runs nothing the owner
+ * wrote. Each is the fingerprint of the reference databases gmref_vN.
+ */
+static const char *const upstream_definitions[] = {
+	"8b3b208f38a500da03e59a0fc3ee25ef", /* v2 ... v4 */
+	"a6902d2584818955e217a99aaf6569b8", /* v9 */
+	"d308b418e6151d6919169007417f07d0", /* v10 */
+	"c3d52c3048296041afa908322c9b3b73", /* v11 */
+	"a960208f95035e41271fae44358a9964", /* v18 */
+	"221105973220d3a8f79fba23854e0847", /* v19 ... v22 */
+	NULL
+};
+
+int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err)
+{
+	char *fp = NULL;
+	PGresult *res;
+	int rc = gm_db_value(conn, gm_sql("shortcut-fingerprint"), 0, NULL, &fp, err);
+	bool known_fp = false;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; fp && upstream_definitions[i]; i++)
+		known_fp = known_fp || strcmp(fp, upstream_definitions[i]) == 0;
+	if (!known_fp) {
+		rc = gm_error_set(err, GM_ECHECK, "the superuser schema files call gm.log_script_insertion() and "
+						  "gm.log_other_access(), whose definitions here are not upstream's");
+		gm_error_detail(err, "Their fingerprint is %s. As the superuser they would run whatever the database "
+				     "owner made of them.", fp ? fp : "NULL");
+		gm_error_hint(err, "Compare the functions with those of upstream's release (psql: \\sf gm.log_script_insertion), "
+				   "or run upstream's own engine if you trust the owner.");
+		free(fp);
+		return rc;
+	}
+	free(fp);
+	res = gm_db_query(conn, gm_sql("superuser-files-triggers"), 0, NULL, err);
+	if (!res)
+		return GM_EFAIL;
+	if (PQntuples(res) > 0) {
+		rc = gm_error_set(err, GM_ECHECK, "trigger \"%s\" on \"%s\" would run %s, which \"%s\" owns, as the superuser",
+				  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+		gm_error_hint(err, "Upstream's triggers there are SECURITY DEFINER audit triggers; look at this one.");
+	}
+	PQclear(res);
+	return rc;
+}
+
 struct gm_shortcut {
 	PGconn **conn;
 	char *proven;    /* fingerprint whose hash function ran fine here */
@@ -171,10 +222,10 @@ char *gm_shortcut_rewrite(void *data, const char *statement)
 		s->proven = gm_xstrdup(fp);
 	}
 	/* the function's body without the hash; the literals are plain */
-	out = gm_xasprintf("delete from gm.schema_revision where filename = '%s'::text; "
-			   "insert into gm.schema_revision (filename, version) values ('%s'::text, '%s'::text); "
-			   "select gm.log_other_access('database change script inserted: ' || '%s'::text || ' (' || '%s'::text || ')')",
-			   file, file, version, file, version);
+	out = gm_sqlf(*s->conn, "delete from gm.schema_revision where filename = %L::text; "
+				"insert into gm.schema_revision (filename, version) values (%L::text, %L::text); "
+				"select gm.log_other_access('database change script inserted: ' || %L::text || ' (' || %L::text || ')')",
+		      file, file, version, file, version);
 	s->taken++;
 	free(fp);
 	free(file);

@@ -17,7 +17,7 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 	*text = NULL;
 	if (hash)
 		*hash = NULL;
-	if (gm_db_exec(conn, "SET LOCAL search_path TO DEFAULT", err) < 0)
+	if (gm_db_exec(conn, GM_HASH_SEARCH_PATH, err) < 0)
 		return GM_EFAIL;
 	res = gm_db_query(conn, gm_sql("structure-v19"), 0, NULL, err);
 	gm_db_exec(conn, "SET LOCAL search_path TO pg_catalog, pg_temp", NULL);
@@ -54,7 +54,7 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 	if (repaired)
 		*repaired = false;
 	if (gm_db_exec(conn, "SAVEPOINT gm_hash", err) < 0 ||
-	    gm_db_exec(conn, "SET LOCAL search_path TO DEFAULT", err) < 0)
+	    gm_db_exec(conn, GM_HASH_SEARCH_PATH, err) < 0)
 		return GM_EFAIL;
 	sql = version < 0 ? gm_xstrdup("SELECT md5(gm.concat_table_structure())")
 			  : gm_xasprintf("SELECT md5(gm.concat_table_structure(%d::integer))", version);

@@ -290,6 +290,9 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	}
 	if (!u->source.gnumed)
 		pf_add(pf, PF_FAIL, "source", "database \"%s\" is not a GNUmed database", e->template_db);
+	else if (!u->source.hash && u->source.problem)
+		pf_add(pf, PF_FAIL, "source", "could not compute the schema hash of \"%s\": %s", e->template_db,
+		       u->source.problem);
 	else if (u->source.version != u->o->from)
 		pf_add(pf, PF_FAIL, "source", "database \"%s\" does not have the schema hash of v%d (%s: %s)",
 		       e->template_db, u->o->from, u->source.hash ? u->source.hash : "no hash",
@@ -466,6 +469,7 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		setenv("PGUSER", gm_conn_user(), 1);
 		if (gm_conn_opts.password)
 			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
@@ -530,17 +534,10 @@ static void clone_tick(void *data)
 static int drop_database(const char *db, struct gm_error *err)
 {
 	PGconn *c = gm_conn_open("template1", "gmdb cleanup", err);
-	char *q;
 	int rc;
 	if (!c)
 		return GM_EFAIL;
-	{
-		char *ident = gm_db_ident(c, db);
-		q = gm_xasprintf("DROP DATABASE IF EXISTS %s", ident);
-		free(ident);
-	}
-	rc = gm_db_exec(c, q, err);
-	free(q);
+	rc = gm_db_execf(c, err, "DROP DATABASE IF EXISTS %I", db);
 	gm_conn_close(c);
 	return rc;
 }
@@ -567,14 +564,15 @@ static int clone(struct upgrade *u, struct gm_error *err)
 			return rc;
 		}
 	}
-	/* upstream's statement, word for word */
+	/* upstream's statement, word for word, its names quoted as it quotes
+	 * them, but escaped */
 	if (e->tablespace)
-		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
-				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t\ttablespace = '%s'\n\t\t\t\t;",
-				 e->target, e->owner, e->template_db, e->tablespace);
+		q = gm_sqlf(c, "\n\t\t\t\tCREATE DATABASE %I with\n\t\t\t\t\towner = %I\n\t\t\t\t\ttemplate = %I\n"
+			       "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t\ttablespace = %L\n\t\t\t\t",
+			    e->target, e->owner, e->template_db, e->tablespace);
 	else
-		q = gm_xasprintf("\n\t\t\t\tCREATE DATABASE \"%s\" with\n\t\t\t\t\towner = \"%s\"\n\t\t\t\t\ttemplate = \"%s\"\n"
-				 "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t;", e->target, e->owner, e->template_db);
+		q = gm_sqlf(c, "\n\t\t\t\tCREATE DATABASE %I with\n\t\t\t\t\towner = %I\n\t\t\t\t\ttemplate = %I\n"
+			       "\t\t\t\t\tencoding = 'unicode'\n\t\t\t\t", e->target, e->owner, e->template_db);
 	gm_step_begin(&st, "cloning \"%s\" (%lld MB) as \"%s\"", e->template_db, u->source_bytes >> 20, e->target);
 	w.st = &st;
 	w.target = e->target;
@@ -640,11 +638,7 @@ static bool cleanup(struct upgrade *u)
 	if (u->created_group) {
 		PGconn *c = gm_conn_open("template1", "gmdb cleanup", &err);
 		if (c) {
-			char *ident = gm_db_ident(c, u->e.target);
-			char *q = gm_xasprintf("DROP ROLE IF EXISTS %s", ident);
-			gm_db_exec(c, q, &err);
-			free(q);
-			free(ident);
+			gm_db_execf(c, &err, "DROP ROLE IF EXISTS %I", u->e.target);
 			gm_conn_close(c);
 		}
 		if (err.message)

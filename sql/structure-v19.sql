@@ -4,8 +4,8 @@
 --   kind   0 = TABLE, 1 = PK, 2 = COL, 3 = CONSTRAINT
 --   tkey   the table's sort key: md5(schema || table)
 --   lkey   the line's sort key within its table and kind
--- Run it with the search_path the hash is computed with (the database's
--- default): the regclass and constraint texts depend on it.
+-- Run it with the search_path the hash is computed with (GM_HASH_SEARCH_PATH,
+-- "$user", public): the regclass and constraint texts depend on it.
 WITH tabs AS (
 	SELECT t.table_schema::text AS s, t.table_name::text AS t,
 	       pg_catalog.md5(t.table_schema || t.table_name) AS tkey,

@@ -26,6 +26,11 @@ pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
 
 private_cluster "$cl"
+# Debian's way for local logins: peer authentication, so that gmdb reaches
+# the owner gm-dbo only through its temporary peer grant (the superuser by
+# trust here: the tests run as root)
+printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
+sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
 psql -X -q -U postgres -d postgres -f "$tmp/roles.sql" >/dev/null 2>&1
 # GNUmed databases default to read-only transactions
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
@@ -90,7 +95,7 @@ for step in notice connlimit hba-lock sessions upgrade-started upgrade-done unno
 	[ -e "$state" ]
 	ok $? "$step: the state file records the unfinished procedure"
 	if [ "$step" = connlimit ]; then
-		like "$(psql -X -w -U gm-dbo -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'too many connections for database "gnumed_v21"' \
+		like "$(psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'too many connections for database "gnumed_v21"' \
 			"$step: new sessions of ordinary roles are refused"
 	fi
 	if [ -n "$first" ]; then

@@ -66,6 +66,45 @@ PY
 	drop_db $db
 done
 
+# PGOPTIONS, and a database's or role's default search_path, change nothing:
+# gmdb ignores PGOPTIONS and computes the hash with the search_path upstream's
+# hash is defined with. (tests/lib/common.sh unsets PGOPTIONS: set here.) A
+# schema "evil" shadows pg_catalog's md5() where it comes first in the path.
+db=fp_path
+clone_db gmref_v22 $db || bail "cannot clone gmref_v22"
+sql_rw $db <<'SQL' >/dev/null || bail "cannot make schema evil"
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.md5(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT '0123456789abcdef0123456789abcdef'::text$$;
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+SQL
+ref=$(upstream_fp $db) || bail "upstream's fingerprint failed on $db"
+run gm-fingerprint_db $db
+is "$out" "$ref" "search paths: without PGOPTIONS the fingerprint is upstream's"
+is "$(PGOPTIONS='-c search_path=evil,pg_catalog' psql -X -A -t -U postgres -d $db -c "SELECT md5(gm.concat_table_structure())")" \
+	0123456789abcdef0123456789abcdef "(psql with PGOPTIONS search_path evil,pg_catalog: md5() is evil's)"
+fp() { gm-fingerprint_db --verify-hash --tables "$@" $db 2>&1; echo "exit $?"; }
+plain=$(fp)
+like "$plain" "Schema hash: [0-9a-f]{32} \(v22\)" "search paths: the plain fingerprint has the v22 hash"
+like "$plain" "Recomputed hash: [0-9a-f]{32} \(agrees\)" "and the recomputed one agrees"
+like "$plain" "^exit 0$" "and exits 0"
+dump=$(gm-fingerprint_db --with-dump $db)
+for o in "-c search_path=public" "-c search_path=evil,pg_catalog" "-c search_path=clin,dem,public" \
+	"-c search_path=pg_catalog" "-c statement_timeout=1" "--search_path=evil,pg_catalog"; do
+	is "$(PGOPTIONS="$o" fp)" "$plain" "PGOPTIONS='$o': the same fingerprint, hash and recomputed hash"
+done
+is "$(PGOPTIONS='-c search_path=evil,pg_catalog' gm-fingerprint_db --with-dump $db)" "$dump" \
+	"PGOPTIONS='-c search_path=evil,pg_catalog': --with-dump the same, structure text and all"
+is "$(PGOPTIONS='-c search_path=evil,pg_catalog' gm-fixup_server --check -d $db 2>&1 | head -n 1)" \
+	"database \"$db\": v22, schema hash $(printf '%s\n' "$plain" | sed -n 's/^ *Schema hash: \([0-9a-f]*\).*/\1/p')" \
+	"PGOPTIONS='-c search_path=evil,pg_catalog': gm-fixup_server --check finds the v22 hash"
+sql postgres -c "ALTER DATABASE $db SET search_path = evil, pg_catalog" >/dev/null
+is "$(fp)" "$plain" "a database default search_path evil,pg_catalog: the same fingerprint"
+sql postgres -c "ALTER DATABASE $db RESET search_path" >/dev/null
+sql postgres -c "ALTER ROLE postgres IN DATABASE $db SET search_path = clin, dem, public" >/dev/null
+is "$(fp)" "$plain" "a role default search_path clin,dem,public: the same fingerprint"
+sql postgres -c "ALTER ROLE postgres IN DATABASE $db RESET search_path" >/dev/null
+drop_db $db
+
 # A v19-and-up hash function broken the way older databases have it (spec 4.4):
 # the fingerprint still has the right hash, and nothing is written.
 db=fp_broken

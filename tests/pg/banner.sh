@@ -109,6 +109,54 @@ An upgrade of this GNUmed database from v21 to v22 has been in progress since [0
 	is "$err" "the logon banner of database \"bn_table\" has no notice from gmdb: nothing to do" "$name: and says there was nothing to do"
 	is "$(stored_hex)" "$orig" "$name: and changes nothing"
 done
+# the practice's text may hold lines that look like gmdb's markers: notice
+# and unnotice keep all of it, byte for byte
+B='*** Notice from the database administrator (gmdb) ***'
+EL='*** End of notice (gmdb) ***'
+V1=$'An upgrade of this GNUmed database from v21 to v22 has been in progress since 2026-11-24 21:30 UTC.\nAnything entered now may be lost: please close GNUmed and wait until the upgrade is finished.'
+marker_texts=(
+	"$B"
+	"$B"$'\n'"foo"$'\n'"$EL"
+	"$B"$'\n'"foo"$'\n'"$EL"$'\n\n'"bar"
+	"$B"$'\n'"$EL"$'\n\n'
+	$'intro\n'"$B"$'\nfoo\n'"$EL"$'\n\nbar'
+	$'text\n\n'"$B"
+	"$B"$'\nfoo\n'"$EL"$'\n\n'"$B"$'\nbar\n'"$EL"
+	"$EL"$'\n\n'"$B"
+	"$B"$'\r\nfoo\r\n'"$EL"$'\r\n\r\nbar'
+	"$B"$'\n'"$V1"$'!\n'"$EL"$'\n\nbar'
+	"$B"$'\n'"$V1"$'\n\n'"$EL"$'\n\nbar'
+)
+for i in "${!marker_texts[@]}"; do
+	t=${marker_texts[$i]}
+	set_raw "$(hexstr "$t")"
+	run gm-banner bn_table unnotice
+	is "$rc:$(stored_hex)" "0:$(hexstr "$t")" "marker text $i: unnotice finds no notice and leaves the text alone"
+	run gm-banner bn_table notice 21 22
+	is "$rc" 0 "marker text $i: notice exits 0"
+	like "$(stored_hex)" "0a0a$(hexstr "$t")\$" "marker text $i: the text follows the notice unchanged"
+	run gm-banner bn_table notice --fixup 22
+	is "$rc" 0 "marker text $i: a second notice exits 0"
+	run gm-banner bn_table unnotice
+	is "$rc:$err" "0:" "marker text $i: unnotice exits 0"
+	is "$(stored_hex)" "$(hexstr "$t")" "marker text $i: and gives the text back byte for byte"
+done
+gm-banner bn_table set "$B"$'\n'"foo"$'\n'"$EL"
+gm-banner bn_table notice 21 22 && gm-banner bn_table unnotice
+is "$(stored_hex)" "$(hexstr "$B"$'\n'"foo"$'\n'"$EL")" "a text with marker lines set with gm-banner survives notice and unnotice"
+# a notice the current version wrote before the end line had a check
+set_raw "$(hexstr "$B"$'\n'"$V1"$'\n'"$EL"$'\n\n'"Welcome")"
+run gm-banner bn_table unnotice
+is "$rc:$(stored_hex)" "0:$(hexstr Welcome)" "an old-style notice of gmdb's is taken out"
+# gmdb's notice with its text changed by hand: refused, nothing touched
+gm-banner bn_table notice 21 22
+sql bn_table -c "BEGIN READ WRITE; UPDATE cfg.db_logon_banner SET message = replace(message, 'Anything entered', 'Everything entered'); COMMIT" >/dev/null
+changed=$(stored_hex)
+run gm-banner bn_table unnotice
+is "$rc" 3 "unnotice of a notice whose text was changed: exit 3"
+like "$err" "starts with a damaged gmdb notice" "and says so"
+is "$(stored_hex)" "$changed" "and leaves the banner alone"
+
 # writers lock the table: notices at the same time do not stack, unnotices at
 # the same time do not collide (without the lock the second one may fail)
 set_raw "$(hexstr "$text")"

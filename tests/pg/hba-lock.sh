@@ -264,6 +264,29 @@ run env PGHOST=127.0.0.1 gm-hba-lock lock
 is "$rc" 2 "lock over TCP/IP: exit 2"
 like "$err" "must reach the server over its local socket" "and says why"
 
+# What a run writes about itself into pg_hba.conf stays a comment: an
+# argument ending in a backslash (the server joins the next line, the first
+# reject rule, to a line ending in one, comments too) and a user name with
+# a newline and a rule in it.
+sql postgres -c 'CREATE DATABASE "hba\"' || bail "cannot create database hba\\"
+run env SUDO_USER=$'x\nlocal all all trust #' gm-hba-lock lock -d 'hba\'
+is "$rc" 0 "lock -d 'hba\\' (an argument ending in a backslash) exits 0"
+is "$(sql postgres -c "SELECT string_agg(type || ' ' || array_to_string(database, ',') || ' ' || array_to_string(user_name, ',') || ' ' || coalesce(address, '-') || ' ' || auth_method, ' | ' ORDER BY line_number) FROM pg_hba_file_rules WHERE error IS NULL")" \
+	"host all all all reject | host replication all all reject | local all all - trust" \
+	"pg_hba_file_rules: the two reject rules, then the original's local rule, nothing else"
+is "$(sql postgres -c "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")" 0 "and no error"
+like "$(tcp)" "pg_hba.conf rejects connection for host \"127.0.0.1\"" "a TCP connection is refused"
+like "$(grep '^# Locked' "$hba")" "^# Locked .* by run [0-9]+ of root \(sudo from x\\\\x0alocal all all trust #\): gm-hba-lock lock -d 'hba\\\\'$" \
+	"the header names the run, the newline escaped, the argument quoted as the shell reads it"
+is "$(grep -c '\\$' "$hba")" 1 "the only line ending in a backslash is the original's continued record"
+like "$(cat "$state/state")" "command=gm-hba-lock lock -d 'hba\\\\'" "the state records the command quoted"
+is "$(grep -c '^user=' "$state/state")" 1 "and the user on one line"
+run gm-hba-lock unlock -d 'hba\'
+is "$rc" 0 "unlock exits 0"
+cmp "$hba" "$tmp/original"
+ok $? "and restores the original byte for byte"
+sql postgres -c 'DROP DATABASE "hba\"'
+
 # As the postgres OS user (the file's owner) it works too.
 run runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" GMDB_STATE_DIR="$GMDB_STATE_DIR" \
 	"$GMDB_BUILDDIR/tools/gm-hba-lock" lock

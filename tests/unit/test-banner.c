@@ -1,13 +1,23 @@
 /* Unit tests: the logon banner's pure helpers (blank, notice text, compose,
  * strip, reading a text) */
-#include "gmdb.h"
+#include "gmdb-int.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <time.h>
 
 #define B GM_BANNER_NOTICE_BEGIN
-#define E GM_BANNER_NOTICE_END
+#define EL GM_BANNER_NOTICE_END_V1
+/* the end line of the notice text "N" (SHA-256 8ce86a6ae65d3692...) */
+#define EN "*** End of notice (gmdb 8ce86a6ae65d3692) ***"
+/* notice texts in gmdb's wording, as before the end line had a check */
+#define V1_UPGRADE "An upgrade of this GNUmed database from v21 to v22 has been in progress since 2025-11-24 19:14 UTC.\n" \
+	"Anything entered now may be lost: please close GNUmed and wait until the upgrade is finished."
+#define V1_FIXUP "A repair (fixup) of this GNUmed database (v22) has been in progress since 2025-11-24 20:14 CET (UTC+01:00).\n" \
+	"GNUmed may not work properly until it is finished: please close GNUmed and wait."
+#define V1_REPLACED "This GNUmed database was replaced by \"gnumed_v22\" on 2025-11-24 19:14 UTC.\n" \
+	"Please connect to gnumed_v22 instead: anything entered here will not be seen there. " \
+	"Ask your administrator if you do not know how."
 
 /* 2025-11-24 19:14:30 UTC and 2025-07-01 08:05:00 UTC */
 #define NOV 1764011670
@@ -90,27 +100,36 @@ static void test_compose_strip(void)
 		"",
 		B,
 		B "\n",
-		"\n" E,
-		"text\n" E "\n\nmore",
-		E "\n\n" B,
+		"\n" EL,
+		"text\n" EL "\n\nmore",
+		EL "\n\n" B,
+		B "\nfoo\n" EL "\n\nbar",
+		B "\n" V1_UPGRADE "\n" EL "\n\nbar",
+		B "\nN\n" EN "\n\nbar",
 	};
 	static const char *const notices[] = {
 		"N",
 		"An upgrade is in progress.\nPlease wait.",
 		"x\n",
 		"\nx",
-		"see " E " below",
-		E " at the start",
+		"see " EL " below",
+		" " EL " after a space",
 		"\xe2\x86\x92 \xc3\xa4",
-		"*** End of notice (gmdb) **",
+		"*** End of notice (gmd",
+		"x\n" B " and more",
+		V1_UPGRADE,
 	};
 	char *banner, *n, *o;
 
 	banner = gm_banner_compose(NULL, "N");
-	is_str(banner, B "\nN\n" E, "the notice alone: begin line, text, end line, no newline after");
+	is_str(banner, B "\nN\n" EN, "the notice alone: begin line, text, end line with its check, no newline after");
 	free(banner);
 	banner = gm_banner_compose("orig", "N");
-	is_str(banner, B "\nN\n" E "\n\norig", "with an original: a blank line, then the original");
+	is_str(banner, B "\nN\n" EN "\n\norig", "with an original: a blank line, then the original");
+	free(banner);
+	banner = gm_banner_compose(NULL, "An upgrade is in progress.\nPlease wait.");
+	is_str(banner, B "\nAn upgrade is in progress.\nPlease wait.\n*** End of notice (gmdb e695cfd87f702d90) ***",
+	       "the check is the start of the SHA-256 of the notice text");
 	free(banner);
 
 	for (size_t i = 0; i < sizeof(originals) / sizeof(originals[0]); i++)
@@ -134,13 +153,23 @@ static void test_compose_strip(void)
 	ok(gm_banner_compose("orig", NULL) == NULL, "no notice text: no banner");
 	ok(gm_banner_compose("orig", "") == NULL, "an empty notice text is refused");
 	ok(gm_banner_compose("orig", " \n ") == NULL, "a blank notice text is refused");
-	ok(gm_banner_compose(NULL, "a\n" E) == NULL, "a notice text with the end line is refused");
-	ok(gm_banner_compose(NULL, "a\n" E "\n\nb") == NULL, "a notice text with the end line and more is refused");
+	ok(gm_banner_compose(NULL, "a\n" EL) == NULL, "a notice text with the V1 end line is refused");
+	ok(gm_banner_compose(NULL, "a\n" EL "\n\nb") == NULL, "a notice text with the V1 end line and more is refused");
+	ok(gm_banner_compose(NULL, "a\n" EN) == NULL, "a notice text with an end line is refused");
+	ok(gm_banner_compose(NULL, EN "\na") == NULL, "a notice text starting with an end line is refused");
+	ok(gm_banner_compose(NULL, "a\n*** End of notice (gmdb") == NULL, "a line starting like an end line is refused");
+	ok(gm_banner_compose(NULL, "a\n" B) == NULL, "a notice text with the begin line is refused");
+	ok(gm_banner_compose(NULL, B "\na") == NULL, "a notice text starting with the begin line is refused");
 
 	/* banners without a notice */
 	static const char *const plain[] = {
-		"hello", "", "\n", " " B "\nN\n" E, "x" B "\nN\n" E, B "\r\nN\r\n" E, B "N\n" E,
-		"*** Notice from the database administrator ***\nN\n" E,
+		"hello", "", "\n", " " B "\nN\n" EN, "x" B "\nN\n" EN, B "\r\nN\r\n" EN, B "N\n" EN,
+		"*** Notice from the database administrator ***\nN\n" EN,
+		/* the practice's text: marker lines, but no notice of gmdb's */
+		B, B "\n", B "\nno end", B "\nN " EN "\n\norig", B "\nN\n" EL "\n\norig", B "\nN\n" EL,
+		B "\n" EL, B "\n\n" EL "\n\n", B "\n" V1_UPGRADE "!\n" EL "\n\norig",
+		B "\n" V1_UPGRADE "\n\n" EL, B "\n" V1_UPGRADE "\n" EL " ", B "\n" V1_UPGRADE "\n" EL "x\n\n",
+		B "\r\n" V1_UPGRADE "\r\n" EL "\r\n\r\nbar", B "\n*** End of notice (gmdb)",
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		n = (char *)"unset";
@@ -154,10 +183,12 @@ static void test_compose_strip(void)
 	is_int(gm_banner_strip(NULL, &n, &o), 0, "no banner: no notice");
 	ok(n == NULL && o == NULL, "no banner: no notice text, no original");
 
-	/* damaged notices */
+	/* damaged notices: gmdb's, changed by hand */
 	static const char *const damaged[] = {
-		B, B "\n", B "\nno end", B "\nN\n" E "\norig", B "\nN\n" E "x", B "\nN\n" E "\n",
-		B "\nN\n" E " \n\norig", B "\nN " E "\n\norig",
+		B "\nN\n" EN "\norig", B "\nN\n" EN "x", B "\nN\n" EN "\n", B "\nN\n" EN " \n\norig",
+		B "\nM\n" EN "\n\norig", B "\nN\nmore\n" EN, B "\nN \n" EN, B "\nN\n*** End of notice (gmdb 8ce86a6a) ***",
+		B "\nN\n*** End of notice (gmdb 8CE86A6AE65D3692) ***", B "\nN\n*** End of notice (gmdb ",
+		B "\n" V1_UPGRADE "\n" EL "\norig", B "\n" V1_FIXUP "\n" EL "\n", B "\n" EN "\n\norig",
 	};
 	for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
 		n = (char *)"unset";
@@ -168,15 +199,150 @@ static void test_compose_strip(void)
 		free(o);
 	}
 
-	is_int(gm_banner_strip(B "\nN\n" E "\n\n", &n, &o), 1, "an empty original after the blank line");
+	/* notices gmdb wrote before the end line had a check */
+	static const struct { const char *banner, *notice, *original; } v1[] = {
+		{ B "\n" V1_UPGRADE "\n" EL "\n\norig", V1_UPGRADE, "orig" },
+		{ B "\n" V1_FIXUP "\n" EL, V1_FIXUP, NULL },
+		{ B "\n" V1_REPLACED "\n" EL "\n\n", V1_REPLACED, "" },
+		{ B "\n" V1_UPGRADE "\n" EL "\n\n" B "\nfoo\n" EL "\n\nbar", V1_UPGRADE, B "\nfoo\n" EL "\n\nbar" },
+	};
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+		n = o = (char *)"unset";
+		is_int(gm_banner_strip(v1[i].banner, &n, &o), 1, "a V1 notice %zu is found", i);
+		is_str(n, v1[i].notice, "a V1 notice %zu: its text", i);
+		is_str(o, v1[i].original, "a V1 notice %zu: the original byte for byte", i);
+		free(n);
+		free(o);
+	}
+
+	is_int(gm_banner_strip(B "\nN\n" EN "\n\n", &n, &o), 1, "an empty original after the blank line");
 	is_str(o, "", "is the empty string, not none");
 	free(n);
 	free(o);
-	is_int(gm_banner_strip(B "\nN\n" E "\n\norig", NULL, NULL), 1, "strip without out pointers");
+	is_int(gm_banner_strip(B "\nN\n" EN "\n\norig", NULL, NULL), 1, "strip without out pointers");
 	o = NULL;
-	is_int(gm_banner_strip(B "\nN\n" E "\n\norig", NULL, &o), 1, "strip without the notice pointer");
+	is_int(gm_banner_strip(B "\nN\n" EN "\n\norig", NULL, &o), 1, "strip without the notice pointer");
 	is_str(o, "orig", "still gives the original");
 	free(o);
+}
+
+/*
+ * What gm-banner notice and unnotice do to a banner, on the pure helpers:
+ * notice strips a gmdb notice that is there and composes; unnotice strips.
+ * *refused: notice refused a banner with a damaged notice of gmdb's.
+ */
+static char *notice_then_unnotice(const char *banner, const char *notice, bool *refused)
+{
+	char *original = NULL, *noticed, *back = (char *)"unset";
+	int rc;
+
+	*refused = false;
+	if (gm_banner_strip(banner, NULL, &original) < 0) {
+		free(original);
+		*refused = true;
+		return NULL;
+	}
+	noticed = gm_banner_compose(original, notice);
+	free(original);
+	rc = gm_banner_strip(noticed, NULL, &back);
+	free(noticed);
+	if (rc != 1) {
+		free(back);
+		return gm_xstrdup("(the notice was not found again)");
+	}
+	return back;
+}
+
+static void test_practice_markers(void)
+{
+	char *intro_notice = gm_banner_compose("x", "N"), *tail_notice = gm_banner_compose(NULL, "N");
+	char *middle = gm_xasprintf("intro\n\n%s\n\nbar", intro_notice);
+	char *tail = gm_xasprintf("intro\n\n%s", tail_notice);
+	const char *const texts[] = {
+		/* marker lines at the start of the practice's text */
+		B, B "\n", B "\nfoo", B "\nfoo\n" EL, B "\nfoo\n" EL "\n\nbar", B "\n" EL, B "\n\n" EL "\n\n",
+		B "\n" EL "\n\n", EL, EL "\n\n" B, EL "\n\nbar",
+		/* in the middle, at the end */
+		"intro\n" B "\nfoo\n" EL "\n\nbar", "text\n" B, "text\n" B "\nfoo\n" EL, "text\n\n" EL,
+		middle, tail,
+		/* twice */
+		B "\nfoo\n" EL "\n\n" B "\nbar\n" EL, B "\n" B "\n" EL "\n" EL, EL "\n" EL,
+		/* partial markers */
+		"*** Notice from the database administrator (gmdb) **\nfoo\n" EL, B " \nfoo\n" EL, " " B "\nfoo\n" EL,
+		B "\nfoo\n*** End of notice (gmdb", B "\nfoo\n*** End of notice (gmdb) **", B "\nfoo\n" EL " ",
+		B "\nfoo\n" EL "\n", B "\nfoo\n" EL "\nbar", B "\nfoo\n " EL "\n\nbar",
+		/* gmdb's wording, changed */
+		B "\n" V1_UPGRADE ".\n" EL "\n\nbar", B "\nAn upgrade is running.\nPlease wait.\n" EL,
+		B "\n" V1_UPGRADE "\nmore\n" EL,
+		/* CRLF */
+		B "\r\nfoo\r\n" EL "\r\n\r\nbar", B "\r\n" V1_UPGRADE "\r\n" EL "\r\n\r\n", "a\r\n" B "\r\n",
+		B "\nfoo\r\n" EL "\r\n\r\nbar",
+		/* empty, blank */
+		"", "\n", "\n\n", " ",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *o = (char *)"unset", *back;
+		bool refused;
+		int rc = gm_banner_strip(texts[i], NULL, &o);
+
+		is_int(rc, 0, "practice text %zu: no notice of gmdb's in it", i);
+		is_str(o, texts[i], "practice text %zu: unnotice leaves all of it", i);
+		free(o);
+		back = notice_then_unnotice(texts[i], "N", &refused);
+		ok(!refused, "practice text %zu: notice takes it", i);
+		is_str(back, texts[i], "practice text %zu: notice then unnotice give it back byte for byte", i);
+		free(back);
+		back = notice_then_unnotice(texts[i], "An upgrade is in progress.\nPlease wait.", &refused);
+		is_str(back, texts[i], "practice text %zu: also with another notice", i);
+		free(back);
+	}
+	/* with gmdb's notice in front already: replaced, the text kept */
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *noticed = gm_banner_compose(texts[i], "old notice"), *back;
+		bool refused;
+		back = notice_then_unnotice(noticed, "N", &refused);
+		is_str(back, texts[i], "practice text %zu under a notice: a second notice replaces it, unnotice keeps the text", i);
+		free(back);
+		free(noticed);
+	}
+	/* the notice texts gmdb writes pass through any practice text */
+	{
+		struct gm_banner_notice kinds[] = {
+			{ .kind = GM_BANNER_NOTICE_UPGRADE, .from = 21, .to = 22, .when = NOV },
+			{ .kind = GM_BANNER_NOTICE_FIXUP, .from = 22, .when = NOV },
+			{ .kind = GM_BANNER_NOTICE_REPLACED, .database = B, .when = NOV },
+			{ .kind = GM_BANNER_NOTICE_REPLACED, .database = EL, .when = NOV },
+			{ .kind = GM_BANNER_NOTICE_REPLACED, .database = EN, .when = NOV },
+		};
+		int bad = 0;
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			char *t = NULL;
+			struct gm_error err = GM_ERROR_INIT;
+			if (gm_banner_notice_text(&kinds[k], &t, &err) != GM_OK) {
+				bad++;
+				continue;
+			}
+			for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+				bool refused;
+				char *back = notice_then_unnotice(texts[i], t, &refused);
+				if (!back || strcmp(back, texts[i]) != 0)
+					bad++;
+				free(back);
+			}
+			free(t);
+		}
+		is_int(bad, 0, "gmdb's notices (database names that are marker lines too) keep every practice text");
+	}
+	/* gmdb's own notice, changed by hand: notice refuses, nothing lost */
+	{
+		bool refused;
+		char *back = notice_then_unnotice(B "\nM\n" EN "\n\norig", "N", &refused);
+		ok(refused && back == NULL, "a changed notice of gmdb's: notice refuses it");
+	}
+	free(intro_notice);
+	free(tail_notice);
+	free(middle);
+	free(tail);
 }
 
 static char *notice_text(enum gm_banner_notice_kind kind, int from, int to, const char *db, time_t when)
@@ -346,16 +512,20 @@ static void test_json(void)
 		  "  \"notice\": null,\n  \"original\": \"It's \\\"q\\\" \\\\ \\n\\t\\u0001 \xc3\xa4\"\n}\n",
 	       "a plain banner: escaped, non-ASCII as UTF-8, the original is all of it");
 	free(j);
-	j = json_of("db", B "\nN\n" E "\n\norig");
-	is_str(j, "{\n  \"database\": \"db\",\n  \"banner\": \"" B "\\nN\\n" E "\\n\\norig\",\n"
+	j = json_of("db", B "\nN\n" EN "\n\norig");
+	is_str(j, "{\n  \"database\": \"db\",\n  \"banner\": \"" B "\\nN\\n" EN "\\n\\norig\",\n"
 		  "  \"notice\": \"N\",\n  \"original\": \"orig\"\n}\n",
 	       "a banner with a notice: the notice and the original apart");
 	free(j);
-	j = json_of("db", B "\nN\n" E);
+	j = json_of("db", B "\nN\n" EN);
 	ok(j && strstr(j, "\"notice\": \"N\",\n  \"original\": null\n"), "a notice alone: the original is null");
 	free(j);
 	j = json_of("db", B "\nno end");
 	ok(j && strstr(j, "\"notice\": null,\n  \"original\": \"" B "\\nno end\"\n"),
+	   "a begin line without an end: no notice, the original is all of it");
+	free(j);
+	j = json_of("db", B "\nM\n" EN "\n\norig");
+	ok(j && strstr(j, "\"notice\": null,\n  \"original\": \"" B "\\nM\\n" EN "\\n\\norig\"\n"),
 	   "a damaged notice: no notice, the original is all of it");
 	free(j);
 }
@@ -364,6 +534,7 @@ int main(void)
 {
 	test_blank();
 	test_compose_strip();
+	test_practice_markers();
 	test_notice_text();
 	test_read();
 	test_json();

@@ -2,6 +2,7 @@
 #include "gmdb-int.h"
 #include "tap.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +55,78 @@ static void refuses(const char *in, const char *line, const char *what)
 	   "%s: the message names the file and %s (%s)", what, line, err.message ? err.message : "no message");
 	ok(err.hint != NULL, "%s: with a hint", what);
 	free(got);
+}
+
+/* Is every line of s (n bytes) a comment the server reads as nothing but a
+ * comment: starting with "#", no control character, not ending in a
+ * backslash (the server's continuation), at most GM_HBA_COMMENT_MAX wide,
+ * ended by a newline? */
+static bool safe_comments(const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n') {
+			if (s[start] != '#' || i - start > GM_HBA_COMMENT_MAX || (i > start && s[i - 1] == '\\'))
+				return false;
+			start = i + 1;
+		} else if (c < 0x20 || c == 0x7f) {
+			return false;
+		}
+	}
+	return start == n;
+}
+
+static void comments(const char *text, const char *want, size_t lines, const char *what)
+{
+	struct gm_buf out = GM_BUF_INIT;
+	size_t got = gm_hba_comment(&out, text);
+	is_str(gm_buf_str(&out), want, "comment: %s", what);
+	is_int(got, lines, "comment: %s: %zu line(s)", what, lines);
+	ok(safe_comments(gm_buf_str(&out), out.len), "comment: %s: comments only", what);
+	gm_buf_release(&out);
+}
+
+/*
+ * Lock a small file with header on top, then read the result back with
+ * the module's own record recognition (gm_hba_rewrite over it again):
+ * exactly the two reject rules and the one local rule are records, the
+ * reject rules each on a line of its own.
+ */
+static const char *const small_file = "# the original\nlocal all all peer\nhost all all 0.0.0.0/0 md5\n";
+
+static bool header_is_harmless(const char *header, size_t header_lines, const char *what, bool quiet)
+{
+	struct gm_buf once = GM_BUF_INIT, twice = GM_BUF_INIT;
+	struct gm_hba_rewrite_info i1, i2;
+	bool good = true;
+	const char *p;
+	size_t n = 0;
+
+	gm_error_release(&err);
+	good &= gm_hba_rewrite(small_file, strlen(small_file), "f", header, &once, &i1, &err) == GM_OK;
+	good &= i1.disabled == 1 && i1.kept == 1;
+	good &= i1.header_lines == 3 + header_lines + 2;
+	/* the added lines: comments only, then the two rules */
+	p = gm_buf_str(&once);
+	for (size_t l = 0; l < 3 + header_lines && p; l++, p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n = (size_t)(strchr(p, '\n') - gm_buf_str(&once)) + 1;
+	good &= p && safe_comments(gm_buf_str(&once), n);
+	good &= p && strncmp(p, "host    all           all    all    reject\n"
+			       "host    replication   all    all    reject\n# the original\n", 96) == 0;
+	good &= gm_hba_rewrite(gm_buf_str(&once), once.len, "f", NULL, &twice, &i2, &err) == GM_OK;
+	good &= i2.disabled == 2 && i2.kept == 1;
+	good &= strstr(gm_buf_str(&twice), "\n" M "host    all           all    all    reject\n"
+					   M "host    replication   all    all    reject\n") != NULL;
+	if (!quiet || !good) {
+		ok(good, "header %s: the locked file has exactly the two reject rules and the local rule", what);
+		if (!good)
+			printf("#   disabled %zu kept %zu header_lines %zu; read again: disabled %zu kept %zu\n%s",
+			       i1.disabled, i1.kept, i1.header_lines, i2.disabled, i2.kept, gm_buf_str(&once));
+	}
+	gm_buf_release(&once);
+	gm_buf_release(&twice);
+	return good;
 }
 
 static void sha(const char *data, size_t len, const char *want, const char *what)
@@ -171,6 +244,125 @@ int main(void)
 	refuses("local all all peer\ninclude x\n", "include", "include named in the message");
 	rewrites("local include all peer\n# include x\n", "local include all peer\n# include x\n", 0, 1,
 		 "include as a database name or in a comment is no directive");
+
+	/* comment lines gmdb writes: never anything but a comment */
+	comments(NULL, "", 0, "NULL");
+	comments("", "", 0, "empty");
+	comments("a header", "# a header\n", 1, "a plain line gets \"# \"");
+	comments("# Locked by x", "# Locked by x\n", 1, "a line starting with # stays");
+	comments("a\nb\n", "# a\n# b\n", 2, "two lines, the final newline ends the second");
+	comments("\n", "#\n", 1, "an empty line");
+	comments("a\n\nb", "# a\n#\n# b\n", 3, "an empty line between");
+	comments("a\nhost all all 0.0.0.0/0 trust", "# a\n# host all all 0.0.0.0/0 trust\n", 2,
+		 "an embedded newline cannot start a rule");
+	comments("gm-hba-lock lock -d x\\", "# gm-hba-lock lock -d x\\x5c\n", 1, "a trailing backslash");
+	comments("x\\\\", "# x\\\\x5c\n", 1, "two trailing backslashes: the last one escaped");
+	comments("x\\ \t ", "# x\\x5c\n", 1, "a backslash before trailing blanks");
+	comments("\\", "# \\x5c\n", 1, "a lone backslash");
+	comments("#\\", "#\\x5c\n", 1, "# and a backslash");
+	comments("a\\b c:\\d", "# a\\b c:\\d\n", 1, "backslashes inside a line stay");
+	comments("a\\\nb\\\n", "# a\\x5c\n# b\\x5c\n", 2, "a backslash at the end of every line");
+	comments("x\\\r", "# x\\\\x0d\n", 1, "a backslash before CR");
+	comments("a\rb", "# a\\x0db\n", 1, "a CR inside");
+	comments("a\r\nb\r\n", "# a\\x0d\n# b\\x0d\n", 2, "CRLF line ends");
+	comments("\t tabbed\tline", "# \\x09 tabbed\\x09line\n", 1, "tabs");
+	comments("\x1b[31mred\x1b[0m \a\b\v\f \x7f", "# \\x1b[31mred\\x1b[0m \\x07\\x08\\x0b\\x0c \\x7f\n", 1,
+		 "escape sequences, bell, backspace, VT, FF, DEL");
+	comments("gr\xc3\xbc\xc3\x9f" "e", "# gr\xc3\xbc\xc3\x9f" "e\n", 1, "UTF-8 stays");
+	{
+		char in[400], want[400];
+		memset(in, 'x', 300);
+		in[300] = '\0';
+		memset(want, 0, sizeof(want));
+		strcpy(want, "# ");
+		memset(want + 2, 'x', GM_HBA_COMMENT_MAX - 5);
+		strcat(want, "...\n");
+		comments(in, want, 1, "a long line is cut with ...");
+		memset(in, 'x', GM_HBA_COMMENT_MAX - 2);
+		strcpy(in + GM_HBA_COMMENT_MAX - 2, "\\");
+		memset(want, 0, sizeof(want));
+		strcpy(want, "# ");
+		memset(want + 2, 'x', GM_HBA_COMMENT_MAX - 5);
+		strcat(want, "...\n");
+		comments(in, want, 1, "a line one byte too wide, ending in a backslash");
+		memset(in, 'x', GM_HBA_COMMENT_MAX - 2);
+		in[GM_HBA_COMMENT_MAX - 2] = '\0';
+		memset(want, 0, sizeof(want));
+		strcpy(want, "# ");
+		strcat(want, in);
+		strcat(want, "\n");
+		comments(in, want, 1, "a line exactly as wide as allowed stays whole");
+		memset(in, 'x', GM_HBA_COMMENT_MAX - 6);
+		strcpy(in + GM_HBA_COMMENT_MAX - 6, "\xc3\xa9yyy");
+		memset(want, 0, sizeof(want));
+		strcpy(want, "# ");
+		memset(want + 2, 'x', GM_HBA_COMMENT_MAX - 6);
+		strcat(want, "...\n");
+		comments(in, want, 1, "a cut never splits a UTF-8 sequence");
+		for (int i = 0; i < 100; i++)
+			in[i] = '\x01';
+		in[100] = '\0';
+		memset(want, 0, sizeof(want));
+		strcpy(want, "# ");
+		for (int i = 0; i < (GM_HBA_COMMENT_MAX - 5) / 4; i++)
+			strcat(want, "\\x01");
+		strcat(want, "...\n");
+		comments(in, want, 1, "a cut never splits an escape");
+	}
+
+	/* hostile headers: the locked file still has exactly its records */
+	header_is_harmless("# Locked by run 1 of root: gm-hba-lock lock -d x\\\n", 1, "ending in a backslash", false);
+	header_is_harmless("# Locked by run 1 of root: gm-hba-lock lock -d x\\", 1,
+			   "ending in a backslash, no newline", false);
+	header_is_harmless("# run of x\\  \t", 1, "a backslash before trailing blanks", false);
+	header_is_harmless("# run of x\\\r", 1, "a backslash before CR", false);
+	header_is_harmless("# a\\\n# b\\\n# c\\\n", 3, "three lines each ending in a backslash", false);
+	header_is_harmless("# root (sudo from x\nlocal all all trust #): gm-hba-lock lock", 2,
+			   "an embedded newline and a rule", false);
+	header_is_harmless("# x\rhost all all all trust", 1, "a CR and a rule", false);
+	header_is_harmless("# x\r\nhost all all all trust\r\n", 2, "CRLF and a rule", false);
+	header_is_harmless("\t# tab\x01\x02\x1f\x7f", 1, "control bytes", false);
+	header_is_harmless("host all all all trust", 1, "a header that is a rule", false);
+	header_is_harmless("include /etc/passwd", 1, "a header that is an include", false);
+	header_is_harmless("\n\n", 2, "empty lines", false);
+	{
+		char big[3000];
+		memset(big, 'a', sizeof(big) - 2);
+		big[sizeof(big) - 2] = '\\';
+		big[sizeof(big) - 1] = '\0';
+		header_is_harmless(big, 1, "3000 bytes ending in a backslash", false);
+	}
+	{
+		/* random headers, weighted towards what the server treats specially */
+		static const char special[] = "\\\\\\\n\r\t #\"hl,";
+		unsigned long long x = 20261201;
+		int bad = 0, runs = 3000;
+		for (int r = 0; r < runs; r++) {
+			char h[700];
+			size_t n, lines = 0, start = 0;
+			struct gm_buf c = GM_BUF_INIT;
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			n = (size_t)(x >> 33) % (sizeof(h) - 1);
+			for (size_t i = 0; i < n; i++) {
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				unsigned v = (unsigned)(x >> 33);
+				h[i] = v % 3 == 0 ? special[(v >> 8) % (sizeof(special) - 1)] : (char)(1 + (v >> 8) % 255);
+			}
+			h[n] = '\0';
+			for (size_t i = 0; i < n; i++)
+				if (h[i] == '\n') {
+					lines++;
+					start = i + 1;
+				}
+			lines += start < n;
+			if (gm_hba_comment(&c, h) != lines || !safe_comments(gm_buf_str(&c), c.len) ||
+			    !header_is_harmless(h, lines, "(random)", true))
+				bad++;
+			gm_buf_release(&c);
+		}
+		is_int(bad, 0, "%d random headers (control bytes, backslashes, newlines): comments only, the records intact",
+		       runs);
+	}
 
 	/* SHA-256 (FIPS 180-4 examples and the block boundaries) */
 	sha("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "\"\"");
