@@ -98,7 +98,7 @@ int gm_cli_parse(poptContext *ctx, const char *progname, int argc, const char **
 
 int gm_cli_finish(int rc, struct gm_error *err)
 {
-	gm_downtime_warn_unfinished();
+	gm_journal_warn_unfinished();
 	if (rc < 0 && err && err->message)
 		gm_log_report(err);
 	else if (rc < 0 && rc != GM_EUSAGE)

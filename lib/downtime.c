@@ -12,7 +12,7 @@
  * --downtime does the same around a fixup, with a snapshot clone of the
  * database to roll a failed fixup back to.
  *
- * Every change to the outside world is recorded in the state file
+ * Every change to the outside world is recorded in the journal (journal.c)
  * <state>/procedure.state (fsync, then rename) before it is made. A failure,
  * SIGINT or SIGTERM undoes what was recorded, in reverse order; after a
  * crash (kill -9), --recover does the same from the file. Every undo looks
@@ -43,265 +43,12 @@
 #include <unistd.h>
 
 #define LABEL "gmdb downtime"
-#define STATE_NAME "procedure.state"
-#define LOCK_NAME "procedure.lock"
 /* The comment on a finished target until the procedure is done with it:
  * it starts with the build mark, so that anything gmdb does with a target
  * left behind treats it as half-made. */
 #define PROCEDURE_MARK GM_BUILD_MARK " (downtime procedure: not finished yet)"
 #define SNAPSHOT_MARK "gmdb: snapshot before a fixup"
 #define SNAPSHOT_SUFFIX "_gmdb_snapshot"
-
-/* Set when this run already said what there is to say about the state. */
-static bool warned;
-
-/* ------------------------------------------------------------------ */
-/* The state file                                                      */
-/* ------------------------------------------------------------------ */
-
-struct pstate {
-	char *dir, *path, *tmp, *lock;
-	int lock_fd;
-	struct gm_strv keys, vals;  /* in order; a key may repeat (intent) */
-};
-
-static const char *state_base(void)
-{
-	const char *env = getenv("GMDB_STATE_DIR");
-	return env && *env ? env : GM_STATE_DIR;
-}
-
-static void pstate_init(struct pstate *ps)
-{
-	memset(ps, 0, sizeof(*ps));
-	ps->lock_fd = -1;
-	ps->dir = gm_xstrdup(state_base());
-	ps->path = gm_xasprintf("%s/%s", ps->dir, STATE_NAME);
-	ps->tmp = gm_xasprintf("%s/%s.new", ps->dir, STATE_NAME);
-	ps->lock = gm_xasprintf("%s/%s", ps->dir, LOCK_NAME);
-}
-
-static void pstate_release(struct pstate *ps)
-{
-	if (ps->lock_fd >= 0)
-		close(ps->lock_fd);
-	free(ps->dir);
-	free(ps->path);
-	free(ps->tmp);
-	free(ps->lock);
-	gm_strv_release(&ps->keys);
-	gm_strv_release(&ps->vals);
-	memset(ps, 0, sizeof(*ps));
-	ps->lock_fd = -1;
-}
-
-static void give_to_postgres(const char *path)
-{
-	struct passwd *pw;
-	if (geteuid() != 0 || !(pw = getpwnam("postgres")))
-		return;
-	if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
-		gm_log(GM_LOG_DEBUG, "could not give \"%s\" to postgres: %s", path, strerror(errno));
-}
-
-/* Take the procedure lock (the state directory made if need be). GM_ELOCKED
- * while a procedure runs. */
-static int pstate_lock(struct pstate *ps, struct gm_error *err)
-{
-	if (mkdir(ps->dir, 0755) == 0)
-		give_to_postgres(ps->dir);
-	else if (errno != EEXIST)
-		return gm_error_set(err, GM_EFAIL, "could not create the state directory \"%s\": %s", ps->dir,
-				    strerror(errno));
-	ps->lock_fd = open(ps->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (ps->lock_fd < 0)
-		return gm_error_set(err, GM_EFAIL, "could not open \"%s\": %s", ps->lock, strerror(errno));
-	give_to_postgres(ps->lock);
-	if (flock(ps->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK)
-			return gm_error_set(err, GM_EFAIL, "could not lock \"%s\": %s", ps->lock, strerror(errno));
-		gm_error_set(err, GM_ELOCKED, "a downtime procedure is running (it holds \"%s\")", ps->lock);
-		gm_error_hint(err, "Wait for it to finish.");
-		return GM_ELOCKED;
-	}
-	return GM_OK;
-}
-
-static const char *pstate_get(const struct pstate *ps, const char *key)
-{
-	for (size_t i = ps->keys.n; i-- > 0;)
-		if (strcmp(ps->keys.v[i], key) == 0)
-			return ps->vals.v[i];
-	return NULL;
-}
-
-static bool pstate_intent(const struct pstate *ps, const char *step)
-{
-	for (size_t i = 0; i < ps->keys.n; i++)
-		if (strcmp(ps->keys.v[i], "intent") == 0 && strcmp(ps->vals.v[i], step) == 0)
-			return true;
-	return false;
-}
-
-static void escape(struct gm_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			gm_buf_adds(b, "\\\\");
-		else if (*s == '\n')
-			gm_buf_adds(b, "\\n");
-		else
-			gm_buf_addc(b, *s);
-	}
-}
-
-/* Write the whole file anew: a temporary file, fsync, rename, fsync of
- * the directory. */
-static int pstate_write(struct pstate *ps, struct gm_error *err)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	int fd, dfd, rc = GM_OK;
-
-	gm_buf_adds(&b, "# gmdb: an unfinished downtime procedure; \"gm-upgrade_server --recover\" undoes it\n");
-	for (size_t i = 0; i < ps->keys.n; i++) {
-		gm_buf_adds(&b, ps->keys.v[i]);
-		gm_buf_addc(&b, '=');
-		escape(&b, ps->vals.v[i]);
-		gm_buf_addc(&b, '\n');
-	}
-	fd = open(ps->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
-		rc = gm_error_set(err, GM_EFAIL, "could not write the state file \"%s\": %s", ps->tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	close(fd);
-	give_to_postgres(ps->tmp);
-	if (rename(ps->tmp, ps->path) < 0) {
-		rc = gm_error_set(err, GM_EFAIL, "could not rename \"%s\": %s", ps->tmp, strerror(errno));
-		goto out;
-	}
-	dfd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	gm_buf_release(&b);
-	return rc;
-}
-
-static int pstate_set(struct pstate *ps, const char *key, const char *val, struct gm_error *err)
-{
-	gm_strv_push(&ps->keys, key);
-	gm_strv_push(&ps->vals, val);
-	return pstate_write(ps, err);
-}
-
-static int pstate_setf(struct pstate *ps, const char *key, struct gm_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int pstate_setf(struct pstate *ps, const char *key, struct gm_error *err, const char *fmt, ...)
-{
-	va_list ap;
-	char *v;
-	int rc;
-	va_start(ap, fmt);
-	v = gm_xvasprintf(fmt, ap);
-	va_end(ap);
-	rc = pstate_set(ps, key, v, err);
-	free(v);
-	return rc;
-}
-
-/* Read the file: 1 when there is one, 0 when not. */
-static int pstate_read(struct pstate *ps, struct gm_error *err)
-{
-	char *text = NULL, *line, *save = NULL;
-	struct gm_error rerr = GM_ERROR_INIT;
-
-	if (access(ps->path, F_OK) != 0)
-		return 0;
-	if (gm_read_file(ps->path, &text, NULL, &rerr) < 0) {
-		gm_error_set(err, GM_EFAIL, "could not read the state file \"%s\": %s", ps->path,
-			     rerr.message ? rerr.message : "?");
-		gm_error_release(&rerr);
-		return GM_EFAIL;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		struct gm_buf v = GM_BUF_INIT;
-		if (line[0] == '#' || !eq)
-			continue;
-		*eq = '\0';
-		for (const char *p = eq + 1; *p; p++) {
-			if (*p == '\\' && p[1] == 'n') {
-				gm_buf_addc(&v, '\n');
-				p++;
-			} else if (*p == '\\' && p[1] == '\\') {
-				gm_buf_addc(&v, '\\');
-				p++;
-			} else {
-				gm_buf_addc(&v, *p);
-			}
-		}
-		gm_strv_push(&ps->keys, line);
-		gm_strv_push_owned(&ps->vals, gm_buf_detach(&v));
-	}
-	free(text);
-	return 1;
-}
-
-static int pstate_remove(struct pstate *ps, struct gm_error *err)
-{
-	int dfd;
-	if (unlink(ps->path) < 0 && errno != ENOENT)
-		return gm_error_set(err, GM_EFAIL, "could not remove the state file \"%s\": %s", ps->path, strerror(errno));
-	dfd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return GM_OK;
-}
-
-/* "upgrade 21 22" / "fixup of gnumed_v22 (v22)" */
-static char *pstate_describe(const struct pstate *ps)
-{
-	const char *kind = pstate_get(ps, "procedure");
-	if (kind && strcmp(kind, "upgrade") == 0)
-		return gm_xasprintf("upgrade %s %s", pstate_get(ps, "from") ? pstate_get(ps, "from") : "?",
-				    pstate_get(ps, "to") ? pstate_get(ps, "to") : "?");
-	return gm_xasprintf("fixup of \"%s\"", pstate_get(ps, "source") ? pstate_get(ps, "source") : "?");
-}
-
-void gm_downtime_warn_unfinished(void)
-{
-	struct pstate ps;
-	int fd;
-
-	if (warned)
-		return;
-	pstate_init(&ps);
-	if (access(ps.path, F_OK) == 0) {
-		bool running = false;
-		fd = open(ps.lock, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			running = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-			close(fd);
-		}
-		if (!running && pstate_read(&ps, NULL) == 1) {
-			char *what = pstate_describe(&ps);
-			const char *kind = pstate_get(&ps, "procedure");
-			gm_log(GM_LOG_WARNING, "an unfinished downtime procedure (%s, started %s, process %s): run %s --recover",
-			       what, pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?",
-			       pstate_get(&ps, "pid") ? pstate_get(&ps, "pid") : "?",
-			       kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
-			free(what);
-		}
-	}
-	pstate_release(&ps);
-}
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -420,7 +167,7 @@ static char *get_field(const char **p, const char *end)
  * it may start. SIGINT and SIGTERM caught meanwhile are passed on to it.
  * The child's rc, error and result (a string) come back through a pipe.
  */
-static int run_child(child_fn fn, void *arg, struct pstate *ps, const char *crash_step, char **result,
+static int run_child(child_fn fn, void *arg, struct gm_journal *ps, const char *crash_step, char **result,
 		     struct gm_error *err)
 {
 	int go[2], back[2], status = 0, rc;
@@ -483,7 +230,7 @@ static int run_child(child_fn fn, void *arg, struct pstate *ps, const char *cras
 	close(back[1]);
 	rc = GM_OK;
 	if (ps) {
-		rc = pstate_setf(ps, "child_pid", err, "%ld", (long)pid);
+		rc = gm_journal_setf(ps, "child_pid", err, "%ld", (long)pid);
 		if (rc < 0) {
 			kill(pid, SIGKILL);
 			close(go[1]);
@@ -573,13 +320,13 @@ struct proc {
 	const struct gm_downtime_opts *o;
 	const struct gm_upgrade_opts *uo;
 	const struct gm_fixup_opts *fo;
-	struct pstate ps;
+	struct gm_journal ps;
 	time_t started;
 };
 
 static int record(struct proc *p, const char *step, struct gm_error *err)
 {
-	return pstate_set(&p->ps, "intent", step, err);
+	return gm_journal_set(&p->ps, "intent", step, err);
 }
 
 /* Record step, then put notice n into the source's banner. */
@@ -617,7 +364,7 @@ static int step_connlimit(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK && !old)
 		rc = gm_error_set(err, GM_EFAIL, "database \"%s\" does not exist", p->source);
 	if (rc == GM_OK)
-		rc = pstate_set(&p->ps, "connlimit_old", old, err);
+		rc = gm_journal_set(&p->ps, "connlimit_old", old, err);
 	if (rc == GM_OK)
 		rc = record(p, "connlimit", err);
 	if (rc == GM_OK)
@@ -645,7 +392,7 @@ static int step_hba_lock(struct proc *p, struct gm_error *err)
 	locked = gm_hba_is_locked(&h, err);
 	if (locked < 0)
 		return locked;
-	if ((rc = pstate_set(&p->ps, "hba_was_locked", locked ? "1" : "0", err)) < 0)
+	if ((rc = gm_journal_set(&p->ps, "hba_was_locked", locked ? "1" : "0", err)) < 0)
 		return rc;
 	if ((rc = record(p, "hba-lock", err)) < 0)
 		return rc;
@@ -752,7 +499,7 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 		 * snapshot (which carries gmdb's mark meanwhile) */
 		rc = db_exists(c, p->source, &comment, err);
 		if (rc >= 0)
-			rc = pstate_set(&p->ps, comment ? "source_comment" : "source_comment_null", comment ? comment : "1", err);
+			rc = gm_journal_set(&p->ps, comment ? "source_comment" : "source_comment_null", comment ? comment : "1", err);
 	}
 	if (rc == GM_OK)
 		rc = record(p, "snapshot", err);
@@ -807,7 +554,7 @@ static int step_work(struct proc *p, struct gm_error *err)
 {
 	int rc;
 	if (p->kind == PROC_UPGRADE) {
-		if ((rc = pstate_set(&p->ps, "target", p->target, err)) < 0 || (rc = record(p, "upgrade", err)) < 0)
+		if ((rc = gm_journal_set(&p->ps, "target", p->target, err)) < 0 || (rc = record(p, "upgrade", err)) < 0)
 			return rc;
 		return run_child(upgrade_child, p, &p->ps, "upgrade-started", NULL, err);
 	}
@@ -833,16 +580,16 @@ static int step_replaced_notice(struct proc *p, struct gm_error *err)
 	return put_notice(p, "replaced-notice", &n, err);
 }
 
-static int restore_connlimit(const struct pstate *ps, const char *db, struct gm_error *err)
+static int restore_connlimit(const struct gm_journal *ps, const char *db, struct gm_error *err)
 {
-	const char *old = pstate_get(ps, "connlimit_old");
+	const char *old = gm_journal_get(ps, "connlimit_old");
 	const char *params[1] = { db };
 	char *now = NULL;
 	PGconn *c;
 	int rc, v;
 
 	if (!old || gm_parse_uint(old[0] == '-' ? old + 1 : old, 1 << 30, &v) < 0)
-		return gm_error_set(err, GM_EFAIL, "the state file has no usable old connection limit of \"%s\"", db);
+		return gm_error_set(err, GM_EFAIL, "the journal has no usable old connection limit of \"%s\"", db);
 	if (!(c = open_cluster(err)))
 		return GM_EFAIL;
 	rc = gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &now, err);
@@ -865,7 +612,7 @@ static int step_connlimit_restore(struct proc *p, struct gm_error *err)
 static int step_hba_unlock(struct proc *p, struct gm_error *err)
 {
 	struct gm_hba_opts h;
-	const char *was = pstate_get(&p->ps, "hba_was_locked");
+	const char *was = gm_journal_get(&p->ps, "hba_was_locked");
 	int rc = record(p, "hba-unlock", err);
 	if (rc < 0)
 		return rc;
@@ -881,9 +628,9 @@ static int step_hba_unlock(struct proc *p, struct gm_error *err)
 /* ------------------------------------------------------------------ */
 
 /* Wait for a child of a crashed procedure to finish its own cleanup. */
-static void wait_for_child(const struct pstate *ps)
+static void wait_for_child(const struct gm_journal *ps)
 {
-	const char *pid = pstate_get(ps, "child_pid");
+	const char *pid = gm_journal_get(ps, "child_pid");
 	long n = pid ? atol(pid) : 0;
 	bool said = false;
 
@@ -907,9 +654,9 @@ static void wait_for_child(const struct pstate *ps)
 	}
 }
 
-static int drop_target(const struct pstate *ps, struct gm_error *err)
+static int drop_target(const struct gm_journal *ps, struct gm_error *err)
 {
-	const char *target = pstate_get(ps, "target");
+	const char *target = gm_journal_get(ps, "target");
 	PGconn *c;
 	char *comment = NULL;
 	int rc;
@@ -933,15 +680,15 @@ static int drop_target(const struct pstate *ps, struct gm_error *err)
 }
 
 /* A failed fixup: the database as it was, from the snapshot. */
-static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_error *err)
+static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct gm_error *err)
 {
-	const char *db = pstate_get(ps, "source"), *snap = pstate_get(ps, "snapshot");
+	const char *db = gm_journal_get(ps, "source"), *snap = gm_journal_get(ps, "snapshot");
 	PGconn *c;
 	char *comment = NULL;
 	int rc, snap_there;
 
 	if (!db || !snap)
-		return gm_error_set(err, GM_EFAIL, "the state file names no database or snapshot");
+		return gm_error_set(err, GM_EFAIL, "the journal names no database or snapshot");
 	if (!(c = open_cluster(err)))
 		return GM_EFAIL;
 	snap_there = db_exists(c, snap, NULL, err);
@@ -962,7 +709,7 @@ static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_e
 	}
 	/* the comment back (the snapshot carried the mark) */
 	if (rc >= 0 && (rc = db_exists(c, db, &comment, err)) == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0)
-		rc = gm_db_comment_database(c, db, pstate_get(ps, "source_comment"), err);
+		rc = gm_db_comment_database(c, db, gm_journal_get(ps, "source_comment"), err);
 	free(comment);
 	gm_conn_close(c);
 	return rc < 0 ? rc : GM_OK;
@@ -973,9 +720,9 @@ static int restore_snapshot(const struct pstate *ps, bool fixup_ran, struct gm_e
  * Goes on after a failed undo (the others are still worth doing) and
  * returns the first failure.
  */
-static int undo_all(struct pstate *ps, struct gm_error *err)
+static int undo_all(struct gm_journal *ps, struct gm_error *err)
 {
-	const char *kind = pstate_get(ps, "procedure"), *db = pstate_get(ps, "source");
+	const char *kind = gm_journal_get(ps, "procedure"), *db = gm_journal_get(ps, "source");
 	struct gm_error uerr = GM_ERROR_INIT;
 	int rc = GM_OK, r;
 	bool fixup = kind && strcmp(kind, "fixup") == 0;
@@ -996,12 +743,12 @@ static int undo_all(struct pstate *ps, struct gm_error *err)
 	} while (0)
 
 	wait_for_child(ps);
-	if (!fixup && pstate_intent(ps, "upgrade"))
+	if (!fixup && gm_journal_has(ps, "intent", "upgrade"))
 		UNDO("drop the new database", drop_target(ps, &uerr));
-	if (fixup && pstate_intent(ps, "snapshot"))
-		UNDO("roll the database back to its snapshot", restore_snapshot(ps, pstate_intent(ps, "fixup"), &uerr));
-	if (pstate_intent(ps, "hba-lock")) {
-		const char *was = pstate_get(ps, "hba_was_locked");
+	if (fixup && gm_journal_has(ps, "intent", "snapshot"))
+		UNDO("roll the database back to its snapshot", restore_snapshot(ps, gm_journal_has(ps, "intent", "fixup"), &uerr));
+	if (gm_journal_has(ps, "intent", "hba-lock")) {
+		const char *was = gm_journal_get(ps, "hba_was_locked");
 		if (!was || strcmp(was, "1") != 0) {
 			struct gm_hba_opts h;
 			hba_opts(&h, NULL);
@@ -1009,18 +756,18 @@ static int undo_all(struct pstate *ps, struct gm_error *err)
 			UNDO("re-open remote access", gm_hba_unlock(&h, &uerr));
 		}
 	}
-	if (pstate_intent(ps, "connlimit") && db)
+	if (gm_journal_has(ps, "intent", "connlimit") && db)
 		UNDO("restore the connection limit", restore_connlimit(ps, db, &uerr));
-	if (pstate_intent(ps, "notice") && db)
+	if (gm_journal_has(ps, "intent", "notice") && db)
 		UNDO("take the notice out of the banner", unnotice(db, &uerr));
 #undef UNDO
 	return rc;
 }
 
 /* The procedure got through: what is left to do after the commit. */
-static int finish(struct pstate *ps, struct gm_error *err)
+static int finish(struct gm_journal *ps, struct gm_error *err)
 {
-	const char *kind = pstate_get(ps, "procedure");
+	const char *kind = gm_journal_get(ps, "procedure");
 	PGconn *c;
 	char *comment = NULL;
 	int rc;
@@ -1028,12 +775,12 @@ static int finish(struct pstate *ps, struct gm_error *err)
 	if (!(c = open_cluster(err)))
 		return GM_EFAIL;
 	if (kind && strcmp(kind, "upgrade") == 0) {
-		const char *target = pstate_get(ps, "target");
+		const char *target = gm_journal_get(ps, "target");
 		rc = target ? db_exists(c, target, &comment, err) : 0;
 		if (rc == 1 && comment && strcmp(comment, PROCEDURE_MARK) == 0)
 			rc = gm_db_comment_database(c, target, NULL, err);
 	} else {
-		const char *snap = pstate_get(ps, "snapshot"), *keep = pstate_get(ps, "keep_snapshot");
+		const char *snap = gm_journal_get(ps, "snapshot"), *keep = gm_journal_get(ps, "keep_snapshot");
 		rc = snap ? db_exists(c, snap, &comment, err) : 0;
 		if (rc == 1 && keep && strcmp(keep, "1") == 0) {
 			/* kept: the database as it was before the fixup, notice, limit
@@ -1044,7 +791,7 @@ static int finish(struct pstate *ps, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = restore_connlimit(ps, snap, err);
 			if (rc == GM_OK)
-				rc = gm_db_comment_database(c, snap, pstate_get(ps, "source_comment"), err);
+				rc = gm_db_comment_database(c, snap, gm_journal_get(ps, "source_comment"), err);
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
 			rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
 		}
@@ -1252,22 +999,22 @@ static int preflight(struct proc *p, struct gm_error *err)
 	return GM_OK;
 }
 
-static int refuse_if_unfinished(struct pstate *ps, struct gm_error *err)
+static int refuse_if_unfinished(struct gm_journal *ps, struct gm_error *err)
 {
-	int rc = pstate_read(ps, err);
+	int rc = gm_journal_read(ps, err);
 	if (rc < 0)
 		return rc;
 	if (rc == 1) {
-		char *what = pstate_describe(ps);
-		const char *kind = pstate_get(ps, "procedure");
+		char *what = gm_journal_describe(ps);
+		const char *kind = gm_journal_get(ps, "procedure");
 		gm_error_set(err, GM_ECHECK, "an unfinished downtime procedure is recorded (%s, started %s, process %s)", what,
-			     pstate_get(ps, "started") ? pstate_get(ps, "started") : "?",
-			     pstate_get(ps, "pid") ? pstate_get(ps, "pid") : "?");
-		gm_error_detail(err, "The state file is \"%s\".", ps->path);
+			     gm_journal_get(ps, "started") ? gm_journal_get(ps, "started") : "?",
+			     gm_journal_get(ps, "pid") ? gm_journal_get(ps, "pid") : "?");
+		gm_error_detail(err, "The journal is \"%s\".", ps->path);
 		gm_error_hint(err, "Run \"%s --recover\" first: it undoes what that procedure did.",
 			      kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
 		free(what);
-		warned = true;
+		gm_journal_mute_warning();
 		return GM_ECHECK;
 	}
 	return GM_OK;
@@ -1315,18 +1062,17 @@ static int procedure(struct proc *p, struct gm_error *err)
 	int rc;
 
 	p->started = time(NULL);
-	pstate_init(&p->ps);
+	gm_journal_init(&p->ps, NULL);
 	gm_signals_install();
 	/* the owner connections of this run (banner, the upgrade's or fixup's
 	 * own) step through the connection limit 0 it sets on the source */
 	gm_owner_limited_database(p->source);
-	rc = pstate_lock(&p->ps, err);
+	rc = gm_journal_lock(&p->ps, err);
 	if (rc == GM_OK)
 		rc = refuse_if_unfinished(&p->ps, err);
 	if (rc < 0)
 		goto out;
-	gm_strv_release(&p->ps.keys);
-	gm_strv_release(&p->ps.vals);
+	gm_journal_forget(&p->ps);
 
 	gm_step_begin(&st, "checking \"%s\" before the downtime", p->source);
 	rc = preflight(p, err);
@@ -1347,21 +1093,21 @@ static int procedure(struct proc *p, struct gm_error *err)
 	}
 
 	stamp = utc_stamp(p->started);
-	rc = pstate_set(&p->ps, "procedure", p->kind == PROC_UPGRADE ? "upgrade" : "fixup", err);
+	rc = gm_journal_set(&p->ps, "procedure", p->kind == PROC_UPGRADE ? "upgrade" : "fixup", err);
 	if (rc == GM_OK)
-		rc = pstate_setf(&p->ps, "from", err, "%d", p->from);
+		rc = gm_journal_setf(&p->ps, "from", err, "%d", p->from);
 	if (rc == GM_OK)
-		rc = pstate_setf(&p->ps, "to", err, "%d", p->to);
+		rc = gm_journal_setf(&p->ps, "to", err, "%d", p->to);
 	if (rc == GM_OK)
-		rc = pstate_set(&p->ps, "source", p->source, err);
+		rc = gm_journal_set(&p->ps, "source", p->source, err);
 	if (rc == GM_OK)
-		rc = pstate_set(&p->ps, "started", stamp, err);
+		rc = gm_journal_set(&p->ps, "started", stamp, err);
 	if (rc == GM_OK)
-		rc = pstate_setf(&p->ps, "pid", err, "%ld", (long)getpid());
+		rc = gm_journal_setf(&p->ps, "pid", err, "%ld", (long)getpid());
 	if (rc == GM_OK && p->snapshot)
-		rc = pstate_set(&p->ps, "snapshot", p->snapshot, err);
+		rc = gm_journal_set(&p->ps, "snapshot", p->snapshot, err);
 	if (rc == GM_OK && p->kind == PROC_FIXUP)
-		rc = pstate_set(&p->ps, "keep_snapshot", p->o->keep_snapshot ? "1" : "0", err);
+		rc = gm_journal_set(&p->ps, "keep_snapshot", p->o->keep_snapshot ? "1" : "0", err);
 	free(stamp);
 
 	{
@@ -1396,10 +1142,10 @@ static int procedure(struct proc *p, struct gm_error *err)
 		if (rc == GM_OK && (rc = finish(&p->ps, err)) < 0) {
 			gm_error_hint(err, "Everything else is done: \"%s --recover\" finishes it.",
 				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
-			warned = true;
+			gm_journal_mute_warning();
 		}
 		if (rc == GM_OK)
-			rc = pstate_remove(&p->ps, err);
+			rc = gm_journal_remove(&p->ps, err);
 		if (rc == GM_OK && p->kind == PROC_UPGRADE)
 			end_screen(p, p->uo->json ? stderr : stdout);  /* stdout is the JSON's */
 		else if (rc == GM_OK)
@@ -1418,7 +1164,7 @@ static int procedure(struct proc *p, struct gm_error *err)
 		struct gm_error uerr = GM_ERROR_INIT;
 		gm_log(GM_LOG_NOTICE, "the downtime procedure failed: undoing what it did");
 		if (undo_all(&p->ps, &uerr) == GM_OK) {
-			pstate_remove(&p->ps, NULL);
+			gm_journal_remove(&p->ps, NULL);
 			gm_error_hint(err, "%s%sEverything is as it was before the procedure: banner, connection limit, remote access%s.",
 				      err->hint ? err->hint : "", err->hint ? " " : "",
 				      p->kind == PROC_UPGRADE ? ", no new database" : ", the database (from its snapshot)");
@@ -1426,12 +1172,12 @@ static int procedure(struct proc *p, struct gm_error *err)
 			gm_error_hint(err, "Not everything could be undone (%s): fix that and run \"%s --recover\".",
 				      uerr.message ? uerr.message : "?",
 				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
-			warned = true;
+			gm_journal_mute_warning();
 		}
 		gm_error_release(&uerr);
 	}
 out:
-	pstate_release(&p->ps);
+	gm_journal_release(&p->ps);
 	return rc;
 }
 
@@ -1501,6 +1247,56 @@ int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_o
 	return rc;
 }
 
+/*
+ * What --recover acts on must make sense as a whole, not only parse: the
+ * records this gmdb writes, a known procedure, the names undo needs.
+ * GM_ECHECK (with what to check by hand) otherwise.
+ */
+static int check_journal(const struct gm_journal *j, struct gm_error *err)
+{
+	static const char *const keys[] = { "procedure", "from", "to", "source", "started", "pid", "snapshot",
+					    "keep_snapshot", "intent", "child_pid", "connlimit_old", "hba_was_locked",
+					    "target", "source_comment", "source_comment_null", NULL };
+	static const char *const intents[] = { "notice", "connlimit", "hba-lock", "snapshot", "upgrade", "fixup",
+					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore",
+					       "hba-unlock", "commit", NULL };
+	const char *kind = gm_journal_get(j, "procedure");
+	char *problem = NULL;
+
+	for (size_t i = 0; i < j->keys.n && !problem; i++) {
+		const char *const *k;
+		for (k = keys; *k && strcmp(*k, j->keys.v[i]) != 0; k++)
+			;
+		if (!*k)
+			problem = gm_xasprintf("it records \"%s\", which this gmdb does not know", j->keys.v[i]);
+		else if (strcmp(*k, "intent") == 0) {
+			for (k = intents; *k && strcmp(*k, j->vals.v[i]) != 0; k++)
+				;
+			if (!*k)
+				problem = gm_xasprintf("it records a step \"%s\", which this gmdb does not know", j->vals.v[i]);
+		}
+	}
+	if (!problem && (!kind || (strcmp(kind, "upgrade") != 0 && strcmp(kind, "fixup") != 0)))
+		problem = gm_xstrdup("it does not say which procedure it is (upgrade or fixup)");
+	if (!problem && !gm_journal_get(j, "source"))
+		problem = gm_xstrdup("it does not name the database the procedure worked on");
+	if (!problem && strcmp(kind, "fixup") == 0 && !gm_journal_get(j, "snapshot"))
+		problem = gm_xstrdup("it does not name the fixup's snapshot");
+	if (!problem && gm_journal_has(j, "intent", "upgrade") && !gm_journal_get(j, "target"))
+		problem = gm_xstrdup("it does not name the upgrade's target");
+	if (!problem && gm_journal_has(j, "intent", "connlimit") && !gm_journal_get(j, "connlimit_old"))
+		problem = gm_xstrdup("it does not record the connection limit it changed");
+	if (!problem)
+		return GM_OK;
+	gm_error_set(err, GM_ECHECK, "could not understand the journal \"%s\": %s", j->path, problem);
+	gm_error_hint(err, "Check by hand what the procedure may have left: the logon banner of its databases "
+			   "(gm-banner DATABASE show; gm-banner DATABASE unnotice), their connection limit (ALTER "
+			   "DATABASE ... CONNECTION LIMIT), remote access (gm-hba-lock status; gm-hba-lock unlock), a "
+			   "target gnumed_vN or snapshot DATABASE_gmdb_snapshot left behind. Then remove the journal by hand.");
+	free(problem);
+	return GM_ECHECK;
+}
+
 /* Take out the temporary peer grants of runs that are gone (a killed
  * upgrade or fixup child): they name no run that could take them back. */
 static void peer_leftovers(void)
@@ -1519,45 +1315,51 @@ static void peer_leftovers(void)
 
 int gm_downtime_recover(struct gm_error *err)
 {
-	struct pstate ps;
+	struct gm_journal ps;
 	char *what = NULL;
 	int rc;
 
-	warned = true;
-	pstate_init(&ps);
+	gm_journal_mute_warning();
+	gm_journal_init(&ps, NULL);
 	gm_signals_install();
-	rc = pstate_lock(&ps, err);
+	rc = gm_journal_lock(&ps, err);
 	if (rc == GM_OK)
-		rc = pstate_read(&ps, err);
+		rc = gm_journal_read(&ps, err);
 	if (rc == 0) {
 		gm_log(GM_LOG_NOTICE, "no unfinished downtime procedure is recorded (%s): nothing to do", ps.path);
 		goto out;
 	}
+	if (rc == 1)
+		rc = GM_OK;
+	if (rc == GM_OK)
+		rc = check_journal(&ps, err);
+	if (rc == GM_ECHECK)
+		gm_error_detail(err, "The journal \"%s\" is kept as it is; nothing was undone or changed.", ps.path);
 	if (rc < 0)
 		goto out;
-	what = pstate_describe(&ps);
-	gm_owner_limited_database(pstate_get(&ps, "source"));
+	what = gm_journal_describe(&ps);
+	gm_owner_limited_database(gm_journal_get(&ps, "source"));
 	peer_leftovers();
-	if (pstate_intent(&ps, "commit")) {
+	if (gm_journal_has(&ps, "intent", "commit")) {
 		gm_log(GM_LOG_NOTICE, "the %s (started %s) had got through: finishing it", what,
-		       pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?");
+		       gm_journal_get(&ps, "started") ? gm_journal_get(&ps, "started") : "?");
 		rc = finish(&ps, err);
 	} else {
 		gm_log(GM_LOG_NOTICE, "undoing the unfinished %s (started %s, process %s)", what,
-		       pstate_get(&ps, "started") ? pstate_get(&ps, "started") : "?",
-		       pstate_get(&ps, "pid") ? pstate_get(&ps, "pid") : "?");
+		       gm_journal_get(&ps, "started") ? gm_journal_get(&ps, "started") : "?",
+		       gm_journal_get(&ps, "pid") ? gm_journal_get(&ps, "pid") : "?");
 		rc = undo_all(&ps, err);
 	}
 	if (rc == GM_OK)
-		rc = pstate_remove(&ps, err);
+		rc = gm_journal_remove(&ps, err);
 	if (rc == GM_OK)
-		printf("recovered: the %s is %s; the state file is gone\n", what,
-		       pstate_intent(&ps, "commit") ? "finished" : "undone, everything is as it was before it");
+		printf("recovered: the %s is %s; the journal is gone\n", what,
+		       gm_journal_has(&ps, "intent", "commit") ? "finished" : "undone, everything is as it was before it");
 	else
 		gm_error_hint(err, "Fix the cause and run --recover again: it only does what is still to do.");
 out:
 	free(what);
-	pstate_release(&ps);
+	gm_journal_release(&ps);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <libpq-fe.h>
 
 #define GM_HIDDEN __attribute__((visibility("hidden")))
@@ -61,6 +62,126 @@ void gm_strv_release(struct gm_strv *sv);
 
 /* Read a whole file; NUL-terminated, *len (if given) without the NUL. */
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Safe files (safefile.c): files in directories another user can write */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The state directory (/var/lib/gmdb, GMDB_STATE_DIR) belongs to the
+ * postgres OS user, who may plant links, FIFOs or directories there. Root
+ * reaches every file in it (and in the backup and log directories) only
+ * through these: relative to a directory descriptor opened without
+ * following a link at its last component, with O_NOFOLLOW, checked with
+ * fstat() (a regular file, or a directory, owned by root, the running
+ * user or postgres, and a file with no other hard link), new contents in
+ * a fresh O_EXCL file renamed into place, owners changed with fchown() on
+ * the descriptor. Anything else is refused with GM_ECHECK: 'could not use
+ * "PATH": it is a symbolic link (expected a regular file owned by
+ * postgres)', and nothing is read or written through it.
+ */
+struct gm_safedir {
+	int fd;        /* the directory, -1 when not open */
+	char *path;    /* for messages */
+	uid_t owner;   /* whom files made in it are given to (postgres when root) */
+	gid_t group;
+};
+#define GM_SAFEDIR_INIT { -1, NULL, 0, 0 }
+/* The owner of gmdb's files in the state directory: postgres when running
+ * as root (so that runs as postgres work too), else the running user. */
+void gm_safefile_owner(uid_t *uid, gid_t *gid);
+/* GM_OK when st is a regular file (dir: a directory) of an expected owner
+ * (a file: with one link); else GM_ECHECK naming path and what it is. */
+int gm_safefile_check(const struct stat *st, const char *path, bool dir, struct gm_error *err);
+/* Open directory path (its last component not through a link); with
+ * create, make it (mode; given to gm_safefile_owner()). 1 open, 0 missing
+ * (without create), or an error. Release with gm_safefile_dir_close(). */
+int gm_safefile_dir_open(struct gm_safedir *d, const char *path, bool create, mode_t mode, struct gm_error *err);
+/* The same for the sub-directory name of parent. */
+int gm_safefile_dir_at(struct gm_safedir *d, const struct gm_safedir *parent, const char *name, bool create,
+		       mode_t mode, struct gm_error *err);
+void gm_safefile_dir_close(struct gm_safedir *d);
+/* mkdir -p path (the last directory with mode; give: a directory made here
+ * goes to gm_safefile_owner()). A link is followed only in a directory no
+ * other user can write; in any other every component is checked. *dirfd
+ * (if given): the last directory, open (caller closes). */
+int gm_safefile_mkdirs(const char *path, mode_t mode, bool give, int *dirfd, struct gm_error *err);
+/* Read file name of d whole (NUL-terminated): 1 read, 0 missing (or d not
+ * open), or an error (refused: GM_ECHECK). */
+int gm_safefile_read(const struct gm_safedir *d, const char *name, char **data, size_t *len, struct gm_error *err);
+/* Open name of d for an flock: create, read-write, made if missing (mode,
+ * given to d->owner); else read-only. 1 open (*fd), 0 missing, or an
+ * error. */
+int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, mode_t mode, int *fd,
+		     struct gm_error *err);
+/* Replace name of d with data atomically: a fresh file (mode, d->owner),
+ * fsync, renamed over name (whatever name was, a link is replaced, not
+ * followed; a directory is refused), the directory fsync'ed. */
+int gm_safefile_write(const struct gm_safedir *d, const char *name, const char *data, size_t len, mode_t mode,
+		      struct gm_error *err);
+/* Remove name of d (a link itself, never its target); missing is fine. */
+int gm_safefile_remove(const struct gm_safedir *d, const char *name, struct gm_error *err);
+/* Create a new file (O_EXCL, never through a link): path's last component
+ * in directory dirfd, or path itself with AT_FDCWD. */
+int gm_safefile_create_new(int dirfd, const char *path, mode_t mode, int *fd, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The downtime procedure's journal (journal.c)                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * <state>/procedure.state: what the downtime procedure did, recorded
+ * before it was done, in the order it was done; see journal.c for the
+ * format (a version line, key=value records, a SHA-256 line) and for
+ * libgmdb's layering. Files only through safefile.c. No libpq.
+ */
+struct gm_journal {
+	char *dir;                  /* the state directory */
+	char *path;                 /* <dir>/procedure.state, for messages */
+	char *lock;                 /* <dir>/procedure.lock */
+	struct gm_safedir sd;       /* the state directory, once opened */
+	int lock_fd;                /* held (flock) while the procedure runs */
+	struct gm_strv keys, vals;  /* the records, in order; a key may repeat */
+};
+/* dir NULL: GMDB_STATE_DIR, else the configured state directory. Nothing
+ * is opened yet. */
+void gm_journal_init(struct gm_journal *j, const char *dir);
+void gm_journal_release(struct gm_journal *j);
+/* Make the state directory if need be and take procedure.lock: GM_ELOCKED
+ * while a procedure runs. */
+int gm_journal_lock(struct gm_journal *j, struct gm_error *err);
+/* Read the journal into j: 1 read, 0 there is none, GM_ECHECK when it
+ * cannot be understood or used (the message says why, the hint what to
+ * check by hand; the file is left as it is), GM_EFAIL when it cannot be
+ * read. */
+int gm_journal_read(struct gm_journal *j, struct gm_error *err);
+/* Add a record and write the whole journal anew (atomically). */
+int gm_journal_set(struct gm_journal *j, const char *key, const char *value, struct gm_error *err);
+int gm_journal_setf(struct gm_journal *j, const char *key, struct gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Forget the records in memory (the file stays). */
+void gm_journal_forget(struct gm_journal *j);
+/* The last value of key, or NULL. */
+const char *gm_journal_get(const struct gm_journal *j, const char *key);
+/* Is there a record key=value? */
+bool gm_journal_has(const struct gm_journal *j, const char *key, const char *value);
+/* Remove the journal (the procedure is over). */
+int gm_journal_remove(struct gm_journal *j, struct gm_error *err);
+/* "upgrade 21 22" / "fixup of \"gnumed_v22\"" (caller frees). */
+char *gm_journal_describe(const struct gm_journal *j);
+/* The tool whose --recover handles it. */
+const char *gm_journal_tool(const struct gm_journal *j);
+/* The format, pure: the whole file for these records; and its reader
+ * (name for messages; records appended to keys/vals only when all is
+ * well, else GM_ECHECK saying what is wrong). */
+void gm_journal_format(const struct gm_strv *keys, const struct gm_strv *vals, struct gm_buf *out);
+int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_strv *keys, struct gm_strv *vals,
+		     struct gm_error *err);
+/* A warning on stderr when an unfinished procedure is recorded, or a
+ * journal that cannot be read (gm_cli_finish calls it for every tool);
+ * once per run, never after gm_journal_mute_warning(). */
+void gm_journal_warn_unfinished(void);
+void gm_journal_mute_warning(void);
 
 /* ------------------------------------------------------------------ */
 /* Python text semantics for UTF-8 (pytext.c)                          */

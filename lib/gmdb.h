@@ -370,9 +370,6 @@ int gm_downtime_recover(struct gm_error *err);
  * (ALLOW_CONNECTIONS false); never the newest GNUmed database, never one
  * with sessions (GM_ECHECK). undo: accept them again (--unretire). */
 int gm_downtime_retire(int version, bool undo, struct gm_error *err);
-/* One warning line on stderr when an unfinished procedure is recorded
- * (gm_cli_finish calls it for every tool). */
-void gm_downtime_warn_unfinished(void);
 
 /* ------------------------------------------------------------------ */
 /* Logon banner                                                        */

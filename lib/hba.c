@@ -16,7 +16,9 @@
  * directory, renamed over the old one) with the old one's owner and mode.
  * Run as root, the process stays root for the file work and connects as
  * the postgres OS user (GM_CONN_KEEP_ROOT). One run at a time: an flock on
- * <state>/hba-lock/lock.
+ * <state>/hba-lock/lock. The state directory belongs to the postgres OS
+ * user: everything in it is reached through safefile.c (no links, FIFOs,
+ * foreign files).
  */
 #include "gmdb-int.h"
 
@@ -370,6 +372,8 @@ struct state_dir {
 	char *lock;      /* .../lock: flock()ed by the running gm-hba-lock */
 	char *state;     /* .../state: what was locked, when, by whom */
 	char *original;  /* .../original: the exact bytes of the file locked */
+	struct gm_safedir base;  /* <state> */
+	struct gm_safedir d;     /* <state>/hba-lock: every file through it (safefile.c) */
 	int lock_fd;
 	bool exists;
 };
@@ -414,19 +418,11 @@ static void state_dir_release(struct state_dir *sd)
 	free(sd->lock);
 	free(sd->state);
 	free(sd->original);
+	gm_safefile_dir_close(&sd->base);
+	gm_safefile_dir_close(&sd->d);
 	memset(sd, 0, sizeof(*sd));
 	sd->lock_fd = -1;
-}
-
-/* Root makes the directory and the lock file the postgres OS user's, so
- * that runs as postgres work later too. */
-static void give_to_postgres(const char *path, int fd)
-{
-	struct passwd *pw;
-	if (geteuid() != 0 || !(pw = getpwnam("postgres")))
-		return;
-	if (fd >= 0 ? fchown(fd, pw->pw_uid, pw->pw_gid) : chown(path, pw->pw_uid, pw->pw_gid))
-		gm_log(GM_LOG_DEBUG, "could not give \"%s\" to postgres: %s", path, strerror(errno));
+	sd->base.fd = sd->d.fd = -1;
 }
 
 /*
@@ -439,36 +435,28 @@ static int state_open(const struct gm_hba_opts *opts, struct state_dir *sd, bool
 		      struct gm_error *err)
 {
 	const char *base = state_base(opts);
-	struct stat st;
+	int rc;
 
 	memset(sd, 0, sizeof(*sd));
 	sd->lock_fd = -1;
+	sd->base.fd = sd->d.fd = -1;
 	sd->dir = gm_xasprintf("%s/hba-lock", base);
 	sd->lock = gm_xasprintf("%s/lock", sd->dir);
 	sd->state = gm_xasprintf("%s/state", sd->dir);
 	sd->original = gm_xasprintf("%s/original", sd->dir);
-	if (stat(sd->dir, &st) < 0) {
-		if (errno != ENOENT)
-			return gm_error_set(err, GM_EFAIL, "could not stat state directory \"%s\": %s", sd->dir,
-					    strerror(errno));
-		if (!create)
-			return GM_OK;
-		if (mkdir(base, 0755) < 0 && errno != EEXIST) {
-			gm_error_set(err, GM_EFAIL, "could not create state directory \"%s\": %s", base,
-				     strerror(errno));
-			gm_error_hint(err, "Run gm-hba-lock as root once: it makes the directory usable by postgres too.");
-			return GM_EFAIL;
-		}
-		if (mkdir(sd->dir, 0700) < 0 && errno != EEXIST)
-			return gm_error_set(err, GM_EFAIL, "could not create state directory \"%s\": %s", sd->dir,
-					    strerror(errno));
-		give_to_postgres(sd->dir, -1);
-	}
+	/* root makes the directories the postgres OS user's (gm_safefile_owner),
+	 * so that runs as postgres work later too; nothing in them is used
+	 * through a link or when it is not a file of root or postgres */
+	rc = gm_safefile_dir_open(&sd->base, base, create, 0755, err);
+	if (rc < 0 && create && errno == EACCES)
+		gm_error_hint(err, "Run gm-hba-lock as root once: it makes the directory usable by postgres too.");
+	if (rc <= 0)
+		return rc;
+	if ((rc = gm_safefile_dir_at(&sd->d, &sd->base, "hba-lock", create, 0700, err)) <= 0)
+		return rc;
 	sd->exists = true;
-	sd->lock_fd = open(sd->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (sd->lock_fd < 0)
-		return gm_error_set(err, GM_EFAIL, "could not open lock file \"%s\": %s", sd->lock, strerror(errno));
-	give_to_postgres(sd->lock, sd->lock_fd);
+	if ((rc = gm_safefile_open(&sd->d, "lock", true, 0600, &sd->lock_fd, err)) < 0)
+		return rc;
 	if (flock(sd->lock_fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
 		char buf[32] = "";
 		ssize_t n;
@@ -499,10 +487,10 @@ static int state_read(const struct state_dir *sd, struct lock_state *ls, struct 
 	int rc;
 
 	memset(ls, 0, sizeof(*ls));
-	if (!sd->exists || access(sd->state, F_OK) < 0)
+	if (!sd->exists)
 		return 0;
-	rc = gm_read_file(sd->state, &text, NULL, err);
-	if (rc < 0)
+	rc = gm_safefile_read(&sd->d, "state", &text, NULL, err);
+	if (rc <= 0)
 		return rc;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
@@ -541,12 +529,8 @@ static int state_read(const struct state_dir *sd, struct lock_state *ls, struct 
 static int state_write(const struct state_dir *sd, const struct lock_state *ls, struct gm_error *err)
 {
 	struct gm_buf b = GM_BUF_INIT;
-	struct stat like;
 	int rc;
 
-	if (stat(sd->dir, &like) < 0)
-		return gm_error_set(err, GM_EFAIL, "could not stat state directory \"%s\": %s", sd->dir, strerror(errno));
-	like.st_mode = 0600;
 	gm_buf_addf(&b, "# gm-hba-lock: remote access locked; \"gm-hba-lock unlock\" puts \"original\" back\n");
 	gm_buf_addf(&b, "path=%s\n", ls->path);
 	gm_buf_addf(&b, "locked_at=%s\n", ls->locked_at);
@@ -556,30 +540,24 @@ static int state_write(const struct state_dir *sd, const struct lock_state *ls, 
 	gm_buf_addf(&b, "command=%s\n", ls->command);
 	gm_buf_addf(&b, "original_sha256=%s\n", ls->original_sha256);
 	gm_buf_addf(&b, "locked_sha256=%s\n", ls->locked_sha256);
-	rc = gm_pgconf_replace(sd->state, gm_buf_str(&b), b.len, &like, err);
+	rc = gm_safefile_write(&sd->d, "state", gm_buf_str(&b), b.len, 0600, err);
 	gm_buf_release(&b);
 	return rc;
 }
 
-static int state_save_copy(const struct state_dir *sd, const char *path, const char *data, size_t len,
+/* Keep data as file name of the state directory (mode 0600). */
+static int state_save_copy(const struct state_dir *sd, const char *name, const char *data, size_t len,
 			   struct gm_error *err)
 {
-	struct stat like;
-	if (stat(sd->dir, &like) < 0)
-		return gm_error_set(err, GM_EFAIL, "could not stat state directory \"%s\": %s", sd->dir, strerror(errno));
-	like.st_mode = 0600;
-	return gm_pgconf_replace(path, data, len, &like, err);
+	return gm_safefile_write(&sd->d, name, data, len, 0600, err);
 }
 
 /* The state goes first: a run that stops between the two leaves a copy
  * of the original behind, never a lock without its original. */
 static int state_clear(const struct state_dir *sd, struct gm_error *err)
 {
-	if (unlink(sd->state) < 0 && errno != ENOENT)
-		return gm_error_set(err, GM_EFAIL, "could not remove state file \"%s\": %s", sd->state, strerror(errno));
-	if (unlink(sd->original) < 0 && errno != ENOENT)
-		return gm_error_set(err, GM_EFAIL, "could not remove file \"%s\": %s", sd->original, strerror(errno));
-	return GM_OK;
+	int rc = gm_safefile_remove(&sd->d, "state", err);
+	return rc < 0 ? rc : gm_safefile_remove(&sd->d, "original", err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -859,7 +837,7 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 	ls.locked_sha256 = gm_xstrdup(cand_sha);
 
 	/* the exact original is kept before anything is replaced */
-	if ((rc = state_save_copy(sd, sd->original, orig + top, orig_len - top, err)) < 0 ||
+	if ((rc = state_save_copy(sd, "original", orig + top, orig_len - top, err)) < 0 ||
 	    (rc = state_write(sd, &ls, err)) < 0)
 		goto out;
 
@@ -937,8 +915,11 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 	int rc, dirlock = -1;
 
 	memset(&srv, 0, sizeof(srv));
-	if ((rc = gm_read_file(sd->original, &orig, &orig_len, err)) < 0) {
-		gm_error_prefix(err, "the kept original is missing");
+	if ((rc = gm_safefile_read(&sd->d, "original", &orig, &orig_len, err)) <= 0) {
+		if (rc == 0)
+			rc = gm_error_set(err, GM_EFAIL, "the kept original \"%s\" is missing", sd->original);
+		else
+			gm_error_prefix(err, "could not read the kept original");
 		goto out;
 	}
 	gm_sha256_hex(orig, orig_len, sha);
@@ -981,11 +962,11 @@ static int do_unlock(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 						   "file is kept in \"%s\").", sd->original, sd->dir);
 				goto out;
 			}
-			keep = gm_xasprintf("%s/changed-%lld", sd->dir, (long long)time(NULL));
+			keep = gm_xasprintf("changed-%lld", (long long)time(NULL));
 			rc = state_save_copy(sd, keep, cur, cur_len, err);
 			if (rc == GM_OK)
-				gm_log(GM_LOG_WARNING, "file \"%s\" was changed while locked: the changed file is kept as \"%s\"",
-				       ls->path, keep);
+				gm_log(GM_LOG_WARNING, "file \"%s\" was changed while locked: the changed file is kept as \"%s/%s\"",
+				       ls->path, sd->dir, keep);
 			free(keep);
 			if (rc < 0)
 				goto out;
@@ -1124,7 +1105,9 @@ static int do_status(const struct gm_hba_opts *opts, struct state_dir *sd, struc
 		goto out;
 	if ((rc = server_open(opts, &srv, err)) < 0)
 		goto out;
-	if (locked && gm_read_file(ls.path, &cur, &cur_len, NULL) == GM_OK) {
+	/* the path recorded is read only when it is the server's pg_hba.conf:
+	 * the state file is in a directory the postgres OS user can write */
+	if (locked && strcmp(ls.path, srv.hba_file) == 0 && gm_read_file(ls.path, &cur, &cur_len, NULL) == GM_OK) {
 		size_t lines, top = peer_top(cur, cur_len, &lines);
 		gm_sha256_hex(cur + top, cur_len - top, sha);  /* below the live runs' grants */
 		have_sha = true;

@@ -70,11 +70,9 @@ static void timestamp(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ld", ts.tv_nsec / 1000000);
 }
 
-int gm_log_open_file(const char *path, struct gm_error *err)
+/* Log to the new file fd (path for messages). */
+static int log_to_fd(int fd, const char *path, struct gm_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return gm_error_set(err, GM_EFAIL, "could not create log file \"%s\": %s", path, strerror(errno));
 	gm_log_close();
 	log_file = fdopen(fd, "w");
 	if (!log_file) {
@@ -86,26 +84,48 @@ int gm_log_open_file(const char *path, struct gm_error *err)
 	return GM_OK;
 }
 
+/* A log file is always a new file (O_EXCL), never reached through a link:
+ * the log directory may be one another user can write. */
+int gm_log_open_file(const char *path, struct gm_error *err)
+{
+	int fd;
+	if (gm_safefile_create_new(AT_FDCWD, path, 0640, &fd, NULL) < 0)
+		return gm_error_set(err, GM_EFAIL, "could not create log file \"%s\": %s", path,
+				    errno == EEXIST ? "it exists (a new file was expected)" : strerror(errno));
+	return log_to_fd(fd, path, err);
+}
+
 int gm_log_open_in_dir(const char *dir, const char *stem, struct gm_error *err)
 {
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	int rc = GM_EFAIL;
+	int rc = GM_EFAIL, dfd;
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return gm_error_set(err, GM_EFAIL, "could not create log directory \"%s\": %s", dir, strerror(errno));
+	/* made if need be; not through a link where another user could put one */
+	if ((rc = gm_safefile_mkdirs(dir, 0750, false, &dfd, err)) < 0) {
+		gm_error_prefix(err, "could not use the log directory \"%s\"", dir);
+		return rc;
+	}
 	for (int i = 0; i < 100; i++) {
 		char *path = i ? gm_xasprintf("%s/%s-%s.%d.log", dir, stem, stamp, i)
 			       : gm_xasprintf("%s/%s-%s.log", dir, stem, stamp);
-		rc = gm_log_open_file(path, err);
+		int fd;
+		int e;
+		rc = gm_safefile_create_new(dfd, path, 0640, &fd, NULL);
+		e = errno;
+		if (rc == GM_OK)
+			rc = log_to_fd(fd, path, err);
+		else
+			gm_error_set(err, GM_EFAIL, "could not create log file \"%s\": %s", path, strerror(e));
 		free(path);
-		if (rc == GM_OK || errno != EEXIST)
+		if (rc == GM_OK || e != EEXIST)
 			break;
 	}
-	return rc;
+	close(dfd);
+	return rc < 0 ? GM_EFAIL : rc;
 }
 
 const char *gm_log_file_path(void)

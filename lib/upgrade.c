@@ -857,23 +857,22 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	u.started_as_root = geteuid() == 0;
 	gm_engine_init(&u.e);
 
-	/* root's part: the backup directory belongs to postgres */
-	if (!o->check && !o->no_backup && geteuid() == 0) {
-		/* mkdir -p; the last directory belongs to postgres */
-		struct passwd *pw = getpwnam("postgres");
-		char *path = gm_xstrdup(backup_dir(o));
-		for (char *p = path + 1;; p++) {
-			if (*p == '/' || *p == '\0') {
-				char c = *p;
-				*p = '\0';
-				if (mkdir(path, c ? 0755 : 0700) == 0 && !c && pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
-					gm_log(GM_LOG_WARNING, "could not give %s to postgres: %s", path, strerror(errno));
-				*p = c;
-				if (!c)
-					break;
-			}
+	/* root's part: the backup directory belongs to postgres. It is made
+	 * (mkdir -p) without following a link that another user could have put
+	 * in its way (its default is in the postgres OS user's /var/lib/gmdb),
+	 * and given to postgres on its descriptor. */
+	if (!o->check && !o->no_backup && geteuid() == 0 &&
+	    (rc = gm_safefile_mkdirs(backup_dir(o), 0700, true, NULL, err)) < 0) {
+		if (rc != GM_ECHECK) {
+			/* the checks of step 1 say what is wrong with it */
+			gm_log(GM_LOG_DEBUG, "backup directory: %s", err->message);
+			gm_error_release(err);
+		} else {
+			gm_error_prefix(err, "could not use the backup directory \"%s\"", backup_dir(o));
+			gm_error_hint(err, "Nothing was changed. %s Or give another directory with --backup-dir.",
+				      err->hint ? err->hint : "");
+			return rc;
 		}
-		free(path);
 	}
 	if (gm_privs_drop(err) < 0)
 		return GM_EFAIL;
