@@ -1323,6 +1323,10 @@ int gm_downtime_recover(struct gm_error *err)
 	gm_journal_init(&ps, NULL);
 	gm_signals_install();
 	rc = gm_journal_lock(&ps, err);
+	/* what killed runs (a plain upgrade's too) left in pg_hba.conf goes
+	 * first, whatever the journal says */
+	if (rc == GM_OK)
+		peer_leftovers();
 	if (rc == GM_OK)
 		rc = gm_journal_read(&ps, err);
 	if (rc == 0) {
@@ -1339,7 +1343,6 @@ int gm_downtime_recover(struct gm_error *err)
 		goto out;
 	what = gm_journal_describe(&ps);
 	gm_owner_limited_database(gm_journal_get(&ps, "source"));
-	peer_leftovers();
 	if (gm_journal_has(&ps, "intent", "commit")) {
 		gm_log(GM_LOG_NOTICE, "the %s (started %s) had got through: finishing it", what,
 		       gm_journal_get(&ps, "started") ? gm_journal_get(&ps, "started") : "?");
