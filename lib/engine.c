@@ -614,88 +614,117 @@ static void reindex_tick(void *data)
 }
 
 /*
- * The constraint revalidation of upstream's step 10: one DO block, left
- * uncommitted (it becomes durable with the next commit on the same
- * connection, or is rolled back with it), that marks every CHECK and
- * FOREIGN KEY constraint not validated and validates it again.
+ * The constraint revalidation of upstream's step 10. Upstream runs one DO
+ * block as the superuser that marks every CHECK and FOREIGN KEY constraint
+ * not validated and validates it again, and leaves it uncommitted: the
+ * next commit on that connection (a superuser file's statement, the user
+ * transfer) makes it durable, else it is rolled back and only its check
+ * remains (a fixup).
  *
  * Validating runs the constraints' expressions, and with them functions
- * the database owner wrote. Upstream runs them as the superuser; gmdb lets
- * the superuser change only the catalog row and validates each constraint
- * as its table's owner: through a SECURITY DEFINER function in pg_temp that
- * belongs to that owner (validate_owner_sql), inside which PostgreSQL
- * refuses SET ROLE and SET SESSION AUTHORIZATION, so nothing it calls can
- * get back to the superuser. Names reach the ALTER TABLE through format()'s
- * %I (upstream concatenates them unquoted). Tables a superuser owns are
- * validated directly, as before: their owner is the superuser.
+ * the database owner wrote: as the superuser, they could make themselves
+ * one. gmdb has the superuser change only the catalog flag and validates
+ * each constraint on a connection of its table's owner (lib/owner.c):
+ * flags off (committed), ALTER TABLE ... VALIDATE CONSTRAINT as each
+ * owner, and where upstream's block would be rolled back, the flags of
+ * the constraints that were not validated before set back. The end is
+ * upstream's; a crash in between leaves flags, not data, changed (the next
+ * run validates them again). Tables a superuser owns are validated by the
+ * superuser, unless a constraint of theirs uses a function or operator
+ * somebody else owns: then the run stops.
  */
-static const char revalidate_sql[] =
-	"do $$\n"
-	"\tDECLARE\n"
-	"\t\tr record;\n"
-	"\tBEGIN\n"
-	"\t\tFOR r IN (\n"
-	"\t\t\tselect con.connamespace, nsp.nspname, con.conname, con.conrelid, rel.relname, rel.relowner, rol.rolsuper\n"
-	"\t\t\tfrom pg_catalog.pg_constraint con\n"
-	"\t\t\t\tjoin pg_catalog.pg_namespace nsp on nsp.oid OPERATOR(pg_catalog.=) con.connamespace\n"
-	"\t\t\t\tjoin pg_catalog.pg_class rel on rel.oid OPERATOR(pg_catalog.=) con.conrelid\n"
-	"\t\t\t\tjoin pg_catalog.pg_authid rol on rol.oid OPERATOR(pg_catalog.=) rel.relowner\n"
-	"\t\t\twhere con.contype OPERATOR(pg_catalog.=) ANY (ARRAY['c','f']::pg_catalog.\"char\"[])\n"
-	"\t\t) LOOP\n"
-	"\t\t\tRAISE NOTICE 'validating [%] on [%.%]', r.conname, r.nspname, r.relname;\n"
-	"\t\t\tEXECUTE 'UPDATE pg_catalog.pg_constraint SET convalidated = false WHERE conname OPERATOR(pg_catalog.=) $1 "
-	"AND connamespace OPERATOR(pg_catalog.=) $2 AND conrelid OPERATOR(pg_catalog.=) $3' USING r.conname, r.connamespace, r.conrelid;\n"
-	"\t\t\tIF r.rolsuper THEN\n"
-	"\t\t\t\tEXECUTE pg_catalog.format('ALTER TABLE %I.%I VALIDATE CONSTRAINT %I', r.nspname, r.relname, r.conname);\n"
-	"\t\t\tELSE\n"
-	"\t\t\t\tEXECUTE pg_catalog.format('SELECT pg_temp.%I($1, $2, $3)', 'gmdb_validate_as_' OPERATOR(pg_catalog.||) r.relowner::pg_catalog.text)\n"
-	"\t\t\t\t\tUSING r.nspname, r.relname, r.conname;\n"
-	"\t\t\tEND IF;\n"
-	"\t\tEND LOOP;\n"
-	"\tEND\n"
-	"$$;";
-
-/* The owners (oid, name) of tables with a CHECK or FOREIGN KEY constraint
- * that are not superusers. */
-static const char revalidate_owners_sql[] =
-	"SELECT DISTINCT rel.relowner::pg_catalog.text, rol.rolname\n"
-	"  FROM pg_catalog.pg_constraint con\n"
-	"  JOIN pg_catalog.pg_class rel ON rel.oid OPERATOR(pg_catalog.=) con.conrelid\n"
-	"  JOIN pg_catalog.pg_authid rol ON rol.oid OPERATOR(pg_catalog.=) rel.relowner\n"
-	" WHERE con.contype OPERATOR(pg_catalog.=) ANY (ARRAY['c','f']::pg_catalog.\"char\"[]) AND NOT rol.rolsuper";
-
-/* Create pg_temp.gmdb_validate_as_<owner oid>(), owned by that owner. */
-static int validate_as_owner_function(PGconn *c, const char *owner_oid, const char *owner, struct gm_error *err)
+static int revalidate(struct gm_engine *e, PGconn *c, bool keep, struct gm_error *err)
 {
-	char *fname = gm_xasprintf("gmdb_validate_as_%s", owner_oid);
-	int rc = gm_session_execf(c, err,
-				  "CREATE FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name)\n"
-				  "RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $gmdb$\n"
-				  "BEGIN\n"
-				  "\tEXECUTE pg_catalog.format('ALTER TABLE %%I.%%I VALIDATE CONSTRAINT %%I', $1, $2, $3);\n"
-				  "END\n"
-				  "$gmdb$",
-				  fname);
-	if (rc == GM_OK)
-		rc = gm_session_execf(c, err, "ALTER FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name) OWNER TO %I",
-				      fname, owner);
-	if (rc == GM_OK)
-		rc = gm_session_execf(c, err, "REVOKE ALL ON FUNCTION pg_temp.%I(pg_catalog.name, pg_catalog.name, pg_catalog.name) FROM PUBLIC",
-				      fname);
-	free(fname);
-	return rc;
-}
+	PGresult *res = NULL, *bad = NULL;
+	struct gm_buf was_off = GM_BUF_INIT;
+	PGconn *oc = NULL;
+	char *oc_role = NULL;
+	int rc = GM_OK, flipped = 0;
 
-static int revalidate(PGconn *c, struct gm_error *err)
-{
-	PGresult *res = gm_session_query(c, revalidate_owners_sql, 0, NULL, err);
-	int rc = res ? GM_OK : GM_EFAIL;
-
-	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++)
-		rc = validate_as_owner_function(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
+	bad = gm_session_query(c, gm_sql("revalidate-superuser-deps"), 0, NULL, err);
+	if (!bad)
+		return GM_EFAIL;
+	if (PQntuples(bad) > 0) {
+		rc = gm_error_set(err, GM_ECHECK, "constraint \"%s\" of \"%s\", a superuser's table, uses %s, which \"%s\" owns",
+				  PQgetvalue(bad, 0, 0), PQgetvalue(bad, 0, 1), PQgetvalue(bad, 0, 2), PQgetvalue(bad, 0, 3));
+		gm_error_hint(err, "Validating it as the superuser would run that code with all rights; look at it.");
+		PQclear(bad);
+		return rc;
+	}
+	PQclear(bad);
+	res = gm_session_query(c, gm_sql("revalidate-constraints"), 0, NULL, err);
+	if (!res)
+		return GM_EFAIL;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 6), "f") == 0) {
+			gm_buf_adds(&was_off, was_off.len ? "," : "{");
+			gm_buf_adds(&was_off, PQgetvalue(res, i, 0));
+		}
+	gm_buf_adds(&was_off, was_off.len ? "}" : "{}");
+	/* the superuser's part: the flags */
+	rc = gm_session_exec(c, "UPDATE pg_catalog.pg_constraint SET convalidated = false "
+				"WHERE contype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'f']::pg_catalog.\"char\"[])", err);
+	if (rc == GM_OK)
+		rc = gm_session_commit(c, err);
+	if (rc == GM_OK)
+		flipped = 1;
+	/* the owners' part: the validation, each table's constraints as its owner */
+	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
+		const char *nsp = PQgetvalue(res, i, 1), *rel = PQgetvalue(res, i, 2), *con = PQgetvalue(res, i, 3);
+		const char *owner = PQgetvalue(res, i, 4);
+		bool super = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+		PGconn *vc = c;
+		gm_log(GM_LOG_DEBUG, "validating [%s] on [%s.%s] as \"%s\"", con, nsp, rel, super ? gm_conn_user() : owner);
+		if (!super) {
+			if (!oc || strcmp(oc_role, owner) != 0) {
+				gm_conn_close(oc);
+				free(oc_role);
+				oc_role = gm_xstrdup(owner);
+				oc = gm_owner_session(e->target, owner, "postgres@gnumed_vX", err);
+				if (!oc) {
+					rc = GM_EFAIL;
+					break;
+				}
+				rc = gm_session_exec(oc, "set default_transaction_read_only to off", err);
+				if (rc == GM_OK)
+					rc = gm_session_commit(oc, err);
+			}
+			vc = oc;
+		}
+		if (rc == GM_OK)
+			rc = gm_session_execf(vc, err, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", nsp, rel, con);
+		/* one transaction per owner, as upstream's is one */
+		if (rc == GM_OK && (i + 1 == PQntuples(res) || strcmp(PQgetvalue(res, i + 1, 4), owner) != 0))
+			rc = gm_session_commit(vc, err);
+		if (rc < 0) {
+			gm_session_rollback(vc);
+			gm_error_prefix(err, "validating [%s] on [%s.%s]", con, nsp, rel);
+		}
+	}
+	gm_conn_close(oc);
+	free(oc_role);
+	/* where upstream's block ends rolled back, or this failed: the flags
+	 * as they were */
+	if (flipped && (!keep || rc < 0)) {
+		struct gm_error rerr = GM_ERROR_INIT;
+		const char *p[1] = { gm_buf_str(&was_off) };
+		PGresult *r;
+		gm_session_rollback(c);
+		r = gm_session_query(c, "UPDATE pg_catalog.pg_constraint SET convalidated = "
+					"(oid OPERATOR(pg_catalog.<>) ALL ($1::pg_catalog.oid[])) "
+					"WHERE contype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'f']::pg_catalog.\"char\"[])",
+				     1, p, rc < 0 ? &rerr : err);
+		if (!r || gm_session_commit(c, rc < 0 ? &rerr : err) < 0) {
+			if (rc == GM_OK)
+				rc = GM_EFAIL;
+			else
+				gm_log(GM_LOG_WARNING, "could not set the constraints' flags back: %s", rerr.message);
+		}
+		PQclear(r);
+		gm_error_release(&rerr);
+	}
 	PQclear(res);
-	if (rc == GM_OK)
-		rc = gm_session_exec(c, revalidate_sql, err);
+	gm_buf_release(&was_off);
 	return rc;
 }
 
@@ -772,23 +801,32 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_error_prefix(err, "could not create the group role \"%s\"", e->target);
 
 	if (rc == GM_OK && e->reindex == 1) {
-		char *q = gm_sqlf(c, "REINDEX (VERBOSE) DATABASE %I", e->target);
+		/* as the database's owner (which may reindex every table in it,
+		 * as the superuser may; no system catalogs since PostgreSQL 15):
+		 * the index expressions are the owner's code */
+		PGconn *rc_conn;
+		char *q;
 		struct reindex_watch w = { &st, { 0 }, NULL, NULL };
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
-		/* a progress line names the table REINDEX (VERBOSE) did last */
 		rc = gm_session_commit(c, err);
+		rc_conn = rc == GM_OK ? gm_owner_open(e->target, e->owner, "postgres@gnumed_vX", 0, err) : NULL;
+		if (!rc_conn)
+			rc = GM_EFAIL;
+		q = rc_conn ? gm_sqlf(rc_conn, "REINDEX (VERBOSE) DATABASE %I", e->target) : NULL;
+		/* a progress line names the table REINDEX (VERBOSE) did last */
 		if (rc == GM_OK) {
-			w.old = PQsetNoticeReceiver(c, reindex_notice, &w);
-			rc = gm_db_exec_watch(c, q, reindex_tick, &w, err);
-			PQsetNoticeReceiver(c, w.old, w.old_arg);
+			w.old = PQsetNoticeReceiver(rc_conn, reindex_notice, &w);
+			rc = gm_db_exec_watch(rc_conn, q, reindex_tick, &w, err);
+			PQsetNoticeReceiver(rc_conn, w.old, w.old_arg);
 		}
 		free(q);
-		if (rc < 0) {
+		if (rc < 0 && rc_conn) {
 			gm_log(GM_LOG_WARNING, "%s; trying again without VERBOSE, as upstream does", err->message);
-			q = gm_sqlf(c, "REINDEX DATABASE %I", e->target);
-			rc = gm_session_autocommit(c, q, err);
+			q = gm_sqlf(rc_conn, "REINDEX DATABASE %I", e->target);
+			rc = gm_session_autocommit(rc_conn, q, err);
 			free(q);
 		}
+		gm_conn_close(rc_conn);
 		if (rc < 0)
 			gm_error_prefix(err, "could not reindex \"%s\"", e->target);
 		gm_step_end(&st, rc, NULL);
@@ -799,7 +837,10 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 
 	if (rc == GM_OK && e->revalidate == 1) {
 		gm_step_begin(&st, "revalidating the constraints of \"%s\"", e->target);
-		rc = revalidate(c, err);
+		/* upstream's block becomes durable with the next commit on its
+		 * connection: a superuser file's statement or the user transfer */
+		rc = revalidate(e, c, (e->superuser_files.present && e->superuser_files.paths.n > 0) ||
+					      e->transfer_users > 0, err);
 		if (rc < 0) {
 			gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 			gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
