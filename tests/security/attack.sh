@@ -21,8 +21,11 @@ here=$GMDB_SRCDIR/tests/security
 tmp=$(mktemp -d /tmp/gmatk.XXXXXX) || bail "cannot make a temporary directory"
 chmod 755 "$tmp"
 cl=$tmp/cl
+# the tools' logs and the server's are kept in tests/tmp/attack for a look afterwards
+keep=$GMDB_TESTDIR/attack
 cleanup() {
 	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
+	rm -rf "$keep" && mkdir -p "$keep" && cp -a "$tmp/logs" "$cl/server.log" "$keep/" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -41,6 +44,8 @@ for v in 21 22; do
 	sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
 done
 rm -f "$tmp"/*.dump "$tmp/roles.sql"
+[ "$(sql postgres -c "SELECT string_agg(rolname, ', ') FROM pg_roles WHERE rolsuper AND rolname <> 'postgres'")" = "" ] ||
+	bail "the reference cluster has superusers besides postgres (an earlier attack got through?)"
 
 # --- the cluster as Debian ships it ----------------------------------------------------
 # postgres by peer (root too: the test's own psql), everyone else by password
@@ -89,7 +94,7 @@ psqlbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psq
 plant() {  # DB FILE...
 	local db=$1 f; shift
 	for f in "$@"; do
-		dbo "$db" -v psqlbin="$psqlbin" -f "$here/$f" >"$tmp/plant.out" 2>&1 ||
+		dbo "$db" -v psqlbin="$psqlbin" -v dry="${GMDB_ATTACK_DRY:-0}" -f "$here/$f" >"$tmp/plant.out" 2>&1 ||
 			{ sed 's/^/# /' "$tmp/plant.out"; bail "gm-dbo could not plant $f in $db"; }
 	done
 }

