@@ -126,6 +126,12 @@ printf '[profile local]\nhost =\ndatabase = gnumed_v21\n' >"$tmp/etc/gnumed/gnum
 st=$GMDB_STATE_DIR
 as_pg() { runuser -u postgres -- "$@"; }
 pg_plant() { as_pg "$@" || bail "the postgres OS user could not plant: $*"; }
+# a journal --recover refused is kept: where it was, or set aside beside it
+kept() {  # COPY
+	local f
+	for f in $(find "$st" -type f -name "${journal##*/}*"); do cmp -s "$f" "$1" && return 0; done
+	return 1
+}
 # root's files the planted links point at: a root-only canary with a
 # secret in it, a world-readable one (anyone knows its checksum), a
 # root-only directory
@@ -242,9 +248,9 @@ no_escalation() {  # PHASE
 
 # --- d) the postgres OS user's links in the state directory --------------------------------
 pg_plant mkdir -p "$st/hba-lock"
-pg_plant ln -s "$canary" "$st/hba-lock/lock"
-pg_plant ln -s "$canary2" "$st/hba-lock/state"
-pg_plant ln -s "$canary" "$st/hba-lock/original"
+pg_plant ln -sfn "$canary" "$st/hba-lock/lock"
+pg_plant ln -sfn "$canary2" "$st/hba-lock/state"
+pg_plant ln -sfn "$canary" "$st/hba-lock/original"
 for cmd in status lock unlock; do
 	tool "gm-hba-lock $cmd, state files linked to root's" gm-hba-lock $cmd
 	documented "gm-hba-lock $cmd (state files are links)"
@@ -254,7 +260,7 @@ hba_intact "hba-lock/lock, state, original as links"
 rm -rf "$st/hba-lock"
 
 # the whole hba-lock directory a link to a root-only directory
-pg_plant ln -s "$rootdir" "$st/hba-lock"
+pg_plant ln -sfn "$rootdir" "$st/hba-lock"
 for cmd in lock unlock; do
 	tool "gm-hba-lock $cmd, hba-lock/ linked to a root directory" gm-hba-lock $cmd
 	documented "gm-hba-lock $cmd (hba-lock/ is a link)"
@@ -281,49 +287,6 @@ files_intact "a forged hba-lock state"
 hba_intact "a forged hba-lock state"
 rm -rf "$st/hba-lock"
 
-# the downtime procedure's lock and temporary state file as links; the
-# procedure killed right after its first change (if it does not refuse)
-pg_plant ln -s "$canary" "$st/procedure.lock"
-pg_plant ln -s "$canary2" "$st/procedure.state.new"
-GMDB_TEST_CRASH_AT=notice crash "gm-upgrade_server --downtime, procedure.lock and .new linked to root's" \
-	gm-upgrade_server --downtime --no-backup --yes --grace 1 21 22
-[ "$rc" = 137 ] || documented "gm-upgrade_server --downtime (procedure.lock and .new are links)"
-files_intact "procedure.lock and procedure.state.new as links"
-rm -f "$st/procedure.lock" "$st/procedure.state.new"
-tool "gm-upgrade_server --recover after it" gm-upgrade_server --recover
-documented "gm-upgrade_server --recover (after the links)"
-rm -f "$st/procedure.state"
-
-# procedure.state itself a link to a root-only file
-pg_plant ln -s "$canary" "$st/procedure.state"
-tool "gm-hba-lock status, procedure.state linked to a root-only file" gm-hba-lock status
-documented "gm-hba-lock status (procedure.state is a link)"
-tool "gm-upgrade_server --recover, procedure.state linked to a root-only file" gm-upgrade_server --recover
-[ "$rc" != 0 ]
-ok $? "--recover refuses a state file that is a link (exit $rc)"
-documented "gm-upgrade_server --recover (procedure.state is a link)"
-[ -L "$st/procedure.state" ]
-ok $? "and leaves the link where it was"
-files_intact "procedure.state as a link"
-rm -f "$st/procedure.state"
-
-# state files --recover cannot understand: random bytes, empty
-for kind in random empty; do
-	case $kind in
-	random) as_pg sh -c 'head -c 700 /dev/urandom >"$1"' sh "$st/procedure.state" ;;
-	empty) as_pg sh -c ': >"$1"' sh "$st/procedure.state" ;;
-	esac
-	cp "$st/procedure.state" "$tmp/state.planted"
-	tool "gm-upgrade_server --recover, $kind state file" gm-upgrade_server --recover
-	[ "$rc" != 0 ]
-	ok $? "--recover refuses a state file of $kind bytes (exit $rc)"
-	documented "gm-upgrade_server --recover (state file of $kind bytes)"
-	cmp -s "$st/procedure.state" "$tmp/state.planted"
-	ok $? "and keeps it as it was"
-	like "$err" "procedure\.state" "and names it"
-	rm -f "$st/procedure.state"
-done
-
 # a truncated real state file, of a procedure killed after the connection
 # limit: refused and kept; the whole file then undoes everything
 limit_before=$(sql postgres -c "SELECT datconnlimit FROM pg_database WHERE datname = 'gnumed_v21'")
@@ -331,19 +294,27 @@ banner_before=$(dbo gnumed_v21 -c "SELECT pg_catalog.md5(message) FROM cfg.db_lo
 GMDB_TEST_CRASH_AT=connlimit crash "gm-upgrade_server --downtime, killed after the connection limit" \
 	gm-upgrade_server --downtime --no-backup --yes --grace 1 21 22
 expect "gm-upgrade_server --downtime killed after the connection limit" 137
-if [ -s "$st/procedure.state" ]; then
-	cp -p "$st/procedure.state" "$tmp/state.full"
-	head -c $(($(stat -c %s "$tmp/state.full") / 2)) "$tmp/state.full" >"$st/procedure.state"
-	cp "$st/procedure.state" "$tmp/state.planted"
+# the journal it left: procedure.state today; whatever regular file it
+# is, it must be in the state directory
+journal=$st/procedure.state
+[ -f "$journal" ] || journal=$(find "$st" -type f -newer "$tmp/roles.before" ! -name '*lock*' | head -n 1)
+if [ -n "$journal" ] && [ -s "$journal" ]; then
+	echo "# diag: the journal is $journal"
+	cp -p "$journal" "$tmp/state.full"
+	head -c $(($(stat -c %s "$tmp/state.full") / 2)) "$tmp/state.full" >"$journal"
+	cp "$journal" "$tmp/state.planted"
 	tool "gm-upgrade_server --recover, truncated state file" gm-upgrade_server --recover
 	[ "$rc" != 0 ]
 	ok $? "--recover refuses a truncated state file (exit $rc)"
 	documented "gm-upgrade_server --recover (truncated state file)"
-	cmp -s "$st/procedure.state" "$tmp/state.planted"
+	kept "$tmp/state.planted"
 	ok $? "and keeps it as it was"
-	cp -p "$tmp/state.full" "$st/procedure.state"
+	rm -f "$journal"
+	for f in $(find "$st" -type f -name "${journal##*/}*"); do cmp -s "$f" "$tmp/state.planted" && rm -f "$f"; done
+	cp -p "$tmp/state.full" "$journal"
 else
-	ok 1 "the killed procedure left a state file to truncate"
+	ok 1 "the killed procedure left its journal in the state directory"
+	journal=$st/procedure.state
 fi
 tool "gm-upgrade_server --recover, the whole state file" gm-upgrade_server --recover
 expect "gm-upgrade_server --recover with the whole state file" 0
@@ -351,7 +322,50 @@ is "$(sql postgres -c "SELECT datconnlimit FROM pg_database WHERE datname = 'gnu
 	"the connection limit of gnumed_v21 is restored"
 is "$(dbo gnumed_v21 -c "SELECT pg_catalog.md5(message) FROM cfg.db_logon_banner")" "$banner_before" \
 	"the banner of gnumed_v21 is as it was"
-rm -f "$st/procedure.state"
+rm -f "$journal"
+
+# the downtime procedure's lock and temporary state file as links; the
+# procedure killed right after its first change (if it does not refuse)
+pg_plant ln -sfn "$canary" "$st/procedure.lock"
+pg_plant ln -sfn "$canary2" "$journal.new"
+GMDB_TEST_CRASH_AT=notice crash "gm-upgrade_server --downtime, procedure.lock and .new linked to root's" \
+	gm-upgrade_server --downtime --no-backup --yes --grace 1 21 22
+[ "$rc" = 137 ] || documented "gm-upgrade_server --downtime (procedure.lock and .new are links)"
+files_intact "procedure.lock and procedure.state.new as links"
+rm -f "$st/procedure.lock" "$journal.new"
+tool "gm-upgrade_server --recover after it" gm-upgrade_server --recover
+documented "gm-upgrade_server --recover (after the links)"
+rm -f "$journal"
+
+# the journal itself a link to a root-only file
+pg_plant ln -sfn "$canary" "$journal"
+tool "gm-hba-lock status, procedure.state linked to a root-only file" gm-hba-lock status
+documented "gm-hba-lock status (procedure.state is a link)"
+tool "gm-upgrade_server --recover, procedure.state linked to a root-only file" gm-upgrade_server --recover
+[ "$rc" != 0 ]
+ok $? "--recover refuses a state file that is a link (exit $rc)"
+documented "gm-upgrade_server --recover (procedure.state is a link)"
+files_intact "procedure.state as a link"
+rm -f "$journal"
+
+# state files --recover cannot understand: random bytes, empty
+for kind in random empty; do
+	case $kind in
+	random) as_pg sh -c 'head -c 700 /dev/urandom >"$1"' sh "$journal" ;;
+	empty) as_pg sh -c ': >"$1"' sh "$journal" ;;
+	esac
+	cp "$journal" "$tmp/state.planted"
+	tool "gm-upgrade_server --recover, $kind state file" gm-upgrade_server --recover
+	[ "$rc" != 0 ]
+	ok $? "--recover refuses a state file of $kind bytes (exit $rc)"
+	documented "gm-upgrade_server --recover (state file of $kind bytes)"
+	kept "$tmp/state.planted"
+	ok $? "and keeps it as it was"
+	like "$err" "${journal##*/}" "and names it"
+	rm -f "$journal"
+	for f in $(find "$st" -type f -name "${journal##*/}*"); do cmp -s "$f" "$tmp/state.planted" && rm -f "$f"; done
+done
+
 files_intact "the state file tests"
 hba_intact "the state file tests"
 no_escalation "the state directory tests (the downtime runs read gnumed_v21)"
