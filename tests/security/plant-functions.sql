@@ -1,7 +1,8 @@
 -- tests/security/plant-functions.sql: run AS gm-dbo. Vector b): the
 -- functions gm-dbo owns that the tools (or upstream's SQL they run) call,
 -- each made to call evil.attack() first and then do what it always did;
--- vector e): triggers of gm-dbo's own on tables the tools write.
+-- vector e): triggers, a rule, a column default and a CHECK constraint of
+-- gm-dbo's own on tables the tools (or upstream's scripts) write.
 \set ON_ERROR_STOP 1
 CREATE TABLE evil.planted (what text);
 GRANT SELECT ON evil.planted TO PUBLIC;
@@ -56,6 +57,18 @@ ALTER TABLE dem.message_inbox ENABLE ALWAYS TRIGGER zz_evil;
 CREATE TRIGGER zz_evil AFTER INSERT OR UPDATE OR DELETE ON gm.schema_revision
 	FOR EACH STATEMENT EXECUTE FUNCTION evil.trg('trigger_gm_schema_revision');
 ALTER TABLE gm.schema_revision ENABLE ALWAYS TRIGGER zz_evil;
+-- upstream's python data import scripts write these
+CREATE TRIGGER zz_evil AFTER INSERT OR UPDATE OR DELETE ON ref.paperwork_templates
+	FOR EACH STATEMENT EXECUTE FUNCTION evil.trg('trigger_ref_paperwork_templates');
+ALTER TABLE ref.paperwork_templates ENABLE ALWAYS TRIGGER zz_evil;
+CREATE TRIGGER zz_evil AFTER INSERT OR UPDATE OR DELETE ON ref.keyword_expansion
+	FOR EACH STATEMENT EXECUTE FUNCTION evil.trg('trigger_ref_keyword_expansion');
+ALTER TABLE ref.keyword_expansion ENABLE ALWAYS TRIGGER zz_evil;
+-- a column default and a CHECK constraint of gm-dbo's on the banner table
+-- (the schema hash covers neither): evaluated for whoever inserts a
+-- banner, and by the upgrade's revalidation of constraints
+ALTER TABLE cfg.db_logon_banner ALTER COLUMN singularizer SET DEFAULT evil.attack('default_cfg_db_logon_banner');
+ALTER TABLE cfg.db_logon_banner ADD CONSTRAINT zz_evil CHECK (evil.attack('check_cfg_db_logon_banner'));
 -- e) a rule of gm-dbo's own: its action runs with the rights of whoever
 -- writes the banner
 CREATE RULE zz_evil AS ON INSERT TO cfg.db_logon_banner
