@@ -109,6 +109,23 @@ is "$(dbo_hash atk_v22)" "$v22_hash" "setup: the planted atk_v22 still has the s
 echo "# planted as gm-dbo: $(dbo gnumed_v21 -c "SELECT string_agg(what, ', ') FROM evil.planted")"
 dbo atk_fp -c "SELECT pg_catalog.md5(message) FROM cfg.db_logon_banner" >"$tmp/fp-banner.md5"
 
+# The harness sees what it must: evil.attack() run by gm-dbo leaves a
+# record; run by a superuser it leaves one that says so, and escalates
+# (through COPY TO PROGRAM: the database defaults to read-only
+# transactions). Undone before the "before" is taken.
+probe_from=$(stat -c %s "$cl/server.log")
+dbo atk_v22 -c "SELECT evil.attack('probe')" >/dev/null
+sql atk_v22 -c "SELECT evil.attack('probe')" >/dev/null
+sleep 0.2
+probe=$(tail -c +$((probe_from + 1)) "$cl/server.log" | grep -a -o 'gmdb-attack: tag=probe .*superuser=.' | sed 's/.*superuser=//' | sort | paste -sd ' ' -)
+is "$probe" "f t" "setup: evil.attack() records in the server log who ran it, gm-dbo or a superuser"
+if [ "${GMDB_ATTACK_DRY:-0}" = 0 ]; then
+	is "$(sql postgres -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'gm-dbo'")/$(sql postgres -c "SELECT count(*) FROM pg_roles WHERE rolname = 'evil_probe_program'")" \
+		t/1 "setup: run by a superuser, evil.attack() escalates (so the checks below can fail)"
+fi
+sql postgres -c 'ALTER ROLE "gm-dbo" NOSUPERUSER' -c 'DROP ROLE IF EXISTS evil_probe' -c 'DROP ROLE IF EXISTS evil_probe_program' >/dev/null
+sql_rw atk_v22 -c "DELETE FROM public.attack_log WHERE tag = 'probe'" >/dev/null
+
 # vector c: databases named by gm-dbo (who has CREATEDB), clones of the v22
 names=("x\" superuser login password 'pw' --" "gm x" "gm'a")
 esc_name=$'gm\e[31mred'
