@@ -156,7 +156,9 @@ secret=CANARY-$RANDOM$RANDOM-SECRET
 canary=$tmp/canary canary2=$tmp/canary2 rootdir=$tmp/rootdir
 make_files() {
 	rm -rf "$canary" "$canary2" "$rootdir"
-	printf '%s\n' "$secret" >"$canary" && chmod 600 "$canary"
+	# key=value lines, so that a tool reading it as its state has something to show
+	printf '%s\n' "procedure=fixup" "source=$secret" "path=$secret" "original_sha256=$secret" \
+		"locked_sha256=$secret" >"$canary" && chmod 600 "$canary"
 	printf 'root:x:0:0:root:/root:/bin/bash\n' >"$canary2" && chmod 644 "$canary2"
 	mkdir -m 700 "$rootdir"
 }
@@ -265,8 +267,8 @@ no_escalation() {  # PHASE
 
 # --- d) the postgres OS user's links in the state directory --------------------------------
 pg_plant mkdir -p "$st/hba-lock"
-pg_plant ln -sfn "$canary" "$st/hba-lock/lock"
-pg_plant ln -sfn "$canary2" "$st/hba-lock/state"
+pg_plant ln -sfn "$canary2" "$st/hba-lock/lock"
+pg_plant ln -sfn "$canary" "$st/hba-lock/state"
 pg_plant ln -sfn "$canary" "$st/hba-lock/original"
 for cmd in status lock unlock; do
 	tool "gm-hba-lock $cmd, state files linked to root's" gm-hba-lock $cmd
