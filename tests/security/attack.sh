@@ -248,14 +248,17 @@ superuser_runs() {  # FROM-OFFSET
 		paste -sd ';' -
 }
 # After each phase: gm-dbo is no superuser, no role appeared, nothing
-# planted ran with superuser rights. Then the damage is undone.
+# planted ran with superuser rights nor in a superuser's session. Then
+# the damage is undone.
 no_escalation() {  # PHASE
 	local changes
 	is "$(sql postgres -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'gm-dbo'")" f "$1: gm-dbo is not a superuser"
 	changes=$(role_changes)
 	is "$(printf '%s' "$changes" | paste -sd ';' -)" "" "$1: no role appeared, no role's rights changed"
 	is "$(superuser_runs "$phase_log" 'superuser=t')" "" "$1: nothing gm-dbo planted ran with superuser rights"
-	echo "# diag: $1 (at ${SECONDS} s): planted code that ran as an ordinary role: $(superuser_runs "$phase_log" 'superuser=f')"
+	is "$(superuser_runs "$phase_log" 'superuser=f session=super')" "" \
+		"$1: no superuser session ran gm-dbo's code, not even as gm-dbo (SECURITY DEFINER, REINDEX)"
+	echo "# diag: $1 (at ${SECONDS} s): planted code that ran in an ordinary session: $(superuser_runs "$phase_log" 'session=ordinary')"
 	phase_log=$(stat -c %s "$cl/server.log")
 	sql postgres -c 'ALTER ROLE "gm-dbo" NOSUPERUSER' >/dev/null
 	printf '%s\n' "$changes" | while IFS= read -r line; do
@@ -498,8 +501,8 @@ expect "gm-upgrade_server --recover with nothing recorded" 0
 for db in gnumed_v21 gnumed_v22 atk_v22 atk_fp; do
 	exists=$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$db'")
 	[ "$exists" = 1 ] || { echo "# diag: $db does not exist (its upgrade failed): no attack_log to read"; continue; }
-	is "$(sql "$db" -c "SELECT count(*) FROM public.attack_log WHERE superuser")" 0 \
-		"no row of $db's public.attack_log shows a superuser"
+	is "$(sql "$db" -c "SELECT count(*) FROM public.attack_log WHERE superuser OR superuser_session")" 0 \
+		"no row of $db's public.attack_log shows a superuser or a superuser's session"
 done
 phase_log=$log_start
 no_escalation "the whole run"

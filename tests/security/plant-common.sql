@@ -7,7 +7,11 @@
 --   it superuser rights it makes "gm-dbo" a superuser and creates a
 --   superuser role evil_<tag> (in the transaction, and once more through a
 --   separate session with COPY TO PROGRAM, which survives a rollback).
---   Whatever happens, it records WHO ran it: a "gmdb-attack:" line in the
+--   Whatever happens, it records WHO ran it, with which rights
+--   (superuser=t|f) and from what kind of session (session=super|ordinary:
+--   a superuser session that runs gm-dbo's code as gm-dbo, in a SECURITY
+--   DEFINER function or an index expression REINDEX evaluates, cannot
+--   reset, but issue 13 forbids it too): a "gmdb-attack:" line in the
 --   server log (RAISE LOG: kept even when the transaction is rolled back
 --   or read-only) and, where it can, a row in public.attack_log. It always
 --   returns true, so the caller goes on as if nothing happened, and puts
@@ -19,7 +23,9 @@
 CREATE TABLE public.attack_log (
 	at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
 	tag text, db text, session_user_before text, current_user_before text,
-	session_user_after text, current_user_after text, superuser boolean);
+	session_user_after text, current_user_after text,
+	superuser boolean,          -- the code ran with superuser rights
+	superuser_session boolean); -- a superuser's session called it (as gm-dbo or not)
 GRANT SELECT, INSERT ON public.attack_log TO PUBLIC;
 
 CREATE SCHEMA evil;
@@ -37,25 +43,29 @@ DECLARE
 	cu0 text := current_user;
 	su1 text;
 	cu1 text;
-	super0 boolean;
-	super1 boolean;
+	rights0 boolean;
+	rights1 boolean;
+	sess0 boolean;
+	sess1 boolean;
 	cmd text;
 BEGIN
 	IF pg_catalog.current_setting(k, true) = su0 || '/' || cu0 THEN
 		RETURN true;
 	END IF;
 	t := pg_catalog.regexp_replace(pg_catalog.lower(tag), '[^a-z0-9_]', '_', 'g');
-	super0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
-			    WHERE rolname IN (session_user, current_user)), false);
+	-- rights: the current user's (what the code may do); session: the
+	-- session user's (a superuser session calling gm-dbo's code at all)
+	rights0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles WHERE rolname = current_user), false);
+	sess0 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles WHERE rolname = session_user), false);
 	IF NOT (SELECT dry FROM evil.conf) THEN
 		BEGIN EXECUTE 'RESET SESSION AUTHORIZATION'; EXCEPTION WHEN OTHERS THEN NULL; END;
 		BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;
 	END IF;
 	su1 := session_user;
 	cu1 := current_user;
-	super1 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles
-			    WHERE rolname IN (session_user, current_user)), false);
-	IF super1 AND NOT (SELECT dry FROM evil.conf) THEN
+	rights1 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles WHERE rolname = current_user), false);
+	sess1 := coalesce((SELECT pg_catalog.bool_or(rolsuper) FROM pg_catalog.pg_roles WHERE rolname = session_user), false);
+	IF rights1 AND NOT (SELECT dry FROM evil.conf) THEN
 		-- first through a session of its own (survives a rollback; never
 		-- waits long for a lock the caller holds), then in the transaction
 		BEGIN
@@ -77,12 +87,13 @@ BEGIN
 		EXCEPTION WHEN OTHERS THEN NULL;
 		END;
 	END IF;
-	RAISE LOG 'gmdb-attack: tag=% db=% before=%/% after=%/% superuser=%', t, pg_catalog.current_database(),
-		su0, cu0, su1, cu1, CASE WHEN super0 OR super1 THEN 't' ELSE 'f' END;
+	RAISE LOG 'gmdb-attack: tag=% db=% before=%/% after=%/% superuser=% session=%', t, pg_catalog.current_database(),
+		su0, cu0, su1, cu1, CASE WHEN rights0 OR rights1 THEN 't' ELSE 'f' END,
+		CASE WHEN sess0 OR sess1 THEN 'super' ELSE 'ordinary' END;
 	BEGIN
 		INSERT INTO public.attack_log (tag, db, session_user_before, current_user_before,
-					       session_user_after, current_user_after, superuser)
-		VALUES (t, pg_catalog.current_database(), su0, cu0, su1, cu1, super0 OR super1);
+					       session_user_after, current_user_after, superuser, superuser_session)
+		VALUES (t, pg_catalog.current_database(), su0, cu0, su1, cu1, rights0 OR rights1, sess0 OR sess1);
 	EXCEPTION WHEN OTHERS THEN NULL;
 	END;
 	-- leave no trace in the session: the caller must not notice

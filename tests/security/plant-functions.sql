@@ -41,6 +41,9 @@ BEGIN
 			RAISE EXCEPTION 'cannot find the body of % in its definition', r.oid::regprocedure;
 		END IF;
 		EXECUTE pg_catalog.replace(def, r.prosrc, src);
+		-- as an attacker would: run as the caller (the hash functions are
+		-- SECURITY DEFINER, which would keep the caller's rights away)
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s SECURITY INVOKER', r.oid::regprocedure);
 		INSERT INTO evil.planted VALUES (r.oid::regprocedure::text);
 	END LOOP;
 END
