@@ -241,8 +241,9 @@ role_changes() {
 		printf '%s\n' "$line"
 	done
 }
-# what ran with superuser rights since the last call: "tag in database"
-superuser_runs() {  # FROM-OFFSET
+# the planted code's records since OFFSET that match PATTERN, as
+# "N tag in database;..."
+superuser_runs() {  # OFFSET PATTERN
 	tail -c +$(($1 + 1)) "$cl/server.log" | grep -a -o 'gmdb-attack: .*' | LC_ALL=C tr -d '\000-\011\013-\037\177' |
 		grep -a "$2" | sed -E 's/.*tag=([^ ]*) db=(.*) before=.*/\1 in \2/' | sort | uniq -c | awk '{$1=$1; print}' |
 		paste -sd ';' -
