@@ -62,6 +62,12 @@ void gm_strv_release(struct gm_strv *sv);
 
 /* Read a whole file; NUL-terminated, *len (if given) without the NUL. */
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);
+/* A copy of s (NULL: "") with control characters other than newline and
+ * tab, DEL and the C1 controls written as \xNN / \u00NN: for what a
+ * terminal shows of texts from databases. */
+char *gm_printable(const char *s);
+/* Write all of data to fd (again after EINTR); 0, or -1 with errno set. */
+int gm_write_all(int fd, const char *data, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Safe files (safefile.c): files in directories another user can write */
@@ -280,6 +286,7 @@ char *gm_sqlf(PGconn *conn, const char *fmt, ...);
 char *gm_vsqlf(PGconn *conn, const char *fmt, va_list ap);
 /* gm_db_exec(gm_sqlf(conn, fmt, ...)). */
 int gm_db_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...);
+int gm_db_vexecf(PGconn *conn, struct gm_error *err, const char *fmt, va_list ap);
 /* The server's keywords a column, table or schema name cannot be written
  * as unquoted. */
 int gm_sql_reserved_words(PGconn *conn, struct gm_strv *out, struct gm_error *err);

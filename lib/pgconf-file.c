@@ -31,19 +31,6 @@ static char *dir_of(const char *path)
 	return gm_xstrndup(path, (size_t)(slash - path));
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int gm_pgconf_replace(const char *path, const char *data, size_t len, const struct stat *like,
 		      struct gm_error *err)
@@ -64,7 +51,7 @@ int gm_pgconf_replace(const char *path, const char *data, size_t len, const stru
 			     strerror(errno));
 		goto fail;
 	}
-	if (fchmod(fd, like->st_mode & 07777) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, like->st_mode & 07777) < 0 || gm_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		gm_error_set(err, GM_EFAIL, "could not write file \"%s\": %s", tmp, strerror(errno));
 		goto fail;
 	}

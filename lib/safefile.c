@@ -435,19 +435,6 @@ int gm_safefile_open(const struct gm_safedir *d, const char *name, bool create, 
 	return gm_error_set(err, GM_EFAIL, "could not open file \"%s/%s\": it keeps changing", d->path, name);
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int gm_safefile_write(const struct gm_safedir *d, const char *name, const char *data, size_t len, mode_t mode,
 		      struct gm_error *err)
@@ -480,7 +467,7 @@ int gm_safefile_write(const struct gm_safedir *d, const char *name, const char *
 			     (unsigned)d->owner, strerror(errno));
 		goto fail;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || gm_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		gm_error_set(err, GM_EFAIL, "could not write a new \"%s\": %s", path, strerror(errno));
 		goto fail;
 	}

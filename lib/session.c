@@ -134,14 +134,13 @@ int gm_session_exec(PGconn *conn, const char *sql, struct gm_error *err)
 int gm_session_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...)
 {
 	va_list ap;
-	char *q;
 	int rc;
 
+	if (gm_session_begin(conn, err) < 0)
+		return GM_EFAIL;
 	va_start(ap, fmt);
-	q = gm_vsqlf(conn, fmt, ap);
+	rc = gm_db_vexecf(conn, err, fmt, ap);
 	va_end(ap);
-	rc = gm_session_exec(conn, q, err);
-	free(q);
 	return rc;
 }
 

@@ -87,17 +87,22 @@ char *gm_sqlf(PGconn *conn, const char *fmt, ...)
 	return s;
 }
 
+int gm_db_vexecf(PGconn *conn, struct gm_error *err, const char *fmt, va_list ap)
+{
+	char *q = gm_vsqlf(conn, fmt, ap);
+	int rc = gm_db_exec(conn, q, err);
+	free(q);
+	return rc;
+}
+
 int gm_db_execf(PGconn *conn, struct gm_error *err, const char *fmt, ...)
 {
 	va_list ap;
-	char *q;
 	int rc;
 
 	va_start(ap, fmt);
-	q = gm_vsqlf(conn, fmt, ap);
+	rc = gm_db_vexecf(conn, err, fmt, ap);
 	va_end(ap);
-	rc = gm_db_exec(conn, q, err);
-	free(q);
 	return rc;
 }
 

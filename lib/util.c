@@ -3,6 +3,8 @@
  */
 #include "gmdb-int.h"
 
+#include <unistd.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -201,4 +203,19 @@ int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err
 		*len = b.len;
 	*out = gm_buf_detach(&b);
 	return GM_OK;
+}
+
+/* Write all of data to fd (again after EINTR); -1 with errno set. */
+int gm_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
