@@ -13,6 +13,8 @@
  */
 #include "gmdb-int.h"
 
+#include <unistd.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -740,7 +742,13 @@ int gm_banner_show(const char *db, bool json, FILE *out, struct gm_error *err)
 
 	if (rc == GM_OK && json)
 		gm_banner_print_json(db, text, out);
-	else if (rc == GM_OK && text)
+	else if (rc == GM_OK && text && isatty(fileno(out))) {
+		/* on a terminal, the banner's control characters are shown, not
+		 * obeyed; to a file or pipe it goes byte for byte */
+		char *p = gm_printable(text);
+		fprintf(out, "%s\n", p);
+		free(p);
+	} else if (rc == GM_OK && text)
 		fprintf(out, "%s\n", text);
 	free(text);
 	return rc;

@@ -170,7 +170,13 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	return rc;
 }
 
-#define LINE(out, label, value) fprintf(out, "%20s: %s\n", label, value)
+/* the values come from the database (its name, its settings): shown, not obeyed */
+#define LINE(out, label, value)                                      \
+	do {                                                          \
+		char *printable_ = gm_printable(value);               \
+		fprintf(out, "%20s: %s\n", label, printable_);        \
+		free(printable_);                                     \
+	} while (0)
 
 void gm_fingerprint_print_text(const struct gm_fingerprint *fp, bool tables, FILE *out)
 {

@@ -175,9 +175,33 @@ static void log_to_file(enum gm_log_level level, const char *msg)
 	fprintf(log_file, "%s %-7s %s\n", ts, level_names[level], msg);
 }
 
+char *gm_printable(const char *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) {
+			gm_buf_addf(&b, "\\x%02x", *p);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* U+0080 ... U+009F, the C1 controls, in UTF-8 */
+			gm_buf_addf(&b, "\\u%04x", p[1]);
+			p++;
+		} else {
+			gm_buf_addc(&b, (char)*p);
+		}
+	}
+	if (!b.data)
+		gm_buf_adds(&b, "");
+	return gm_buf_detach(&b);
+}
+
 static void vlog(enum gm_log_level level, const char *fmt, va_list ap)
 {
-	char *msg = gm_xvasprintf(fmt, ap);
+	/* names and texts from databases reach these lines: no control
+	 * characters of theirs get to the terminal (or the log) */
+	char *raw = gm_xvasprintf(fmt, ap), *msg = gm_printable(raw);
+	free(raw);
 	log_to_file(level, msg);
 	if (shown(level)) {
 		end_pending_line();
@@ -214,22 +238,26 @@ void gm_log_report(const struct gm_error *err)
 	if (!err || !err->message)
 		return;
 	end_pending_line();
-	if (err->sqlstate) {
-		char *m = gm_xasprintf("%s (SQLSTATE %s)", err->message, err->sqlstate);
-		fprintf(stderr, "%s: error: %s\n", log_progname, m);
-		log_to_file(GM_LOG_ERROR, m);
+	{
+		char *m = err->sqlstate ? gm_xasprintf("%s (SQLSTATE %s)", err->message, err->sqlstate)
+					: gm_xstrdup(err->message);
+		char *pm = gm_printable(m);
+		fprintf(stderr, "%s: error: %s\n", log_progname, pm);
+		log_to_file(GM_LOG_ERROR, pm);
+		free(pm);
 		free(m);
-	} else {
-		fprintf(stderr, "%s: error: %s\n", log_progname, err->message);
-		log_to_file(GM_LOG_ERROR, err->message);
 	}
 	if (err->detail) {
-		fprintf(stderr, "detail: %s\n", err->detail);
-		log_to_file(GM_LOG_ERROR, err->detail);
+		char *pd = gm_printable(err->detail);
+		fprintf(stderr, "detail: %s\n", pd);
+		log_to_file(GM_LOG_ERROR, pd);
+		free(pd);
 	}
 	if (err->hint) {
-		fprintf(stderr, "hint: %s\n", err->hint);
-		log_to_file(GM_LOG_ERROR, err->hint);
+		char *ph = gm_printable(err->hint);
+		fprintf(stderr, "hint: %s\n", ph);
+		log_to_file(GM_LOG_ERROR, ph);
+		free(ph);
 	}
 }
 
@@ -237,7 +265,11 @@ void gm_step_begin(struct gm_step *step, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	step->name = gm_xvasprintf(fmt, ap);
+	{
+		char *raw = gm_xvasprintf(fmt, ap);
+		step->name = gm_printable(raw);
+		free(raw);
+	}
 	va_end(ap);
 	step->started = gm_now();
 	step->last_progress = step->started;

@@ -428,7 +428,9 @@ expect "gm-banner notice on the planted atk_v22" 0
 tool "gm-banner atk_v22 unnotice" gm-banner atk_v22 unnotice
 expect "gm-banner unnotice on the planted atk_v22" 0
 is "$(dbo atk_v22 -c "SELECT message FROM cfg.db_logon_banner")" "Praxis: 8-12 Uhr" "and the banner is the practice's again"
-tool "gm-banner atk_fp show (4 MB with escape sequences)" gm-banner atk_fp show
+# on a terminal (script(1) gives it one) the banner's control characters
+# are shown, not obeyed; into a pipe or file it goes byte for byte
+tool "gm-banner atk_fp show (4 MB with escape sequences, on a terminal)" script -qec "gm-banner atk_fp show" /dev/null
 expect "gm-banner show of a 4 MB banner" 0
 tool "gm-banner atk_fp notice 22 23 (4 MB)" gm-banner atk_fp notice 22 23
 expect "gm-banner notice on a 4 MB banner" 0
@@ -456,7 +458,12 @@ no_escalation "gm-fixup_server"
 plant atk_v22 plant-nasty.sql
 tool "gm-fixup_server --downtime -d atk_v22 (names that need quoting)" gm-fixup_server --downtime --grace 1 -d atk_v22
 documented "gm-fixup_server --downtime on atk_v22 with names that need quoting"
-expect "gm-fixup_server --downtime on atk_v22 with names that need quoting" 0
+# upstream's own gm.create_all_enc_epi_sanity_check_triggers(), in the
+# database, cannot handle such names (nor can upstream's engine): the run
+# fails, says where, and the procedure undoes it all
+expect "gm-fixup_server --downtime on atk_v22 with names that need quoting" 1
+like "$err" 'error: "select gm.create_all_enc_epi_sanity_check_triggers\(\)": ' \
+	"gm-fixup_server --downtime: it is upstream's sanity check generator that fails on them, and the message says so"
 hba_intact "gm-fixup_server --downtime"
 no_escalation "gm-fixup_server --downtime"
 
@@ -492,7 +499,9 @@ plant gnumed_v21 plant-nasty.sql
 tool "gm-upgrade_server --downtime --yes 21 22 (with a backup; names that need quoting)" \
 	gm-upgrade_server --downtime --yes --grace 1 21 22
 documented "gm-upgrade_server --downtime 21 22 on gnumed_v21 with names that need quoting"
-expect "gm-upgrade_server --downtime 21 22 (with a backup; names that need quoting)" 0
+expect "gm-upgrade_server --downtime 21 22 (with a backup; names that need quoting)" 1
+like "$err" 'error: "select gm.create_all_enc_epi_sanity_check_triggers\(\)": ' \
+	"gm-upgrade_server --downtime: it is upstream's sanity check generator that fails on them, and the message says so"
 hba_intact "gm-upgrade_server --downtime"
 no_escalation "gm-upgrade_server --downtime"
 tool "gm-upgrade_server --recover (nothing to do)" gm-upgrade_server --recover
