@@ -852,7 +852,8 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_step_begin(&st, "running the superuser schema files");
 		/* they call the owner's functions as the superuser, as upstream
 		 * does: only when those are upstream's own */
-		rc = gm_shortcut_check_superuser_calls(c, err);
+		if (e->superuser_files.paths.n > 0)
+			rc = gm_shortcut_check_superuser_calls(c, err);
 		if (rc == GM_OK)
 			rc = run_files(e, c, &e->superuser_files, NULL, err);
 		gm_step_end(&st, rc, NULL);
@@ -940,13 +941,13 @@ int gm_engine_bundles(struct gm_engine *e, struct gm_error *err)
 
 /* Step 15 (spec 6.5-6.7): encounter/episode FKs and indexes, the sanity
  * and notification triggers; one transaction. */
-static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *col, const char *target,
-			struct gm_error *err)
+static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *oid, const char *col,
+			const char *target, struct gm_error *err)
 {
-	/* names for ::regclass, quoted: a name of any spelling means itself */
+	/* the child by its oid: its name, whatever its spelling, is never parsed */
 	char *rel = gm_sqlf(c, "%I.%I", ns, tbl);
 	char *tgt = gm_sqlf(c, "clin.%I", target);
-	const char *p[4] = { rel, col, tgt, "pk" };
+	const char *p[4] = { oid, col, tgt, "pk" };
 	PGresult *res;
 	int rc = GM_OK;
 
@@ -962,7 +963,7 @@ static int fk_and_index(PGconn *c, const char *ns, const char *tbl, const char *
 	}
 	PQclear(res);
 	if (rc == GM_OK) {
-		const char *ip[2] = { rel, col };
+		const char *ip[2] = { oid, col };
 		res = gm_session_query(c, gm_sql("engine-column-indexes"), 2, ip, err);
 		if (!res)
 			rc = GM_EFAIL;
@@ -1004,8 +1005,11 @@ static int call_bool_function(PGconn *c, const char *fname, const char *call, bo
 	free(exists);
 	*present = true;
 	res = gm_session_query(c, call, 0, NULL, err);
-	if (!res)
+	if (!res) {
+		/* the database's own function (upstream's SQL made it) failed */
+		gm_error_prefix(err, "\"%s\"", call);
 		return GM_EFAIL;
+	}
 	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), "f") == 0)
 		rc = gm_error_set(err, GM_EFAIL, "%s returned false", call);
 	PQclear(res);
@@ -1025,10 +1029,10 @@ int gm_engine_notifications(struct gm_engine *e, struct gm_error *err)
 	if (!res)
 		rc = GM_EFAIL;
 	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
-		const char *ns = PQgetvalue(res, i, 0), *tbl = PQgetvalue(res, i, 1);
-		rc = fk_and_index(c, ns, tbl, "fk_episode", "episode", err);
+		const char *ns = PQgetvalue(res, i, 0), *tbl = PQgetvalue(res, i, 1), *oid = PQgetvalue(res, i, 2);
+		rc = fk_and_index(c, ns, tbl, oid, "fk_episode", "episode", err);
 		if (rc == GM_OK)
-			rc = fk_and_index(c, ns, tbl, "fk_encounter", "encounter", err);
+			rc = fk_and_index(c, ns, tbl, oid, "fk_encounter", "encounter", err);
 		if (rc < 0)
 			gm_error_prefix(err, "table \"%s.%s\"", ns, tbl);
 	}
@@ -1057,7 +1061,7 @@ int gm_engine_notifications(struct gm_engine *e, struct gm_error *err)
 int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 {
 	struct gm_step st;
-	char *pylog = NULL;
+	char *pylog = NULL, *pydir = NULL;
 	char tz_buf[64] = "";
 	int rc = GM_OK;
 	pid_t pid;
@@ -1076,19 +1080,27 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		snprintf(tz_buf, sizeof(tz_buf), "%s", tz ? tz : "UTC");
 		free(tz);
 	}
-	pylog = gm_xasprintf("%s/gmdb-import-%ld.log", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-			     (long)getpid());
+	/* python's log in a directory of this run's own, not at a name in
+	 * /tmp that someone else could have taken first */
+	pydir = gm_xasprintf("%s/gmdb-import.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(pydir)) {
+		rc = gm_error_set(err, GM_EFAIL, "could not create a temporary directory: %s", strerror(errno));
+		free(pydir);
+		gm_step_end(&st, rc, NULL);
+		return rc;
+	}
+	pylog = gm_xasprintf("%s/import.log", pydir);
 	if (pipe(pipefd) < 0) {
-		free(pylog);
-		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		rc = gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		goto out;
 	}
 	/* python connects as the owner by itself: through the downtime
 	 * procedure's connection limit, until it says it is connected */
 	if (gm_owner_gap_open(e->target, &gap, err) < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
-		free(pylog);
-		return GM_EFAIL;
+		rc = GM_EFAIL;
+		goto out;
 	}
 	fflush(NULL);
 	pid = fork();
@@ -1096,8 +1108,8 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		close(pipefd[0]);
 		close(pipefd[1]);
 		gm_owner_gap_close(gap, NULL);
-		free(pylog);
-		return gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		rc = gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		goto out;
 	}
 	if (pid == 0) {
 		const char *py = getenv("GMDB_PYTHON") && *getenv("GMDB_PYTHON") ? getenv("GMDB_PYTHON") : GM_PYTHON;
@@ -1175,9 +1187,12 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 			gm_log(GM_LOG_DEBUG, "upstream's log of the data import scripts:\n%s", text);
 			free(text);
 		}
-		unlink(pylog);
 	}
+out:
+	unlink(pylog);
+	rmdir(pydir);
 	free(pylog);
+	free(pydir);
 	gm_step_end(&st, rc, NULL);
 	return rc;
 }
