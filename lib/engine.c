@@ -854,8 +854,21 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		 * does: only when those are upstream's own */
 		if (e->superuser_files.paths.n > 0)
 			rc = gm_shortcut_check_superuser_calls(c, err);
+		/* upstream's files, with PostgreSQL's built-in search_path (what
+		 * upstream's session has in a database that sets none), not with
+		 * one the owner may have given the database */
+		if (rc == GM_OK && e->superuser_files.paths.n > 0) {
+			rc = gm_session_exec(c, "SELECT pg_catalog.set_config('search_path', '\"$user\", public', false)", err);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
+		}
 		if (rc == GM_OK)
 			rc = run_files(e, c, &e->superuser_files, NULL, err);
+		if (rc == GM_OK && e->superuser_files.paths.n > 0) {
+			rc = gm_session_exec(c, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", err);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
+		}
 		gm_step_end(&st, rc, NULL);
 	}
 

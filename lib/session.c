@@ -93,7 +93,9 @@ static void detect_timezone(PGconn *conn)
 
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err)
 {
-	return gm_session_setup(gm_conn_open_ex(dbname, NULL, label, 0, err), dbname, err);
+	/* a superuser's session: not the database's own search_path, which
+	 * its owner sets (operators of its own ahead of pg_catalog's) */
+	return gm_session_setup(gm_conn_open_ex(dbname, NULL, label, GM_CONN_SAFE_PATH, err), dbname, err);
 }
 
 PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err)
