@@ -77,13 +77,21 @@ int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err)
 		return rc;
 	}
 	free(fp);
-	res = gm_db_query(conn, gm_sql("superuser-files-triggers"), 0, NULL, err);
+	{
+		/* gm.is_null_or_blank_string(text) of v10 ... v22 (gm.access_log's
+		 * CHECK constraint), measured like upstream_definitions */
+		const char *p[1] = { "{d3498824c5b7181e4c519e6fb238baf5}" };
+		res = gm_db_query(conn, gm_sql("superuser-files-triggers"), 1, p, err);
+	}
 	if (!res)
 		return GM_EFAIL;
 	if (PQntuples(res) > 0) {
-		rc = gm_error_set(err, GM_ECHECK, "trigger \"%s\" on \"%s\" would run %s, which \"%s\" owns, as the superuser",
-				  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
-		gm_error_hint(err, "Upstream's triggers there are SECURITY DEFINER audit triggers; look at this one.");
+		rc = gm_error_set(err, GM_ECHECK, "upstream's superuser schema files would run code of somebody else's "
+						  "as the superuser: %s: %s%s%s%s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+				  PQgetisnull(res, 0, 2) ? "" : " (owned by \"",
+				  PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 2) ? "" : "\")");
+		gm_error_hint(err, "Upstream's gm.schema_revision and gm.access_log have none of it; look at what the "
+				   "owner added, or run upstream's own engine if you trust the owner.");
 	}
 	PQclear(res);
 	return rc;
