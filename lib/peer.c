@@ -49,6 +49,15 @@ int gm_peer_check_role(const char *role, struct gm_error *err)
 		gm_error_set(err, GM_ECHECK, "role name \"%.*s...\" is too long for PostgreSQL", 20, role);
 		return GM_ECHECK;
 	}
+	if (role[0] == '/' || role[0] == '+' || role[0] == '@') {
+		/* even quoted, PostgreSQL 16+ may read "/..." as a regular
+		 * expression; "+" and "@" mean groups and files */
+		gm_error_set(err, GM_ECHECK, "role name \"%s\" cannot be written into pg_hba.conf safely", role);
+		gm_error_detail(err, "It starts with \"%c\", which the server's files may read as a pattern, a group "
+				     "or a file.", role[0]);
+		gm_error_hint(err, "Put the password of the role into ~/.pgpass instead of using a temporary peer grant.");
+		return GM_ECHECK;
+	}
 	for (const unsigned char *p = (const unsigned char *)role; *p; p++) {
 		if (*p == '"' || *p < 0x20 || *p == 0x7f) {
 			gm_error_set(err, GM_ECHECK, "role name cannot be written into pg_hba.conf safely");

@@ -165,6 +165,14 @@ int main(void)
 	is_int(gm_peer_check_role("a\nlocal all all trust", &err), GM_ECHECK, "a newline is refused");
 	is_int(gm_peer_check_role("a\rb", &err), GM_ECHECK, "a carriage return is refused");
 	is_int(gm_peer_check_role("a\tb", &err), GM_ECHECK, "a tab is refused");
+	gm_error_release(&err);
+	is_int(gm_peer_check_role("/.*", &err), GM_ECHECK, "a name starting with / (a pattern on PostgreSQL 16+) is refused");
+	gm_error_release(&err);
+	is_int(gm_peer_check_role("+gm-logins", &err), GM_ECHECK, "a name starting with + (a group) is refused");
+	gm_error_release(&err);
+	is_int(gm_peer_check_role("@file", &err), GM_ECHECK, "a name starting with @ (a file) is refused");
+	gm_error_release(&err);
+	is_int(gm_peer_check_role("a/b+c@d", &err), GM_OK, "/, + and @ inside a name are fine (quoted)");
 	is_int(gm_peer_check_role("a\x7f", &err), GM_ECHECK, "DEL is refused");
 	is_int(gm_peer_check_role("", &err), GM_ECHECK, "an empty name is refused");
 	is_int(gm_peer_check_role(NULL, &err), GM_ECHECK, "no name is refused");
