@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,7 +455,7 @@ static int backup(struct upgrade *u, struct gm_error *err)
 	char stamp[32], host[256] = "localhost";
 	time_t now = time(NULL);
 	struct tm tm;
-	char *pg_dump, jobs[16];
+	char *pg_dump, jobs[16], *password = NULL;
 	int server = 0, status, rc = GM_OK;
 	pid_t pid;
 	PGconn *c;
@@ -468,6 +469,9 @@ static int backup(struct upgrade *u, struct gm_error *err)
 	if (!c)
 		return GM_EFAIL;
 	server = PQserverVersion(c);
+	/* the password that worked (given, or ~/.pgpass), for a pg_dump that
+	 * no longer runs as root (below) */
+	password = PQpass(c) && *PQpass(c) ? gm_xstrdup(PQpass(c)) : NULL;
 	gm_conn_close(c);
 	pg_dump = pg_tool("pg_dump", server);
 	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
@@ -481,9 +485,19 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		if (gm_conn_opts.port)
 			setenv("PGPORT", gm_conn_opts.port, 1);
 		setenv("PGUSER", gm_conn_user(), 1);
-		if (gm_conn_opts.password)
-			setenv("PGPASSWORD", gm_conn_opts.password, 1);
+		if (password)
+			setenv("PGPASSWORD", password, 1);
 		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
+		if (geteuid() == 0) {
+			/* still root (-U named another user): pg_dump writes into the
+			 * postgres user's backup directory as that user, never as root
+			 * through whatever that user put there */
+			struct passwd *pw = getpwnam("postgres");
+			if (!pw || initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+			    setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+				_exit(126);
+			setenv("HOME", pw->pw_dir, 1);
+		}
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
@@ -496,6 +510,7 @@ static int backup(struct upgrade *u, struct gm_error *err)
 	}
 	if (pid < 0) {
 		free(pg_dump);
+		free(password);
 		gm_step_end(&st, GM_EFAIL, NULL);
 		return gm_error_set(err, GM_EFAIL, "could not run pg_dump: %s", strerror(errno));
 	}
@@ -523,6 +538,7 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		gm_error_hint(err, "Fix what pg_dump says, or upgrade without a backup (--no-backup) if you have a recent one.");
 	}
 	free(pg_dump);
+	free(password);
 	gm_step_end(&st, rc, NULL);
 	return rc;
 }
