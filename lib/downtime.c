@@ -1303,11 +1303,10 @@ static void peer_leftovers(void)
 {
 	struct gm_error perr = GM_ERROR_INIT;
 	PGconn *c = open_cluster(&perr);
-	int n = 0;
 
-	if (c && gm_peer_recover(c, &n, &perr) == GM_OK && n > 0)
-		gm_log(GM_LOG_NOTICE, "took out the temporary owner access that %d ended run(s) left in pg_hba.conf", n);
-	else if (perr.message)
+	if (c)
+		gm_owner_take_out_leftovers(c);
+	else
 		gm_log(GM_LOG_WARNING, "could not look for temporary owner access left behind: %s", perr.message);
 	gm_conn_close(c);
 	gm_error_release(&perr);

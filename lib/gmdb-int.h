@@ -247,8 +247,9 @@ enum gm_conn_flags {
 	GM_CONN_NO_PROMPT = 1 << 2,  /* never ask for a password, nor use the run's (-W, PGPASSWORD is libpq's) */
 };
 /* The general form: user NULL means the default user; without
- * GM_CONN_SAFE_PATH the database's own search_path stays (for running
- * upstream's SQL exactly as upstream does). With GM_CONN_KEEP_ROOT, root
+ * GM_CONN_SAFE_PATH the database's own search_path stays (for the owner's
+ * connections that run upstream's SQL exactly as upstream does; never for
+ * a superuser's, whose search_path the owner must not choose). With GM_CONN_KEEP_ROOT, root
  * (with no other database user asked for) connects as the postgres OS user
  * over the local socket but stays root, for tools that must write files
  * only root may write (gm-hba-lock); without it root is dropped for good. */
@@ -302,18 +303,18 @@ int gm_db_server_version(PGconn *conn);
 /* Upstream-style sessions (session.c, spec 2.2)                       */
 /* ------------------------------------------------------------------ */
 
-/* A connection as upstream's engine makes it: the database's own
- * search_path, plpgsql.extra_warnings/extra_errors = 'all', UTF8, the
- * client's time zone; transactions SERIALIZABLE READ WRITE, begun
- * implicitly (gm_session_*). */
+/* A superuser's connection as upstream's engine makes it:
+ * plpgsql.extra_warnings/extra_errors = 'all', UTF8, the client's time
+ * zone; transactions SERIALIZABLE READ WRITE, begun implicitly
+ * (gm_session_*). Its search_path is pg_catalog, pg_temp, not the one the
+ * database's owner may have given the database. The owner's sessions are
+ * gm_owner_session()'s. */
 PGconn *gm_session_open(const char *dbname, const char *label, struct gm_error *err);
 /* BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE unless a transaction is open. */
 /* ------------------------------------------------------------------ */
 /* Connections as the database owner (lib/owner.c)                     */
 /* ------------------------------------------------------------------ */
 
-/* The owner of database db (caller frees *role) and whether it is a superuser. */
-int gm_owner_of(const char *db, char **role, bool *super, struct gm_error *err);
 /*
  * A connection to db whose authenticated user is role (NULL: the
  * database's owner; a database a superuser owns gets a superuser
@@ -337,6 +338,10 @@ void gm_owner_limited_database(const char *db);
 struct gm_owner_gap;
 int gm_owner_gap_open(const char *db, struct gm_owner_gap **gap, struct gm_error *err);
 int gm_owner_gap_close(struct gm_owner_gap *gap, struct gm_error *err);
+/* Take out of pg_hba.conf and pg_ident.conf the temporary peer grants of
+ * runs that ended (conn: a superuser's, over the local socket); logs what
+ * it did. Every run's first grant does it too. */
+void gm_owner_take_out_leftovers(PGconn *conn);
 /* Take back every temporary peer grant of this process (also at exit). */
 void gm_owner_release(void);
 

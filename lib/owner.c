@@ -187,6 +187,8 @@ static PGconn *superuser_conn(const char *db, const char *label, unsigned flags,
 	return gm_conn_open_ex(db, NULL, label, GM_CONN_SAFE_PATH | (flags & GM_CONN_KEEP_ROOT), err);
 }
 
+/* The owner of database db (pg_database.datdba) and whether it is a
+ * superuser, read on a superuser connection to db. */
 static int owner_of(const char *db, char **role, bool *super, unsigned flags, struct gm_error *err)
 {
 	/* on a connection to db itself: a failure is the server's word on db */
@@ -215,11 +217,18 @@ static int owner_of(const char *db, char **role, bool *super, unsigned flags, st
 	return rc;
 }
 
-/* The owner of database db (pg_database.datdba) and whether it is a
- * superuser, read on a superuser connection to template1. */
-int gm_owner_of(const char *db, char **role, bool *super, struct gm_error *err)
+void gm_owner_take_out_leftovers(PGconn *conn)
 {
-	return owner_of(db, role, super, 0, err);
+	struct gm_error err = GM_ERROR_INIT;
+	int n = 0;
+
+	if (gm_peer_recover(conn, &n, &err) < 0)
+		gm_log(GM_LOG_WARNING, "could not look for temporary owner access left behind: %s",
+		       err.message ? err.message : "?");
+	else if (n > 0)
+		gm_log(GM_LOG_NOTICE, "took out the temporary owner access that %d ended run(s) left in pg_hba.conf", n);
+	gm_error_release(&err);
+	recovered = true;
 }
 
 static int grant(const char *db, const char *role, unsigned flags, struct gm_error *err)
@@ -233,16 +242,8 @@ static int grant(const char *db, const char *role, unsigned flags, struct gm_err
 	c = superuser_conn(db, "gmdb owner access", flags, err);
 	if (!c)
 		return GM_EFAIL;
-	if (!recovered) {
-		int n = 0;
-		struct gm_error rerr = GM_ERROR_INIT;
-		if (gm_peer_recover(c, &n, &rerr) < 0)
-			gm_log(GM_LOG_WARNING, "%s", rerr.message ? rerr.message : "could not look for leftovers of earlier runs");
-		else if (n > 0)
-			gm_log(GM_LOG_NOTICE, "removed the temporary owner access that %d earlier run(s) left behind", n);
-		gm_error_release(&rerr);
-		recovered = true;
-	}
+	if (!recovered)
+		gm_owner_take_out_leftovers(c);
 	/* the grant is for the OS user of this moment: a root process that
 	 * stays root connects as the postgres OS user (GM_CONN_KEEP_ROOT), so
 	 * it grants as that user too */
@@ -268,39 +269,43 @@ static int grant(const char *db, const char *role, unsigned flags, struct gm_err
 		atexit(release_at_exit);
 		at_exit_registered = true;
 	}
-	gm_log(GM_LOG_INFO, "temporary local access as \"%s\" (pg_hba.conf, pg_ident.conf) until this run ends", role);
 	return GM_OK;
 }
 
-/* Whether conn's session user is a superuser. */
-static int is_superuser(PGconn *conn, bool *super, struct gm_error *err)
-{
-	char *v = NULL;
-	int rc = gm_db_value(conn, "SELECT r.rolsuper FROM pg_catalog.pg_roles r "
-				   "WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.session_user()",
-			     0, NULL, &v, err);
-	*super = rc == GM_OK && v && strcmp(v, "t") == 0;
-	free(v);
-	return rc;
-}
-
-/* Check what conn is: session_user must be role, and not a superuser
- * unless the role is one. */
-static int verify(PGconn *conn, const char *role, struct gm_error *err)
+/* Who conn's session user is (caller frees *user) and whether it is a
+ * superuser. */
+static int session_identity(PGconn *conn, char **user, bool *super, struct gm_error *err)
 {
 	PGresult *res = gm_db_query(conn, "SELECT pg_catalog.session_user()::pg_catalog.text, r.rolsuper "
 					  "FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) pg_catalog.session_user()",
 				    0, NULL, err);
-	int rc = GM_OK;
 
+	*user = NULL;
+	*super = false;
 	if (!res)
 		return GM_EFAIL;
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), role) != 0)
+	if (PQntuples(res) == 1) {
+		*user = gm_xstrdup(PQgetvalue(res, 0, 0));
+		*super = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	}
+	PQclear(res);
+	return GM_OK;
+}
+
+/* Check what conn is: session_user must be role (a superuser only if the
+ * role is one). */
+static int verify(PGconn *conn, const char *role, struct gm_error *err)
+{
+	char *user;
+	bool super;
+	int rc = session_identity(conn, &user, &super, err);
+
+	if (rc == GM_OK && (!user || strcmp(user, role) != 0))
 		rc = gm_error_set(err, GM_EFAIL, "the connection meant for \"%s\" is not that role's", role);
-	else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+	else if (rc == GM_OK && super)
 		gm_log(GM_LOG_WARNING, "the database owner \"%s\" is a superuser: what it owns runs with all rights anyway",
 		       role);
-	PQclear(res);
+	free(user);
 	return rc;
 }
 
@@ -319,13 +324,15 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 		 * can get, so its own connection (password, prompt and all) will
 		 * do. */
 		bool super_user;
+		char *who;
 		conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
 		if (!conn)
 			return NULL;
-		if (is_superuser(conn, &super_user, err) < 0) {
+		if (session_identity(conn, &who, &super_user, err) < 0) {
 			gm_conn_close(conn);
 			return NULL;
 		}
+		free(who);
 		if (!super_user && (!role || strcmp(user, role) == 0))
 			return conn;
 		gm_conn_close(conn);
@@ -364,7 +371,7 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 			goto done;
 		}
 	}
-	if (conn && verify(conn, role, err) < 0) {
+	if (verify(conn, role, err) < 0) {
 		gm_conn_close(conn);
 		conn = NULL;
 	}
@@ -386,6 +393,7 @@ PGconn *gm_owner_session(const char *db, const char *role, const char *label, st
 {
 	PGconn *su, *conn;
 	PGresult *mine;
+	struct gm_error serr = GM_ERROR_INIT;
 	const char *q = "SELECT name, setting FROM pg_catalog.pg_settings "
 			"WHERE source OPERATOR(pg_catalog.=) ANY (ARRAY['user', 'database user']::pg_catalog.text[]) ORDER BY name";
 
@@ -397,7 +405,9 @@ PGconn *gm_owner_session(const char *db, const char *role, const char *label, st
 		gm_conn_close(conn);
 		return NULL;
 	}
-	if (PQntuples(mine) > 0 && (su = gm_conn_open_ex(db, NULL, label, 0, err)) != NULL) {
+	/* the superuser's session with the database's own search_path (what
+	 * upstream's has), for reading its settings only */
+	if (PQntuples(mine) > 0 && (su = gm_conn_open_ex(db, NULL, label, 0, &serr)) != NULL) {
 		for (int i = 0; i < PQntuples(mine); i++) {
 			const char *p[1] = { PQgetvalue(mine, i, 0) };
 			char *val = NULL;
@@ -411,7 +421,10 @@ PGconn *gm_owner_session(const char *db, const char *role, const char *label, st
 			free(val);
 		}
 		gm_conn_close(su);
+	} else if (serr.message) {
+		gm_log(GM_LOG_WARNING, "the owner's own settings stay: %s", serr.message);
 	}
+	gm_error_release(&serr);
 	PQclear(mine);
 	return gm_session_setup(conn, db, err);
 }
