@@ -786,6 +786,22 @@ static int transfer_users(struct gm_engine *e, PGconn *c, struct gm_error *err)
 	return rc;
 }
 
+/* The session's search_path, committed (the next statement's failure
+ * must not take it back). */
+static int set_search_path(PGconn *c, const char *path, struct gm_error *err)
+{
+	const char *p[1] = { path };
+	PGresult *res;
+
+	if (gm_session_begin(c, err) < 0)
+		return GM_EFAIL;
+	res = gm_db_run(c, "SELECT pg_catalog.set_config('search_path', $1, false)", 1, p, err);
+	if (!res)
+		return GM_EFAIL;
+	PQclear(res);
+	return gm_session_commit(c, err);
+}
+
 /* Steps 7-11 on C3 (superuser at the target). */
 int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 {
@@ -804,29 +820,29 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		/* as the database's owner (which may reindex every table in it,
 		 * as the superuser may; no system catalogs since PostgreSQL 15):
 		 * the index expressions are the owner's code */
-		PGconn *rc_conn;
+		PGconn *oc;
 		char *q;
 		struct reindex_watch w = { &st, { 0 }, NULL, NULL };
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
 		rc = gm_session_commit(c, err);
-		rc_conn = rc == GM_OK ? gm_owner_open(e->target, e->owner, "postgres@gnumed_vX", 0, err) : NULL;
-		if (!rc_conn)
+		oc = rc == GM_OK ? gm_owner_open(e->target, e->owner, "postgres@gnumed_vX", 0, err) : NULL;
+		if (!oc)
 			rc = GM_EFAIL;
-		q = rc_conn ? gm_sqlf(rc_conn, "REINDEX (VERBOSE) DATABASE %I", e->target) : NULL;
+		q = oc ? gm_sqlf(oc, "REINDEX (VERBOSE) DATABASE %I", e->target) : NULL;
 		/* a progress line names the table REINDEX (VERBOSE) did last */
 		if (rc == GM_OK) {
-			w.old = PQsetNoticeReceiver(rc_conn, reindex_notice, &w);
-			rc = gm_db_exec_watch(rc_conn, q, reindex_tick, &w, err);
-			PQsetNoticeReceiver(rc_conn, w.old, w.old_arg);
+			w.old = PQsetNoticeReceiver(oc, reindex_notice, &w);
+			rc = gm_db_exec_watch(oc, q, reindex_tick, &w, err);
+			PQsetNoticeReceiver(oc, w.old, w.old_arg);
 		}
 		free(q);
-		if (rc < 0 && rc_conn) {
+		if (rc < 0 && oc) {
 			gm_log(GM_LOG_WARNING, "%s; trying again without VERBOSE, as upstream does", err->message);
-			q = gm_sqlf(rc_conn, "REINDEX DATABASE %I", e->target);
-			rc = gm_session_autocommit(rc_conn, q, err);
+			q = gm_sqlf(oc, "REINDEX DATABASE %I", e->target);
+			rc = gm_session_autocommit(oc, q, err);
 			free(q);
 		}
-		gm_conn_close(rc_conn);
+		gm_conn_close(oc);
 		if (rc < 0)
 			gm_error_prefix(err, "could not reindex \"%s\"", e->target);
 		gm_step_end(&st, rc, NULL);
@@ -839,8 +855,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_step_begin(&st, "revalidating the constraints of \"%s\"", e->target);
 		/* upstream's block becomes durable with the next commit on its
 		 * connection: a superuser file's statement or the user transfer */
-		rc = revalidate(e, c, (e->superuser_files.present && e->superuser_files.paths.n > 0) ||
-					      e->transfer_users > 0, err);
+		rc = revalidate(e, c, e->superuser_files.paths.n > 0 || e->transfer_users > 0, err);
 		if (rc < 0) {
 			gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 			gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
@@ -857,18 +872,12 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		/* upstream's files, with PostgreSQL's built-in search_path (what
 		 * upstream's session has in a database that sets none), not with
 		 * one the owner may have given the database */
-		if (rc == GM_OK && e->superuser_files.paths.n > 0) {
-			rc = gm_session_exec(c, "SELECT pg_catalog.set_config('search_path', '\"$user\", public', false)", err);
-			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
-		}
+		if (rc == GM_OK && e->superuser_files.paths.n > 0)
+			rc = set_search_path(c, "\"$user\", public", err);
 		if (rc == GM_OK)
 			rc = run_files(e, c, &e->superuser_files, NULL, err);
-		if (rc == GM_OK && e->superuser_files.paths.n > 0) {
-			rc = gm_session_exec(c, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", err);
-			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
-		}
+		if (rc == GM_OK && e->superuser_files.paths.n > 0)
+			rc = set_search_path(c, "pg_catalog, pg_temp", err);
 		gm_step_end(&st, rc, NULL);
 	}
 

@@ -9,7 +9,8 @@
  * plpgsql.extra_warnings/extra_errors to 'all' (which changes what
  * PL/pgSQL accepts), client_encoding UTF8 and the client's time zone.
  * Upstream's SQL was written and tested in such sessions, so gmdb runs it
- * in the same kind.
+ * in the same kind: the superuser's here, the owner's in owner.c
+ * (gm_owner_session), which set themselves up with gm_session_setup().
  */
 #include "gmdb-int.h"
 
