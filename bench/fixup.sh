@@ -12,10 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
 need_reference
-work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-fixup.XXXXXX")
-chmod 777 "$work"
-export GMDB_LOG_DIR=$work/logs
-mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+make_work fixup
 cleanup() {
 	drop_names gnumed_v22
 	names_unlock

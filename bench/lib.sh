@@ -34,6 +34,15 @@ drop_names() {
 quiet() { "$@" 2> >(grep -v '^NOTICE:' >&2); }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# make_work NAME: $work, a fresh directory for the run's files, and the
+# tools' log directory in it (GMDB_LOG_DIR); the caller removes $work
+make_work() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-$1.XXXXXX") || bail "cannot make a temporary directory"
+	chmod 777 "$work"
+	export GMDB_LOG_DIR=$work/logs
+	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+}
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 schema_hash() { sql "$1" -c "SELECT md5(gm.concat_table_structure())"; }

@@ -21,10 +21,7 @@ old=${GMDB_OLD_BUILD:?set GMDB_OLD_BUILD to an earlier gmdb build tree}
 [ -x "$old/tools/gm-upgrade_server" ] || bail "$old/tools/gm-upgrade_server is not built"
 new=$GMDB_BUILDDIR
 need_reference
-work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-trust.XXXXXX")
-chmod 777 "$work"
-export GMDB_LOG_DIR=$work/logs
-mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+make_work trust
 cleanup() {
 	drop_names gnumed_v21 gnumed_v22
 	names_unlock
@@ -62,23 +59,25 @@ echo "# gmdb bench/trust-cost.sh: $rounds rounds, old build $(git -C "$old" desc
 machine
 echo "local logins: $(grep -E '^[[:space:]]*local' "$(sql postgres -c 'SHOW hba_file')" | tr -s ' \t' ' ' | paste -sd ';' -)"
 up_old=() up_new=() fx_old=() fx_new=()
+# both STEP ARRAY: STEP (upgrade or fixup) with each build in $order, the
+# times into ARRAY_old and ARRAY_new, and onto $line
+both() {
+	local which b t
+	for which in $order; do
+		if [ "$which" = old ]; then b=$old; else b=$new; fi
+		t=$($1 "$b" "$which") || exit 1
+		eval "$2_$which+=($t)"
+		line="$line $1 $which ${t}s,"
+	done
+}
 for r in $(seq 1 "$rounds"); do
 	names_lock
 	if [ $((r % 2)) = 1 ]; then order="old new"; else order="new old"; fi
 	line="round $r (load $(loadavg)):"
-	for which in $order; do
-		if [ "$which" = old ]; then b=$old; else b=$new; fi
-		t=$(upgrade "$b" "$which") || exit 1
-		eval "up_$which+=($t)"
-		line="$line upgrade $which ${t}s"
-	done
+	both upgrade up
 	verdict=$(compare_results "$work" bench_old_v22 bench_new_v22 "${MASKS[@]}") || { echo "$verdict"; bail "the results differ in round $r"; }
-	for which in $order; do
-		if [ "$which" = old ]; then b=$old; else b=$new; fi
-		t=$(fixup "$b" "$which") || exit 1
-		eval "fx_$which+=($t)"
-		line="$line, fixup $which ${t}s"
-	done
+	both fixup fx
+	line="${line%,}"
 	names_unlock
 	echo "$line; results: $verdict"
 done

@@ -22,10 +22,7 @@ masks=("${MASKS[@]}")
 [ "$src" = gmref_v21 ] || masks+=(-m blobs.doc_obj.data)
 blobsum() { sql "$1" -c "SELECT count(*) || ' documents, md5 ' || md5(string_agg(md5(data), '' ORDER BY pk)) FROM blobs.doc_obj"; }
 need_reference
-work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-upgrade.XXXXXX")
-chmod 777 "$work"
-export GMDB_LOG_DIR=$work/logs
-mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+make_work upgrade
 cleanup() {
 	drop_names gnumed_v21 gnumed_v22
 	names_unlock
