@@ -233,6 +233,17 @@ void gm_log(enum gm_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* One line of a report: on stderr (after "prog: " for an error) and in the
+ * log file, its control characters shown, not obeyed. */
+static void report_line(const char *label, const char *text)
+{
+	char *p = gm_printable(text);
+	bool error = strcmp(label, "error: ") == 0;
+	fprintf(stderr, "%s%s%s%s\n", error ? log_progname : "", error ? ": " : "", label, p);
+	log_to_file(GM_LOG_ERROR, p);
+	free(p);
+}
+
 void gm_log_report(const struct gm_error *err)
 {
 	if (!err || !err->message)
@@ -241,24 +252,13 @@ void gm_log_report(const struct gm_error *err)
 	{
 		char *m = err->sqlstate ? gm_xasprintf("%s (SQLSTATE %s)", err->message, err->sqlstate)
 					: gm_xstrdup(err->message);
-		char *pm = gm_printable(m);
-		fprintf(stderr, "%s: error: %s\n", log_progname, pm);
-		log_to_file(GM_LOG_ERROR, pm);
-		free(pm);
+		report_line("error: ", m);
 		free(m);
 	}
-	if (err->detail) {
-		char *pd = gm_printable(err->detail);
-		fprintf(stderr, "detail: %s\n", pd);
-		log_to_file(GM_LOG_ERROR, pd);
-		free(pd);
-	}
-	if (err->hint) {
-		char *ph = gm_printable(err->hint);
-		fprintf(stderr, "hint: %s\n", ph);
-		log_to_file(GM_LOG_ERROR, ph);
-		free(ph);
-	}
+	if (err->detail)
+		report_line("detail: ", err->detail);
+	if (err->hint)
+		report_line("hint: ", err->hint);
 }
 
 void gm_step_begin(struct gm_step *step, const char *fmt, ...)

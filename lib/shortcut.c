@@ -81,7 +81,7 @@ int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err)
 		/* gm.is_null_or_blank_string(text) of v10 ... v22 (gm.access_log's
 		 * CHECK constraint), measured like upstream_definitions */
 		const char *p[1] = { "{d3498824c5b7181e4c519e6fb238baf5}" };
-		res = gm_db_query(conn, gm_sql("superuser-files-triggers"), 1, p, err);
+		res = gm_db_query(conn, gm_sql("superuser-files-hazards"), 1, p, err);
 	}
 	if (!res)
 		return GM_EFAIL;
