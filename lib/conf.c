@@ -269,3 +269,10 @@ const struct gm_strv *gm_conf_groups(const struct gm_conf *conf)
 {
 	return &conf->groups;
 }
+
+void gm_conf_options(const struct gm_conf *conf, const char *group, struct gm_strv *out)
+{
+	for (size_t i = 0; i < conf->n; i++)
+		if (strcmp(conf->e[i].group, group) == 0)
+			gm_strv_push(out, conf->e[i].option);
+}

@@ -234,7 +234,14 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 		gm_error_hint(err, "Install gnumed-server, or name the tree with --upstream-dir.");
 		return GM_EUSAGE;
 	}
+	/* the guard: only an engine and a definition format gmdb knows */
+	rc = gm_generation_recognise(e->upstream_dir, &e->generation, err);
+	if (rc < 0)
+		return rc;
 	rc = gm_conf_load(e->conf_path, &e->conf, err);
+	if (rc < 0)
+		return rc;
+	rc = gm_generation_check_conf(e->generation, e->conf, err);
 	if (rc < 0)
 		return rc;
 	if (gm_conf_get_list(e->conf, "installation", "config files"))

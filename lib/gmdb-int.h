@@ -380,6 +380,8 @@ const struct gm_strv *gm_conf_get_list(const struct gm_conf *conf, const char *g
 bool gm_conf_has(const struct gm_conf *conf, const char *group, const char *option);
 /* The groups in file order. */
 const struct gm_strv *gm_conf_groups(const struct gm_conf *conf);
+/* Append the options given in group, in file order, to out. */
+void gm_conf_options(const struct gm_conf *conf, const char *group, struct gm_strv *out);
 
 /* ------------------------------------------------------------------ */
 /* sql-runner.c: upstream's SQL script runner (spec section 3)         */
@@ -453,6 +455,7 @@ struct gm_engine {
 	struct gm_strv scripts;
 	bool has_checks;
 	struct gm_strv checks; /* plausibility items, in pairs */
+	const struct gm_generation *generation; /* the tree's engine, recognised */
 	PGconn *conn;          /* the owner session (upstream's C4) */
 	gm_runner_rewrite_fn rewrite;
 	void *rewrite_data;
@@ -483,6 +486,19 @@ void gm_engine_check_hba(struct gm_engine *e);
 /* Log upstream's fingerprint of database (known_hash: computed already
  * in this run, not again; NULL: compute it). */
 void gm_engine_log_fingerprint(const char *database, const char *what, const char *known_hash);
+
+/* generation.c: the generations of upstream's engine gmdb reproduces.
+ * Recognise the tree's engine by the fingerprints of its parts: GM_OK and
+ * *gen, or GM_ECHECK naming every part that differs (nothing touched). */
+struct gm_generation;
+int gm_generation_recognise(const char *upstream_dir, const struct gm_generation **gen, struct gm_error *err);
+/* GM_ECHECK naming every section and key of conf that gen does not know. */
+int gm_generation_check_conf(const struct gm_generation *gen, const struct gm_conf *conf, struct gm_error *err);
+const char *gm_generation_name(const struct gm_generation *gen);
+const char *gm_generation_releases(const struct gm_generation *gen);
+/* The text of a top-level def/class block of a Python module (malloc'ed;
+ * NULL if absent): what a function's fingerprint is taken of. */
+char *gm_python_block(const char *text, const char *name);
 
 /* The schema hash shortcut (shortcut.c): a runner rewrite function for
  * "select gm.log_script_insertion(...)" that leaves out the hash nobody

@@ -1,0 +1,410 @@
+/*
+ * generation.c - the generations of upstream's engine that gmdb reproduces
+ *
+ * gmdb gives upstream's result only where it knows what upstream's engine
+ * does with a definition. Upstream can change that without changing the
+ * definition files: a new audit generator, a new step, another way of
+ * granting roles. So before anything is changed, the tree's engine is
+ * recognised by content, and the definition by its format:
+ *
+ *  - every part of upstream's engine whose behaviour gmdb reproduces (the
+ *    bootstrapper, the audit generator, the SQL script runner, the conf
+ *    parser, and the gmPG2 functions that pick the objects the engine
+ *    generates SQL for) must have the fingerprint (SHA-256) of a release
+ *    gmdb was proven against, whole file or, for gmPG2.py, whose other
+ *    functions change with every release (logging, new hashes), function
+ *    by function;
+ *  - every section and key of the definition must be one that generation
+ *    knows (those it ignores, like "description", are listed as such).
+ *
+ * Anything else stops the run before the first change, naming what is
+ * unknown. Adding the next generation means adding one entry to the table
+ * below with the code for its steps, never loosening a fingerprint.
+ */
+#include "gmdb-int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gen_part {
+	const char *path;          /* relative to the upstream tree */
+	const char *function;      /* a top-level def of a Python module; NULL: the whole file */
+	const char *const *sha256; /* the fingerprints gmdb reproduces, NULL-terminated */
+};
+
+struct gen_section {
+	const char *kind;          /* "installation", or "bundle " for [bundle NAME] */
+	bool prefix;
+	const char *const *keys;   /* NULL-terminated */
+};
+
+struct gm_generation {
+	const char *name;
+	const char *releases;
+	const struct gen_part *parts;
+	size_t n_parts;
+	const char *const *other_modules; /* the modules in bootstrap/ it knows */
+	const struct gen_section *sections;
+	size_t n_sections;
+};
+
+/* ------------------------------------------------------------------ */
+/* gnumed-server 22.x: the engine of 22.19 (Debian bookworm) to 22.31  */
+/* (Debian trixie); upstream tags rel-1-8-8 to rel-1-8-21               */
+/* ------------------------------------------------------------------ */
+
+static const char *const g22_bootstrap[] = {
+	"3f8e51b963f00b1fa2fa5bbdc28393c1df07ecd31569f17e8871e99af733439a", NULL
+};
+static const char *const g22_audit[] = {
+	"e31004e92dd4c988cd1a168375b0b4a4791d7c3e10758865512aeabd9c10a931", NULL
+};
+static const char *const g22_psql[] = {
+	"9494b3ca0e4c3be97e2e3bd122a329a0b5178acbf2fa8656945332003e413dcb", NULL
+};
+/* 22.19's and 22.31's: the changes between them do not touch what gmdb's
+ * conf.c reproduces (both trees are in the tests) */
+static const char *const g22_cfg2[] = {
+	"3909ec63de1eb2ca7780f053c1d1b82938b70f290fbc212f76b1ec3e76c60206",
+	"d7c51e31497efa0bc38219c8c25cc7077c28daf1249d955c3c27f2dccce1242a", NULL
+};
+static const char *const g22_function_exists[] = {
+	"7688ebc99d3ac425ba275c17dbf02e939085ef5a654b46229ad7752d0a5c22e0", NULL
+};
+static const char *const g22_get_child_tables[] = {
+	"df0b13edd280f5ebc5ac83d1fb6c034441b42afa6ac54551e73374dc20158dd8", NULL
+};
+static const char *const g22_get_foreign_key_names[] = {
+	"237792913d806dd2f925a1d10cb0fd0023d9e194012b2bb0cc750ee40497adac", NULL
+};
+static const char *const g22_get_index_name[] = {
+	"f0c8aecd6f57c156e66cc44674a1e8afbf3b63ac6d9d09846028286cc437ff29", NULL
+};
+static const char *const g22_get_col_defs[] = {
+	"bed4f3d1fe3ef2ce3130ca49cdfe68bc5080f496f5c70cdb03519efda63e3136", NULL
+};
+static const char *const g22_get_col_names[] = {
+	"087f69b67a3178ec13e09a1f151867a2a99a2da31a9423a9b2347ea18db8c91f", NULL
+};
+static const char *const g22_table_exists[] = {
+	"ce4df2ac747a99b00991d4d9440c2d5440a9159e8b88c11ceb315d465a288922", NULL
+};
+
+static const struct gen_part g22_parts[] = {
+	{ "bootstrap/bootstrap_gm_db_system.py", NULL, g22_bootstrap },
+	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, g22_audit },
+	{ "pycommon/gmPsql.py", NULL, g22_psql },
+	{ "pycommon/gmCfg2.py", NULL, g22_cfg2 },
+	{ "pycommon/gmPG2.py", "function_exists", g22_function_exists },
+	{ "pycommon/gmPG2.py", "get_child_tables", g22_get_child_tables },
+	{ "pycommon/gmPG2.py", "get_foreign_key_names", g22_get_foreign_key_names },
+	{ "pycommon/gmPG2.py", "get_index_name", g22_get_index_name },
+	{ "pycommon/gmPG2.py", "get_col_defs", g22_get_col_defs },
+	{ "pycommon/gmPG2.py", "get_col_names", g22_get_col_names },
+	{ "pycommon/gmPG2.py", "table_exists", g22_table_exists },
+};
+
+static const char *const g22_other_modules[] = {
+	"bootstrap_gm_db_system.py", "gmAuditSchemaGenerator.py",
+	"gmDBPruningDMLGenerator.py", /* the demo data pruner: not loaded by upgrades or fixups */
+	NULL
+};
+
+/* The keys upstream's 22.x engine reads (or, where marked, ignores) in
+ * update_db-vX_vY.conf and fixup_db-vN.conf. */
+static const char *const g22_installation[] = {
+	"bundles",
+	"config files",    /* an aggregate: gmdb refuses it and says to run its parts */
+	"interactive", "keep temp files", "description", /* prompts and temp files: not gmdb's */
+	NULL
+};
+static const char *const g22_bundle[] = {
+	"database alias", "minimum postgresql version", "schema", "schema base directory", NULL
+};
+static const char *const g22_database[] = {
+	"name", "override name by", "server alias", "template database", "template version",
+	"target version", "drop target database", "use existing target database", "reindex",
+	"revalidate", "transfer users", "tablespace", "audit disable", "audit trail parent table",
+	"audit trail table prefix", "audit fields table", "schema base directory", "schema",
+	"superuser schema", "script base directory", "data import scripts",
+	"upgrade plausibility checks", NULL
+};
+static const char *const g22_server[] = {
+	"name", "port", "template database", "super user alias",
+	"schema", "schema base directory", /* upstream's server schema import is commented out */
+	NULL
+};
+static const char *const g22_user[] = {
+	"name",
+	"password", /* gmdb never uses a password from a definition */
+	NULL
+};
+static const char *const g22_defaults[] = { "database owner alias", "groups", NULL };
+static const char *const g22_revision[] = { "file", "version", NULL };
+
+static const struct gen_section g22_sections[] = {
+	{ "installation", false, g22_installation },
+	{ "bundle ", true, g22_bundle },
+	{ "database ", true, g22_database },
+	{ "server ", true, g22_server },
+	{ "user ", true, g22_user },
+	{ "GnuMed defaults", false, g22_defaults },
+	{ "revision control", false, g22_revision },
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct gm_generation generations[] = {
+	{ "22.x", "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21",
+	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections) },
+};
+
+const char *gm_generation_name(const struct gm_generation *gen)
+{
+	return gen ? gen->name : "?";
+}
+
+const char *gm_generation_releases(const struct gm_generation *gen)
+{
+	return gen ? gen->releases : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Fingerprints                                                        */
+/* ------------------------------------------------------------------ */
+
+/* The text of the top-level "def NAME" or "class NAME" block of a Python
+ * module: from its first line up to (not including) the next line that
+ * starts in column 0 with anything but "#" or ")" outside a triple-quoted
+ * string (upstream writes SQL in column 0 inside them), without the
+ * newlines that end it. NULL if there is none. */
+char *gm_python_block(const char *text, const char *name)
+{
+	const char *p = text, *start = NULL, *end = NULL;
+	size_t nlen = strlen(name);
+	char in_str = 0; /* the quote of the triple-quoted string we are in */
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		const char *next = eol ? eol + 1 : p + strlen(p);
+		bool top = *p != '\n' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\f' && *p != '\v' &&
+			   *p != '#' && *p != ')';
+		bool def = false;
+		const char *q = NULL;
+
+		if (strncmp(p, "def", 3) == 0)
+			q = p + 3;
+		else if (strncmp(p, "class", 5) == 0)
+			q = p + 5;
+		if (q && (*q == ' ' || *q == '\t')) {
+			while (*q == ' ' || *q == '\t')
+				q++;
+			def = strncmp(q, name, nlen) == 0 &&
+			      !((q[nlen] >= 'a' && q[nlen] <= 'z') || (q[nlen] >= 'A' && q[nlen] <= 'Z') ||
+				(q[nlen] >= '0' && q[nlen] <= '9') || q[nlen] == '_');
+		}
+		if (start && !in_str && (top || def)) {
+			end = p;
+			break;
+		}
+		if (!start && def && !in_str)
+			start = p;
+		for (const char *c = p; c < next && *c != '\n';) {
+			if ((c[0] == '"' || c[0] == '\'') && c[1] == c[0] && c[2] == c[0] && (!in_str || in_str == c[0])) {
+				in_str = in_str ? 0 : c[0];
+				c += 3;
+			} else {
+				c++;
+			}
+		}
+		p = next;
+	}
+	if (!start)
+		return NULL;
+	if (!end)
+		end = start + strlen(start);
+	while (end > start && end[-1] == '\n')
+		end--;
+	return gm_xstrndup(start, (size_t)(end - start));
+}
+
+static char *join(const struct gm_strv *sv, const char *sep)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i)
+			gm_buf_adds(&b, sep);
+		gm_buf_adds(&b, sv->v[i]);
+	}
+	return gm_buf_detach(&b);
+}
+
+static bool listed(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The fingerprint of one part: GM_OK with hex (or a reason in *why). */
+static int part_fingerprint(const char *dir, const struct gen_part *part, char hex[65], char **why)
+{
+	char *path = gm_xasprintf("%s/%s", dir, part->path), *text = NULL;
+	size_t len = 0;
+	struct gm_error e = GM_ERROR_INIT;
+	int rc = gm_read_file(path, &text, &len, &e);
+
+	if (rc < 0) {
+		*why = gm_xasprintf("%s: %s", part->path, e.message ? e.message : "unreadable");
+	} else if (part->function) {
+		char *block = memchr(text, '\0', len) ? NULL : gm_python_block(text, part->function);
+		if (!block) {
+			*why = gm_xasprintf("%s: has no function %s()", part->path, part->function);
+			rc = GM_ECHECK;
+		} else {
+			gm_sha256_hex(block, strlen(block), hex);
+		}
+		free(block);
+	} else {
+		gm_sha256_hex(text, len, hex);
+	}
+	gm_error_release(&e);
+	free(text);
+	free(path);
+	return rc < 0 ? GM_ECHECK : GM_OK;
+}
+
+int gm_generation_recognise(const char *upstream_dir, const struct gm_generation **out, struct gm_error *err)
+{
+	struct gm_strv best_unknown = GM_STRV_INIT;
+	const struct gm_generation *best = NULL;
+	size_t best_known = 0;
+
+	*out = NULL;
+	for (size_t g = 0; g < N_OF(generations); g++) {
+		const struct gm_generation *gen = &generations[g];
+		struct gm_strv unknown = GM_STRV_INIT;
+		size_t known = 0;
+
+		for (size_t i = 0; i < gen->n_parts; i++) {
+			const struct gen_part *part = &gen->parts[i];
+			char hex[65], *why = NULL;
+
+			if (part_fingerprint(upstream_dir, part, hex, &why) < 0) {
+				gm_strv_push(&unknown, why);
+				free(why);
+			} else if (!listed(part->sha256, hex)) {
+				char *s = part->function
+					? gm_xasprintf("%s: function %s() (sha256 %.16s...)", part->path, part->function, hex)
+					: gm_xasprintf("%s (sha256 %.16s...)", part->path, hex);
+				gm_strv_push(&unknown, s);
+				free(s);
+			} else {
+				gm_log(GM_LOG_DEBUG, "upstream's engine: %s%s%s%s is %s's (sha256 %s)", part->path,
+				       part->function ? ", " : "", part->function ? part->function : "",
+				       part->function ? "()" : "", gen->name, hex);
+				known++;
+			}
+		}
+		/* modules of the engine gmdb has never seen */
+		{
+			char *bdir = gm_xasprintf("%s/bootstrap", upstream_dir);
+			DIR *d = opendir(bdir);
+			struct dirent *de;
+			while (d && (de = readdir(d))) {
+				size_t n = strlen(de->d_name);
+				if (n > 3 && strcmp(de->d_name + n - 3, ".py") == 0 &&
+				    !listed(gen->other_modules, de->d_name)) {
+					char *s = gm_xasprintf("bootstrap/%s (a module %s's engine does not have)",
+							       de->d_name, gen->name);
+					gm_strv_push(&unknown, s);
+					free(s);
+				}
+			}
+			if (d)
+				closedir(d);
+			free(bdir);
+		}
+		if (unknown.n == 0) {
+			gm_log(GM_LOG_INFO, "upstream's engine in \"%s\" is %s's: %s", upstream_dir, gen->name, gen->releases);
+			*out = gen;
+			gm_strv_release(&unknown);
+			gm_strv_release(&best_unknown);
+			return GM_OK;
+		}
+		if (!best || known > best_known) {
+			best = gen;
+			best_known = known;
+			gm_strv_release(&best_unknown);
+			best_unknown = unknown;
+		} else {
+			gm_strv_release(&unknown);
+		}
+	}
+	{
+		char *list = join(&best_unknown, "; ");
+		gm_error_set(err, GM_ECHECK, "upstream's engine in \"%s\" is not one gmdb knows", upstream_dir);
+		gm_error_detail(err, "%zu part%s of it differ%s from the nearest engine gmdb reproduces, %s's (%s): %s",
+				best_unknown.n, best_unknown.n == 1 ? "" : "s", best_unknown.n == 1 ? "s" : "",
+				best ? best->name : "?", best ? best->releases : "?", list);
+		gm_error_hint(err, "Nothing was changed. gmdb gives upstream's result only for engines it was proven "
+			      "against. Run upstream's own command for this release (on Debian, the original gmdb "
+			      "diverts: /usr/sbin/gm-upgrade_server.gnumed-server or gm-fixup_server.gnumed-server), "
+			      "or a gmdb that knows it.");
+		free(list);
+	}
+	gm_strv_release(&best_unknown);
+	return GM_ECHECK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Definition format                                                   */
+/* ------------------------------------------------------------------ */
+
+int gm_generation_check_conf(const struct gm_generation *gen, const struct gm_conf *conf, struct gm_error *err)
+{
+	const struct gm_strv *groups = gm_conf_groups(conf);
+	struct gm_strv unknown = GM_STRV_INIT;
+	int rc = GM_OK;
+
+	for (size_t g = 0; g < groups->n; g++) {
+		const char *group = groups->v[g];
+		const struct gen_section *sec = NULL;
+		struct gm_strv opts = GM_STRV_INIT;
+
+		for (size_t i = 0; i < gen->n_sections && !sec; i++) {
+			const struct gen_section *s = &gen->sections[i];
+			if (s->prefix ? strncmp(group, s->kind, strlen(s->kind)) == 0 && group[strlen(s->kind)]
+				      : strcmp(group, s->kind) == 0)
+				sec = s;
+		}
+		if (!sec) {
+			char *s = gm_xasprintf("section [%s]", group);
+			gm_strv_push(&unknown, s);
+			free(s);
+			continue;
+		}
+		gm_conf_options(conf, group, &opts);
+		for (size_t i = 0; i < opts.n; i++)
+			if (!listed(sec->keys, opts.v[i])) {
+				char *s = gm_xasprintf("\"%s\" in [%s]", opts.v[i], group);
+				gm_strv_push(&unknown, s);
+				free(s);
+			}
+		gm_strv_release(&opts);
+	}
+	if (unknown.n) {
+		char *list = join(&unknown, ", ");
+		rc = gm_error_set(err, GM_ECHECK, "the definition \"%s\" has what %s's engine does not know: %s",
+				  gm_conf_path(conf), gen->name, list);
+		gm_error_hint(err, "Nothing was changed. gmdb runs only definitions whose every part it knows. Run "
+			      "upstream's own command for this release (on Debian: /usr/sbin/gm-upgrade_server.gnumed-server "
+			      "or gm-fixup_server.gnumed-server), or a gmdb that knows it.");
+		free(list);
+	}
+	gm_strv_release(&unknown);
+	return rc;
+}

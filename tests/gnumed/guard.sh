@@ -1,0 +1,124 @@
+#!/bin/bash
+# The guard: gmdb runs only an upstream engine and a definition format it
+# knows. Copies of the real upstream tree, each altered in one place the
+# way a new upstream release could change it (a generator, a step, a key,
+# a section, one of the gmPG2 functions the engine picks objects with), and
+# upstream's development tree (the future v23): every one is refused with a
+# message naming exactly what is unknown, before anything is changed; an
+# alteration of a part gmdb does not reproduce (logging in gmPG2) is not.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_reference
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/guard
+rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
+mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
+for d in gnumed_v21 gnumed_v22; do drop_db "$d"; done
+clone_db gmref_v21 gnumed_v21
+clone_db gmref_v22 gnumed_v22_ref
+
+# the state of the cluster that a refused run must not change
+state() {
+	sql postgres -c "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database" &&
+	sql postgres -c "SELECT string_agg(rolname || ':' || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles" &&
+	sql postgres -c "SELECT string_agg(r.rolname || '>' || m.rolname || ':' || a.admin_option, ',' ORDER BY 1)
+		FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member" &&
+	sql gnumed_v21 -c "SELECT md5(gm.concat_table_structure()) || ' ' || (SELECT count(*) FROM gm.schema_revision)" &&
+	sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v21'"
+}
+before=$(state)
+
+# a fresh copy of the real tree: bootstrap/ and pycommon/ copied, sql/ linked
+fresh_tree() {
+	tree=$work/tree
+	rm -rf "$tree" && mkdir -p "$tree"
+	cp -a "$GMDB_UPSTREAM_DIR/bootstrap" "$GMDB_UPSTREAM_DIR/pycommon" "$tree/"
+	ln -s "$GMDB_UPSTREAM_DIR/sql" "$tree/sql"
+	chmod -R a+rX "$tree"
+}
+
+# refused WHAT PATTERN TOOL ARGS...: the run exits 3 naming PATTERN and leaves
+# the cluster as it was
+refused() {
+	local what=$1 pattern=$2; shift 2
+	run "$@"
+	is "$rc" 3 "$what: refused (exit 3)"
+	like "$err" "$pattern" "$what: the message names it"
+	like "$err" 'Nothing was changed' "$what: and says that nothing was changed"
+	is "$(state)" "$before" "$what: databases, roles, memberships and the source are as they were"
+}
+
+# 0. the unaltered copy is accepted (--check passes the guard and goes on)
+fresh_tree
+run gm-upgrade_server --check --upstream-dir "$tree" 21 22
+is "$rc" 0 "the unaltered copy of the tree: --check ready"
+
+# 1. a changed audit generator: another trigger template
+fresh_tree
+sed -i '0,/NEW\./s/NEW\./NEW ./' "$tree/bootstrap/gmAuditSchemaGenerator.py"
+cmp -s "$tree/bootstrap/gmAuditSchemaGenerator.py" "$GMDB_UPSTREAM_DIR/bootstrap/gmAuditSchemaGenerator.py"
+is "$?" 1 "(the generator was altered)"
+refused "a changed audit generator" 'bootstrap/gmAuditSchemaGenerator\.py \(sha256' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$tree" 21 22
+
+# 2. a new step in the engine
+fresh_tree
+sed -i 's/^\tif not bootstrap_auditing():/\tif not validate_collations():\n\t\texit_with_msg("x")\n&/' \
+	"$tree/bootstrap/bootstrap_gm_db_system.py"
+grep -q validate_collations "$tree/bootstrap/bootstrap_gm_db_system.py"
+ok $? "(a step was added to the engine)"
+refused "a new step in the engine" 'bootstrap/bootstrap_gm_db_system\.py \(sha256' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$tree" 21 22
+refused "a new step in the engine, fixup" 'bootstrap/bootstrap_gm_db_system\.py \(sha256' \
+	gm-fixup_server --upstream-dir "$tree" 21
+
+# 3. one of the gmPG2 functions the engine picks objects with
+fresh_tree
+sed -i '/^def get_child_tables/,/^def /s/relname/relname::text/' "$tree/pycommon/gmPG2.py"
+refused "a changed gmPG2.get_child_tables()" 'pycommon/gmPG2\.py: function get_child_tables\(\)' \
+	gm-upgrade_server --check --upstream-dir "$tree" 21 22
+
+# 4. a new module beside the engine
+fresh_tree
+printf 'AUDIT_DEFS = {}\n' >"$tree/bootstrap/gmAuditSchemaDefs.py"
+refused "a new engine module" 'bootstrap/gmAuditSchemaDefs\.py \(a module' \
+	gm-upgrade_server --check --upstream-dir "$tree" 21 22
+
+# 5. an unknown key in the definition
+fresh_tree
+sed -i 's/^\(revalidate = .*\)$/\1\nvalidate collations = 1/' "$tree/bootstrap/update_db-v21_v22.conf"
+grep -q 'validate collations' "$tree/bootstrap/update_db-v21_v22.conf"
+ok $? "(a key was added to update_db-v21_v22.conf)"
+refused "an unknown key" '"validate collations" in \[database gnumed_v22\]' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$tree" 21 22
+
+# 6. an unknown section
+fresh_tree
+printf '\n[cluster]\nhost name =\nport = 5432\n' >>"$tree/bootstrap/update_db-v21_v22.conf"
+refused "an unknown section" 'section \[cluster\]' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$tree" 21 22
+
+# 7. gmPG2 changed where gmdb reproduces nothing (logging): accepted
+fresh_tree
+sed -i 's/^def run_ro_queries(/# gmdb test: a comment line\n&/' "$tree/pycommon/gmPG2.py"
+printf '\n# a new line at the end\n' >>"$tree/pycommon/gmPG2.py"
+run gm-upgrade_server --check --upstream-dir "$tree" 21 22
+is "$rc" 0 "gmPG2.py changed outside the engine's functions: --check ready"
+
+# 8. upstream's development tree (the future v23)
+# (the project's shared inputs beside the checkout, as CI has them; or
+# GMDB_UPSTREAM_MASTER names the tarball)
+master=${GMDB_UPSTREAM_MASTER:-$(ls "$GMDB_SRCDIR"/../shared/upstream/gnumed-master-*-server.tar.gz 2>/dev/null | head -n 1)}
+if [ -f "$master" ]; then
+	rm -rf "$work/master" && mkdir -p "$work/master" && tar -xzf "$master" -C "$work/master" && chmod -R a+rX "$work/master"
+	refused "upstream's development tree, 21 22" 'bootstrap_gm_db_system\.py \(sha256.*gmAuditSchemaGenerator\.py.*gmAuditSchemaDefs\.py' \
+		gm-upgrade_server --no-backup --yes --upstream-dir "$work/master/server" 21 22
+	refused "upstream's development tree, fixup" 'is not one gmdb knows' \
+		gm-fixup_server --upstream-dir "$work/master/server" 21
+else
+	ok 1 "upstream's development tree: no gnumed-master-*-server.tar.gz in ../shared/upstream (or GMDB_UPSTREAM_MASTER)"
+fi
+
+drop_db gnumed_v22_ref
+done_testing
