@@ -1201,7 +1201,7 @@ int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downti
 		if (access(path, R_OK) != 0)
 			rc = gm_error_set(err, GM_EUSAGE, "upstream's tree has no upgrade from v%d to v%d (no %s)", uo->from,
 					  uo->to, path);
-		else
+		else if ((rc = gm_hashes_from_tree(gm_upstream_dir(uo->upstream_dir), err)) == GM_OK)
 			rc = gm_engine_prepare(&e, gm_upstream_dir(uo->upstream_dir), conf, NULL, err);
 		free(path);
 	}

@@ -48,6 +48,8 @@ static const char *const count_labels[] = {
 	"Patients", "Contacts", "Episodes", "Issues", "Results", "Vaccinations",
 	"Documents", "Objects", "Organizations", "Organizational units",
 	"Most recent .modified_when", "Most recent .audit_when",
+	/* a v23 database's (upstream's development tree renamed the audit columns) */
+	"   Earliest .modified_when", "   Earliest .version_logged_when", "Most recent .version_logged_when",
 };
 #define N_COUNTS (sizeof(count_labels) / sizeof(count_labels[0]))
 
@@ -86,13 +88,20 @@ static int read_counts(PGconn *conn, struct gm_fingerprint *fp, struct gm_error 
 		return GM_EFAIL;
 	}
 	fp->items = gm_xcalloc(N_COUNTS, sizeof(*fp->items));
-	for (int i = 0; i < PQntuples(res) && (size_t)i < N_COUNTS; i++) {
-		fp->items[i].label = count_labels[i];
-		fp->items[i].value = dup_value(res, i, 2);
+	fp->n_items = 0;
+	for (int i = 0; i < PQntuples(res) && fp->n_items < N_COUNTS; i++) {
+		const char *label = NULL;
+		for (size_t l = 0; l < N_COUNTS && !label; l++)
+			if (strcmp(count_labels[l], PQgetvalue(res, i, 0)) == 0)
+				label = count_labels[l];
+		if (!label)
+			continue;
+		fp->items[fp->n_items].label = label;
+		fp->items[fp->n_items].value = dup_value(res, i, 2);
 		if (strcmp(PQgetvalue(res, i, 1), "t") != 0)
-			gm_log(GM_LOG_INFO, "database \"%s\" has no table for \"%s\"", fp->database, count_labels[i]);
+			gm_log(GM_LOG_INFO, "database \"%s\" has no table for \"%s\"", fp->database, label);
+		fp->n_items++;
 	}
-	fp->n_items = N_COUNTS;
 	PQclear(res);
 	return GM_OK;
 }
@@ -183,7 +192,10 @@ void gm_fingerprint_print_text(const struct gm_fingerprint *fp, bool tables, FIL
 	fprintf(out, "Fingerprinting GNUmed database ...\n\n");
 	LINE(out, "Name (DB)", fp->database);
 	LINE(out, "Size (DB)", fp->size);
-	if (fp->version >= 0)
+	if (fp->version >= 0 && strcmp(gm_hash_source(fp->version), "gmdb's table") != 0)
+		fprintf(out, "%20s: %s (v%d, known from %s)\n", "Schema hash", fp->hash, fp->version,
+			gm_hash_source(fp->version));
+	else if (fp->version >= 0)
 		fprintf(out, "%20s: %s (v%d)\n", "Schema hash", fp->hash, fp->version);
 	else
 		LINE(out, "Schema hash", fp->hash);
@@ -214,8 +226,10 @@ void gm_fingerprint_print_json(const struct gm_fingerprint *fp, FILE *out)
 	gm_json_string(out, fp->size);
 	fprintf(out, ",\n  \"size_bytes\": %lld,\n  \"schema_hash\": ", fp->size_bytes);
 	gm_json_string(out, fp->hash);
-	if (fp->version >= 0)
-		fprintf(out, ",\n  \"schema_version\": %d", fp->version);
+	if (fp->version >= 0) {
+		fprintf(out, ",\n  \"schema_version\": %d,\n  \"schema_hash_known_from\": ", fp->version);
+		gm_json_string(out, gm_hash_source(fp->version));
+	}
 	else
 		fputs(",\n  \"schema_version\": null", out);
 	fprintf(out, ",\n  \"hash_function_repaired\": %s", fp->hash_repaired ? "true" : "false");

@@ -149,6 +149,8 @@ static int precheck(const struct gm_fixup_opts *o, struct gm_error *err)
 		gm_error_hint(err, "Install gnumed-server, or name the tree with --upstream-dir.");
 		return GM_EUSAGE;
 	}
+	if (gm_hashes_from_tree(upstream_dir(o), err) < 0)
+		return GM_ECHECK;
 	if (o->version >= 0 && !fixup_exists(upstream_dir(o), o->version)) {
 		gm_error_set(err, GM_EUSAGE, "upstream's tree has no fixup for v%d (no %s/bootstrap/fixup_db-v%d.conf)",
 			     o->version, upstream_dir(o), o->version);

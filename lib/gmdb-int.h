@@ -464,9 +464,6 @@ struct gm_engine {
 	long statements, ignored_errors;
 };
 
-/* The upstream tree: given (--upstream-dir), else $GMDB_UPSTREAM_DIR, else
- * the configured default (/var/lib/gnumed/server). */
-const char *gm_upstream_dir(const char *given);
 void gm_engine_init(struct gm_engine *e);
 void gm_engine_release(struct gm_engine *e);
 /* Read and check the definition; touches nothing. */

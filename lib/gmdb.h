@@ -196,6 +196,16 @@ const char *gm_hash_for_version(int version);
 int gm_version_for_hash(const char *hash);
 /* Highest known version. */
 int gm_hash_latest_version(void);
+/* The upstream tree: given (--upstream-dir), else $GMDB_UPSTREAM_DIR, else
+ * the configured default (/var/lib/gnumed/server). */
+const char *gm_upstream_dir(const char *given);
+/* Add the hashes the upstream tree knows (its gmPG2.py's table, its
+ * fingerprint files) for versions gmdb's own table lacks; GM_ECHECK if its
+ * gmPG2 table contradicts gmdb's. A tree without them adds nothing. */
+int gm_hashes_from_tree(const char *upstream_dir, struct gm_error *err);
+/* Where version's known hash comes from ("gmdb's table", or the tree's
+ * file), NULL if unknown. */
+const char *gm_hash_source(int version);
 
 /* ------------------------------------------------------------------ */
 /* Fingerprint                                                         */

@@ -1,12 +1,24 @@
 /*
  * hashes.c - the known schema hash of every GNUmed database version
  *
- * The one place that knows them (upstream's gmPG2.known_schema_hashes).
- * Version 0 is upstream's "not released, testing only" placeholder, which
- * never matches, so it is not listed.
+ * The one place that knows them. Two sources:
+ *
+ *  - gmdb's own table (upstream's gmPG2.known_schema_hashes of the releases
+ *    gmdb was built against). Version 0 is upstream's "not released, testing
+ *    only" placeholder, which never matches, so it is not listed;
+ *  - the upstream tree a run uses (gm_hashes_from_tree): the
+ *    known_schema_hashes table of its pycommon/gmPG2.py, and its
+ *    sql/vX-vY/gm_db-gnumed_vN-fingerprint.txt files whose "Schema hash:"
+ *    line names the version, "(vN)". A newer tree brings the hash of a
+ *    newer version without a new gmdb. A tree whose gmPG2 table
+ *    contradicts gmdb's for a version gmdb knows is refused; fingerprint
+ *    files are snapshots upstream took on the way (v21's holds a hash from
+ *    before v21 was released), so a contradicting one is only logged.
  */
 #include "gmdb-int.h"
 
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -38,11 +50,24 @@ static const struct {
 
 #define N_KNOWN (sizeof(known_hashes) / sizeof(known_hashes[0]))
 
+/* what the tree in use added: versions gmdb's table does not have */
+struct tree_hash {
+	int version;
+	char hash[33];
+	char *source;
+};
+static struct tree_hash *tree_hashes;
+static size_t n_tree;
+static char *tree_loaded; /* the tree they came from */
+
 const char *gm_hash_for_version(int version)
 {
 	for (size_t i = 0; i < N_KNOWN; i++)
 		if (known_hashes[i].version == version)
 			return known_hashes[i].hash;
+	for (size_t i = 0; i < n_tree; i++)
+		if (tree_hashes[i].version == version)
+			return tree_hashes[i].hash;
 	return NULL;
 }
 
@@ -53,10 +78,223 @@ int gm_version_for_hash(const char *hash)
 	for (size_t i = 0; i < N_KNOWN; i++)
 		if (strcmp(known_hashes[i].hash, hash) == 0)
 			return known_hashes[i].version;
+	for (size_t i = 0; i < n_tree; i++)
+		if (strcmp(tree_hashes[i].hash, hash) == 0)
+			return tree_hashes[i].version;
 	return -1;
 }
 
 int gm_hash_latest_version(void)
 {
-	return known_hashes[N_KNOWN - 1].version;
+	int v = known_hashes[N_KNOWN - 1].version;
+	for (size_t i = 0; i < n_tree; i++)
+		if (tree_hashes[i].version > v)
+			v = tree_hashes[i].version;
+	return v;
+}
+
+const char *gm_hash_source(int version)
+{
+	for (size_t i = 0; i < N_KNOWN; i++)
+		if (known_hashes[i].version == version)
+			return "gmdb's table";
+	for (size_t i = 0; i < n_tree; i++)
+		if (tree_hashes[i].version == version)
+			return tree_hashes[i].source;
+	return NULL;
+}
+
+static bool is_md5_hex(const char *s, size_t n)
+{
+	if (n != 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* One (version, hash) from the tree. authoritative: gmPG2's table, whose
+ * contradictions refuse the tree; else a fingerprint file's, only logged. */
+static int add_tree_hash(int version, const char *hash, const char *source, bool authoritative,
+			 struct gm_error *err)
+{
+	const char *mine = NULL;
+	int other = -1;
+
+	for (size_t i = 0; i < N_KNOWN; i++) {
+		if (known_hashes[i].version == version)
+			mine = known_hashes[i].hash;
+		if (strcmp(known_hashes[i].hash, hash) == 0)
+			other = known_hashes[i].version;
+	}
+	for (size_t i = 0; !mine && i < n_tree; i++) {
+		if (tree_hashes[i].version == version)
+			mine = tree_hashes[i].hash;
+		if (strcmp(tree_hashes[i].hash, hash) == 0)
+			other = tree_hashes[i].version;
+	}
+	if ((mine && strcmp(mine, hash) != 0) || (other >= 0 && other != version)) {
+		if (!authoritative) {
+			gm_log(GM_LOG_DEBUG, "%s: v%d %s is not the known hash (%s): a snapshot, ignored", source, version,
+			       hash, mine ? mine : "another version's");
+			return GM_OK;
+		}
+		gm_error_set(err, GM_ECHECK, "the upstream tree's table of schema hashes contradicts gmdb's");
+		if (mine && strcmp(mine, hash) != 0)
+			gm_error_detail(err, "%s says v%d's hash is %s; gmdb knows it as %s.", source, version, hash, mine);
+		else
+			gm_error_detail(err, "%s says %s is v%d's hash; gmdb knows it as v%d's.", source, hash, version, other);
+		gm_error_hint(err, "Nothing was changed. A released version's hash never changes: check where this "
+			      "tree came from (dpkg --verify gnumed-server), or name another with --upstream-dir.");
+		return GM_ECHECK;
+	}
+	if (mine)
+		return GM_OK;
+	tree_hashes = gm_xrealloc(tree_hashes, (n_tree + 1) * sizeof(*tree_hashes));
+	tree_hashes[n_tree].version = version;
+	memcpy(tree_hashes[n_tree].hash, hash, 32);
+	tree_hashes[n_tree].hash[32] = '\0';
+	tree_hashes[n_tree].source = gm_xstrdup(source);
+	n_tree++;
+	gm_log(GM_LOG_INFO, "schema hash of v%d from %s: %s", version, source, hash);
+	return GM_OK;
+}
+
+/* known_schema_hashes = { N: 'hash', ... } in gmPG2.py */
+static int from_gmpg2(const char *dir, struct gm_error *err)
+{
+	char *path = gm_xasprintf("%s/pycommon/gmPG2.py", dir), *text = NULL;
+	struct gm_error ignored = GM_ERROR_INIT;
+	int rc = GM_OK;
+	const char *p;
+
+	if (gm_read_file(path, &text, NULL, &ignored) < 0) {
+		gm_log(GM_LOG_DEBUG, "no schema hashes from %s: %s", path, ignored.message);
+		gm_error_release(&ignored);
+		free(path);
+		return GM_OK;
+	}
+	p = strstr(text, "\nknown_schema_hashes = {");
+	while (p && rc == GM_OK) {
+		const char *line = strchr(p + 1, '\n');
+		const char *q;
+		char *end;
+		long v;
+
+		if (!line)
+			break;
+		line++;
+		q = line;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '}')
+			break;
+		p = line;
+		if (*q < '0' || *q > '9')
+			continue; /* a comment, an empty line */
+		v = strtol(q, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end != ':')
+			continue;
+		end++;
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if ((*end == '\'' || *end == '"') && v > 0 && v < 10000) {
+			const char *h = end + 1, *close = strchr(h, *end);
+			if (close && is_md5_hex(h, (size_t)(close - h))) {
+				char hash[33];
+				char *src = gm_xasprintf("the table in %s", path);
+				memcpy(hash, h, 32);
+				hash[32] = '\0';
+				rc = add_tree_hash((int)v, hash, src, true, err);
+				free(src);
+			}
+		}
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* sql/vX-vY/gm_db-gnumed_vN-fingerprint.txt: "Schema hash: HASH (vN)" */
+static void from_fingerprint_files(const char *dir)
+{
+	char *sqldir = gm_xasprintf("%s/sql", dir);
+	DIR *d = opendir(sqldir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *sub;
+		DIR *d2;
+		struct dirent *f;
+
+		if (de->d_name[0] != 'v')
+			continue;
+		sub = gm_xasprintf("%s/%s", sqldir, de->d_name);
+		d2 = opendir(sub);
+		while (d2 && (f = readdir(d2))) {
+			char *path, *text = NULL;
+			const char *h;
+			struct gm_error ignored = GM_ERROR_INIT;
+
+			if (strncmp(f->d_name, "gm_db-gnumed_v", 14) != 0 || !strstr(f->d_name, "-fingerprint.txt"))
+				continue;
+			path = gm_xasprintf("%s/%s", sub, f->d_name);
+			if (gm_read_file(path, &text, NULL, &ignored) == GM_OK && (h = strstr(text, "Schema hash:"))) {
+				const char *e;
+				h += 12;
+				while (*h == ' ')
+					h++;
+				e = h;
+				while ((*e >= '0' && *e <= '9') || (*e >= 'a' && *e <= 'f'))
+					e++;
+				if (is_md5_hex(h, (size_t)(e - h)) && strncmp(e, " (v", 3) == 0) {
+					char hash[33], *end;
+					long v = strtol(e + 3, &end, 10);
+					memcpy(hash, h, 32);
+					hash[32] = '\0';
+					if (*end == ')' && v > 0 && v < 10000)
+						add_tree_hash((int)v, hash, path, false, NULL);
+				}
+			}
+			gm_error_release(&ignored);
+			free(text);
+			free(path);
+		}
+		if (d2)
+			closedir(d2);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	free(sqldir);
+}
+
+int gm_hashes_from_tree(const char *upstream_dir, struct gm_error *err)
+{
+	int rc;
+
+	if (tree_loaded && strcmp(tree_loaded, upstream_dir) == 0)
+		return GM_OK;
+	for (size_t i = 0; i < n_tree; i++)
+		free(tree_hashes[i].source);
+	free(tree_hashes);
+	tree_hashes = NULL;
+	n_tree = 0;
+	free(tree_loaded);
+	tree_loaded = NULL;
+	rc = from_gmpg2(upstream_dir, err);
+	if (rc < 0) {
+		for (size_t i = 0; i < n_tree; i++)
+			free(tree_hashes[i].source);
+		free(tree_hashes);
+		tree_hashes = NULL;
+		n_tree = 0;
+		return rc;
+	}
+	from_fingerprint_files(upstream_dir);
+	tree_loaded = gm_xstrdup(upstream_dir);
+	return GM_OK;
 }

@@ -893,6 +893,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (gm_privs_drop(err) < 0)
 		return GM_EFAIL;
 	gm_signals_install();
+	if ((rc = gm_hashes_from_tree(upstream_dir(o), err)) < 0)
+		return rc;
 
 	conf = gm_xasprintf("update_db-v%d_v%d.conf", o->from, o->to);
 	{

@@ -44,6 +44,8 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("no database name given");
 	else if (poptPeekArg(ctx))
 		rc = gm_cli_usage_error("too many arguments (first extra: \"%s\")", poptPeekArg(ctx));
+	else if ((rc = gm_hashes_from_tree(gm_upstream_dir(NULL), &err)) < 0)
+		; /* the tree contradicts gmdb's table */
 	else if (expect && (gm_parse_uint(expect, 9999, &opts.expect_version) < 0 ||
 			    !gm_hash_for_version(opts.expect_version)))
 		rc = gm_cli_usage_error("no known schema hash for version \"%s\" (known: 2 to %d)", expect,

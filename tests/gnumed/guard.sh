@@ -22,7 +22,8 @@ clone_db gmref_v22 gnumed_v22_ref
 state() {
 	sql postgres -c "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database" &&
 	sql postgres -c "SELECT string_agg(rolname || ':' || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles" &&
-	sql postgres -c "SELECT string_agg(r.rolname || '>' || m.rolname || ':' || a.admin_option, ',' ORDER BY 1)
+	sql postgres -c "SELECT string_agg(r.rolname || '>' || m.rolname || ':' || a.admin_option, ','
+		ORDER BY r.rolname || '>' || m.rolname || ':' || a.admin_option)
 		FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member" &&
 	sql gnumed_v21 -c "SELECT md5(gm.concat_table_structure()) || ' ' || (SELECT count(*) FROM gm.schema_revision)" &&
 	sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v21'"
@@ -116,9 +117,40 @@ if [ -f "$master" ]; then
 		gm-upgrade_server --no-backup --yes --upstream-dir "$work/master/server" 21 22
 	refused "upstream's development tree, fixup" 'is not one gmdb knows' \
 		gm-fixup_server --upstream-dir "$work/master/server" 21
+	# its own engine makes a v23 (fixing up a copy of the real v22 first, as
+	# its upgrade-db.sh does); gm-fingerprint_db names it with that tree's
+	# hashes, without them it cannot
+	ln -s "$work/master/server" "$work/master/Gnumed"
+	clone_db gmref_v22 gnumed_v22
+	drop_db gnumed_v23
+	(cd "$work/master/server/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
+		--log-file="$work/master.log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$work/master.out" 2>&1
+	ok $? "upstream's development engine: upgrade_db-v22_v23.conf on a copy of the real v22"
+	run env GMDB_UPSTREAM_DIR="$work/master/server" gm-fingerprint_db -e 23 gnumed_v23
+	is "$rc" 0 "gm-fingerprint_db -e 23 with the development tree: a v23"
+	like "$out" "Schema hash: 73b15f63b0946e6837f306d770991f97 \(v23, known from the table in $work/master/server/pycommon/gmPG2\.py\)" \
+		"the hash is v23's, and the line says where that is known from"
+	like "$out" 'Most recent \.version_logged_when: 20' "the v23 fingerprint shows the v23 audit columns"
+	run gm-fingerprint_db --json gnumed_v23
+	is "$rc" 0 "gm-fingerprint_db without the development tree"
+	like "$out" '"schema_version": null' "does not know v23"
+	run env GMDB_UPSTREAM_DIR="$work/master/server" gm-fingerprint_db --json gmref_v22
+	like "$out" "\"schema_hash_known_from\": \"gmdb's table\"" "v22's hash is gmdb's own"
+	drop_db gnumed_v22; drop_db gnumed_v23
+	before=$(state) # upstream's engine granted roles
 else
 	ok 1 "upstream's development tree: no gnumed-master-*-server.tar.gz in ../shared/upstream (or GMDB_UPSTREAM_MASTER)"
 fi
+
+# 9. a tree whose table of known hashes contradicts gmdb's for a released version
+fresh_tree
+sed -i "s/^\(\t21: '\)e6a51a89dd22b75b61ead8f7083f251f'/\100000000000000000000000000000000'/" "$tree/pycommon/gmPG2.py"
+grep -q "21: '00000000000000000000000000000000'" "$tree/pycommon/gmPG2.py"
+ok $? "(v21's hash was changed in the copy's gmPG2.py)"
+refused "a contradicting table of hashes" "says v21's hash is 00000000000000000000000000000000; gmdb knows it as e6a51a89dd22b75b61ead8f7083f251f" \
+	gm-upgrade_server --check --upstream-dir "$tree" 21 22
+run env GMDB_UPSTREAM_DIR="$tree" gm-fingerprint_db gnumed_v21
+is "$rc" 3 "gm-fingerprint_db refuses that tree too"
 
 drop_db gnumed_v22_ref
 done_testing
