@@ -850,6 +850,19 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
  */
 int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err);
 
+/* auditcheck.c: one row of every audited table updated and deleted on
+ * conn (the owner's) in a transaction that is rolled back; the sequences
+ * it advanced are set back. GM_ECHECK if a trigger fails with an error of
+ * its own making or writes no audit row. */
+struct gm_audit_check {
+	bool no_audit;          /* the database has no audit trail */
+	int tables, empty;      /* audited tables, those without a row to try */
+	int updated, deleted;   /* statements that worked and were audited */
+	int refused;            /* statements the database's own rules refused */
+	int sequences_reset;
+};
+int gm_audit_check(PGconn *conn, struct gm_audit_check *out, struct gm_error *err);
+
 struct gm_check {
 	char *tag;        /* the check's name/label as upstream logs it */
 	bool passed;

@@ -722,6 +722,32 @@ static int repair_hash_function(struct upgrade *u, struct gm_error *err)
 /* Audit and plausibility                                              */
 /* ------------------------------------------------------------------ */
 
+/* gmdb's own: do the audit and notification triggers fit the tables?
+ * (auditcheck.c; on the owner's session, nothing is left) */
+static int audit_check(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_audit_check ac;
+	struct gm_step st;
+	int rc;
+
+	gm_step_begin(&st, "checking the audit trail and notification triggers");
+	rc = gm_audit_check(u->e.conn, &ac, err);
+	if (rc == GM_OK && ac.no_audit) {
+		gm_step_end(&st, GM_OK, "skipped (no audit trail)");
+	} else if (rc == GM_OK) {
+		char *note = gm_xasprintf("ok (%d tables: %d updates and %d deletes audited, %d refused by the "
+					  "database's rules, %d tables empty)", ac.tables, ac.updated, ac.deleted,
+					  ac.refused, ac.empty);
+		gm_step_end(&st, GM_OK, note);
+		free(note);
+	} else {
+		gm_step_end(&st, rc, NULL);
+		gm_error_hint(err, "The new database's audit triggers do not fit its tables: the practice's first edit "
+			      "would fail the same way. Nothing of the new database is kept; report this with the log.");
+	}
+	return rc;
+}
+
 static int auditing(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_engine *e = &u->e;
@@ -980,6 +1006,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	STEP(&u, "auditing", auditing(&u, err));
 	STEP(&u, "notifications", gm_engine_notifications(&u.e, err));
 	STEP(&u, "data import scripts", gm_engine_import_scripts(&u.e, err));
+	STEP(&u, "audit check", audit_check(&u, err));
 	/* upstream logs the fingerprint first (step 17), then checks the hash
 	 * (18): both only read, so the fingerprint reuses the hash */
 	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));

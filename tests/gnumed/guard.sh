@@ -152,5 +152,49 @@ refused "a contradicting table of hashes" "says v21's hash is 000000000000000000
 run env GMDB_UPSTREAM_DIR="$tree" gm-fingerprint_db gnumed_v21
 is "$rc" 3 "gm-fingerprint_db refuses that tree too"
 
+# 10. the result check: the audit trail is tried on the new database. A
+# step after the audit generator (here: a data import script) that leaves
+# triggers which no longer fit their log tables passes the hash and
+# upstream's plausibility checks (neither runs a trigger) and would fail
+# the practice's first edit; the upgrade fails instead, and nothing of the
+# new database is left
+fresh_tree
+rm "$tree/sql" && mkdir -p "$tree/sql" && cp -a "$GMDB_UPSTREAM_DIR/sql/v21-v22" "$tree/sql/" &&
+	for d in "$GMDB_UPSTREAM_DIR"/sql/*; do [ -e "$tree/sql/${d##*/}" ] || ln -s "$d" "$tree/sql/"; done
+cat >"$tree/sql/v21-v22/python/gmdb-test-break-audit.py" <<'PY'
+def run(conn=None):
+	curs = conn.cursor()
+	curs.execute('ALTER TABLE audit.audit_trail RENAME COLUMN orig_when TO orig_when_renamed')
+	curs.close()
+	conn.commit()
+	return True
+PY
+sed -i 's|^v22-17-fixup-form-templates.py$|&\ngmdb-test-break-audit.py|' "$tree/bootstrap/update_db-v21_v22.conf"
+chmod -R a+rX "$tree"
+grep -q '^gmdb-test-break-audit.py$' "$tree/bootstrap/update_db-v21_v22.conf"
+ok $? "(an import script that renames an audit column was added)"
+drop_db gnumed_v22
+run gm-upgrade_server --no-backup --yes --upstream-dir "$tree" 21 22
+is "$rc" 3 "triggers that do not fit their tables: the upgrade fails (exit 3)"
+like "$err" 'the audit trail does not work: an UPDATE of a row of [a-z_]+\.[a-z_0-9]+ failed: .*orig_when.* \(SQLSTATE 42703\)' \
+	"the audit check names the table, the statement and PostgreSQL's message"
+like "$err" 'Nothing of the new database is kept' "and says what happens"
+[ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" = 0 ]
+ok $? "no target is left behind"
+
+# the same run on the real tree passes the check and leaves nothing of it:
+# every sequence of gmdb's v22 is where upstream's engine left its own
+run gm-upgrade_server --no-backup --yes 21 22
+is "$rc" 0 "the real tree: the upgrade passes the audit check"
+like "$err" 'checking the audit trail and notification triggers \.\.\. ok \([0-9]+ tables: [1-9][0-9]* updates and [1-9][0-9]* deletes audited' \
+	"rows were updated and deleted, and each was audited"
+seqs() {
+	sql "$1" -c "SELECT format('SELECT %L || '' '' || last_value || '' '' || is_called FROM %I.%I;',
+		schemaname || '.' || sequencename, schemaname, sequencename) FROM pg_sequences ORDER BY 1" |
+		sql "$1"
+}
+is "$(seqs gnumed_v22)" "$(seqs gnumed_v22_ref)" "every sequence of gmdb's v22 is where upstream's engine left its own"
+drop_db gnumed_v22
+
 drop_db gnumed_v22_ref
 done_testing
