@@ -374,6 +374,13 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	if (rc < 0)
 		return rc;
 	e->owner = gm_xstrdup(v);
+	if (gm_generation_admin_grants(e->generation) && strcmp(e->owner, "gm-dbo") != 0) {
+		/* 22.35's engine names the owner gm-dbo whatever the definition says */
+		gm_log(GM_LOG_NOTICE, "the definition names the owner \"%s\"; %s's engine uses \"gm-dbo\", so does gmdb",
+		       e->owner, gm_generation_name(e->generation));
+		free(e->owner);
+		e->owner = gm_xstrdup("gm-dbo");
+	}
 	{
 		const struct gm_strv *groups = gm_conf_get_list(e->conf, "GnuMed defaults", "groups");
 		for (size_t i = 0; groups && i < groups->n; i++)
@@ -480,6 +487,25 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 		if (rc == GM_OK && strcmp(exists, "0") == 0) {
 			rc = gm_error_set(err, GM_ECHECK, "the database owner \"%s\" does not exist", e->owner);
 			gm_error_hint(err, "An upgrade or fixup needs the owner role of an existing GNUmed installation.");
+		} else if (rc == GM_OK && gm_generation_admin_grants(e->generation)) {
+			/* 22.35's: a statement at a time in one transaction, the
+			 * superuser named "postgres" whoever runs it; then every group
+			 * (the target's too) granted to the owner WITH ADMIN OPTION */
+			rc = gm_session_execf(c, err, "GRANT \"gm-logins\" TO \"postgres\"");
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "ALTER ROLE %I CREATEDB CREATEROLE LOGIN", e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "GRANT \"gm-logins\" TO %I WITH ADMIN OPTION", e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->target, e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
+			if (rc == GM_OK)
+				rc = gm_session_begin(c, err);
+			for (size_t i = 0; rc == GM_OK && i < e->groups.n; i++)
+				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->groups.v[i], e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
 		} else if (rc == GM_OK) {
 			/* upstream's batch, a statement at a time in the same transaction */
 			rc = gm_session_execf(c, err, "alter group \"gm-logins\" add user %I", gm_conn_user());
@@ -822,6 +848,16 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	rc = database_settings(e, c, err);
 	if (rc == GM_OK && (rc = ensure_group(c, e->target, err)) < 0)
 		gm_error_prefix(err, "could not create the group role \"%s\"", e->target);
+	if (rc == GM_OK && gm_generation_admin_grants(e->generation)) {
+		/* 22.35's create_group_role(..., with_admin = True) */
+		rc = gm_session_begin(c, err);
+		if (rc == GM_OK)
+			rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->target, e->owner);
+		if (rc == GM_OK)
+			rc = gm_session_commit(c, err);
+		if (rc < 0)
+			gm_error_prefix(err, "could not grant the group role \"%s\" to \"%s\"", e->target, e->owner);
+	}
 
 	if (rc == GM_OK && e->reindex == 1) {
 		/* as the database's owner (which may reindex every table in it,

@@ -48,6 +48,12 @@ struct gm_generation {
 	const char *const *other_modules; /* the modules in bootstrap/ it knows */
 	const struct gen_section *sections;
 	size_t n_sections;
+	/* how the generation's engine makes the roles: false: 22.19's (the
+	 * owner added to "gm-logins" and the target's group); true: 22.35's
+	 * (every GNUmed group granted to gm-dbo WITH ADMIN OPTION, the owner
+	 * altered with LOGIN, "gm-logins" granted to "postgres" by name, the
+	 * owner's name fixed as gm-dbo) */
+	bool admin_grants;
 };
 
 /* ------------------------------------------------------------------ */
@@ -92,8 +98,28 @@ static const char *const g22_table_exists[] = {
 	"ce4df2ac747a99b00991d4d9440c2d5440a9159e8b88c11ceb315d465a288922", NULL
 };
 
+/* gnumed-server 22.35 (Debian forky and sid; upstream tag rel-1-8-24):
+ * the same engine but for the roles (see admin_grants) */
+static const char *const g2235_bootstrap[] = {
+	"572f49e8f1d48524326798aa03afa0867a2c74e2160e4a44f451c12a15b96459", NULL
+};
+
 static const struct gen_part g22_parts[] = {
 	{ "bootstrap/bootstrap_gm_db_system.py", NULL, g22_bootstrap },
+	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, g22_audit },
+	{ "pycommon/gmPsql.py", NULL, g22_psql },
+	{ "pycommon/gmCfg2.py", NULL, g22_cfg2 },
+	{ "pycommon/gmPG2.py", "function_exists", g22_function_exists },
+	{ "pycommon/gmPG2.py", "get_child_tables", g22_get_child_tables },
+	{ "pycommon/gmPG2.py", "get_foreign_key_names", g22_get_foreign_key_names },
+	{ "pycommon/gmPG2.py", "get_index_name", g22_get_index_name },
+	{ "pycommon/gmPG2.py", "get_col_defs", g22_get_col_defs },
+	{ "pycommon/gmPG2.py", "get_col_names", g22_get_col_names },
+	{ "pycommon/gmPG2.py", "table_exists", g22_table_exists },
+};
+
+static const struct gen_part g2235_parts[] = {
+	{ "bootstrap/bootstrap_gm_db_system.py", NULL, g2235_bootstrap },
 	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, g22_audit },
 	{ "pycommon/gmPsql.py", NULL, g22_psql },
 	{ "pycommon/gmCfg2.py", NULL, g22_cfg2 },
@@ -158,7 +184,9 @@ static const struct gen_section g22_sections[] = {
 
 static const struct gm_generation generations[] = {
 	{ "22.x", "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21",
-	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections) },
+	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections), false },
+	{ "22.35", "gnumed-server 22.35, upstream tag rel-1-8-24",
+	  g2235_parts, N_OF(g2235_parts), g22_other_modules, g22_sections, N_OF(g22_sections), true },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)
@@ -169,6 +197,11 @@ const char *gm_generation_name(const struct gm_generation *gen)
 const char *gm_generation_releases(const struct gm_generation *gen)
 {
 	return gen ? gen->releases : "?";
+}
+
+bool gm_generation_admin_grants(const struct gm_generation *gen)
+{
+	return gen && gen->admin_grants;
 }
 
 /* ------------------------------------------------------------------ */

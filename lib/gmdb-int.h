@@ -493,6 +493,9 @@ int gm_generation_recognise(const char *upstream_dir, const struct gm_generation
 int gm_generation_check_conf(const struct gm_generation *gen, const struct gm_conf *conf, struct gm_error *err);
 const char *gm_generation_name(const struct gm_generation *gen);
 const char *gm_generation_releases(const struct gm_generation *gen);
+/* The roles as 22.35's engine makes them (GNUmed groups granted to gm-dbo
+ * WITH ADMIN OPTION, ...) rather than as 22.19's. */
+bool gm_generation_admin_grants(const struct gm_generation *gen);
 /* The text of a top-level def/class block of a Python module (malloc'ed;
  * NULL if absent): what a function's fingerprint is taken of. */
 char *gm_python_block(const char *text, const char *name);
