@@ -42,12 +42,16 @@ static void free_seqs(struct seqval *s, size_t n)
 	free(s);
 }
 
-/* Every sequence's state, read from the sequence itself (pg_sequences
- * hides is_called). */
+/* The state of every sequence the session may read and set, read from the
+ * sequence itself (pg_sequences hides is_called). GNUmed's sequences, the
+ * audit trail's among them, are all the owner's; one the owner may not read
+ * and set (someone else's) is not looked at, so that it cannot make the
+ * check fail. */
 static int read_seqs(PGconn *c, struct seqval **out, size_t *n, struct gm_error *err)
 {
-	PGresult *res = gm_db_query(c, "SELECT schemaname, sequencename FROM pg_catalog.pg_sequences "
-				       "ORDER BY 1, 2", 0, NULL, err);
+	PGresult *res = gm_db_query(c, "SELECT s.schemaname, s.sequencename FROM pg_catalog.pg_sequences s "
+				       "WHERE pg_catalog.has_sequence_privilege(pg_catalog.format('%I.%I', s.schemaname, "
+				       "s.sequencename), 'SELECT,UPDATE') ORDER BY 1, 2", 0, NULL, err);
 	struct gm_buf q = GM_BUF_INIT;
 	int rc = GM_OK;
 
