@@ -863,8 +863,16 @@ struct gm_audit_check {
 	int updated, deleted;   /* statements that worked and were audited */
 	int refused;            /* statements the database's own rules refused */
 	int sequences_reset;
+	struct gm_strv broken_tables; /* schema.table whose audit triggers failed */
+	struct gm_strv broken;        /* for each: what failed */
 };
 int gm_audit_check(PGconn *conn, struct gm_audit_check *out, struct gm_error *err);
+void gm_audit_check_release(struct gm_audit_check *ac);
+/* The audited tables whose triggers upstream's own engine leaves broken in
+ * the reference database of version (space-separated), NULL for a version
+ * upstream's engine leaves clean: in a version with a list, whatever the
+ * check finds is upstream's own. */
+const char *gm_audit_check_known_defects(int version);
 
 struct gm_check {
 	char *tag;        /* the check's name/label as upstream logs it */

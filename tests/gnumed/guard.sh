@@ -182,18 +182,12 @@ like "$err" 'Nothing of the new database is kept' "and says what happens"
 [ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" = 0 ]
 ok $? "no target is left behind"
 
-# the same run on the real tree passes the check and leaves nothing of it:
-# every sequence of gmdb's v22 is where upstream's engine left its own
+# the same run on the real tree passes the check (that it leaves every
+# sequence where it was: tests/gnumed/audit-check.sh)
 run gm-upgrade_server --no-backup --yes 21 22
 is "$rc" 0 "the real tree: the upgrade passes the audit check"
 like "$err" 'checking the audit trail and notification triggers \.\.\. ok \([0-9]+ tables: [1-9][0-9]* updates and [1-9][0-9]* deletes audited' \
 	"rows were updated and deleted, and each was audited"
-seqs() {
-	sql "$1" -c "SELECT format('SELECT %L || '' '' || last_value || '' '' || is_called FROM %I.%I;',
-		schemaname || '.' || sequencename, schemaname, sequencename) FROM pg_sequences ORDER BY 1" |
-		sql "$1"
-}
-is "$(seqs gnumed_v22)" "$(seqs gnumed_v22_ref)" "every sequence of gmdb's v22 is where upstream's engine left its own"
 drop_db gnumed_v22
 
 drop_db gnumed_v22_ref
