@@ -317,6 +317,7 @@ struct proc {
 	char *source;           /* the database brought down */
 	char *target;           /* upgrade: the new database */
 	char *snapshot;         /* fixup: the snapshot */
+	const char *tablespace; /* upgrade: upstream's target tablespace, or NULL */
 	const struct gm_downtime_opts *o;
 	const struct gm_upgrade_opts *uo;
 	const struct gm_fixup_opts *fo;
@@ -464,8 +465,7 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 {
 	PGconn *c = open_cluster(err);
 	const char *params[1] = { p->source };
-	char *owner = NULL, *size = NULL, *dir = NULL, *comment = NULL;
-	unsigned long long avail = 0;
+	char *owner = NULL, *size = NULL, *comment = NULL;
 	int rc;
 
 	if (!c)
@@ -474,19 +474,6 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 			 params, &owner, err);
 	if (rc == GM_OK)
 		rc = gm_db_value(c, "SELECT pg_catalog.pg_database_size($1)", 1, params, &size, err);
-	if (rc == GM_OK) {
-		struct gm_error serr = GM_ERROR_INIT;
-		if (gm_free_space(c, &avail, &dir, &serr) < 0) {
-			gm_log(GM_LOG_WARNING, "free space for the snapshot not checked: %s", serr.message);
-		} else if (avail < (unsigned long long)atoll(size)) {
-			rc = gm_error_set(err, GM_ECHECK, "no room for the snapshot of \"%s\": %llu MB free on the file "
-					  "system of %s, the snapshot needs %lld MB", p->source, avail >> 20, dir,
-					  atoll(size) >> 20);
-			gm_error_hint(err, "Make room, or run the fixup without --downtime (then a failed fixup cannot be "
-					   "rolled back).");
-		}
-		gm_error_release(&serr);
-	}
 	if (rc == GM_OK)
 		rc = db_exists(c, p->snapshot, NULL, err);
 	if (rc == 1) {
@@ -519,7 +506,6 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 		gm_error_prefix(err, "could not make a snapshot of \"%s\"", p->source);
 	free(owner);
 	free(size);
-	free(dir);
 	free(comment);
 	gm_conn_close(c);
 	return rc < 0 ? rc : GM_OK;
@@ -948,6 +934,34 @@ static int resolve_child(void *arg, struct gm_buf *result, struct gm_error *err)
 	return rc;
 }
 
+/* What the whole procedure writes (the clone or the snapshot, the
+ * changes, WAL, the backup) against what is free, before anything is
+ * changed (space.c). */
+static int check_space(struct proc *p, struct gm_error *err)
+{
+	struct gm_space_opts so = { .database = p->source, .clone = true, .changes = true };
+	struct gm_space sp;
+	struct gm_buf lines = GM_BUF_INIT;
+	PGconn *c, *db = NULL;
+	int rc = GM_EFAIL;
+
+	so.clone_tablespace = p->tablespace;
+	if (p->kind == PROC_UPGRADE && !p->uo->no_backup)
+		so.backup_dir = gm_upgrade_backup_dir(p->uo);
+	gm_space_init(&sp);
+	if ((c = open_cluster(err)) && (db = open_db(p->source, err)))
+		rc = gm_space_measure(c, db, &so, &sp, err);
+	gm_conn_close(db);
+	gm_conn_close(c);
+	if (rc == GM_OK)
+		rc = gm_space_verdict(&sp, &lines, err);
+	if (lines.len)
+		gm_log(rc == GM_ECHECK || sp.not_measured ? GM_LOG_WARNING : GM_LOG_INFO, "free space:\n%s", gm_buf_str(&lines));
+	gm_buf_release(&lines);
+	gm_space_release(&sp);
+	return rc;
+}
+
 /* Checks before anything is changed. */
 static int preflight(struct proc *p, struct gm_error *err)
 {
@@ -971,6 +985,8 @@ static int preflight(struct proc *p, struct gm_error *err)
 			return rc;
 		gm_log(GM_LOG_PROGRESS, "database \"%s\" has the known schema hash of v%d", p->source, p->from);
 	}
+	if ((rc = check_space(p, err)) < 0)
+		return rc;
 	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(c, &banner, err);
@@ -1162,8 +1178,28 @@ static int procedure(struct proc *p, struct gm_error *err)
 	}
 	if (p->ps.keys.n) {
 		struct gm_error uerr = GM_ERROR_INIT;
+		char *trouble = NULL;
+		const char *tool = p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server";
+		char *next;
+		int undone;
 		gm_log(GM_LOG_NOTICE, "the downtime procedure failed: undoing what it did");
-		if (undo_all(&p->ps, &uerr) == GM_OK) {
+		undone = undo_all(&p->ps, &uerr);
+		/* a full disk, a server that went down: say what to do first */
+		next = undone == GM_OK ? gm_xasprintf("run the procedure again")
+				       : gm_xasprintf("run \"%s --recover\": it undoes what the procedure did (it could not "
+						      "now: %s)", tool, uerr.message ? uerr.message : "?");
+		gm_space_server_failed(err, next, &trouble);
+		free(next);
+		if (trouble && undone < 0) {
+			free(err->hint);
+			err->hint = trouble;
+			trouble = NULL;
+			gm_journal_mute_warning();
+		} else if (trouble) {
+			gm_journal_remove(&p->ps, NULL);
+			free(err->hint);
+			err->hint = gm_xasprintf("%s Everything the procedure did is undone.", trouble);
+		} else if (undone == GM_OK) {
 			gm_journal_remove(&p->ps, NULL);
 			gm_error_hint(err, "%s%sEverything is as it was before the procedure: banner, connection limit, remote access%s.",
 				      err->hint ? err->hint : "", err->hint ? " " : "",
@@ -1175,6 +1211,7 @@ static int procedure(struct proc *p, struct gm_error *err)
 			gm_journal_mute_warning();
 		}
 		gm_error_release(&uerr);
+		free(trouble);
 	}
 out:
 	gm_journal_release(&p->ps);
@@ -1209,6 +1246,7 @@ int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downti
 	if (rc == GM_OK) {
 		p.source = gm_xstrdup(e.template_db);
 		p.target = gm_xstrdup(e.target);
+		p.tablespace = e.tablespace;
 		rc = procedure(&p, err);
 	}
 	gm_engine_release(&e);

@@ -226,6 +226,34 @@ out:
 	return rc;
 }
 
+/* What the fixup writes (its changes, WAL) against what is free: printed
+ * with --check, refused (GM_ECHECK) before anything is changed. */
+static int check_space(const char *db, bool print, struct gm_error *err)
+{
+	struct gm_space_opts so = { .database = db, .changes = true };
+	struct gm_space sp;
+	struct gm_buf lines = GM_BUF_INIT;
+	PGconn *c, *dbc = NULL;
+	int rc = GM_EFAIL;
+
+	gm_space_init(&sp);
+	if ((c = gm_conn_open("template1", "gmdb check", err)) && (dbc = gm_conn_open(db, "gmdb check", err)))
+		rc = gm_space_measure(c, dbc, &so, &sp, err);
+	gm_conn_close(dbc);
+	gm_conn_close(c);
+	if (rc == GM_OK)
+		rc = gm_space_verdict(&sp, &lines, err);
+	if (print && lines.len)
+		printf("free space: %s\n", gm_buf_str(&lines));
+	else if (lines.len)
+		gm_log(rc < 0 || sp.not_measured ? GM_LOG_WARNING : GM_LOG_INFO, "free space: %s", gm_buf_str(&lines));
+	if (rc == GM_ECHECK)
+		gm_error_hint(err, "Make room there, then run again. Nothing was changed.");
+	gm_buf_release(&lines);
+	gm_space_release(&sp);
+	return rc;
+}
+
 int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, struct gm_error *err)
 {
 	struct gm_engine e;
@@ -274,6 +302,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		gm_engine_print_list(&e, stdout);
 		goto out;
 	}
+	if (!o->check && (rc = check_space(db, false, err)) < 0)
+		goto out;
 	if (o->check) {
 		size_t files = e.superuser_files.paths.n + e.db_files.paths.n;
 		for (size_t i = 0; i < e.n_bundles; i++)
@@ -282,6 +312,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		       target.hash_repaired ? " (with upstream's repaired hash function)" : "");
 		printf("definition: %s (%zu SQL files, %zu data import scripts): all readable\n", e.conf_path, files,
 		       e.scripts.n);
+		if ((rc = check_space(db, true, err)) < 0)
+			goto out;
 		printf("ready: gm-fixup_server would apply it now\n");
 		goto out;
 	}

@@ -522,10 +522,70 @@ int gm_run_check_python(struct gm_error *err);
  * starting with it). */
 #define GM_BUILD_MARK "gmdb: upgrade in progress"
 
-/* The free space on the file system of the data directory of the server
- * c is connected to (statvfs: run on the server's machine); *dir is
- * malloc'ed. GM_EFAIL when it cannot be examined. */
-int gm_free_space(PGconn *c, unsigned long long *avail, char **dir, struct gm_error *err);
+/* ------------------------------------------------------------------ */
+/* Space (space.c): what a run writes where, against what is free       */
+/* ------------------------------------------------------------------ */
+
+struct gm_space_opts {
+	const char *database;          /* the source (upgrade) or the database fixed */
+	bool clone;                    /* the run copies it (an upgrade's clone, a fixup's snapshot) */
+	const char *clone_tablespace;  /* upstream's target tablespace; NULL: the source's */
+	bool changes;                  /* upstream's steps change the copy (or the database itself) */
+	const char *backup_dir;        /* NULL: no backup */
+};
+
+struct gm_space_fs {
+	dev_t dev;
+	char *path;                    /* the first place of the run on it */
+	unsigned long long avail;      /* free for unprivileged users (f_bavail) */
+	unsigned long long need;       /* what the run writes there */
+	struct gm_buf parts;           /* "copy 76 MB, WAL 190 MB" */
+};
+
+struct gm_space {
+	bool measured;                 /* every file system was examined */
+	char *not_measured;            /* else what was not, and why */
+	struct gm_space_fs *fs;
+	size_t n_fs;
+	unsigned long long source_bytes, growth_bytes, backup_bytes;
+	unsigned long long wal_written;  /* WAL the run writes */
+	unsigned long long wal_kept;     /* of which pg_wal keeps at most */
+	bool wal_unbounded;              /* archiving or a slot keeps it all */
+	unsigned long long total;        /* all the run writes */
+};
+void gm_space_init(struct gm_space *sp);
+void gm_space_release(struct gm_space *sp);
+/* The margin kept free on a file system the run writes need bytes on. */
+unsigned long long gm_space_margin(unsigned long long need);
+/* Estimate what the run of o writes, by file system, and how much is free
+ * there. cluster: a superuser connection to any database; db: one to
+ * o->database (its files by tablespace; NULL: all in its default one).
+ * What cannot be examined from here (the server on another host) is in
+ * sp->not_measured, not an error. GM_ECHECK when the database is missing. */
+int gm_space_measure(PGconn *cluster, PGconn *db, const struct gm_space_opts *o, struct gm_space *sp,
+		     struct gm_error *err);
+/* One line per file system ("ok: ..." / "too little: ...") and one for
+ * what was not measured, added to lines; GM_ECHECK with err set (the
+ * figures, a hint) when a file system has too little room. */
+int gm_space_verdict(const struct gm_space *sp, struct gm_buf *lines, struct gm_error *err);
+/* After a failure: did the server run out of disk space, or is it down
+ * (it is asked)? Then *hint says what to do first and then what_next
+ * ("run gm-upgrade_server --recover"); the caller frees it. */
+bool gm_space_server_failed(const struct gm_error *err, const char *what_next, char **hint);
+
+/* Backups (backups.c). The record a finished backup gets, in its directory. */
+#define GM_BACKUP_INFO "gmdb-backup.info"
+/* Write the record into the finished dump path. */
+int gm_backup_record(const char *path, const char *database, int from, int to, time_t started, struct gm_error *err);
+/* The bytes of the regular files of dump name in directory dirfd. */
+long long gm_backup_bytes(int dirfd, const char *name);
+/* Remove dump name of directory dirfd (its files, then itself; no link is
+ * followed); missing is fine. */
+int gm_backup_remove(int dirfd, const char *name, struct gm_error *err);
+
+/* Run pg_dump/pg_restore (upgrade.c): see there. */
+int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
+		   struct gm_error *err);
 
 /* The fixup's database and version, found and checked as gm_fixup_run()
  * does (hash, definition, files); nothing is changed. *db malloc'ed. */

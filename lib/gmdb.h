@@ -353,6 +353,27 @@ struct gm_upgrade_opts {
 int gm_upgrade_run(const struct gm_upgrade_opts *opts, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Backups (backups.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * --list-backups: the backups of gm-upgrade_server in dir (database,
+ * versions, when it finished, size, path), newest first by database; with
+ * json an object with "backup_dir" and "backups". A dump without gmdb's
+ * record (pg_dump did not finish) is listed as incomplete.
+ */
+int gm_backups_list(const char *dir, bool json, FILE *out, struct gm_error *err);
+/* The backup directory of an upgrade with o: o->backup_dir, else
+ * GMDB_BACKUP_DIR, else the default (/var/lib/gmdb/backups). */
+const char *gm_upgrade_backup_dir(const struct gm_upgrade_opts *o);
+/*
+ * --prune-backups N: remove all but the newest keep (>= 1) complete
+ * backups of each database in dir, one line each on out; incomplete ones
+ * are never removed. dry_run: only say what would be removed.
+ */
+int gm_backups_prune(const char *dir, int keep, bool dry_run, FILE *out, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
 /* The downtime procedure (downtime.c)                                 */
 /* ------------------------------------------------------------------ */
 

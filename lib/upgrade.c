@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +62,7 @@ struct upgrade {
 	bool created_group;     /* this run created the target's group role */
 	bool target_created;    /* this run created the target database */
 	long long source_bytes;
+	struct gm_space space;  /* what the run writes where (space.c) */
 	char *backup_path;
 	char *result_hash;
 	struct gm_check *checks;
@@ -78,7 +78,7 @@ static const char *upstream_dir(const struct gm_upgrade_opts *o)
 	return gm_upstream_dir(o->upstream_dir);
 }
 
-static const char *backup_dir(const struct gm_upgrade_opts *o)
+const char *gm_upgrade_backup_dir(const struct gm_upgrade_opts *o)
 {
 	if (o->backup_dir)
 		return o->backup_dir;
@@ -158,47 +158,43 @@ static int sessions_on(const char *db, struct gm_buf *list, int *n, struct gm_er
 	return GM_OK;
 }
 
-int gm_free_space(PGconn *c, unsigned long long *avail, char **dir, struct gm_error *err)
-{
-	struct statvfs vfs;
-
-	*avail = 0;
-	*dir = NULL;
-	if (gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, dir, err) < 0)
-		return GM_EFAIL;
-	if (!*dir || statvfs(*dir, &vfs) < 0)
-		return gm_error_set(err, GM_EFAIL, "the data directory %s cannot be examined from here: %s",
-				    *dir ? *dir : "", strerror(errno));
-	*avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-	return GM_OK;
-}
-
+/* What the run writes on each file system (the clone, its growth, WAL,
+ * the backup) against what is free there (space.c). */
 static void check_space(struct upgrade *u, struct preflight *pf)
 {
-	PGconn *c;
-	char *dir = NULL;
-	unsigned long long avail = 0;
+	struct gm_space_opts so = { .database = u->e.template_db, .clone = true, .clone_tablespace = u->e.tablespace,
+				    .changes = true, .backup_dir = u->o->no_backup ? NULL : gm_upgrade_backup_dir(u->o) };
+	struct gm_error err = GM_ERROR_INIT, verr = GM_ERROR_INIT;
+	struct gm_buf lines = GM_BUF_INIT;
+	PGconn *c, *db = NULL;
 	int rc = GM_EFAIL;
-	struct gm_error err = GM_ERROR_INIT;
 
 	c = gm_conn_open("template1", "gmdb check", &err);
-	if (c) {
-		rc = gm_free_space(c, &avail, &dir, &err);
-		gm_conn_close(c);
-	}
+	if (c)
+		db = gm_conn_open(u->e.template_db, "gmdb check", &err);
+	if (c && db)
+		rc = gm_space_measure(c, db, &so, &u->space, &err);
+	gm_conn_close(db);
+	gm_conn_close(c);
 	if (rc < 0) {
-		pf_add(pf, PF_WARN, "free space", "not checked (%s)", err.message ? err.message : "no connection");
+		pf_add(pf, PF_FAIL, "free space", "could not be measured: %s", err.message ? err.message : "no connection");
 	} else {
-		unsigned long long need = (unsigned long long)(u->source_bytes > 0 ? u->source_bytes : 0);
-		if (avail < need)
-			pf_add(pf, PF_FAIL, "free space", "%llu MB free on the file system of %s, the copy needs %llu MB",
-			       avail >> 20, dir, need >> 20);
-		else
-			pf_add(pf, PF_OK, "free space", "%llu MB free on the file system of %s, the copy needs %llu MB",
-			       avail >> 20, dir, need >> 20);
+		rc = gm_space_verdict(&u->space, &lines, &verr);
+		for (char *l = lines.data, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+			nl = strchr(l, '\n');
+			if (nl)
+				*nl = '\0';
+			if (strncmp(l, "ok: ", 4) == 0)
+				pf_add(pf, PF_OK, "free space", "%s", l + 4);
+			else if (strncmp(l, "too little: ", 12) == 0)
+				pf_add(pf, PF_FAIL, "free space", "%s", l + 12);
+			else
+				pf_add(pf, PF_WARN, "free space", "%s", l);
+		}
 	}
-	free(dir);
+	gm_buf_release(&lines);
 	gm_error_release(&err);
+	gm_error_release(&verr);
 }
 
 /* Upstream's table of client branch -> database version (spec 4.6). */
@@ -331,6 +327,8 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	free(comment);
 	gm_error_release(&cerr);
 
+	check_space(u, pf);
+
 	/* sessions on the source: the clone cannot start while there are any */
 	{
 		struct gm_buf who = GM_BUF_INIT;
@@ -380,7 +378,6 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		}
 		gm_error_release(&cerr);
 	}
-	check_space(u, pf);
 	if (e->scripts.n) {
 		if (gm_run_check_python(&cerr) < 0)
 			pf_add(pf, PF_FAIL, "python3", "%s", cerr.message);
@@ -390,14 +387,14 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	}
 	check_client(u, pf);
 	if (!u->o->no_backup) {
-		if (access(backup_dir(u->o), F_OK) != 0 && errno == ENOENT && u->started_as_root)
+		if (access(gm_upgrade_backup_dir(u->o), F_OK) != 0 && errno == ENOENT && u->started_as_root)
 			pf_add(pf, PF_OK, "backup", "a dump of \"%s\" goes to %s (made at the start, for postgres)",
-			       e->template_db, backup_dir(u->o));
-		else if (access(backup_dir(u->o), W_OK | X_OK) != 0)
-			pf_add(pf, PF_FAIL, "backup", "cannot write to the backup directory %s: %s", backup_dir(u->o),
+			       e->template_db, gm_upgrade_backup_dir(u->o));
+		else if (access(gm_upgrade_backup_dir(u->o), W_OK | X_OK) != 0)
+			pf_add(pf, PF_FAIL, "backup", "cannot write to the backup directory %s: %s", gm_upgrade_backup_dir(u->o),
 			       strerror(errno));
 		else
-			pf_add(pf, PF_OK, "backup", "a dump of \"%s\" goes to %s", e->template_db, backup_dir(u->o));
+			pf_add(pf, PF_OK, "backup", "a dump of \"%s\" goes to %s", e->template_db, gm_upgrade_backup_dir(u->o));
 	} else {
 		pf_add(pf, PF_WARN, "backup", "none (--no-backup)");
 	}
@@ -419,20 +416,18 @@ static char *pg_tool(const char *tool, int server_version)
 
 static long long dir_bytes(const char *path)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
-	long long total = 0;
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		struct stat st;
-		char *f = gm_xasprintf("%s/%s", path, de->d_name);
-		if (stat(f, &st) == 0 && S_ISREG(st.st_mode))
-			total += st.st_size;
-		free(f);
-	}
-	closedir(d);
-	return total;
+	return gm_backup_bytes(AT_FDCWD, path);
+}
+
+/* A failed pg_dump's partial dump goes: it would only fill the disk. */
+static void remove_partial(const char *path)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	if (gm_backup_remove(AT_FDCWD, path, &err) < 0)
+		gm_log(GM_LOG_WARNING, "could not remove the partial dump %s: %s", path, err.message);
+	else
+		gm_log(GM_LOG_NOTICE, "the partial dump %s is removed", path);
+	gm_error_release(&err);
 }
 
 /* "dbname='<name>'", quoted the way libpq reads a connection string. */
@@ -449,34 +444,37 @@ static char *conninfo_dbname(const char *db)
 	return gm_buf_detach(&b);
 }
 
-static int backup(struct upgrade *u, struct gm_error *err)
+/*
+ * Run PostgreSQL's tool (pg_dump, pg_restore: the one of the server's
+ * major version if installed) with args (NULL-terminated, after the
+ * tool's name) against the run's server, never as root, with the password
+ * that worked; a progress line of step st shows how much dir holds (NULL:
+ * none). A signal ends it (SIGTERM). GM_EFAIL when it fails.
+ */
+int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
+		   struct gm_error *err)
 {
-	struct gm_step st;
-	char stamp[32], host[256] = "localhost";
-	time_t now = time(NULL);
-	struct tm tm;
-	char *pg_dump, jobs[16], *password = NULL;
-	int server = 0, status, rc = GM_OK;
+	char *path, *password = NULL;
+	int server, status, rc = GM_OK, n = 0;
+	const char **argv;
 	pid_t pid;
 	PGconn *c;
 
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H-%M-%S", &tm);
-	gethostname(host, sizeof(host) - 1);
-	u->backup_path = gm_xasprintf("%s/backup-upgrade_v%d_to_v%d-%s-%s.dir", backup_dir(u->o), u->o->from, u->o->to,
-				      host, stamp);
-	c = gm_conn_open("template1", "gmdb backup", err);
+	c = gm_conn_open("template1", "gmdb", err);
 	if (!c)
 		return GM_EFAIL;
 	server = PQserverVersion(c);
-	/* the password that worked (given, or ~/.pgpass), for a pg_dump that
-	 * no longer runs as root (below) */
+	/* the password that worked (given, or ~/.pgpass), for a tool that no
+	 * longer runs as root (below) */
 	password = PQpass(c) && *PQpass(c) ? gm_xstrdup(PQpass(c)) : NULL;
 	gm_conn_close(c);
-	pg_dump = pg_tool("pg_dump", server);
-	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
-
-	gm_step_begin(&st, "backing up \"%s\" to %s", u->e.template_db, u->backup_path);
+	path = pg_tool(tool, server);
+	while (args[n])
+		n++;
+	argv = gm_xcalloc((size_t)n + 2, sizeof(*argv));
+	argv[0] = path;
+	for (int i = 0; i < n; i++)
+		argv[i + 1] = args[i];
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -489,8 +487,8 @@ static int backup(struct upgrade *u, struct gm_error *err)
 			setenv("PGPASSWORD", password, 1);
 		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		if (geteuid() == 0) {
-			/* still root (-U named another user): pg_dump writes into the
-			 * postgres user's backup directory as that user, never as root
+			/* still root (-U named another user): the tool writes into the
+			 * postgres user's directories as that user, never as root
 			 * through whatever that user put there */
 			struct passwd *pw = getpwnam("postgres");
 			if (!pw || initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
@@ -501,18 +499,12 @@ static int backup(struct upgrade *u, struct gm_error *err)
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
-		/* the name as a connection string of its own: pg_dump takes a
-		 * bare name with "=" in it for one, and gm-dbo names databases */
-		char *conninfo = conninfo_dbname(u->e.template_db);
-		execl(pg_dump, pg_dump, "--format=directory", "--jobs", jobs, "--compress=1", "--no-password",
-		      "--file", u->backup_path, "--dbname", conninfo, (char *)NULL);
+		execv(path, (char *const *)argv);
 		_exit(127);
 	}
 	if (pid < 0) {
-		free(pg_dump);
-		free(password);
-		gm_step_end(&st, GM_EFAIL, NULL);
-		return gm_error_set(err, GM_EFAIL, "could not run pg_dump: %s", strerror(errno));
+		rc = gm_error_set(err, GM_EFAIL, "could not run %s: %s", tool, strerror(errno));
+		goto out;
 	}
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
@@ -527,18 +519,56 @@ static int backup(struct upgrade *u, struct gm_error *err)
 			waitpid(pid, &status, 0);
 			break;
 		}
-		gm_step_progress(&st, "%lld MB written", dir_bytes(u->backup_path) >> 20);
+		if (dir && st)
+			gm_step_progress(st, "%lld MB written", dir_bytes(dir) >> 20);
 		usleep(200000);
 	}
 	if (gm_signals_check(err) < 0)
 		rc = GM_EFAIL;
-	else if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = gm_error_set(err, GM_EFAIL, "pg_dump of \"%s\" failed (%s)", u->e.template_db,
-				  WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "pg_dump could not be run" : "see its messages above");
-		gm_error_hint(err, "Fix what pg_dump says, or upgrade without a backup (--no-backup) if you have a recent one.");
-	}
-	free(pg_dump);
+	else if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		rc = gm_error_set(err, GM_EFAIL, "%s failed (%s)", tool,
+				  WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "it could not be run" : "see its messages above");
+out:
+	free(argv);
+	free(path);
 	free(password);
+	return rc;
+}
+
+static int backup(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_step st;
+	char stamp[32], host[256] = "localhost", jobs[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	char *conninfo;
+	int rc;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H-%M-%S", &tm);
+	gethostname(host, sizeof(host) - 1);
+	u->backup_path = gm_xasprintf("%s/backup-upgrade_v%d_to_v%d-%s-%s.dir", gm_upgrade_backup_dir(u->o), u->o->from, u->o->to,
+				      host, stamp);
+	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	conninfo = conninfo_dbname(u->e.template_db);
+	gm_step_begin(&st, "backing up \"%s\" to %s", u->e.template_db, u->backup_path);
+	{
+		const char *args[] = { "--format=directory", "--jobs", jobs, "--compress=1", "--no-password", "--file",
+				       u->backup_path, "--dbname", conninfo, NULL };
+		rc = gm_pg_tool_run("pg_dump", args, u->backup_path, &st, err);
+	}
+	if (rc < 0 && !gm_signals_caught()) {
+		char *why = gm_xstrdup(err->message && strchr(err->message, '(') ? strchr(err->message, '(') : "");
+		gm_error_set(err, GM_EFAIL, "pg_dump of \"%s\" failed %s", u->e.template_db, why);
+		free(why);
+		gm_error_hint(err, "Fix what pg_dump says (a full disk: make room, or give another --backup-dir), or upgrade "
+				   "without a backup (--no-backup) if you have a recent one.");
+	}
+	if (rc == GM_OK)
+		rc = gm_backup_record(u->backup_path, u->e.template_db, u->o->from, u->o->to, now, err);
+	if (rc < 0)
+		remove_partial(u->backup_path);
+	free(conninfo);
 	gm_step_end(&st, rc, NULL);
 	return rc;
 }
@@ -925,13 +955,13 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	 * in its way (its default is in the postgres OS user's /var/lib/gmdb),
 	 * and given to postgres on its descriptor. */
 	if (!o->check && !o->no_backup && geteuid() == 0 &&
-	    (rc = gm_safefile_mkdirs(backup_dir(o), 0700, true, NULL, err)) < 0) {
+	    (rc = gm_safefile_mkdirs(gm_upgrade_backup_dir(o), 0700, true, NULL, err)) < 0) {
 		if (rc != GM_ECHECK) {
 			/* the checks of step 1 say what is wrong with it */
 			gm_log(GM_LOG_DEBUG, "backup directory: %s", err->message);
 			gm_error_release(err);
 		} else {
-			gm_error_prefix(err, "could not use the backup directory \"%s\"", backup_dir(o));
+			gm_error_prefix(err, "could not use the backup directory \"%s\"", gm_upgrade_backup_dir(o));
 			gm_error_hint(err, "Nothing was changed. %s Or give another directory with --backup-dir.",
 				      err->hint ? err->hint : "");
 			return rc;
@@ -1051,7 +1081,18 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
 			free(was);
 		}
-		if (cleanup(&u)) {
+		char *trouble = NULL;
+		char *next = gm_xasprintf("run \"gm-upgrade_server %d %d\" again (it drops what this run left)", o->from, o->to);
+		/* a full disk, a server that went down: what to do first */
+		gm_space_server_failed(err, next, &trouble);
+		free(next);
+		if (trouble) {
+			if (!cleanup(&u))
+				gm_log(GM_LOG_WARNING, "the half-made \"%s\" is left: the next run drops it", u.e.target);
+			free(err->hint);
+			err->hint = gm_xasprintf("%s \"%s\" was not changed.", trouble, u.e.template_db);
+			free(trouble);
+		} else if (cleanup(&u)) {
 			if (!err->hint)
 				gm_error_hint(err, "Nothing is left of the new database; \"%s\" is unchanged. Fix the cause "
 					      "and run again.", u.e.template_db);
@@ -1087,6 +1128,7 @@ out:
 	free(u.backup_path);
 	free(u.result_hash);
 	gm_engine_release(&u.e);
+	gm_space_release(&u.space);
 	gm_shortcut_free(shortcut);
 	return rc;
 }

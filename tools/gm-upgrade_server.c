@@ -13,7 +13,7 @@ int main(int argc, const char **argv)
 	struct gm_error err = GM_ERROR_INIT;
 	struct gm_downtime_opts dopts = { .grace = 60 };
 	char *backup_dir = NULL, *retire = NULL, *unretire = NULL;
-	int downtime = 0, recover = 0, grace = -1, retire_version = -1;
+	int downtime = 0, recover = 0, grace = -1, retire_version = -1, list_backups = 0, prune = -1;
 	char **ignore = NULL;
 	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
 	const char *args[4];
@@ -41,6 +41,10 @@ int main(int argc, const char **argv)
 		  "make the replaced database gnumed_vFROM refuse connections (never drops it)", "FROM" },
 		{ "unretire", '\0', POPT_ARG_STRING, &unretire, 0,
 		  "let a retired database accept connections again", "FROM" },
+		{ "list-backups", '\0', POPT_ARG_NONE, &list_backups, 0,
+		  "list the backups in the backup directory (database, versions, when, size)", NULL },
+		{ "prune-backups", '\0', POPT_ARG_INT, &prune, 0,
+		  "remove all but the newest N complete backups of each database (with --check: only list them)", "N" },
 		{ "json", '\0', POPT_ARG_NONE, &json, 0,
 		  "print a summary as JSON", NULL },
 		{ "yes", 'y', POPT_ARG_NONE, &yes, 0,
@@ -69,10 +73,20 @@ int main(int argc, const char **argv)
 		else
 			nargs++;
 	}
-	if (recover + !!retire + !!unretire + downtime > 1 || ((recover || retire || unretire) && check))
-		rc = gm_cli_usage_error("--recover, --retire, --unretire, --downtime and --check exclude each other");
+	if (recover + !!retire + !!unretire + downtime + list_backups + (prune >= 0) > 1 ||
+	    ((recover || retire || unretire || list_backups) && check))
+		rc = gm_cli_usage_error("--recover, --retire, --unretire, --downtime, --list-backups, --prune-backups "
+					"and --check exclude each other (but --prune-backups --check)");
 	else if ((recover || retire || unretire) && nargs)
 		rc = gm_cli_usage_error("--recover, --retire and --unretire take no FROM TO arguments");
+	else if ((list_backups || prune >= 0) && nargs)
+		rc = gm_cli_usage_error("--list-backups and --prune-backups take no FROM TO arguments");
+	else if (prune != -1 && (prune < 1 || prune > 10000))
+		rc = gm_cli_usage_error("--prune-backups keeps between 1 and 10000 backups of each database");
+	else if ((list_backups || prune >= 0) && no_backup)
+		rc = gm_cli_usage_error("--no-backup goes with an upgrade");
+	else if (list_backups || prune >= 0)
+		;
 	else if ((retire || unretire) &&
 		 (gm_parse_version(retire ? retire : unretire, &retire_version) < 0 || retire_version < 2))
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 21)", retire ? retire : unretire);
@@ -97,9 +111,15 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--jobs must be between 1 and 64 (0: one per CPU)");
 	else if (no_backup && backup_dir)
 		rc = gm_cli_usage_error("--no-backup and --backup-dir exclude each other");
-	if (rc == GM_OK && !check && !retire && !unretire)
+	if (rc == GM_OK && !check && !retire && !unretire && !list_backups)
 		rc = gm_run_open_log(gm_run_opts.log_file, "gm-upgrade_server", &err);
-	if (rc == GM_OK && recover) {
+	if (rc == GM_OK && (list_backups || prune >= 0)) {
+		opts.backup_dir = backup_dir;
+		if (list_backups)
+			rc = gm_backups_list(gm_upgrade_backup_dir(&opts), json, stdout, &err);
+		else
+			rc = gm_backups_prune(gm_upgrade_backup_dir(&opts), prune, check, stdout, &err);
+	} else if (rc == GM_OK && recover) {
 		rc = gm_downtime_recover(&err);
 	} else if (rc == GM_OK && (retire || unretire)) {
 		rc = gm_downtime_retire(retire_version, unretire != NULL, &err);

@@ -128,6 +128,35 @@ like "$err" '--grace goes with --downtime' "and says so"
 run gm-upgrade_server --downtime --grace 100000 21 22
 is "$rc" 2 "--grace out of range exits 2"
 
+# the backups' options
+run gm-upgrade_server --list-backups 21 22
+is "$rc" 2 "--list-backups with versions exits 2"
+like "$err" '--list-backups and --prune-backups take no FROM TO' "and says they take none"
+run gm-upgrade_server --list-backups --prune-backups 2
+is "$rc" 2 "--list-backups with --prune-backups exits 2"
+run gm-upgrade_server --list-backups --check
+is "$rc" 2 "--list-backups with --check exits 2"
+for n in 0 10001; do
+	run gm-upgrade_server --prune-backups "$n"
+	is "$rc" 2 "--prune-backups $n exits 2"
+	like "$err" '--prune-backups keeps between 1 and 10000' "and says what it takes"
+done
+run gm-upgrade_server --list-backups --no-backup
+is "$rc" 2 "--list-backups with --no-backup exits 2"
+empty=$(mktemp -d "$GMDB_TESTDIR/backups.XXXXXX")
+chmod 755 "$empty"  # root reads it as postgres
+run gm-upgrade_server --list-backups --backup-dir "$empty"
+is "$rc" 0 "--list-backups of an empty directory exits 0"
+like "$err" "no backups in $empty" "and says there are none"
+run gm-upgrade_server --list-backups --json --backup-dir "$empty"
+is "$out" "$(printf '{\n  "backup_dir": "%s",\n  "backups": []\n}' "$empty")" "--json of an empty directory: no backups"
+run gm-upgrade_server --list-backups --backup-dir "$empty/none"
+is "$rc" 0 "--list-backups of a directory that does not exist exits 0"
+run gm-upgrade_server --prune-backups 2 --backup-dir "$empty"
+is "$rc" 0 "--prune-backups of an empty directory exits 0"
+like "$err" "0 backup\(s\) removed, 0 kept" "and says it removed nothing"
+rm -rf "$empty"
+
 # the man page and the completion know every long option --help lists
 run gm-upgrade_server --help
 for o in $(printf '%s\n' "$out" | grep -o -- '--[a-z][a-z-]*' | sort -u | grep -v -- '--usage'); do
