@@ -144,6 +144,14 @@ int gm_banner_notice_text(const struct gm_banner_notice *n, char **text, struct 
 				return gm_error_set(err, GM_EUSAGE, "the name of the database that replaced this one "
 						    "contains a control character");
 		break;
+	case GM_BANNER_NOTICE_PLANNED:
+		if (n->from < 0 || (n->from > 0 && (n->to > MAX_VERSION || n->to <= n->from)))
+			return gm_error_set(err, GM_EUSAGE, "an upgrade goes from a version to a higher one, not from v%d to v%d",
+					    n->from, n->to);
+		if (n->minutes < 0 || n->minutes > 7 * 24 * 60)
+			return gm_error_set(err, GM_EUSAGE, "a downtime of %d minutes is not one gmdb announces (0 to %d)",
+					    n->minutes, 7 * 24 * 60);
+		break;
 	default:
 		return gm_error_set(err, GM_EUSAGE, "unknown kind of notice %d", (int)n->kind);
 	}
@@ -160,6 +168,18 @@ int gm_banner_notice_text(const struct gm_banner_notice *n, char **text, struct 
 				     "GNUmed may not work properly until it is finished: please close GNUmed and wait.",
 				     n->from, when);
 		break;
+	case GM_BANNER_NOTICE_PLANNED: {
+		struct gm_buf b = GM_BUF_INIT;
+		gm_buf_addf(&b, "A downtime of this GNUmed database is planned from %s", when);
+		if (n->minutes)
+			gm_buf_addf(&b, " for about %d minutes", n->minutes);
+		if (n->from > 0)
+			gm_buf_addf(&b, " (an upgrade from v%d to v%d)", n->from, n->to);
+		gm_buf_adds(&b, ".\nPlease save your work and close GNUmed before then: anything entered during the "
+				"downtime may be lost.");
+		*text = gm_buf_detach(&b);
+		break;
+	}
 	case GM_BANNER_NOTICE_REPLACED:
 		*text = gm_xasprintf("This GNUmed database was replaced by \"%s\" on %s.\n"
 				     "Please connect to %s instead: anything entered here will not be seen there. "

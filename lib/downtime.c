@@ -352,6 +352,60 @@ static int step_notice(struct proc *p, struct gm_error *err)
 	return put_notice(p, "notice", &n, err);
 }
 
+/* The advance announcement: a message in the inbox of every active staff
+ * member (their running clients show it at once) and the planned-downtime
+ * notice in the banner, then the wait. Both recorded first; the notice step
+ * that follows replaces the planned notice with the one of the procedure. */
+static int step_announce(struct proc *p, struct gm_error *err)
+{
+	time_t start = time(NULL) + (time_t)p->o->announce * 60;
+	struct gm_announcement a = { .database = p->source, .when = start, .minutes = p->o->duration,
+				     .from = p->kind == PROC_UPGRADE ? p->from : 0, .to = p->to };
+	struct gm_banner_notice n = { .kind = GM_BANNER_NOTICE_PLANNED, .when = start, .minutes = p->o->duration,
+				      .from = a.from, .to = a.to };
+	struct gm_strv staff = GM_STRV_INIT;
+	PGconn *c;
+	int rc;
+
+	if ((rc = record(p, "announce", err)) < 0)
+		return rc;
+	if (!(c = open_db_owner(p->source, err)))
+		return GM_EFAIL;
+	rc = gm_announce_conn(c, &a, &staff, err);
+	gm_conn_close(c);
+	if (rc == GM_OK)
+		gm_log(GM_LOG_PROGRESS, "announced in the inbox of %zu active staff member%s of \"%s\"", staff.n,
+		       staff.n == 1 ? "" : "s", p->source);
+	gm_strv_release(&staff);
+	if (rc == GM_OK)
+		rc = put_notice(p, "notice", &n, err);
+	if (rc == GM_OK && p->o->announce > 0) {
+		struct gm_step st;
+		gm_step_begin(&st, "waiting %d minute%s before locking anyone out (^C undoes the announcement)",
+			      p->o->announce, p->o->announce == 1 ? "" : "s");
+		while (rc == GM_OK && time(NULL) < start) {
+			sleep(1);
+			rc = gm_signals_check(err);
+			gm_step_progress(&st, "%ld s to go", (long)(start - time(NULL)));
+		}
+		gm_step_end(&st, rc, NULL);
+	}
+	return rc;
+}
+
+static int unannounce_db(const char *db, struct gm_error *err)
+{
+	PGconn *c = open_db_owner(db, err);
+	int rc, n = 0;
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_unannounce_conn(c, &n, err);
+	gm_conn_close(c);
+	if (rc == GM_OK && n)
+		gm_log(GM_LOG_INFO, "took %d announcement(s) out of the inboxes of \"%s\"", n, db);
+	return rc;
+}
+
 static int step_connlimit(struct proc *p, struct gm_error *err)
 {
 	PGconn *c = open_cluster(err);
@@ -746,6 +800,8 @@ static int undo_all(struct gm_journal *ps, struct gm_error *err)
 		UNDO("restore the connection limit", restore_connlimit(ps, db, &uerr));
 	if (gm_journal_has(ps, "intent", "notice") && db)
 		UNDO("take the notice out of the banner", unnotice(db, &uerr));
+	if (gm_journal_has(ps, "intent", "announce") && db)
+		UNDO("take the announcement out of the inboxes", unannounce_db(db, &uerr));
 #undef UNDO
 	return rc;
 }
@@ -774,6 +830,8 @@ static int finish(struct gm_journal *ps, struct gm_error *err)
 			gm_log(GM_LOG_NOTICE, "the snapshot \"%s\" is kept (--keep-snapshot): drop it when it is not needed "
 					      "any more (dropdb \"%s\")", snap, snap);
 			rc = unnotice(snap, err);
+			if (rc == GM_OK && gm_journal_has(ps, "intent", "announce"))
+				rc = unannounce_db(snap, err);
 			if (rc == GM_OK)
 				rc = restore_connlimit(ps, snap, err);
 			if (rc == GM_OK)
@@ -1065,6 +1123,18 @@ static int step_unnotice_target(struct proc *p, struct gm_error *err)
 	return rc < 0 ? rc : unnotice(p->target, err);
 }
 
+static int step_unannounce_target(struct proc *p, struct gm_error *err)
+{
+	int rc = record(p, "unannounce-target", err);
+	return rc < 0 ? rc : unannounce_db(p->target, err);
+}
+
+static int step_unannounce_source(struct proc *p, struct gm_error *err)
+{
+	int rc = record(p, "unannounce", err);
+	return rc < 0 ? rc : unannounce_db(p->source, err);
+}
+
 static int step_unnotice_source(struct proc *p, struct gm_error *err)
 {
 	int rc = record(p, "unnotice", err);
@@ -1128,6 +1198,10 @@ static int procedure(struct proc *p, struct gm_error *err)
 
 	{
 		bool up = p->kind == PROC_UPGRADE;
+		if (p->o->announce >= 0)
+			rc = run_step(p, rc, "announce", gm_xasprintf("announcing the downtime of \"%s\" (in %d minute%s)",
+								     p->source, p->o->announce, p->o->announce == 1 ? "" : "s"),
+				      step_announce, err);
 		rc = run_step(p, rc, "notice", gm_xasprintf("putting the %s notice into the banner of \"%s\"",
 							   up ? "upgrade" : "fixup", p->source), step_notice, err);
 		rc = run_step(p, rc, "connlimit", gm_xasprintf("refusing new sessions of ordinary roles on \"%s\" "
@@ -1141,12 +1215,19 @@ static int procedure(struct proc *p, struct gm_error *err)
 		if (up) {
 			rc = run_step(p, rc, "unnotice-target", gm_xasprintf("taking the notice out of the banner of \"%s\"",
 									     p->target), step_unnotice_target, err);
+			if (p->o->announce >= 0)
+				rc = run_step(p, rc, "unannounce-target", gm_xasprintf("taking the announcement out of the "
+										       "inboxes of \"%s\"", p->target),
+					      step_unannounce_target, err);
 			rc = run_step(p, rc, "replaced-notice", gm_xasprintf("saying in the banner of \"%s\" that \"%s\" replaced it",
 									     p->source, p->target), step_replaced_notice, err);
 		} else {
 			rc = run_step(p, rc, "unnotice", gm_xasprintf("taking the notice out of the banner of \"%s\"", p->source),
 				      step_unnotice_source, err);
 		}
+		if (p->o->announce >= 0)
+			rc = run_step(p, rc, "unannounce", gm_xasprintf("taking the announcement out of the inboxes of \"%s\"",
+									p->source), step_unannounce_source, err);
 		rc = run_step(p, rc, "connlimit-restore", gm_xasprintf("restoring the connection limit of \"%s\"", p->source),
 			      step_connlimit_restore, err);
 		rc = run_step(p, rc, "hba-unlock", gm_xstrdup("re-opening remote access"), step_hba_unlock, err);
@@ -1296,7 +1377,8 @@ static int check_journal(const struct gm_journal *j, struct gm_error *err)
 					    "keep_snapshot", "intent", "child_pid", "connlimit_old", "hba_was_locked",
 					    "target", "source_comment", "source_comment_null", NULL };
 	static const char *const intents[] = { "notice", "connlimit", "hba-lock", "snapshot", "upgrade", "fixup",
-					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore",
+					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore", "announce",
+					       "unannounce-target", "unannounce",
 					       "hba-unlock", "commit", NULL };
 	const char *kind = gm_journal_get(j, "procedure");
 	char *problem = NULL;

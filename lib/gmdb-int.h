@@ -583,6 +583,17 @@ long long gm_backup_bytes(int dirfd, const char *name);
  * followed); missing is fine. */
 int gm_backup_remove(int dirfd, const char *name, struct gm_error *err);
 
+/* Announcements (announce.c). The description of gmdb's inbox item type. */
+#define GM_ANNOUNCE_TYPE "gmdb: planned downtime"
+/* The subject and the text (with its check line) of announcement a. */
+int gm_announce_text(const struct gm_announcement *a, char **subject, char **text, struct gm_error *err);
+/* Does text end with the check line that belongs to it? */
+bool gm_announce_is_ours(const char *text);
+/* announce / unannounce on an owner connection to the database (staff:
+ * the aliases told, may be NULL; removed: how many, may be NULL). */
+int gm_announce_conn(PGconn *c, const struct gm_announcement *a, struct gm_strv *staff, struct gm_error *err);
+int gm_unannounce_conn(PGconn *c, int *removed, struct gm_error *err);
+
 /* Run pg_dump/pg_restore (upgrade.c): see there. */
 int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
 		   struct gm_error *err);

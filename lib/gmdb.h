@@ -380,6 +380,9 @@ int gm_backups_prune(const char *dir, int keep, bool dry_run, FILE *out, struct 
 struct gm_downtime_opts {
 	int grace;           /* seconds remote sessions get before they are ended */
 	bool keep_snapshot;  /* fixup: keep the snapshot after a fixup that worked */
+	int announce;        /* minutes ahead to announce the downtime in the users' inboxes and the
+			      * banner before anyone is locked out; -1: no announcement */
+	int duration;        /* with announce: about how long it takes, in minutes; 0: not said */
 };
 
 /*
@@ -434,6 +437,8 @@ enum gm_banner_notice_kind {
 	GM_BANNER_NOTICE_UPGRADE,   /* an upgrade from version from to version to is running */
 	GM_BANNER_NOTICE_FIXUP,     /* a fixup of version from is running */
 	GM_BANNER_NOTICE_REPLACED,  /* this database was replaced by database */
+	GM_BANNER_NOTICE_PLANNED,   /* a downtime is planned from when, for about minutes (an upgrade
+				     * from from to to when from > 0) */
 };
 
 struct gm_banner_notice {
@@ -442,6 +447,7 @@ struct gm_banner_notice {
 	int to;                /* UPGRADE: the new version (greater than from) */
 	const char *database;  /* REPLACED: the database that replaced this one */
 	time_t when;           /* the time the notice gives; 0: now */
+	int minutes;           /* PLANNED: about how long; 0: not said */
 };
 
 /*
@@ -506,6 +512,31 @@ char *gm_banner_compose(const char *original, const char *notice_text);
  * original may be NULL; the caller frees what they point to.
  */
 int gm_banner_strip(const char *banner, char **notice, char **original);
+
+/* ------------------------------------------------------------------ */
+/* Announcements in the provider inbox (announce.c)                    */
+/* ------------------------------------------------------------------ */
+
+/* A planned downtime, told to the users in their running clients. */
+struct gm_announcement {
+	const char *database;  /* the database that goes down (for the text) */
+	time_t when;           /* when the downtime starts; 0: now */
+	int minutes;           /* about how long it takes; 0: not said */
+	int from, to;          /* an upgrade from v<from> to v<to>; from 0: not said */
+	const char *extra;     /* a paragraph of the administrator's, or NULL */
+};
+/*
+ * gm-banner DATABASE announce: a message in the provider inbox of every
+ * active staff member (GNUmed clients show it at once), as the database's
+ * owner; one line on out says to whom. GM_EUSAGE for a bad announcement
+ * (before connecting), GM_ECHECK when the database has no inbox or no
+ * active staff member.
+ */
+int gm_announce(const char *db, const struct gm_announcement *a, FILE *out, struct gm_error *err);
+/* gm-banner DATABASE unannounce: take gmdb's announcements out again (those
+ * only: gmdb's inbox item type and its check at the end of the text). None
+ * is not an error. */
+int gm_unannounce(const char *db, FILE *out, struct gm_error *err);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@ int main(int argc, const char **argv)
 	struct gm_fixup_opts opts = { .version = -1 };
 	struct gm_error err = GM_ERROR_INIT;
 	char *database = NULL;
-	struct gm_downtime_opts dopts = { .grace = 60 };
+	struct gm_downtime_opts dopts = { .grace = 60, .announce = -1 };
+	int announce = -1, duration = -1;
 	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1;
 	const char *version, *extra;
 	poptContext ctx;
@@ -30,6 +31,10 @@ int main(int argc, const char **argv)
 		  "the whole downtime procedure around the fixup, with a snapshot to roll back to", NULL },
 		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
 		  "--downtime: seconds remote sessions get before they are ended (default: 60)", "SECONDS" },
+		{ "announce", '\0', POPT_ARG_INT, &announce, 0,
+		  "--downtime: first tell the users (their inboxes, the banner) and wait MINUTES before locking them out", "MINUTES" },
+		{ "duration", '\0', POPT_ARG_INT, &duration, 0,
+		  "--announce: say that the downtime takes about MINUTES", "MINUTES" },
 		{ "keep-snapshot", '\0', POPT_ARG_NONE, &keep, 0,
 		  "--downtime: keep the snapshot DATABASE_gmdb_snapshot after a fixup that worked", NULL },
 		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
@@ -67,6 +72,12 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--recover takes no database or version");
 	else if ((grace >= 0 || keep) && !downtime)
 		rc = gm_cli_usage_error("--grace and --keep-snapshot go with --downtime");
+	else if ((announce != -1 || duration != -1) && !downtime)
+		rc = gm_cli_usage_error("--announce and --duration go with --downtime");
+	else if (duration != -1 && announce == -1)
+		rc = gm_cli_usage_error("--duration goes with --announce");
+	else if (announce < -1 || announce > 24 * 60 || duration < -1 || duration > 7 * 24 * 60)
+		rc = gm_cli_usage_error("--announce takes 0 to %d minutes, --duration 0 to %d", 24 * 60, 7 * 24 * 60);
 	else if (grace > 86400)
 		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	if (rc == GM_OK && !check && !list)
@@ -79,6 +90,8 @@ int main(int argc, const char **argv)
 		opts.json = json;
 		if (grace >= 0)
 			dopts.grace = grace;
+		dopts.announce = announce;
+		dopts.duration = duration > 0 ? duration : 0;
 		dopts.keep_snapshot = keep;
 		if (recover)
 			rc = gm_downtime_recover(&err);

@@ -11,7 +11,8 @@ int main(int argc, const char **argv)
 {
 	struct gm_upgrade_opts opts = { .from = -1, .to = -1 };
 	struct gm_error err = GM_ERROR_INIT;
-	struct gm_downtime_opts dopts = { .grace = 60 };
+	struct gm_downtime_opts dopts = { .grace = 60, .announce = -1 };
+	int announce = -1, duration = -1;
 	char *backup_dir = NULL, *retire = NULL, *unretire = NULL;
 	int downtime = 0, recover = 0, grace = -1, retire_version = -1, list_backups = 0, prune = -1;
 	char **ignore = NULL;
@@ -35,6 +36,10 @@ int main(int argc, const char **argv)
 		  "the whole downtime procedure around the upgrade (notice, access locked, sessions ended, ...)", NULL },
 		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
 		  "--downtime: seconds remote sessions get before they are ended (default: 60)", "SECONDS" },
+		{ "announce", '\0', POPT_ARG_INT, &announce, 0,
+		  "--downtime: first tell the users (their inboxes, the banner) and wait MINUTES before locking them out", "MINUTES" },
+		{ "duration", '\0', POPT_ARG_INT, &duration, 0,
+		  "--announce: say that the downtime takes about MINUTES", "MINUTES" },
 		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
 		  "undo an unfinished downtime procedure (after a crash)", NULL },
 		{ "retire", '\0', POPT_ARG_STRING, &retire, 0,
@@ -92,6 +97,12 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 21)", retire ? retire : unretire);
 	else if (grace >= 0 && !downtime)
 		rc = gm_cli_usage_error("--grace goes with --downtime");
+	else if ((announce != -1 || duration != -1) && !downtime)
+		rc = gm_cli_usage_error("--announce and --duration go with --downtime");
+	else if (duration != -1 && announce == -1)
+		rc = gm_cli_usage_error("--duration goes with --announce");
+	else if (announce < -1 || announce > 24 * 60 || duration < -1 || duration > 7 * 24 * 60)
+		rc = gm_cli_usage_error("--announce takes 0 to %d minutes, --duration 0 to %d", 24 * 60, 7 * 24 * 60);
 	else if (grace > 86400)
 		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	else if (recover || retire || unretire)
@@ -135,6 +146,8 @@ int main(int argc, const char **argv)
 		opts.ignore_checks = (const char *const *)ignore;
 		if (grace >= 0)
 			dopts.grace = grace;
+		dopts.announce = announce;
+		dopts.duration = duration > 0 ? duration : 0;
 		rc = downtime ? gm_downtime_upgrade(&opts, &dopts, &err) : gm_upgrade_run(&opts, &err);
 	}
 	rc = gm_cli_finish(rc, &err);

@@ -38,7 +38,7 @@ is "$rc" 2 "an empty database name exits 2"
 
 run gm-banner db
 is "$rc" 2 "no command exits 2"
-like "$err" "error: no command given \(show, set, clear, notice or unnotice\)" "and lists the commands"
+like "$err" "error: no command given \(show, set, clear, notice, unnotice, announce or unannounce\)" "and lists the commands"
 
 run gm-banner db frobnicate
 is "$rc" 2 "an unknown command exits 2"
