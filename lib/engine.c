@@ -56,6 +56,8 @@ void gm_engine_release(struct gm_engine *e)
 	free(e->conf_path);
 	free(e->target);
 	free(e->template_db);
+	free(e->group_source);
+	free(e->group_target);
 	free(e->server_template);
 	free(e->owner);
 	free(e->db_section);
@@ -390,6 +392,16 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	return GM_OK;
 }
 
+const char *gm_engine_group_source(const struct gm_engine *e)
+{
+	return e->group_source ? e->group_source : e->template_db;
+}
+
+const char *gm_engine_group_target(const struct gm_engine *e)
+{
+	return e->group_target ? e->group_target : e->target;
+}
+
 int gm_engine_check_files(const struct gm_engine *e, struct gm_error *err)
 {
 	int rc = check_files_readable(&e->superuser_files, err);
@@ -497,7 +509,7 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_session_execf(c, err, "GRANT \"gm-logins\" TO %I WITH ADMIN OPTION", e->owner);
 			if (rc == GM_OK)
-				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->target, e->owner);
+				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", gm_engine_group_target(e), e->owner);
 			if (rc == GM_OK)
 				rc = gm_session_commit(c, err);
 			if (rc == GM_OK)
@@ -512,7 +524,7 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_session_execf(c, err, "alter group \"gm-logins\" add user %I", e->owner);
 			if (rc == GM_OK)
-				rc = gm_session_execf(c, err, "alter group %I add user %I", e->target, e->owner);
+				rc = gm_session_execf(c, err, "alter group %I add user %I", gm_engine_group_target(e), e->owner);
 			if (rc == GM_OK)
 				rc = gm_session_execf(c, err, "alter role %I createdb createrole", e->owner);
 			if (rc == GM_OK)
@@ -774,7 +786,7 @@ static int revalidate(struct gm_engine *e, PGconn *c, bool keep, struct gm_error
  */
 static int transfer_users(struct gm_engine *e, PGconn *c, struct gm_error *err)
 {
-	const char *p[2] = { e->template_db, e->target };
+	const char *p[2] = { gm_engine_group_source(e), gm_engine_group_target(e) };
 	char *exists = NULL;
 	PGresult *res;
 	int rc;
@@ -808,12 +820,12 @@ static int transfer_users(struct gm_engine *e, PGconn *c, struct gm_error *err)
 	for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
 		if (PQgetisnull(res, i, 1)) {
 			rc = gm_error_set(err, GM_EFAIL, "member %s of the group role \"%s\" is not a login role",
-					  PQgetvalue(res, i, 0), e->template_db);
+					  PQgetvalue(res, i, 0), p[0]);
 			break;
 		}
 		gm_log(GM_LOG_INFO, "gm_transfer_users(text): transferring \"%s\" (%s) from group \"%s\" to group \"%s\"",
-		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), e->template_db, e->target);
-		rc = gm_session_execf(c, err, "alter group %I add user %I", e->target, PQgetvalue(res, i, 1));
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 0), p[0], p[1]);
+		rc = gm_session_execf(c, err, "alter group %I add user %I", p[1], PQgetvalue(res, i, 1));
 	}
 	PQclear(res);
 	return rc;
@@ -846,17 +858,17 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	if (!c)
 		return GM_EFAIL;
 	rc = database_settings(e, c, err);
-	if (rc == GM_OK && (rc = ensure_group(c, e->target, err)) < 0)
-		gm_error_prefix(err, "could not create the group role \"%s\"", e->target);
+	if (rc == GM_OK && (rc = ensure_group(c, gm_engine_group_target(e), err)) < 0)
+		gm_error_prefix(err, "could not create the group role \"%s\"", gm_engine_group_target(e));
 	if (rc == GM_OK && gm_generation_admin_grants(e->generation)) {
 		/* 22.35's create_group_role(..., with_admin = True) */
 		rc = gm_session_begin(c, err);
 		if (rc == GM_OK)
-			rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->target, e->owner);
+			rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", gm_engine_group_target(e), e->owner);
 		if (rc == GM_OK)
 			rc = gm_session_commit(c, err);
 		if (rc < 0)
-			gm_error_prefix(err, "could not grant the group role \"%s\" to \"%s\"", e->target, e->owner);
+			gm_error_prefix(err, "could not grant the group role \"%s\" to \"%s\"", gm_engine_group_target(e), e->owner);
 	}
 
 	if (rc == GM_OK && e->reindex == 1) {

@@ -442,6 +442,10 @@ struct gm_engine {
 	struct gm_conf *conf;
 	char *upstream_dir, *bootstrap_dir, *conf_path;
 	char *db_section, *target, *template_db, *server_template, *owner, *tablespace;
+	/* the group roles named like the source and the target database: NULL
+	 * means those databases' names (a rehearsal works on copies with names
+	 * of their own, but with the real groups) */
+	char *group_source, *group_target;
 	int template_version;  /* -1: none given */
 	int target_version;    /* -2: devel */
 	int expect_version;    /* for a devel target: the version the caller expects (0: none) */
@@ -466,6 +470,9 @@ struct gm_engine {
 
 void gm_engine_init(struct gm_engine *e);
 void gm_engine_release(struct gm_engine *e);
+/* The group roles named like the source and the target database. */
+const char *gm_engine_group_source(const struct gm_engine *e);
+const char *gm_engine_group_target(const struct gm_engine *e);
 /* Read and check the definition; touches nothing. */
 int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char *conf_name,
 		      const char *target_override, struct gm_error *err);
@@ -532,6 +539,7 @@ struct gm_space_opts {
 	const char *clone_tablespace;  /* upstream's target tablespace; NULL: the source's */
 	bool changes;                  /* upstream's steps change the copy (or the database itself) */
 	const char *backup_dir;        /* NULL: no backup */
+	int extra_copies;              /* more whole copies in the data directory (a rehearsal's) */
 };
 
 struct gm_space_fs {
@@ -597,6 +605,8 @@ int gm_unannounce_conn(PGconn *c, int *removed, struct gm_error *err);
 /* Run pg_dump/pg_restore (upgrade.c): see there. */
 int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
 		   struct gm_error *err);
+/* A database name as the tools' --dbname (a connection string); caller frees. */
+char *gm_pg_tool_dbname(const char *db);
 
 /* The fixup's database and version, found and checked as gm_fixup_run()
  * does (hash, definition, files); nothing is changed. *db malloc'ed. */

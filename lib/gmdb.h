@@ -343,7 +343,26 @@ struct gm_upgrade_opts {
 	const char *const *ignore_checks; /* NULL-terminated: plausibility checks whose failure is reported only */
 	const char *final_mark;     /* NULL: the finished target has no comment; else this one (the
 				     * downtime procedure keeps its target marked until it is done) */
+	const char *source_db;      /* NULL: the definition's source; else this copy of it (a
+				     * rehearsal), with the group roles of the definition's names */
+	const char *target_db;      /* NULL: the definition's target; else this name */
+	struct gm_upgrade_result *result; /* NULL, or filled with the steps and their times */
 };
+
+/* What a run did, step by step (gm_upgrade_opts.result). */
+struct gm_upgrade_result {
+	size_t n_steps;
+	struct gm_upgrade_step {
+		char *name;
+		double seconds;
+		bool ok;
+	} *steps;
+	size_t checks;          /* plausibility checks run */
+	int checks_failed;      /* failed, not ignored */
+	long long source_bytes; /* the source's size */
+	double seconds;         /* the whole run */
+};
+void gm_upgrade_result_release(struct gm_upgrade_result *r);
 
 /*
  * The whole of gm-upgrade_server FROM TO: checks, backup, clone, upstream's
@@ -372,6 +391,31 @@ const char *gm_upgrade_backup_dir(const struct gm_upgrade_opts *o);
  * are never removed. dry_run: only say what would be removed.
  */
 int gm_backups_prune(const char *dir, int keep, bool dry_run, FILE *out, struct gm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Rehearsal (rehearse.c)                                              */
+/* ------------------------------------------------------------------ */
+
+struct gm_rehearse_opts {
+	const char *upstream_dir;   /* NULL: the default tree */
+	bool fixup;                 /* rehearse gm-fixup_server, not gm-upgrade_server */
+	int from, to;               /* the upgrade; a fixup: from = its version (-1: find it) */
+	const char *database;       /* a fixup: the database (NULL: find it) */
+	bool no_backup;             /* the real run will make no backup (upgrade) */
+	const char *backup_dir;     /* where the real run's backup goes (its space) */
+	int jobs;                   /* pg_dump's and pg_restore's parallel jobs; 0: one per CPU */
+	bool json;                  /* the report as JSON on stdout */
+	const char *const *ignore_checks; /* as gm_upgrade_opts */
+};
+/*
+ * --rehearse: a copy of the source made without blocking anyone (pg_dump,
+ * pg_restore), the real run on it with every check, then everything it
+ * made dropped; the report (stdout) says whether the real run will
+ * succeed, each step's time, the estimated downtime and the space the real
+ * run needs. GM_OK: it will; GM_ECHECK: it would fail (err says why);
+ * GM_EFAIL: the rehearsal itself failed.
+ */
+int gm_rehearse(const struct gm_rehearse_opts *o, struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* The downtime procedure (downtime.c)                                 */

@@ -201,13 +201,16 @@ int gm_space_measure(PGconn *cluster, PGconn *db, const struct gm_space_opts *o,
 	steps_wal = o->changes ? pct(size, STEPS_WAL_PCT) : 0;
 	if (o->clone && server_version >= 150000)
 		clone_wal = pct(size, CLONE_WAL_PCT);
-	run_wal = steps_wal + clone_wal;
+	/* a rehearsal's copy is restored from a dump: written once, and once
+	 * to the WAL */
+	run_wal = steps_wal + clone_wal + (unsigned long long)o->extra_copies * size;
 	sp->wal_written = run_wal;
 	sp->wal_kept = unbounded || run_wal < max_wal + keep_wal ? run_wal : max_wal + keep_wal;
 	sp->wal_unbounded = unbounded;
 	sp->growth_bytes = o->changes ? pct(size, GROWTH_PCT) : 0;
 	sp->backup_bytes = o->backup_dir ? pct(size, BACKUP_PCT) : 0;
-	sp->total = (o->clone ? size : 0) + sp->growth_bytes + sp->wal_kept + sp->backup_bytes;
+	sp->total = (o->clone ? size : 0) + sp->growth_bytes + sp->wal_kept + sp->backup_bytes +
+		    (unsigned long long)o->extra_copies * size;
 
 	if ((why = same_server(datadir, PQgetvalue(srv, 0, 1), PQgetvalue(srv, 0, 2)))) {
 		not_measured(sp, "the server's free space cannot be measured: %s", why);
@@ -268,6 +271,8 @@ int gm_space_measure(PGconn *cluster, PGconn *db, const struct gm_space_opts *o,
 			free(place);
 		}
 	}
+	if (o->extra_copies)
+		add_need(sp, datadir, "rehearsal copy", (unsigned long long)o->extra_copies * size);
 	if (sp->growth_bytes)
 		add_need(sp, target_place ? target_place : datadir, "growth", sp->growth_bytes);
 	if (sp->wal_kept) {

@@ -87,8 +87,25 @@ const char *gm_upgrade_backup_dir(const struct gm_upgrade_opts *o)
 	return GM_STATE_DIR "/backups";
 }
 
+void gm_upgrade_result_release(struct gm_upgrade_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_steps; i++)
+		free(r->steps[i].name);
+	free(r->steps);
+	memset(r, 0, sizeof(*r));
+}
+
 static void step_json(struct upgrade *u, const char *name, double secs, int rc)
 {
+	if (u->o->result) {
+		struct gm_upgrade_result *r = u->o->result;
+		r->steps = gm_xrealloc(r->steps, (r->n_steps + 1) * sizeof(*r->steps));
+		r->steps[r->n_steps].name = gm_xstrdup(name);
+		r->steps[r->n_steps].seconds = secs;
+		r->steps[r->n_steps++].ok = rc >= 0;
+	}
 	gm_buf_addf(&u->steps_json, "%s\n    {\"step\": ", u->steps_json.len ? "," : "");
 	{
 		char *buf = NULL;
@@ -533,6 +550,13 @@ out:
 	free(path);
 	free(password);
 	return rc;
+}
+
+/* "dbname='<name>'" for the tools, which take a bare name with "=" in it
+ * for a connection string (and gm-dbo names databases). Caller frees. */
+char *gm_pg_tool_dbname(const char *db)
+{
+	return conninfo_dbname(db);
 }
 
 static int backup(struct upgrade *u, struct gm_error *err)
@@ -989,6 +1013,15 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	free(conf);
 	if (rc < 0)
 		goto out;
+	/* a rehearsal: copies with names of their own, the real group roles */
+	if (o->source_db) {
+		u.e.group_source = u.e.template_db;
+		u.e.template_db = gm_xstrdup(o->source_db);
+	}
+	if (o->target_db) {
+		u.e.group_target = u.e.target;
+		u.e.target = gm_xstrdup(o->target_db);
+	}
 
 	rc = preflight(&u, &pf, err);
 	if (rc < 0)
@@ -1114,6 +1147,12 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	}
 
 out:
+	if (o->result) {
+		o->result->checks = u.n_checks;
+		o->result->checks_failed = u.checks_failed;
+		o->result->source_bytes = u.source_bytes;
+		o->result->seconds = gm_now() - u.t0;
+	}
 	if (o->json && !o->check)
 		print_json(&u, rc, err);
 	gm_lock_release(lock_tgt);

@@ -12,7 +12,7 @@ int main(int argc, const char **argv)
 	struct gm_error err = GM_ERROR_INIT;
 	char *database = NULL;
 	struct gm_downtime_opts dopts = { .grace = 60, .announce = -1 };
-	int announce = -1, duration = -1;
+	int announce = -1, duration = -1, rehearse = 0;
 	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1;
 	const char *version, *extra;
 	poptContext ctx;
@@ -31,6 +31,8 @@ int main(int argc, const char **argv)
 		  "the whole downtime procedure around the fixup, with a snapshot to roll back to", NULL },
 		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
 		  "--downtime: seconds remote sessions get before they are ended (default: 60)", "SECONDS" },
+		{ "rehearse", '\0', POPT_ARG_NONE, &rehearse, 0,
+		  "the fixup on a copy made while everyone works: will it succeed, how long, how much space", NULL },
 		{ "announce", '\0', POPT_ARG_INT, &announce, 0,
 		  "--downtime: first tell the users (their inboxes, the banner) and wait MINUTES before locking them out", "MINUTES" },
 		{ "duration", '\0', POPT_ARG_INT, &duration, 0,
@@ -64,6 +66,8 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("invalid version \"%s\" (a schema version such as 22)", version);
 	else if (check && list)
 		rc = gm_cli_usage_error("--check and --list exclude each other");
+	else if (rehearse && (downtime || recover || check || list || keep || grace >= 0))
+		rc = gm_cli_usage_error("--rehearse excludes --downtime, --recover, --check, --list, --grace and --keep-snapshot");
 	else if ((downtime || recover) && (check || list || json))
 		rc = gm_cli_usage_error("--downtime and --recover exclude --check, --list and --json");
 	else if (downtime && recover)
@@ -93,7 +97,11 @@ int main(int argc, const char **argv)
 		dopts.announce = announce;
 		dopts.duration = duration > 0 ? duration : 0;
 		dopts.keep_snapshot = keep;
-		if (recover)
+		if (rehearse) {
+			struct gm_rehearse_opts ro = { .upstream_dir = opts.upstream_dir, .fixup = true, .from = opts.version,
+						       .database = database, .json = json };
+			rc = gm_rehearse(&ro, &err);
+		} else if (recover)
 			rc = gm_downtime_recover(&err);
 		else if (downtime)
 			rc = gm_downtime_fixup(&opts, &dopts, &err);

@@ -14,7 +14,7 @@ int main(int argc, const char **argv)
 	struct gm_downtime_opts dopts = { .grace = 60, .announce = -1 };
 	int announce = -1, duration = -1;
 	char *backup_dir = NULL, *retire = NULL, *unretire = NULL;
-	int downtime = 0, recover = 0, grace = -1, retire_version = -1, list_backups = 0, prune = -1;
+	int downtime = 0, recover = 0, grace = -1, retire_version = -1, list_backups = 0, prune = -1, rehearse = 0;
 	char **ignore = NULL;
 	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
 	const char *args[4];
@@ -40,6 +40,8 @@ int main(int argc, const char **argv)
 		  "--downtime: first tell the users (their inboxes, the banner) and wait MINUTES before locking them out", "MINUTES" },
 		{ "duration", '\0', POPT_ARG_INT, &duration, 0,
 		  "--announce: say that the downtime takes about MINUTES", "MINUTES" },
+		{ "rehearse", '\0', POPT_ARG_NONE, &rehearse, 0,
+		  "the upgrade on a copy made while everyone works: will it succeed, how long, how much space", NULL },
 		{ "recover", '\0', POPT_ARG_NONE, &recover, 0,
 		  "undo an unfinished downtime procedure (after a crash)", NULL },
 		{ "retire", '\0', POPT_ARG_STRING, &retire, 0,
@@ -78,10 +80,12 @@ int main(int argc, const char **argv)
 		else
 			nargs++;
 	}
-	if (recover + !!retire + !!unretire + downtime + list_backups + (prune >= 0) > 1 ||
-	    ((recover || retire || unretire || list_backups) && check))
-		rc = gm_cli_usage_error("--recover, --retire, --unretire, --downtime, --list-backups, --prune-backups "
-					"and --check exclude each other (but --prune-backups --check)");
+	if (recover + !!retire + !!unretire + downtime + list_backups + (prune >= 0) + rehearse > 1 ||
+	    ((recover || retire || unretire || list_backups || rehearse) && check))
+		rc = gm_cli_usage_error("--recover, --retire, --unretire, --downtime, --rehearse, --list-backups, "
+					"--prune-backups and --check exclude each other (but --prune-backups --check)");
+	else if (rehearse && replace)
+		rc = gm_cli_usage_error("--rehearse leaves the target alone: no --replace-target");
 	else if ((recover || retire || unretire) && nargs)
 		rc = gm_cli_usage_error("--recover, --retire and --unretire take no FROM TO arguments");
 	else if ((list_backups || prune >= 0) && nargs)
@@ -148,7 +152,14 @@ int main(int argc, const char **argv)
 			dopts.grace = grace;
 		dopts.announce = announce;
 		dopts.duration = duration > 0 ? duration : 0;
-		rc = downtime ? gm_downtime_upgrade(&opts, &dopts, &err) : gm_upgrade_run(&opts, &err);
+		if (rehearse) {
+			struct gm_rehearse_opts ro = { .upstream_dir = opts.upstream_dir, .from = opts.from, .to = opts.to,
+						       .no_backup = no_backup, .backup_dir = gm_upgrade_backup_dir(&opts),
+						       .jobs = jobs, .json = json, .ignore_checks = opts.ignore_checks };
+			rc = gm_rehearse(&ro, &err);
+		} else {
+			rc = downtime ? gm_downtime_upgrade(&opts, &dopts, &err) : gm_upgrade_run(&opts, &err);
+		}
 	}
 	rc = gm_cli_finish(rc, &err);
 	for (char **t = ignore; t && *t; t++)
