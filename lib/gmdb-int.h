@@ -605,6 +605,10 @@ int gm_unannounce_conn(PGconn *c, int *removed, struct gm_error *err);
 /* Run pg_dump/pg_restore (upgrade.c): see there. */
 int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
 		   struct gm_error *err);
+/* The same as user (NULL: the run's), without the run's password: for the
+ * owner, once gm_owner_open() has given this process its way in. */
+int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *args, const char *dir, struct gm_step *st,
+		      struct gm_error *err);
 /* A database name as the tools' --dbname (a connection string); caller frees. */
 char *gm_pg_tool_dbname(const char *db);
 

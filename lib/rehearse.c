@@ -8,8 +8,10 @@
  * real run's backup (-Fd -Z1, --jobs), so that its time and size are the
  * backup's; then pg_restore into a scratch database "gmdb_rehearsal_<pid>"
  * made like the source (encoding, collation, owner, then its settings and
- * ACL). CREATE DATABASE ... TEMPLATE is not an option: it needs the source
- * to have no other sessions.
+ * ACL): the definitions as the superuser, the rows, indexes, constraints
+ * and triggers as the owner, whose functions they may call (lib/owner.c).
+ * CREATE DATABASE ... TEMPLATE is not an option: it needs the source to
+ * have no other sessions.
  *
  * The real upgrade (or fixup) then runs on the copy, with every check and
  * plausibility test; the upgrade's target is a second scratch database
@@ -237,14 +239,29 @@ static int make_copy(struct rehearsal *h, struct gm_error *err)
 		mark = gm_xasprintf(MARK " (process %ld, of \"%s\")", (long)getpid(), h->source);
 		rc = gm_db_comment_database(c, h->copy, mark, err);
 	}
+	/* the definitions as the superuser (nothing in them runs), the rows,
+	 * indexes, constraints and triggers as the owner: loading rows checks
+	 * the owner's CHECK constraints and an index evaluates the owner's
+	 * functions, which must never run with the superuser's rights */
 	if (rc == GM_OK) {
-		const char *args[] = { "--jobs", jobs, "--no-password", "--exit-on-error", "--dbname", NULL, NULL, NULL };
+		const char *args[] = { "--section=pre-data", "--no-password", "--exit-on-error", "--dbname", NULL, NULL, NULL };
 		conninfo = gm_pg_tool_dbname(h->copy);
-		args[5] = conninfo;
-		args[6] = h->dump;
+		args[4] = conninfo;
+		args[5] = h->dump;
 		gm_step_begin(&st, "restoring the copy as \"%s\"", h->copy);
 		t = gm_now();
 		rc = gm_pg_tool_run("pg_restore", args, NULL, &st, err);
+		if (rc == GM_OK) {
+			PGconn *oc = gm_owner_open(h->copy, h->e.owner, "gmdb rehearsal", GM_CONN_SAFE_PATH, err);
+			if (!oc)
+				rc = GM_EFAIL;
+			gm_conn_close(oc);
+		}
+		if (rc == GM_OK) {
+			const char *args2[] = { "--section=data", "--section=post-data", "--jobs", jobs, "--no-password",
+						"--exit-on-error", "--dbname", conninfo, h->dump, NULL };
+			rc = gm_pg_tool_run_as("pg_restore", h->e.owner, args2, NULL, &st, err);
+		}
 		h->t_restore = gm_now() - t;
 		gm_step_end(&st, rc, NULL);
 	}

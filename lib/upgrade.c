@@ -471,6 +471,12 @@ static char *conninfo_dbname(const char *db)
 int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, struct gm_step *st,
 		   struct gm_error *err)
 {
+	return gm_pg_tool_run_as(tool, NULL, args, dir, st, err);
+}
+
+int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *args, const char *dir, struct gm_step *st,
+		      struct gm_error *err)
+{
 	char *path, *password = NULL;
 	int server, status, rc = GM_OK, n = 0;
 	const char **argv;
@@ -499,9 +505,16 @@ int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, s
 			setenv("PGHOST", gm_conn_opts.host, 1);
 		if (gm_conn_opts.port)
 			setenv("PGPORT", gm_conn_opts.port, 1);
-		setenv("PGUSER", gm_conn_user(), 1);
-		if (password)
-			setenv("PGPASSWORD", password, 1);
+		if (user) {
+			/* as that role, the way the owner's connections log in
+			 * (lib/owner.c): the run's peer grant or ~/.pgpass */
+			setenv("PGUSER", user, 1);
+			unsetenv("PGPASSWORD");
+		} else {
+			setenv("PGUSER", gm_conn_user(), 1);
+			if (password)
+				setenv("PGPASSWORD", password, 1);
+		}
 		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
 		if (geteuid() == 0) {
 			/* still root (-U named another user): the tool writes into the

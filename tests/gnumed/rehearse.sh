@@ -82,6 +82,19 @@ stop_writer() {
 		"every row it sent was written"
 }
 
+# gm-dbo's function in a CHECK constraint of a table of gm-dbo's with a row:
+# loading that row runs it, and it fails when it runs with the superuser's
+# rights, as the rehearsal's restore must never run it (nor anything else
+# of the owner's). (An index's expression would not do: PostgreSQL runs it
+# as the table's owner anyway.)
+sql_rw gnumed_v21 -c 'SET ROLE "gm-dbo"' -c "CREATE FUNCTION public.gmdb_probe(integer) RETURNS integer
+	LANGUAGE plpgsql IMMUTABLE AS \$\$ BEGIN
+	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RAISE EXCEPTION 'gmdb_probe ran as the superuser %', current_user;
+	END IF;
+	RETURN \$1; END \$\$" -c "CREATE TABLE public.gmdb_probe_t (x integer CHECK (public.gmdb_probe(x) = x))" \
+	-c "INSERT INTO public.gmdb_probe_t VALUES (1)" >/dev/null || bail "cannot plant the probe"
+
 before=$(state)
 start_writer gnumed_v21
 run gm-upgrade_server --rehearse --json 21 22
@@ -107,6 +120,7 @@ check_json "j['space']['measured'] and j['space']['enough'] and j['space']['file
 	"--json: the space the real run needs, measured"
 check_json "j['cleaned_up'] is True" "--json: it says everything it made is gone"
 like "$err" "copying \"gnumed_v21\" without blocking anyone" "it copied the source with pg_dump, not as a template"
+unlike "$err" "gmdb_probe ran as the superuser" "nothing of gm-dbo's ran with the superuser's rights (the probe in a CHECK constraint)"
 
 # the fixup, in text
 before=$(state)
