@@ -535,7 +535,7 @@ static int prepare(struct rehearsal *h, struct gm_error *err)
 		if (access(path, R_OK) != 0)
 			rc = gm_error_set(err, GM_EUSAGE, "upstream's tree has no upgrade from v%d to v%d (no %s)", o->from, o->to,
 					  path);
-		else
+		else if ((rc = gm_hashes_from_tree(gm_upstream_dir(o->upstream_dir), err)) == GM_OK)
 			rc = gm_engine_prepare(&h->e, gm_upstream_dir(o->upstream_dir), conf, NULL, err);
 		free(path);
 		if (rc == GM_OK) {
