@@ -235,8 +235,11 @@ trap stop_standby EXIT
 stop_standby
 sport=$(free_port)
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start a cluster for the standby"
-PGHOST=$standby/sock PGPORT=$sport sql postgres -c "CREATE DATABASE bn_standby" >/dev/null || bail "cannot create a database"
-PGHOST=$standby/sock PGPORT=$sport make_banner_table bn_standby >/dev/null || bail "cannot create the banner table"
+# its socket directory (a short one, new at every start)
+sockdir() { "$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$standby" | sed -n "s/^export PGHOST='\([^']*\)'.*/\1/p"; }
+ssock=$(sockdir)
+PGHOST=$ssock PGPORT=$sport sql postgres -c "CREATE DATABASE bn_standby" >/dev/null || bail "cannot create a database"
+PGHOST=$ssock PGPORT=$sport make_banner_table bn_standby >/dev/null || bail "cannot create the banner table"
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$standby"
 if [ "$(id -u)" = 0 ]; then
 	runuser -u postgres -- touch "$standby/data/standby.signal"
@@ -244,18 +247,19 @@ else
 	touch "$standby/data/standby.signal"
 fi
 "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$standby" "$sport" >&2 || bail "cannot start the standby"
-is "$(PGHOST=$standby/sock PGPORT=$sport sql postgres -c "SELECT pg_is_in_recovery()")" t "the standby is in recovery"
+ssock=$(sockdir)
+is "$(PGHOST=$ssock PGPORT=$sport sql postgres -c "SELECT pg_is_in_recovery()")" t "the standby is in recovery"
 
-run gm-banner -h "$standby/sock" -p "$sport" bn_standby show
+run gm-banner -h "$ssock" -p "$sport" bn_standby show
 is "$rc:$out" "0:Welcome" "show works on a standby"
 for cmd in "set Hello" clear "notice 21 22" "notice --replaced-by gnumed_v23" unnotice; do
-	run gm-banner -h "$standby/sock" -p "$sport" bn_standby $cmd
+	run gm-banner -h "$ssock" -p "$sport" bn_standby $cmd
 	is "$rc" 1 "$cmd on a standby: exit 1"
 	like "$err" "^gm-banner: error: cannot change the logon banner of database \"bn_standby\": the server is a standby in recovery
 detail: A standby is read-only\.
 hint: Change the banner on the primary server; the standby receives the change from there\.$" "$cmd: says so, and where to do it"
 done
-run gm-banner -h "$standby/sock" -p "$sport" bn_standby show
+run gm-banner -h "$ssock" -p "$sport" bn_standby show
 is "$out" "Welcome" "the standby's banner is unchanged"
 
 stop_standby
