@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 # --- the databases, from the shared reference cluster ---------------------------------
 # uncompressed, side by side: compressing would take longer than copying
-pg_dumpall -U postgres --roles-only >"$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
+dump_roles "$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
@@ -31,7 +31,7 @@ private_cluster "$cl"
 # trust here: the tests run as root)
 printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
 sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
-psql -X -q -U postgres -d postgres -f "$tmp/roles.sql" >/dev/null 2>&1
+restore_roles "$tmp/roles.sql" || bail "cannot restore the roles of the reference cluster in the private cluster"
 # GNUmed databases default to read-only transactions
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" & p2=$!

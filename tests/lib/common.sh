@@ -132,6 +132,26 @@ clone_db() {
 		WHERE d.datname = '$1' AND s.setrole = 0" | sql postgres >/dev/null
 }
 
+# dump_roles FILE: the cluster's roles and memberships (pg_dumpall
+# --roles-only) in a form every supported server restores. PostgreSQL 16
+# made role grants stricter: "GRANT ... GRANTED BY "gm-dbo"" fails there
+# unless gm-dbo holds ADMIN OPTION on the role, which a PostgreSQL-15 GNUmed
+# cluster does not record. The GRANTED BY clauses go (the restoring
+# superuser grants; the memberships and their options are the same), and
+# so does the CREATE ROLE of the superuser the target cluster has already.
+dump_roles() {
+	pg_dumpall -U postgres --roles-only >"$1.raw" &&
+	sed -E -e '/^CREATE ROLE postgres;$/d' \
+		-e 's/ GRANTED BY ("([^"]|"")*"|[[:alnum:]_$]+);$/;/' "$1.raw" >"$1" &&
+	rm -f "$1.raw"
+}
+
+# restore_roles FILE: what dump_roles wrote, into the cluster PG* names;
+# any error fails it.
+restore_roles() {
+	PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -U postgres -d postgres -f "$1" >/dev/null
+}
+
 drop_db() {
 	sql postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
 }

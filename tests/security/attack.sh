@@ -31,12 +31,12 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the databases, from the shared reference cluster ---------------------------------
-pg_dumpall -U postgres --roles-only >"$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
+dump_roles "$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
 private_cluster "$cl"
-psql -X -q -U postgres -d postgres -f "$tmp/roles.sql" >/dev/null 2>&1
+restore_roles "$tmp/roles.sql" || bail "cannot restore the roles of the reference cluster in the private cluster"
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
 PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot restore the reference databases in the private cluster"
