@@ -139,6 +139,26 @@ is "$rc" 0 "the installed gm-fixup_server --check: ready to apply upstream's v22
 like "$out" 'ready: gm-fixup_server would apply it now' "and says so"
 psql -X -q -U postgres -d postgres -c 'DROP DATABASE IF EXISTS gmdb_pkg_v22' >/dev/null 2>&1
 
+# --- the autopkgtest, with a real GNUmed database ----------------------------------
+# debian/tests/installed-tools as autopkgtest's null runner runs it (from the
+# source tree, as root, AUTOPKGTEST_TMP set), on upstream's v22 restored from
+# the reference dumps (GMDB_CARRY_DIR, else made here from the same cluster)
+carry=${GMDB_CARRY_DIR:-}
+if [ -z "$carry" ]; then
+	carry=$tmp/carry
+	GMDB_TEST_CLUSTER=$cluster bash "$srcdir/tests/debian/carry-reference.sh" "$carry" >"$tmp/carry.log" 2>&1
+	ok $? "the reference databases dumped for the autopkgtest"
+fi
+mkdir -p "$tmp/autopkgtest" && chmod 755 "$tmp" "$tmp/autopkgtest"
+(cd "$tmp/src" && env -u PGHOST -u PGPORT AUTOPKGTEST_TMP="$tmp/autopkgtest" GMDB_TEST_REFERENCE="$carry" debian/tests/installed-tools) \
+	>"$tmp/autopkgtest.log" 2>&1
+rc=$?
+is "$rc" 0 "debian/tests/installed-tools (the autopkgtest) with upstream's v22 restored from the reference dumps"
+grep -E '^(ok|# )' "$tmp/autopkgtest.log" | sed 's/^/# autopkgtest: /'
+[ "$rc" = 0 ] && grep -q 'gm-fixup_server -d gnumed_v22 applies' "$tmp/autopkgtest.log"
+ok $? "the autopkgtest fixed up the real v22 database with the installed gm-fixup_server"
+[ "$rc" = 0 ] || tail -n 30 "$tmp/autopkgtest.log" | sed 's/^/# /'
+
 # --- the trigger: reinstall gnumed-server ------------------------------------
 run apt install --reinstall gnumed-server
 is "$rc" 0 "apt-get install --reinstall gnumed-server succeeds with gmdb installed"
