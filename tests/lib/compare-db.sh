@@ -1,7 +1,7 @@
 #!/bin/bash
 # compare-db.sh - are two GNUmed databases the same?
 #
-#   compare-db.sh [-w WORKDIR] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B
+#   compare-db.sh [-w WORKDIR] [-N] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B
 #
 # Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
 #   schema    pg_dump --schema-only --create (ACLs, database settings and
@@ -15,22 +15,28 @@
 # are the time of the run (audit timestamps, ...). -t names a text column
 # in which timestamps (YYYY-MM-DD HH:MM:SS...) are masked, the rest of the
 # text still compared (upstream writes the run's time into some texts).
+# -N leaves out the names of NOT NULL constraints: PostgreSQL 18 makes
+# them catalog constraints named after the table, and a table renamed after
+# its creation keeps the old name's constraints, which a database made on
+# 15 and restored on 18 cannot have (the restore names them anew).
 # Prints what differs;
 # exits 0 if nothing does, 1 if something does, 2 on error.
 set -u
 work=
 masks=()
 tmasks=()
-while getopts w:m:t: o; do
+nnnames=
+while getopts w:m:t:N o; do
 	case $o in
 	w) work=$OPTARG ;;
+	N) nnnames=1 ;;
 	m) masks+=("$OPTARG") ;;
 	t) tmasks+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-N] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B" >&2; exit 2; }
 a=$1 b=$2
 [ -n "$work" ] || work=$(mktemp -d)
 mkdir -p "$work"
@@ -40,7 +46,8 @@ q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -U "${PGUSER:-postgres}" -d "$1" "${@:
 for db in "$a" "$b"; do
 	pg_dump -U "${PGUSER:-postgres}" --schema-only --create "$db" >"$work/$db.schema.raw" || exit 2
 	# the database's own name, quoted or not, becomes DBNAME
-	sed -e "/^\\\\\(un\)\{0,1\}restrict /d" -e "s/\"$db\"/DBNAME/g" -e "s/\\b$db\\b/DBNAME/g" "$work/$db.schema.raw" >"$work/$db.schema"
+	sed -e "/^\\\\\(un\)\{0,1\}restrict /d" -e "s/\"$db\"/DBNAME/g" -e "s/\\b$db\\b/DBNAME/g" \
+		${nnnames:+-e 's/ CONSTRAINT [^ ]* NOT NULL/ NOT NULL/g'} "$work/$db.schema.raw" >"$work/$db.schema"
 done
 differ=0
 if ! cmp -s "$work/$a.schema" "$work/$b.schema"; then

@@ -1,0 +1,118 @@
+#!/bin/bash
+# gmdb on a PostgreSQL major other than 15, against upstream's PostgreSQL-15
+# results carried to it. Upstream's engine runs only on PostgreSQL 15 (it
+# reads lc_ctype from pg_settings, which 16 removed), so the reference
+# databases and upstream's own fixup of v22 are made there and carried here
+# by pg_dump and pg_restore (tests/debian/carry-reference.sh); this test
+# runs in the cluster they were restored into (GMDB_TEST_CLUSTER, with
+# reference.done), as tests/debian/release.sh sets it up:
+#   gmref_v2 ... gmref_v22   upstream's bootstrapper and v21->v22 upgrade
+#   gmref_fixup_v22          upstream's fixup_db-v22.conf run on gmref_v22
+# On this server: every reference database has its version's known schema
+# hash (gm-fingerprint_db --expect-version and --verify-hash); gmdb's
+# upgrade 21 22 (with a backup, and without) and its v22 fixup make what
+# upstream made on PostgreSQL 15. gmdb's results go through one dump and
+# restore on this server first, as upstream's did, so that both sides'
+# views are deparsed by the same server.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_cluster
+[ -f "$GMDB_CLUSTER/reference.done" ] || bail "no carried reference databases in $GMDB_CLUSTER (tests/debian/release.sh restores them)"
+[ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gmref_fixup_v22'")" = 1 ] ||
+	bail "gmref_fixup_v22 (upstream's fixup, carried from PostgreSQL 15) is missing"
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/carried
+rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
+mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
+major=$(sql postgres -c "SHOW server_version_num")
+major=$((major / 10000))
+echo "# PostgreSQL $(sql postgres -c "SHOW server_version")"
+# as in upgrade.sh and fixup.sh: the run's times, and audit numbers that
+# follow the order PostgreSQL scanned the rows in; and here, where upstream
+# made its result in another cluster: orig_tableoid, the OID of the table
+# an audit row was logged for (a restore gives every table a new OID, and
+# the rows logged by the upgrade here carry this cluster's OIDs)
+masks=(-m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary
+	-m orig_tableoid)
+# -N: the names of NOT NULL constraints, which PostgreSQL 18 keeps from a
+# table's old name when the upgrade renames it (compare-db.sh says more)
+same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -N -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
+# carry DB NEW: a copy of DB through one pg_dump and restore on this server,
+# named NEW; the database's own properties (owner, settings, ACL, comment)
+# come along, as with pg_restore --create. DB stays as it is. Dump and
+# restore are not idempotent (PostgreSQL deparses a CHECK constraint's
+# ARRAY[...] casts differently after a round), so every side of a
+# comparison goes through the same number of rounds here.
+carry() {
+	local name
+	drop_db "$2"
+	pg_dump -U postgres -Fc -Z0 -f "$work/$1.dump" "$1" || return 1
+	name=$(printf '%s' "$1" | sed 's/[.[\*^$]/\\&/g')
+	pg_restore --create -f - "$work/$1.dump" |
+		sed -E "/^(CREATE|ALTER|COMMENT ON|GRANT .* ON|REVOKE .* ON) DATABASE |^\\\\connect /s/(\"?)\\b$name\\b(\"?)/\\1$2\\2/g" |
+		PGOPTIONS="-c default_transaction_read_only=off -c client_min_messages=warning" \
+			psql -X -q -v ON_ERROR_STOP=1 -U postgres -d postgres >/dev/null &&
+	rm -f "$work/$1.dump"
+}
+for d in gnumed_v21 gnumed_v22; do drop_db "$d"; done
+# upstream's results, one more round on this server, as gmdb's will have
+carry gmref_v22 ref_v22 || bail "cannot dump and restore gmref_v22"
+carry gmref_fixup_v22 ref_fixup_v22 || bail "cannot dump and restore gmref_fixup_v22"
+
+# --- the fingerprint of every version ----------------------------------------------
+for v in $(seq 2 22); do
+	run gm-fingerprint_db --expect-version "$v" "gmref_v$v"
+	is "$rc" 0 "PostgreSQL $major: gmref_v$v has the known schema hash of v$v"
+	[ "$rc" = 0 ] || printf '%s\n' "$err" | sed 's/^/# /' | head -n 5
+done
+for v in 21 22; do
+	run gm-fingerprint_db --verify-hash "gmref_v$v"
+	is "$rc" 0 "PostgreSQL $major: gm-fingerprint_db --verify-hash gmref_v$v (the hash recomputed from the catalogs)"
+done
+
+# --- the upgrade 21 22, with a backup ---------------------------------------------------
+clone_db gmref_v21 gnumed_v21
+clone_db gmref_v21 up_source_before
+run gm-upgrade_server --yes 21 22
+is "$rc" 0 "PostgreSQL $major: gm-upgrade_server 21 22 (with a backup)"
+[ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 15 | sed 's/^/# /'
+like "$err" 'verifying the schema hash of "gnumed_v22" \.\.\. ok' "the result has the known v22 hash"
+like "$err" 'checking the migrated data for plausibility \.\.\. ok' "upstream's plausibility checks passed"
+out=$(same up_source_before gnumed_v21)
+ok $? "PostgreSQL $major: the source gnumed_v21 is exactly as it was"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 10
+ls -d "$GMDB_BACKUP_DIR"/* >/dev/null 2>&1 && pg_restore --list "$(ls -d "$GMDB_BACKUP_DIR"/* | head -n 1)" >/dev/null 2>&1
+ok $? "PostgreSQL $major: the backup is a dump pg_restore reads"
+carry gnumed_v22 up_gmdb_v22 || bail "cannot dump and restore gmdb's v22"
+out=$(same ref_v22 up_gmdb_v22 "${masks[@]}")
+ok $? "PostgreSQL $major: gmdb's upgrade 21 22 makes upstream's v22 of PostgreSQL 15: schema, rows (run times masked), roles"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+
+# --- the upgrade 21 22, without a backup ------------------------------------------------
+drop_db gnumed_v22
+run gm-upgrade_server --yes --no-backup 21 22
+is "$rc" 0 "PostgreSQL $major: gm-upgrade_server --no-backup 21 22"
+[ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 15 | sed 's/^/# /'
+carry gnumed_v22 up_gmdb_v22 || bail "cannot dump and restore gmdb's v22"
+out=$(same ref_v22 up_gmdb_v22 "${masks[@]}")
+ok $? "PostgreSQL $major: without a backup, the same v22"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+drop_db up_gmdb_v22; drop_db gnumed_v22; drop_db gnumed_v21; drop_db up_source_before
+
+# --- the v22 fixup ------------------------------------------------------------------------
+clone_db gmref_v22 gnumed_v22
+run gm-fixup_server -d gnumed_v22 --check
+is "$rc" 0 "PostgreSQL $major: gm-fixup_server --check on the carried v22: ready"
+run gm-fixup_server -d gnumed_v22
+is "$rc" 0 "PostgreSQL $major: gm-fixup_server 22"
+[ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 15 | sed 's/^/# /'
+run gm-fingerprint_db --expect-version 22 gnumed_v22
+is "$rc" 0 "PostgreSQL $major: the fixed-up database keeps the known v22 hash"
+carry gnumed_v22 fx_gmdb_v22 || bail "cannot dump and restore gmdb's fixed-up v22"
+out=$(same ref_fixup_v22 fx_gmdb_v22 "${masks[@]}")
+ok $? "PostgreSQL $major: gmdb's v22 fixup makes upstream's fixup of PostgreSQL 15: schema, rows (run times masked), roles"
+printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
+drop_db fx_gmdb_v22; drop_db gnumed_v22; drop_db ref_v22; drop_db ref_fixup_v22
+rm -rf "$work"
+done_testing
