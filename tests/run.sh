@@ -2,9 +2,15 @@
 # gmdb's whole test suite, from a clean clone on a fresh Debian machine:
 # installs what is missing (as root), builds with warnings as errors, runs
 # every test layer (unit, CLI, real PostgreSQL, real GNUmed databases built by
-# upstream's own bootstrapper), then the Debian package tests (this machine,
-# then a debootstrapped trixie), and ends with
-# "N passed, N failed".
+# upstream's own bootstrapper) on PostgreSQL 15, and ends with
+# "N passed, N failed". Outside make check, as root: the tests that start
+# clusters again from a checkout path over 100 characters long; the Debian
+# package on this machine (bookworm); and Debian trixie (PostgreSQL 17) and
+# forky (PostgreSQL 18), each in a debootstrapped chroot: the package there,
+# and the real-database layer on that release's server with the reference
+# databases carried from PostgreSQL 15. The chroots are debootstrapped,
+# and the package built in them, while make check runs: they wait for the
+# reference dumps only when they need them.
 set -u
 cd "$(dirname "$0")/.."
 bash tests/install-deps.sh || exit 1
@@ -12,12 +18,38 @@ bash tests/install-deps.sh || exit 1
 	echo "0 passed, 1 failed"
 	exit 1
 }
+# The reference databases of PostgreSQL 15, carried to the other releases
+# as dumps (carry-reference.sh), made beside make check as soon as it has
+# built them; the releases wait for them.
+carry=$(mktemp -d /tmp/gmcarry.XXXXXX) || exit 1
+chmod 755 "$carry"
+bg_pids=() carry_pid=
+if [ "$(id -u)" = 0 ]; then
+	(
+		t0=$SECONDS
+		if GMDB_CARRY_KEEP_CLUSTER=1 bash tests/debian/carry-reference.sh "$carry"; then
+			echo "# carry-reference.sh: done $((SECONDS - t0)) s after make check started"
+		else
+			touch "$carry/failed"
+			exit 1
+		fi
+	) >tests/debian/carry-reference.log 2>&1 </dev/null &
+	carry_pid=$!
+	for suite in trixie forky; do
+		GMDB_CARRY_WAIT=2700 timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry" \
+			>"tests/debian/release-$suite.log" 2>&1 </dev/null &
+		bg_pids+=($!)
+	done
+fi
 # A hung test must not hold CI for ever: the whole suite gets 40 minutes.
+t0=$SECONDS
 timeout -k 60 40m make -j"$(nproc)" -s check >/dev/null 2>&1
 status=$?
+echo "# make check: $((SECONDS - t0)) s"
 [ "$status" = 124 ] && echo "make check did not finish within 40 minutes"
 if [ -f test-suite.log ]; then
-	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null | grep -v 'zz-stop' | head -n 50
+	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null |
+		grep -v -E 'zz-stop|^tests/debian/|^tests/deep-path' | head -n 50
 fi
 passed=0 failed=0 skipped=0
 for trs in tests/*.trs tests/*/*.trs; do
@@ -28,28 +60,59 @@ for trs in tests/*.trs tests/*/*.trs; do
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 
-# A TAP script outside make check, as root (it installs packages): its
-# results count in the totals. tap_script SCRIPT TIMEOUT
+# A TAP log of a script outside make check: its results count in the
+# totals. tap_count LOG EXIT-STATUS
+tap_count() {
+	local p f
+	grep -E '^(not ok|Bail out)' "$1" | head -n 20
+	p=$(grep -c '^ok ' "$1")
+	f=$(grep -c -E '^(not ok|Bail out)' "$1")
+	[ "$2" != 0 ] && [ "$f" = 0 ] && f=1
+	passed=$((passed + p)) failed=$((failed + f))
+	grep -E '^# total run time' "$1" | sed "s|^# |# ${1%.log}: |"
+}
+# A TAP script outside make check, as root (it installs packages, starts
+# clusters). tap_script SCRIPT TIMEOUT [ARG...]
 tap_script() {
-	local log=${1%.sh}.log p f st
+	local log=${1%.sh}.log script=$1 limit=$2 st
+	shift 2
 	if [ "$(id -u)" != 0 ]; then
-		echo "$1 not run: it needs root"
+		echo "$script not run: it needs root"
 		skipped=$((skipped + 1))
 		return
 	fi
-	timeout -k 30 "$2" bash "$1" >"$log" 2>&1
+	timeout -k 30 "$limit" bash "$script" "$@" >"$log" 2>&1
 	st=$?
-	grep -E '^(not ok|Bail out)' "$log" | head -n 20
-	p=$(grep -c '^ok ' "$log")
-	f=$(grep -c -E '^(not ok|Bail out)' "$log")
-	[ "$st" != 0 ] && [ "$f" = 0 ] && f=1
-	passed=$((passed + p)) failed=$((failed + f))
+	tap_count "$log" "$st"
 }
-# The Debian package, built from this clone's HEAD, installed beside
-# gnumed-server, triggered and purged; then the same on Debian trixie, in a
-# debootstrapped chroot (needs the mirror).
-tap_script tests/debian/package.sh 15m
-tap_script tests/debian/trixie.sh 25m
+if [ -n "$carry_pid" ]; then
+	if wait "$carry_pid"; then
+		grep '^# carry' tests/debian/carry-reference.log
+	else
+		tail -n 20 tests/debian/carry-reference.log
+		echo "not ok - the reference databases could not be dumped for the other releases"
+		failed=$((failed + 1))
+	fi
+fi
+# The tests that start clusters, from a checkout path over 100 characters;
+# the Debian package, built from this clone's HEAD, installed beside
+# gnumed-server, its autopkgtest run on a real database, triggered and purged.
+tap_script tests/deep-path.sh 20m
+GMDB_CARRY_DIR=$carry tap_script tests/debian/package.sh 15m
+# trixie and forky, started in the background above
+for i in "${!bg_pids[@]}"; do
+	wait "${bg_pids[$i]}"
+	st=$?
+	suite=$([ "$i" = 0 ] && echo trixie || echo forky)
+	tap_count "tests/debian/release-$suite.log" "$st"
+done
+rm -rf "$carry"
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
+# As root (as CI runs), nothing may be skipped: a skip is a failure.
+if [ "$(id -u)" = 0 ] && [ "$skipped" != 0 ]; then
+	grep -h -E '^ok .*# SKIP' tests/*.log tests/*/*.log 2>/dev/null | head -n 20
+	echo "$skipped tests skipped as root: counted as failures"
+	failed=$((failed + skipped))
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
