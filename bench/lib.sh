@@ -14,7 +14,7 @@ for t in gm-upgrade_server gm-fixup_server; do
 done
 UPSTREAM_RUN=$GMDB_SRCDIR/tests/gnumed/run-upstream.sh
 COMPARE=$GMDB_SRCDIR/tests/lib/compare-db.sh
-MASKS=(-m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
+MASKS=(-B -m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
 V22_HASH=bf45f01327fb5feb2f5d3c06ba4a6792
 
 # The real names (gnumed_vN) are shared with the tests and other users of the

@@ -820,7 +820,7 @@ static int finish(struct gm_journal *ps, struct gm_error *err)
 		const char *target = gm_journal_get(ps, "target");
 		rc = target ? db_exists(c, target, &comment, err) : 0;
 		if (rc == 1 && comment && strcmp(comment, PROCEDURE_MARK) == 0)
-			rc = gm_db_comment_database(c, target, NULL, err);
+			rc = gm_db_comment_database(c, target, gm_journal_get(ps, "build_record"), err);
 	} else {
 		const char *snap = gm_journal_get(ps, "snapshot"), *keep = gm_journal_get(ps, "keep_snapshot");
 		rc = snap ? db_exists(c, snap, &comment, err) : 0;
@@ -1135,6 +1135,28 @@ static int step_unannounce_source(struct proc *p, struct gm_error *err)
 	return rc < 0 ? rc : unannounce_db(p->source, err);
 }
 
+/* The new database's build record (build.c), taken now, while remote access
+ * is still locked and after the procedure's last write to it; the comment
+ * gets it when the procedure is done (finish). Without one, a later
+ * --replace-target never drops the database. */
+static int step_build_record(struct proc *p, struct gm_error *err)
+{
+	struct gm_error rerr = GM_ERROR_INIT;
+	PGconn *c = open_db(p->target, &rerr);
+	char *text = NULL;
+	int rc = GM_OK;
+
+	if (c && gm_build_record(c, p->from, p->to, p->source, &text, &rerr) == GM_OK)
+		rc = gm_journal_set(&p->ps, "build_record", text, err);
+	else
+		gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it", p->target,
+		       rerr.message ? rerr.message : "?");
+	gm_conn_close(c);
+	gm_error_release(&rerr);
+	free(text);
+	return rc;
+}
+
 static int step_unnotice_source(struct proc *p, struct gm_error *err)
 {
 	int rc = record(p, "unnotice", err);
@@ -1219,6 +1241,8 @@ static int procedure(struct proc *p, struct gm_error *err)
 				rc = run_step(p, rc, "unannounce-target", gm_xasprintf("taking the announcement out of the "
 										       "inboxes of \"%s\"", p->target),
 					      step_unannounce_target, err);
+			rc = run_step(p, rc, "build-record", gm_xasprintf("recording the state \"%s\" was built in", p->target),
+				      step_build_record, err);
 			rc = run_step(p, rc, "replaced-notice", gm_xasprintf("saying in the banner of \"%s\" that \"%s\" replaced it",
 									     p->source, p->target), step_replaced_notice, err);
 		} else {
@@ -1375,7 +1399,7 @@ static int check_journal(const struct gm_journal *j, struct gm_error *err)
 {
 	static const char *const keys[] = { "procedure", "from", "to", "source", "started", "pid", "snapshot",
 					    "keep_snapshot", "intent", "child_pid", "connlimit_old", "hba_was_locked",
-					    "target", "source_comment", "source_comment_null", NULL };
+					    "target", "source_comment", "source_comment_null", "build_record", NULL };
 	static const char *const intents[] = { "notice", "connlimit", "hba-lock", "snapshot", "upgrade", "fixup",
 					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore", "announce",
 					       "unannounce-target", "unannounce",

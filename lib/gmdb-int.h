@@ -612,6 +612,27 @@ int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *arg
 /* A database name as the tools' --dbname (a connection string); caller frees. */
 char *gm_pg_tool_dbname(const char *db);
 
+/* ------------------------------------------------------------------ */
+/* Build records (build.c): may --replace-target drop a target?         */
+/* ------------------------------------------------------------------ */
+
+/* The comment of a target gmdb finished building starts with it, and ends
+ * with the build record (see build.c). */
+#define GM_BUILT_MARK "gmdb: built by gm-upgrade_server"
+/* Whether comment is (looks like) a finished build's comment. */
+bool gm_build_is_record(const char *comment);
+/* "built by gm-upgrade_server 21 22 from ... on <time>" (caller frees), or
+ * NULL when comment is no build record. */
+char *gm_build_describe(const char *comment);
+/* The comment for a target just finished: c is a superuser's connection to
+ * it, nothing written to it after this. GM_ECHECK when somebody else is
+ * connected to it (their writes could not be told from the build's). */
+int gm_build_record(PGconn *c, int from, int to, const char *source, char **record, struct gm_error *err);
+/* Is the database c is connected to (a superuser's connection), whose
+ * comment is comment, unchanged since its build record? 1: yes; 0: no, and
+ * found says what was found, a line each; < 0: could not tell (err). */
+int gm_build_examine(PGconn *c, const char *comment, struct gm_buf *found, struct gm_error *err);
+
 /* The fixup's database and version, found and checked as gm_fixup_run()
  * does (hash, definition, files); nothing is changed. *db malloc'ed. */
 int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, struct gm_error *err);

@@ -341,8 +341,9 @@ struct gm_upgrade_opts {
 	bool json;                  /* summary as JSON on stdout */
 	bool yes;                   /* no confirmation question on a terminal */
 	const char *const *ignore_checks; /* NULL-terminated: plausibility checks whose failure is reported only */
-	const char *final_mark;     /* NULL: the finished target has no comment; else this one (the
-				     * downtime procedure keeps its target marked until it is done) */
+	const char *final_mark;     /* NULL: the finished target gets its build record as comment; else
+				     * this one (the downtime procedure keeps its target marked until
+				     * it is done, and records the build itself) */
 	const char *source_db;      /* NULL: the definition's source; else this copy of it (a
 				     * rehearsal), with the group roles of the definition's names */
 	const char *target_db;      /* NULL: the definition's target; else this name */

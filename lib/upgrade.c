@@ -214,6 +214,52 @@ static void check_space(struct upgrade *u, struct preflight *pf)
 	gm_error_release(&verr);
 }
 
+/*
+ * An existing target that is not a half-made one: --replace-target drops
+ * it only when gmdb built it and nothing was written to it since (build.c);
+ * anything else is refused, saying what was found.
+ */
+static void check_replace(struct upgrade *u, struct preflight *pf, const char *comment)
+{
+	const char *t = u->e.target;
+	struct gm_buf found = GM_BUF_INIT;
+	struct gm_error cerr = GM_ERROR_INIT;
+	char *built = gm_build_describe(comment);
+	PGconn *c;
+	int rc = 0;
+
+	if (!built) {
+		if (u->o->replace_target)
+			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists and was not built by gmdb (it has no build "
+			       "record in its comment): --replace-target drops only a target that gmdb built and that "
+			       "nobody has written to since; rename it (ALTER DATABASE ... RENAME TO) or drop it "
+			       "yourself, after making sure it holds nothing you need", t);
+		else
+			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists and was not built by gmdb: rename it (ALTER "
+			       "DATABASE ... RENAME TO) or drop it yourself, after making sure it holds nothing you need", t);
+		return;
+	}
+	c = gm_conn_open(t, "gmdb check", &cerr);
+	rc = c ? gm_build_examine(c, comment, &found, &cerr) : GM_EFAIL;
+	gm_conn_close(c);
+	if (rc < 0)
+		pf_add(pf, PF_FAIL, "target", "database \"%s\" exists (%s); could not tell whether it was written to "
+		       "since: %s", t, built, cerr.message ? cerr.message : "?");
+	else if (rc == 0)
+		pf_add(pf, PF_FAIL, "target", "database \"%s\" exists (%s) and was written to since, so it is "
+		       "never dropped:\n%s\n  If it is not needed: rename it (ALTER DATABASE ... RENAME TO), or drop "
+		       "it yourself", t, built, gm_buf_str(&found));
+	else if (u->o->replace_target)
+		pf_add(pf, PF_WARN, "target", "database \"%s\" exists (%s), and nothing was written to it since: "
+		       "--replace-target drops it", t, built);
+	else
+		pf_add(pf, PF_FAIL, "target", "database \"%s\" exists (%s), and nothing was written to it since "
+		       "(use --replace-target to drop it)", t, built);
+	gm_buf_release(&found);
+	gm_error_release(&cerr);
+	free(built);
+}
+
 /* Upstream's table of client branch -> database version (spec 4.6). */
 static int client_branch_version(const char *branch)
 {
@@ -332,11 +378,8 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		else if (u->target_is_leftover)
 			pf_add(pf, PF_INFO, "target", "database \"%s\" is a half-made target left by an interrupted gmdb run "
 			       "(%s): the upgrade drops it first", e->target, comment);
-		else if (u->o->replace_target)
-			pf_add(pf, PF_WARN, "target", "database \"%s\" exists: --replace-target drops it", e->target);
 		else
-			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists (use --replace-target to drop it, "
-			       "after making sure it holds nothing you need)", e->target);
+			check_replace(u, pf, comment);
 		gm_buf_release(&who);
 	} else {
 		pf_add(pf, PF_OK, "target", "database \"%s\" does not exist yet", e->target);
@@ -642,6 +685,62 @@ static int drop_database(const char *db, struct gm_error *err)
 	return rc;
 }
 
+/*
+ * Drop the existing target the checks found unused (--replace-target), if
+ * it still is: nobody can connect to it any more while it is looked at
+ * again, so nothing can be written to it between that look and the drop.
+ * Otherwise it is left as it was (connections allowed again).
+ */
+static int drop_unused(const char *db, struct gm_error *err)
+{
+	PGconn *c = gm_conn_open("template1", "gmdb cleanup", err), *t = NULL;
+	const char *p[1] = { db };
+	struct gm_buf found = GM_BUF_INIT;
+	char *comment = NULL, *others = NULL;
+	bool closed = false;
+	int rc;
+
+	if (!c)
+		return GM_EFAIL;
+	t = gm_conn_open(db, "gmdb check", err);
+	rc = t ? gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS false", db) : GM_EFAIL;
+	closed = rc == GM_OK;
+	if (rc == GM_OK)
+		rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1", 1, p,
+				 &others, err);
+	if (rc == GM_OK && strcmp(others, "1") != 0)
+		rc = gm_error_set(err, GM_ECHECK, "somebody connected to \"%s\" after the checks", db);
+	if (rc == GM_OK)
+		rc = gm_db_value(c, "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') FROM pg_catalog.pg_database d "
+				    "WHERE d.datname = $1", 1, p, &comment, err);
+	if (rc == GM_OK) {
+		rc = gm_build_examine(t, comment, &found, err);
+		if (rc == 0)
+			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" was written to after the checks:\n%s", db,
+					  gm_buf_str(&found));
+		else if (rc == 1)
+			rc = GM_OK;
+	}
+	gm_conn_close(t);
+	if (rc == GM_OK) {
+		rc = gm_db_execf(c, err, "DROP DATABASE %I", db);
+		closed = rc < 0;
+	}
+	if (closed) {
+		struct gm_error rerr = GM_ERROR_INIT;
+		if (gm_db_execf(c, &rerr, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS true", db) < 0)
+			gm_log(GM_LOG_WARNING, "could not let \"%s\" accept connections again: %s (ALTER DATABASE \"%s\" "
+			       "WITH ALLOW_CONNECTIONS true)", db, rerr.message, db);
+		gm_error_release(&rerr);
+		gm_error_hint(err, "\"%s\" is left as it was.", db);
+	}
+	free(others);
+	free(comment);
+	gm_buf_release(&found);
+	gm_conn_close(c);
+	return rc;
+}
+
 static int clone(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_engine *e = &u->e;
@@ -655,9 +754,9 @@ static int clone(struct upgrade *u, struct gm_error *err)
 	if (!c)
 		return GM_EFAIL;
 	if (u->target_exists) {
-		gm_step_begin(&st, "dropping the %s target \"%s\"", u->target_is_leftover ? "half-made" : "existing",
+		gm_step_begin(&st, "dropping the %s target \"%s\"", u->target_is_leftover ? "half-made" : "unused",
 			      e->target);
-		rc = drop_database(e->target, err);
+		rc = u->target_is_leftover ? drop_database(e->target, err) : drop_unused(e->target, err);
 		gm_step_end(&st, rc, NULL);
 		if (rc < 0) {
 			gm_conn_close(c);
@@ -704,11 +803,23 @@ static int clone(struct upgrade *u, struct gm_error *err)
 static int unmark(struct upgrade *u, struct gm_error *err)
 {
 	PGconn *c = gm_conn_open("template1", "gmdb", err);
+	char *record = NULL;
 	int rc = GM_EFAIL;
+	if (c && !u->o->final_mark) {
+		/* the build record: what --replace-target looks at later */
+		struct gm_error rerr = GM_ERROR_INIT;
+		PGconn *t = gm_conn_open(u->e.target, "gmdb", &rerr);
+		if (!t || gm_build_record(t, u->o->from, u->o->to, u->e.template_db, &record, &rerr) < 0)
+			gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it",
+			       u->e.target, rerr.message);
+		gm_conn_close(t);
+		gm_error_release(&rerr);
+	}
 	if (c) {
-		rc = gm_db_comment_database(c, u->e.target, u->o->final_mark, err);
+		rc = gm_db_comment_database(c, u->e.target, u->o->final_mark ? u->o->final_mark : record, err);
 		gm_conn_close(c);
 	}
+	free(record);
 	if (rc < 0)
 		gm_error_prefix(err, "could not take gmdb's build mark off \"%s\"", u->e.target);
 	return rc;
@@ -1118,6 +1229,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		if (c) {
 			u.e.conn = c;
 			gm_engine_check_hba(&u.e);
+			gm_conn_close(c);
+			u.e.conn = NULL;
 		}
 		rc = unmark(&u, err);
 	}

@@ -15,7 +15,7 @@ export GMDB_LOG_DIR=$work/logs
 # pk_audit: rows logged by one multi-row statement are numbered in the order
 # PostgreSQL scans them, which depends on when pages were pruned, i.e. on
 # whatever else the cluster was doing: a property of the run, like the times.
-masks=(-m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
+masks=(-B -m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
 for v in $(seq 2 22); do drop_db "gnumed_v$v"; done
 
 clone_db gmref_v2 gnumed_v2

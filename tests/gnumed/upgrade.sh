@@ -16,7 +16,7 @@ mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_
 # pk_audit: rows logged by one multi-row statement are numbered in the order
 # PostgreSQL scans them, which depends on when pages were pruned, i.e. on
 # whatever else the cluster was doing: a property of the run, like the times.
-masks=(-m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
+masks=(-B -m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
 same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
 exists() { [ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ]; }
 for d in gnumed_v20 gnumed_v21 gnumed_v22; do drop_db "$d"; done
@@ -49,15 +49,50 @@ printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
 out=$(same up_source_before gnumed_v21)
 ok $? "the source gnumed_v21 is exactly as it was (nothing masked)"
 printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
-is "$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v22'")" \
-	"$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gmref_v22'")" \
-	"the new database's comment is upstream's (gmdb's build mark is gone)"
+comment() { sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '$1'"; }
+like "$(comment gnumed_v22)" '^gmdb: built by gm-upgrade_server 21 22 from "gnumed_v21" on .*; build record: database [0-9]+, next transaction [0-9]+, rows sha256 [0-9a-f]{64}$' \
+	"the new database's comment is its build record (the in-progress mark is gone)"
 
-# --- an existing target -------------------------------------------------------------
+# --- an existing target: --replace-target drops only an unused build of gmdb's --------
 run gm-upgrade_server --yes --no-backup 21 22
-is "$rc" 3 "an existing target is refused: exit 3"
-like "$err" 'exists \(use --replace-target' "and --replace-target is named"
+is "$rc" 3 "an existing target is refused without --replace-target: exit 3"
+like "$err" 'nothing was written to it since \(use --replace-target to drop it\)' "and --replace-target is named"
 exists gnumed_v22; ok $? "the existing target is still there"
+run gm-upgrade_server --check --replace-target 21 22
+is "$rc" 0 "--check --replace-target on gmdb's untouched build: ready"
+like "$out" 'WARNING  target: database "gnumed_v22" exists \(built by gm-upgrade_server 21 22 .*\), and nothing was written to it since: --replace-target drops it' \
+	"it says that nothing was written to it since the build"
+# a session that reads (and VACUUM, ANALYZE) leave no trace that counts
+sql gnumed_v22 -c "SELECT count(*) FROM dem.identity" -c "VACUUM FREEZE" -c "ANALYZE" >/dev/null
+oid_before=$(sql postgres -c "SELECT oid FROM pg_database WHERE datname = 'gnumed_v22'")
+run gm-upgrade_server --yes --no-backup --replace-target 21 22
+is "$rc" 0 "--replace-target over gmdb's fresh, untouched (read, vacuumed) build: exit 0"
+like "$err" 'dropping the unused target "gnumed_v22" \.\.\. ok' "it drops it first"
+[ "$(sql postgres -c "SELECT oid FROM pg_database WHERE datname = 'gnumed_v22'")" != "$oid_before" ]
+ok $? "and builds it anew"
+out=$(same gmref_v22 gnumed_v22 "${masks[@]}")
+ok $? "the new build is upstream's v22 again"
+# one new row: never dropped
+sql_rw gnumed_v22 -c "INSERT INTO dem.occupation (name) VALUES ('gmdb test: a row written after the build')"
+run gm-upgrade_server --check --replace-target 21 22
+is "$rc" 3 "a target with one new row: --check --replace-target exits 3"
+like "$out" 'FAILED   target: database "gnumed_v22" exists \(built by .*\) and was written to since, so it is never dropped' \
+	"it says the target was written to"
+like "$out" 'dem\.occupation: 1 row written since the build' "and names the table and the rows"
+run gm-upgrade_server --yes --no-backup --replace-target 21 22
+is "$rc" 3 "--replace-target refuses to drop it: exit 3"
+like "$err" 'dem\.occupation: 1 row written since the build' "saying what it found"
+like "$err" 'Nothing was changed' "and that nothing was changed"
+is "$(sql gnumed_v22 -c "SELECT count(*) FROM dem.occupation WHERE name = 'gmdb test: a row written after the build'")" 1 \
+	"the target and its new row are still there"
+# a deletion leaves no new row, but one row fewer (triggers off: not even the audit trail sees it)
+drop_db gnumed_v22
+run gm-upgrade_server --yes --no-backup 21 22
+is "$rc" 0 "a fresh build of v22"
+sql_rw gnumed_v22 -c "SET session_replication_role = replica" -c "DELETE FROM dem.occupation WHERE id = (SELECT max(id) FROM dem.occupation)"
+run gm-upgrade_server --check --replace-target 21 22
+is "$rc" 3 "a target with one row deleted (and no trigger run): --check --replace-target exits 3"
+like "$out" 'no row is newer than the build, but the row counts are not the build.s' "it says the row counts changed"
 
 # --- 20 21 side by side with upstream's engine, and --replace-target ---------------
 drop_db gnumed_v21
@@ -69,7 +104,12 @@ clone_db gmref_v20 gnumed_v20
 clone_db gmref_v20 up_source_before
 clone_db gmref_v21 gnumed_v21
 run gm-upgrade_server --no-backup --replace-target 20 21
-is "$rc" 0 "gm-upgrade_server --replace-target 20 21 (gnumed_v21 existed)"
+is "$rc" 3 "--replace-target over a gnumed_v21 gmdb did not build: exit 3"
+like "$err" 'database "gnumed_v21" exists and was not built by gmdb \(it has no build record in its comment\)' "and says why"
+exists gnumed_v21; ok $? "that gnumed_v21 is still there"
+drop_db gnumed_v21
+run gm-upgrade_server --no-backup 20 21
+is "$rc" 0 "gm-upgrade_server 20 21"
 out=$(same up_upstream_v21 gnumed_v21 "${masks[@]}")
 ok $? "gmdb's v21 is upstream's v21: schema, rows (run times masked), roles"
 printf '%s\n' "$out" | sed 's/^/# /' | head -n 20

@@ -1,7 +1,7 @@
 #!/bin/bash
 # compare-db.sh - are two GNUmed databases the same?
 #
-#   compare-db.sh [-w WORKDIR] [-N] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B
+#   compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B
 #
 # Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
 #   schema    pg_dump --schema-only --create (ACLs, database settings and
@@ -19,6 +19,9 @@
 # them catalog constraints named after the table, and a table renamed after
 # its creation keeps the old name's constraints, which a database made on
 # 15 and restored on 18 cannot have (the restore names them anew).
+# -B leaves out a database comment that is gmdb's build record ("gmdb:
+# built by gm-upgrade_server ...", see lib/build.c): the one way a target
+# gmdb built differs from upstream's on purpose.
 # Prints what differs;
 # exits 0 if nothing does, 1 if something does, 2 on error.
 set -u
@@ -26,17 +29,19 @@ work=
 masks=()
 tmasks=()
 nnnames=
-while getopts w:m:t:N o; do
+build_record=
+while getopts w:m:t:NB o; do
 	case $o in
 	w) work=$OPTARG ;;
 	N) nnnames=1 ;;
+	B) build_record=1 ;;
 	m) masks+=("$OPTARG") ;;
 	t) tmasks+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-N] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... DB_A DB_B" >&2; exit 2; }
 a=$1 b=$2
 [ -n "$work" ] || work=$(mktemp -d)
 mkdir -p "$work"
@@ -48,6 +53,9 @@ for db in "$a" "$b"; do
 	# the database's own name, quoted or not, becomes DBNAME
 	sed -e "/^\\\\\(un\)\{0,1\}restrict /d" -e "s/\"$db\"/DBNAME/g" -e "s/\\b$db\\b/DBNAME/g" \
 		${nnnames:+-e 's/ CONSTRAINT [^ ]* NOT NULL/ NOT NULL/g'} "$work/$db.schema.raw" >"$work/$db.schema"
+	if [ -n "$build_record" ]; then
+		perl -0pi -e "s/--\n-- Name: DATABASE DBNAME; Type: COMMENT;[^\n]*\n--\n\nCOMMENT ON DATABASE DBNAME IS 'gmdb: built by gm-upgrade_server [^\n]*';\n\n\n//" "$work/$db.schema"
+	fi
 done
 differ=0
 if ! cmp -s "$work/$a.schema" "$work/$b.schema"; then
