@@ -32,9 +32,9 @@ struct gm_run_opts gm_run_opts;
 
 struct poptOption gm_run_option_table[] = {
 	{ "upstream-dir", '\0', POPT_ARG_STRING, &gm_run_opts.upstream_dir, 0,
-	  "upstream's tree (default: /var/lib/gnumed/server)", "DIR" },
+	  "upstream's tree (default: GMDB_UPSTREAM_DIR, else " GM_UPSTREAM_DIR ")", "DIR" },
 	{ "log-file", '\0', POPT_ARG_STRING, &gm_run_opts.log_file, 0,
-	  "write the log to FILE (default: a new file in /var/log/gnumed/server)", "FILE" },
+	  "write the log to FILE (default: a new file in GMDB_LOG_DIR, else " GM_LOG_DIR ")", "FILE" },
 	POPT_TABLEEND
 };
 

@@ -185,6 +185,36 @@ int gm_conn_as_postgres(bool enter, struct gm_error *err)
 	return as_postgres(enter, err);
 }
 
+/* The first connection's server (see gm_conn_where). */
+static char *where_host, *where_port;
+
+void gm_conn_where(const char **host, const char **port)
+{
+	const char *h = where_host, *p = where_port;
+
+	if (!h) {
+		h = gm_conn_opts.host ? gm_conn_opts.host : getenv("PGHOST");
+		if (h && !*h)
+			h = NULL;
+	}
+	if (!p && !where_host) {
+		p = gm_conn_opts.port ? gm_conn_opts.port : getenv("PGPORT");
+		if ((!p || !*p) && getenv("GM_DB_PORT") && *getenv("GM_DB_PORT"))
+			p = getenv("GM_DB_PORT");
+		if (p && !*p)
+			p = NULL;
+	}
+	*host = h;
+	*port = p;
+}
+
+char *gm_conn_where_args(void)
+{
+	const char *h, *p;
+	gm_conn_where(&h, &p);
+	return gm_server_args(h, p);
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
 			 struct gm_error *err)
 {
@@ -212,6 +242,11 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		free(msg);
 		PQfinish(conn);
 		return NULL;
+	}
+	if (!where_host && PQhost(conn) && *PQhost(conn)) {
+		/* the server this run works on, for the commands its hints print */
+		where_host = gm_xstrdup(PQhost(conn));
+		where_port = PQport(conn) && *PQport(conn) ? gm_xstrdup(PQport(conn)) : NULL;
 	}
 	if (flags & GM_CONN_SAFE_PATH) {
 		PGresult *res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");

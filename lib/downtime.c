@@ -323,6 +323,8 @@ struct proc {
 	const struct gm_fixup_opts *fo;
 	struct gm_journal ps;
 	time_t started;
+	const char *state;      /* for the JSON: what the procedure left */
+	char *work_json;        /* the upgrade's or fixup's own JSON summary */
 };
 
 static int record(struct proc *p, const char *step, struct gm_error *err)
@@ -436,6 +438,7 @@ static void hba_opts(struct gm_hba_opts *h, const struct proc *p)
 	memset(h, 0, sizeof(*h));
 	h->command = GM_HBA_LOCK;
 	h->grace = p ? p->o->grace : 0;
+	h->ends_sessions_later = true;
 }
 
 static int step_hba_lock(struct proc *p, struct gm_error *err)
@@ -524,6 +527,8 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 
 	if (!c)
 		return GM_EFAIL;
+	/* the room for it and local sessions were checked before the first
+	 * change (check_snapshot) */
 	rc = gm_db_value(c, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $1", 1,
 			 params, &owner, err);
 	if (rc == GM_OK)
@@ -565,52 +570,118 @@ static int step_snapshot(struct proc *p, struct gm_error *err)
 	return rc < 0 ? rc : GM_OK;
 }
 
+/* With --json, the child's own summary comes back as its result (the
+ * procedure prints one JSON document, with it inside). */
+static FILE *json_stream(bool json, char **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	return json ? open_memstream(buf, len) : NULL;
+}
+
+static void json_result(FILE *m, char **buf, struct gm_buf *result)
+{
+	if (!m)
+		return;
+	fclose(m);  /* sets *buf */
+	if (*buf)
+		gm_buf_adds(result, *buf);
+	free(*buf);
+}
+
 static int upgrade_child(void *arg, struct gm_buf *result, struct gm_error *err)
 {
 	struct proc *p = arg;
 	struct gm_upgrade_opts uo = *p->uo;
-	(void)result;
+	char *buf;
+	size_t len;
+	int rc;
+
 	uo.yes = true;
+	uo.in_procedure = true;
 	uo.final_mark = PROCEDURE_MARK;
-	return gm_upgrade_run(&uo, err);
+	uo.json_to = json_stream(uo.json, &buf, &len);
+	rc = gm_upgrade_run(&uo, err);
+	json_result(uo.json_to, &buf, result);
+	return rc;
 }
 
 static int fixup_child(void *arg, struct gm_buf *result, struct gm_error *err)
 {
 	struct proc *p = arg;
 	struct gm_fixup_opts fo = *p->fo;
-	(void)result;
+	char *buf;
+	size_t len;
+	int rc;
+
 	/* a fixup has no cleanup of its own (the snapshot is the procedure's):
 	 * a signal, or the procedure's death, ends it at once */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	if (!gm_signals_hup_ignored())
+		signal(SIGHUP, SIG_DFL);
 	fo.database = p->source;
 	fo.version = p->from;
-	return gm_fixup_run(&fo, err);
+	fo.found_said = true;
+	fo.json_to = json_stream(fo.json, &buf, &len);
+	rc = gm_fixup_run(&fo, err);
+	json_result(fo.json_to, &buf, result);
+	return rc;
 }
 
 static int step_work(struct proc *p, struct gm_error *err)
 {
 	int rc;
 	if (p->kind == PROC_UPGRADE) {
+		/* the upgrade makes the group role named after the target if it
+		 * is missing: an undo takes it out again */
+		PGconn *c = open_cluster(err);
+		const char *params[1] = { p->target };
+		char *n = NULL;
+		if (!c)
+			return GM_EFAIL;
+		rc = gm_db_value(c, "SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, &n, err);
+		gm_conn_close(c);
+		if (rc == GM_OK)
+			rc = gm_journal_set(&p->ps, "target_role_existed", n && strcmp(n, "0") != 0 ? "1" : "0", err);
+		free(n);
+		if (rc < 0)
+			return rc;
 		if ((rc = gm_journal_set(&p->ps, "target", p->target, err)) < 0 || (rc = record(p, "upgrade", err)) < 0)
 			return rc;
-		return run_child(upgrade_child, p, &p->ps, "upgrade-started", NULL, err);
+		return run_child(upgrade_child, p, &p->ps, "upgrade-started", &p->work_json, err);
 	}
 	if ((rc = record(p, "fixup", err)) < 0)
 		return rc;
-	return run_child(fixup_child, p, &p->ps, "fixup-started", NULL, err);
+	return run_child(fixup_child, p, &p->ps, "fixup-started", &p->work_json, err);
 }
 
-static int unnotice(const char *db, struct gm_error *err)
+/* What an undo did, one line each, for --recover to say (did may be NULL). */
+static void did_add(struct gm_buf *did, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void did_add(struct gm_buf *did, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	if (!did)
+		return;
+	va_start(ap, fmt);
+	line = gm_xvasprintf(fmt, ap);
+	va_end(ap);
+	gm_buf_addf(did, "  %s\n", line);
+	free(line);
+}
+
+static int unnotice(const char *db, struct gm_buf *did, struct gm_error *err)
 {
 	PGconn *c = open_db_owner(db, err);
+	bool removed = false;
 	int rc;
 	if (!c)
 		return GM_EFAIL;
-	rc = gm_banner_unnotice_conn(c, NULL, err);
+	rc = gm_banner_unnotice_conn(c, &removed, err);
 	gm_conn_close(c);
+	if (rc == GM_OK && removed)
+		did_add(did, "took the notice out of the banner of \"%s\"", db);
 	return rc;
 }
 
@@ -620,7 +691,7 @@ static int step_replaced_notice(struct proc *p, struct gm_error *err)
 	return put_notice(p, "replaced-notice", &n, err);
 }
 
-static int restore_connlimit(const struct gm_journal *ps, const char *db, struct gm_error *err)
+static int restore_connlimit(const struct gm_journal *ps, const char *db, struct gm_buf *did, struct gm_error *err)
 {
 	const char *old = gm_journal_get(ps, "connlimit_old");
 	const char *params[1] = { db };
@@ -637,6 +708,8 @@ static int restore_connlimit(const struct gm_journal *ps, const char *db, struct
 		rc = gm_db_execf(c, err, "ALTER DATABASE %I CONNECTION LIMIT %d", db, old[0] == '-' ? -v : v);
 		if (rc == GM_OK)
 			gm_log(GM_LOG_INFO, "connection limit of \"%s\" back to %s", db, old);
+		if (rc == GM_OK)
+			did_add(did, "set the connection limit of \"%s\" back to %s (from %s)", db, old, now);
 	}
 	free(now);
 	gm_conn_close(c);
@@ -646,7 +719,7 @@ static int restore_connlimit(const struct gm_journal *ps, const char *db, struct
 static int step_connlimit_restore(struct proc *p, struct gm_error *err)
 {
 	int rc = record(p, "connlimit-restore", err);
-	return rc < 0 ? rc : restore_connlimit(&p->ps, p->source, err);
+	return rc < 0 ? rc : restore_connlimit(&p->ps, p->source, NULL, err);
 }
 
 static int step_hba_unlock(struct proc *p, struct gm_error *err)
@@ -694,11 +767,14 @@ static void wait_for_child(const struct gm_journal *ps)
 	}
 }
 
-static int drop_target(const struct gm_journal *ps, struct gm_error *err)
+/* The new database, and the group role named after it that the upgrade
+ * made (the journal says whether it was there before). */
+static int drop_target(const struct gm_journal *ps, struct gm_buf *did, struct gm_error *err)
 {
-	const char *target = gm_journal_get(ps, "target");
+	const char *target = gm_journal_get(ps, "target"), *existed = gm_journal_get(ps, "target_role_existed");
+	const char *params[1] = { target };
 	PGconn *c;
-	char *comment = NULL;
+	char *comment = NULL, *role = NULL;
 	int rc;
 
 	if (!target)
@@ -711,16 +787,33 @@ static int drop_target(const struct gm_journal *ps, struct gm_error *err)
 		gm_step_begin(&st, "dropping the new database \"%s\"", target);
 		rc = gm_db_execf(c, err, "DROP DATABASE %I", target);
 		gm_step_end(&st, rc, NULL);
+		if (rc == GM_OK)
+			did_add(did, "dropped the new database \"%s\"", target);
 	} else if (rc == 1) {
 		gm_log(GM_LOG_WARNING, "database \"%s\" does not carry gmdb's build mark: left alone", target);
+		did_add(did, "left database \"%s\" alone: it does not carry gmdb's build mark", target);
 	}
+	if (rc >= 0 && existed && strcmp(existed, "0") == 0 &&
+	    gm_db_value(c, "SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, &role, err) == GM_OK &&
+	    role && strcmp(role, "0") != 0) {
+		struct gm_error rerr = GM_ERROR_INIT;
+		if (gm_db_execf(c, &rerr, "DROP ROLE %I", target) == GM_OK) {
+			did_add(did, "dropped the group role \"%s\" the upgrade made", target);
+		} else {
+			gm_log(GM_LOG_WARNING, "could not drop the group role \"%s\" the upgrade made: %s", target,
+			       rerr.message);
+			did_add(did, "left the group role \"%s\" the upgrade made: %s", target, rerr.message);
+		}
+		gm_error_release(&rerr);
+	}
+	free(role);
 	free(comment);
 	gm_conn_close(c);
 	return rc < 0 ? rc : GM_OK;
 }
 
 /* A failed fixup: the database as it was, from the snapshot. */
-static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct gm_error *err)
+static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct gm_buf *did, struct gm_error *err)
 {
 	const char *db = gm_journal_get(ps, "source"), *snap = gm_journal_get(ps, "snapshot");
 	PGconn *c;
@@ -735,7 +828,12 @@ static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct 
 	rc = snap_there < 0 ? GM_EFAIL : GM_OK;
 	if (rc == GM_OK && snap_there && !fixup_ran) {
 		/* the database was not touched: the snapshot goes */
+		struct gm_step st;
+		gm_step_begin(&st, "dropping the snapshot \"%s\"", snap);
 		rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
+		gm_step_end(&st, rc, NULL);
+		if (rc == GM_OK)
+			did_add(did, "dropped the snapshot \"%s\" (\"%s\" was not changed)", snap, db);
 	} else if (rc == GM_OK && snap_there) {
 		struct gm_step st;
 		gm_step_begin(&st, "rolling \"%s\" back to its snapshot", db);
@@ -746,6 +844,8 @@ static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct 
 			rc = gm_db_execf(c, err, "ALTER DATABASE %I RENAME TO %I", snap, db);
 		}
 		gm_step_end(&st, rc < 0 ? rc : GM_OK, NULL);
+		if (rc >= 0)
+			did_add(did, "rolled \"%s\" back to its snapshot \"%s\"", db, snap);
 	}
 	/* the comment back (the snapshot carried the mark) */
 	if (rc >= 0 && (rc = db_exists(c, db, &comment, err)) == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0)
@@ -760,7 +860,7 @@ static int restore_snapshot(const struct gm_journal *ps, bool fixup_ran, struct 
  * Goes on after a failed undo (the others are still worth doing) and
  * returns the first failure.
  */
-static int undo_all(struct gm_journal *ps, struct gm_error *err)
+static int undo_all(struct gm_journal *ps, struct gm_buf *did, struct gm_error *err)
 {
 	const char *kind = gm_journal_get(ps, "procedure"), *db = gm_journal_get(ps, "source");
 	struct gm_error uerr = GM_ERROR_INIT;
@@ -784,22 +884,27 @@ static int undo_all(struct gm_journal *ps, struct gm_error *err)
 
 	wait_for_child(ps);
 	if (!fixup && gm_journal_has(ps, "intent", "upgrade"))
-		UNDO("drop the new database", drop_target(ps, &uerr));
+		UNDO("drop the new database", drop_target(ps, did, &uerr));
 	if (fixup && gm_journal_has(ps, "intent", "snapshot"))
-		UNDO("roll the database back to its snapshot", restore_snapshot(ps, gm_journal_has(ps, "intent", "fixup"), &uerr));
+		UNDO("roll the database back to its snapshot",
+		     restore_snapshot(ps, gm_journal_has(ps, "intent", "fixup"), did, &uerr));
 	if (gm_journal_has(ps, "intent", "hba-lock")) {
 		const char *was = gm_journal_get(ps, "hba_was_locked");
 		if (!was || strcmp(was, "1") != 0) {
 			struct gm_hba_opts h;
+			bool locked;
 			hba_opts(&h, NULL);
 			h.command = GM_HBA_UNLOCK;
+			locked = gm_hba_is_locked(&h, NULL) == 1;
 			UNDO("re-open remote access", gm_hba_unlock(&h, &uerr));
+			if (locked && r == GM_OK)
+				did_add(did, "re-opened remote access (pg_hba.conf is the original again)");
 		}
 	}
 	if (gm_journal_has(ps, "intent", "connlimit") && db)
-		UNDO("restore the connection limit", restore_connlimit(ps, db, &uerr));
+		UNDO("restore the connection limit", restore_connlimit(ps, db, did, &uerr));
 	if (gm_journal_has(ps, "intent", "notice") && db)
-		UNDO("take the notice out of the banner", unnotice(db, &uerr));
+		UNDO("take the notice out of the banner", unnotice(db, did, &uerr));
 	if (gm_journal_has(ps, "intent", "announce") && db)
 		UNDO("take the announcement out of the inboxes", unannounce_db(db, &uerr));
 #undef UNDO
@@ -829,15 +934,19 @@ static int finish(struct gm_journal *ps, struct gm_error *err)
 			 * and comment included */
 			gm_log(GM_LOG_NOTICE, "the snapshot \"%s\" is kept (--keep-snapshot): drop it when it is not needed "
 					      "any more (dropdb \"%s\")", snap, snap);
-			rc = unnotice(snap, err);
+			rc = unnotice(snap, NULL, err);
 			if (rc == GM_OK && gm_journal_has(ps, "intent", "announce"))
 				rc = unannounce_db(snap, err);
 			if (rc == GM_OK)
-				rc = restore_connlimit(ps, snap, err);
+				rc = restore_connlimit(ps, snap, NULL, err);
 			if (rc == GM_OK)
 				rc = gm_db_comment_database(c, snap, gm_journal_get(ps, "source_comment"), err);
 		} else if (rc == 1 && comment && strcmp(comment, SNAPSHOT_MARK) == 0) {
+			/* a large database's files take a while to go */
+			struct gm_step st;
+			gm_step_begin(&st, "dropping the snapshot \"%s\"", snap);
 			rc = gm_db_execf(c, err, "DROP DATABASE %I", snap);
+			gm_step_end(&st, rc, NULL);
 		}
 	}
 	free(comment);
@@ -954,7 +1063,12 @@ static void end_screen(const struct proc *p, FILE *out)
 	else
 		fprintf(out, "(there is no %s on this machine)\n", backup);
 	print_jobs(out, true);
-	fprintf(out, "\nWhen nobody needs \"%s\" any more: gm-upgrade_server --retire %d\n", p->source, p->from);
+	{
+		char *args = gm_conn_where_args();
+		fprintf(out, "\nWhen nobody needs \"%s\" any more, retire it:\n    gm-upgrade_server --retire %d%s\n",
+			p->source, p->from, args);
+		free(args);
+	}
 	free(client);
 	free(backup);
 	free(current);
@@ -963,18 +1077,6 @@ static void end_screen(const struct proc *p, FILE *out)
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
-
-static int identify_child(void *arg, struct gm_buf *result, struct gm_error *err)
-{
-	struct gm_found f;
-	int rc = gm_identify(arg, &f, err);
-	if (rc == GM_OK)
-		gm_buf_addf(result, "%d %d %s", f.gnumed ? 1 : 0, f.version, f.hash ? f.hash : "-");
-	free(f.name);
-	free(f.hash);
-	free(f.problem);
-	return rc;
-}
 
 struct resolve_arg {
 	const struct gm_fixup_opts *fo;
@@ -1020,28 +1122,86 @@ static int check_space(struct proc *p, struct gm_error *err)
 	return rc;
 }
 
-/* Checks before anything is changed. */
+/* Every check of gm-upgrade_server --check, in a child that drops root as
+ * the upgrade will (sessions from the network are the procedure's to end). */
+static int check_child(void *arg, struct gm_buf *result, struct gm_error *err)
+{
+	struct proc *p = arg;
+	struct gm_upgrade_opts uo = *p->uo;
+	(void)result;
+	uo.check = false;
+	uo.downtime_check = true;
+	return gm_upgrade_run(&uo, err);
+}
+
+/* A fixup's snapshot: local sessions on the database (the snapshot needs
+ * none; the procedure ends only those from the network), a snapshot of the
+ * same name (its room: check_space). */
+static int check_snapshot(struct proc *p, struct gm_error *err)
+{
+	PGconn *c = open_cluster(err);
+	const char *params[1] = { p->source };
+	struct gm_buf who = GM_BUF_INIT;
+	PGresult *res;
+	int rc, n = 0;
+
+	if (!c)
+		return GM_EFAIL;
+	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, params, err);
+	rc = res ? GM_OK : GM_EFAIL;
+	for (int i = 0; res && i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 5), "t") != 0) {
+			n++;
+			gm_buf_addf(&who, "\n  pid %s, user \"%s\", application \"%s\", from %s, since %s",
+				    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+				    PQgetvalue(res, i, 4));
+		}
+	PQclear(res);
+	if (rc == GM_OK && n) {
+		rc = gm_error_set(err, GM_ECHECK, "%d local session%s open on \"%s\"", n, n == 1 ? " is" : "s are",
+				  p->source);
+		gm_error_detail(err, "The procedure ends only sessions from the network, and the snapshot cannot be made "
+				     "while there are any:%s", gm_buf_str(&who));
+		gm_error_hint(err, "Close those programs (or end them with SELECT pg_terminate_backend(PID)) and run again.");
+	}
+	if (rc == GM_OK && (rc = db_exists(c, p->snapshot, NULL, err)) == 1) {
+		rc = gm_error_set(err, GM_ECHECK, "database \"%s\" exists already", p->snapshot);
+		gm_error_hint(err, "A snapshot kept from an earlier fixup (--keep-snapshot)? Drop it (dropdb) when it is "
+				   "not needed any more, and run again.");
+	}
+	gm_buf_release(&who);
+	gm_conn_close(c);
+	return rc < 0 ? rc : GM_OK;
+}
+
+/*
+ * Every check before anything is changed: for an upgrade all those of
+ * gm-upgrade_server --check (the source's hash, the target, --replace-target,
+ * local sessions, free space, the backup directory, ...), for a fixup those
+ * of gm-fixup_server --check and the snapshot's; then the banner.
+ */
 static int preflight(struct proc *p, struct gm_error *err)
 {
 	PGconn *c;
-	char *banner = NULL, *comment = NULL;
+	char *banner = NULL;
 	int rc;
 
+	/* remote access is locked over the local socket only */
+	if ((rc = gm_hba_check_host(err)) < 0)
+		return rc;
 	if (p->kind == PROC_UPGRADE) {
-		char *res = NULL;
-		int gnumed = 0, version = -1;
-		rc = run_child(identify_child, p->source, NULL, NULL, &res, err);
-		if (rc < 0)
+		/* as root, before the check drops it: as the plain run does */
+		if ((rc = gm_upgrade_prepare_backup_dir(p->uo, err)) < 0)
 			return rc;
-		if (!res || sscanf(res, "%d %d", &gnumed, &version) != 2 || !gnumed)
-			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" is not a GNUmed database", p->source);
-		else if (version != p->from)
-			rc = gm_error_set(err, GM_ECHECK, "database \"%s\" does not have the known schema hash of v%d", p->source,
-					  p->from);
-		free(res);
-		if (rc < 0)
+		rc = run_child(check_child, p, NULL, NULL, NULL, err);
+		if (rc < 0) {
+			if (!err->hint)
+				gm_error_hint(err, "\"gm-upgrade_server --check %d %d\" lists every check.", p->from, p->to);
 			return rc;
-		gm_log(GM_LOG_PROGRESS, "database \"%s\" has the known schema hash of v%d", p->source, p->from);
+		}
+		gm_log(GM_LOG_PROGRESS, "every check of gm-upgrade_server --check %d %d passed", p->from, p->to);
+	} else if ((rc = check_snapshot(p, err)) < 0) {
+		return rc;
 	}
 	if ((rc = check_space(p, err)) < 0)
 		return rc;
@@ -1055,22 +1215,41 @@ static int preflight(struct proc *p, struct gm_error *err)
 			      p->source);
 	}
 	free(banner);
-	if (rc < 0)
-		return rc;
-	if (p->kind == PROC_UPGRADE) {
-		if (!(c = open_cluster(err)))
-			return GM_EFAIL;
-		rc = db_exists(c, p->target, &comment, err);
-		gm_conn_close(c);
-		if (rc == 1 && !has_build_mark(comment)) {
-			rc = gm_error_set(err, GM_ECHECK, "the target database \"%s\" exists", p->target);
-			gm_error_hint(err, "Drop it first (after making sure it holds nothing you need).");
-		}
-		free(comment);
-		if (rc < 0)
-			return rc;
-	}
-	return GM_OK;
+	return rc < 0 ? rc : GM_OK;
+}
+
+/* The server the procedure works on, in the journal: --recover finds it
+ * there from any shell, and makes sure it is that server (its data
+ * directory). */
+static int record_server(struct gm_journal *ps, struct gm_error *err)
+{
+	PGconn *c = open_cluster(err);
+	const char *host, *port;
+	char *dir = NULL;
+	int rc;
+
+	if (!c)
+		return GM_EFAIL;
+	rc = gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, &dir, err);
+	gm_conn_close(c);
+	gm_conn_where(&host, &port);
+	if (rc == GM_OK && host)
+		rc = gm_journal_set(ps, "server_host", host, err);
+	if (rc == GM_OK && port)
+		rc = gm_journal_set(ps, "server_port", port, err);
+	if (rc == GM_OK && dir)
+		rc = gm_journal_set(ps, "server_data_directory", dir, err);
+	free(dir);
+	return rc;
+}
+
+/* "...:\n    gm-upgrade_server --recover -h H -p P", the command on a line
+ * of its own, to be run as printed. */
+static void hint_recover(struct gm_error *err, const struct gm_journal *ps, const char *before)
+{
+	char *cmd = gm_journal_recover_command(ps);
+	gm_error_hint(err, "%s as root, run:\n    %s", before, cmd);
+	free(cmd);
 }
 
 static int refuse_if_unfinished(struct gm_journal *ps, struct gm_error *err)
@@ -1080,13 +1259,11 @@ static int refuse_if_unfinished(struct gm_journal *ps, struct gm_error *err)
 		return rc;
 	if (rc == 1) {
 		char *what = gm_journal_describe(ps);
-		const char *kind = gm_journal_get(ps, "procedure");
 		gm_error_set(err, GM_ECHECK, "an unfinished downtime procedure is recorded (%s, started %s, process %s)", what,
 			     gm_journal_get(ps, "started") ? gm_journal_get(ps, "started") : "?",
 			     gm_journal_get(ps, "pid") ? gm_journal_get(ps, "pid") : "?");
 		gm_error_detail(err, "The journal is \"%s\".", ps->path);
-		gm_error_hint(err, "Run \"%s --recover\" first: it undoes what that procedure did.",
-			      kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server");
+		hint_recover(err, ps, "Undo what that procedure did first:");
 		free(what);
 		gm_journal_mute_warning();
 		return GM_ECHECK;
@@ -1120,7 +1297,7 @@ static int run_step(struct proc *p, int rc, const char *name, char *title, int (
 static int step_unnotice_target(struct proc *p, struct gm_error *err)
 {
 	int rc = record(p, "unnotice-target", err);
-	return rc < 0 ? rc : unnotice(p->target, err);
+	return rc < 0 ? rc : unnotice(p->target, NULL, err);
 }
 
 static int step_unannounce_target(struct proc *p, struct gm_error *err)
@@ -1160,7 +1337,7 @@ static int step_build_record(struct proc *p, struct gm_error *err)
 static int step_unnotice_source(struct proc *p, struct gm_error *err)
 {
 	int rc = record(p, "unnotice", err);
-	return rc < 0 ? rc : unnotice(p->source, err);
+	return rc < 0 ? rc : unnotice(p->source, NULL, err);
 }
 
 static int procedure(struct proc *p, struct gm_error *err)
@@ -1170,6 +1347,7 @@ static int procedure(struct proc *p, struct gm_error *err)
 	int rc;
 
 	p->started = time(NULL);
+	p->state = "nothing changed";
 	gm_journal_init(&p->ps, NULL);
 	gm_signals_install();
 	/* the owner connections of this run (banner, the upgrade's or fixup's
@@ -1216,6 +1394,8 @@ static int procedure(struct proc *p, struct gm_error *err)
 		rc = gm_journal_set(&p->ps, "snapshot", p->snapshot, err);
 	if (rc == GM_OK && p->kind == PROC_FIXUP)
 		rc = gm_journal_set(&p->ps, "keep_snapshot", p->o->keep_snapshot ? "1" : "0", err);
+	if (rc == GM_OK)
+		rc = record_server(&p->ps, err);
 	free(stamp);
 
 	{
@@ -1260,18 +1440,21 @@ static int procedure(struct proc *p, struct gm_error *err)
 	if (rc == GM_OK) {
 		/* the point of no return: from here on, a crash is finished, not undone */
 		rc = record(p, "commit", err);
+		p->state = "unfinished";
 		if (rc == GM_OK && (rc = finish(&p->ps, err)) < 0) {
-			gm_error_hint(err, "Everything else is done: \"%s --recover\" finishes it.",
-				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
+			hint_recover(err, &p->ps, "Everything else is done; to finish it,");
 			gm_journal_mute_warning();
 		}
 		if (rc == GM_OK)
 			rc = gm_journal_remove(&p->ps, err);
+		if (rc == GM_OK)
+			p->state = "done";
+		/* with --json, stdout is the JSON's */
 		if (rc == GM_OK && p->kind == PROC_UPGRADE)
-			end_screen(p, p->uo->json ? stderr : stdout);  /* stdout is the JSON's */
+			end_screen(p, p->uo->json ? stderr : stdout);
 		else if (rc == GM_OK)
-			printf("The downtime procedure is done: \"%s\" (v%d) is fixed up, access is open again.\n", p->source,
-			       p->from);
+			fprintf(p->fo->json ? stderr : stdout, "The downtime procedure is done: \"%s\" (v%d) is fixed up, access "
+				"is open again.\n", p->source, p->from);
 		goto out;
 	}
 
@@ -1288,7 +1471,8 @@ static int procedure(struct proc *p, struct gm_error *err)
 		char *next;
 		int undone;
 		gm_log(GM_LOG_NOTICE, "the downtime procedure failed: undoing what it did");
-		undone = undo_all(&p->ps, &uerr);
+		p->state = "unfinished";
+		undone = undo_all(&p->ps, NULL, &uerr);
 		/* a full disk, a server that went down: say what to do first */
 		next = undone == GM_OK ? gm_xasprintf("run the procedure again")
 				       : gm_xasprintf("run \"%s --recover\": it undoes what the procedure did (it could not "
@@ -1302,17 +1486,20 @@ static int procedure(struct proc *p, struct gm_error *err)
 			gm_journal_mute_warning();
 		} else if (trouble) {
 			gm_journal_remove(&p->ps, NULL);
+			p->state = "undone";
 			free(err->hint);
 			err->hint = gm_xasprintf("%s Everything the procedure did is undone.", trouble);
 		} else if (undone == GM_OK) {
 			gm_journal_remove(&p->ps, NULL);
+			p->state = "undone";
 			gm_error_hint(err, "%s%sEverything is as it was before the procedure: banner, connection limit, remote access%s.",
 				      err->hint ? err->hint : "", err->hint ? " " : "",
 				      p->kind == PROC_UPGRADE ? ", no new database" : ", the database (from its snapshot)");
 		} else {
-			gm_error_hint(err, "Not everything could be undone (%s): fix that and run \"%s --recover\".",
-				      uerr.message ? uerr.message : "?",
-				      p->kind == PROC_UPGRADE ? "gm-upgrade_server" : "gm-fixup_server");
+			char *why = gm_xasprintf("Not everything could be undone (%s): fix that, then,",
+						 uerr.message ? uerr.message : "?");
+			hint_recover(err, &p->ps, why);
+			free(why);
 			gm_journal_mute_warning();
 		}
 		gm_error_release(&uerr);
@@ -1321,6 +1508,49 @@ static int procedure(struct proc *p, struct gm_error *err)
 out:
 	gm_journal_release(&p->ps);
 	return rc;
+}
+
+/*
+ * --json: one document for the whole procedure, on every path, also when
+ * it stopped before its first change: what it was, its result, what it
+ * left ("done", "nothing changed", "undone", "unfinished": --recover), the
+ * error and hint, and the upgrade's or fixup's own summary (null when it
+ * did not run).
+ */
+static void print_procedure_json(const struct proc *p, int rc, const struct gm_error *err)
+{
+	FILE *out = stdout;
+	bool up = p->kind == PROC_UPGRADE;
+
+	fputs("{\n  \"procedure\": ", out);
+	gm_json_string(out, up ? "upgrade" : "fixup");
+	fputs(",\n  \"source\": ", out);
+	gm_json_string(out, p->source);
+	fputs(up ? ",\n  \"target\": " : ",\n  \"snapshot\": ", out);
+	gm_json_string(out, up ? p->target : p->snapshot);
+	if (p->source)
+		fprintf(out, ",\n  \"from\": %d,\n  \"to\": %d", p->from, p->to);
+	else
+		fputs(",\n  \"from\": null,\n  \"to\": null", out);
+	fprintf(out, ",\n  \"result\": \"%s\",\n  \"state\": ", rc == GM_OK ? "ok" : "failed");
+	gm_json_string(out, p->state ? p->state : "nothing changed");
+	fprintf(out, ",\n  \"exit_status\": %d,\n  \"error\": ", gm_exit_status(rc));
+	gm_json_string(out, rc < 0 && err ? err->message : NULL);
+	fputs(",\n  \"hint\": ", out);
+	gm_json_string(out, rc < 0 && err ? err->hint : NULL);
+	fputs(",\n  \"log_file\": ", out);
+	gm_json_string(out, gm_log_file_path());
+	fprintf(out, ",\n  \"%s\": ", up ? "upgrade" : "fixup");
+	if (p->work_json && *p->work_json) {
+		size_t n = strlen(p->work_json);
+		while (n && (p->work_json[n - 1] == '\n' || p->work_json[n - 1] == ' '))
+			n--;
+		fwrite(p->work_json, 1, n, out);
+	} else {
+		fputs("null", out);
+	}
+	fputs("\n}\n", out);
+	fflush(out);
 }
 
 int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downtime_opts *o, struct gm_error *err)
@@ -1354,9 +1584,12 @@ int gm_downtime_upgrade(const struct gm_upgrade_opts *uo, const struct gm_downti
 		p.tablespace = e.tablespace;
 		rc = procedure(&p, err);
 	}
+	if (uo->json)
+		print_procedure_json(&p, rc, err);
 	gm_engine_release(&e);
 	free(p.source);
 	free(p.target);
+	free(p.work_json);
 	return rc;
 }
 
@@ -1384,9 +1617,12 @@ int gm_downtime_fixup(const struct gm_fixup_opts *fo, const struct gm_downtime_o
 	}
 	if (rc == GM_OK)
 		rc = procedure(&p, err);
+	if (fo->json)
+		print_procedure_json(&p, rc, err);
 	free(res);
 	free(p.source);
 	free(p.snapshot);
+	free(p.work_json);
 	return rc;
 }
 
@@ -1399,7 +1635,9 @@ static int check_journal(const struct gm_journal *j, struct gm_error *err)
 {
 	static const char *const keys[] = { "procedure", "from", "to", "source", "started", "pid", "snapshot",
 					    "keep_snapshot", "intent", "child_pid", "connlimit_old", "hba_was_locked",
-					    "target", "source_comment", "source_comment_null", "build_record", NULL };
+					    "target", "source_comment", "source_comment_null", "build_record", "target_role_existed",
+					    "server_host",
+					    "server_port", "server_data_directory", NULL };
 	static const char *const intents[] = { "notice", "connlimit", "hba-lock", "snapshot", "upgrade", "fixup",
 					       "unnotice-target", "replaced-notice", "unnotice", "connlimit-restore", "announce",
 					       "unannounce-target", "unannounce",
@@ -1456,9 +1694,50 @@ static void peer_leftovers(void)
 	gm_error_release(&perr);
 }
 
+/*
+ * The server the journal is about (format 2 records it): its host and port
+ * unless -h / -p name others, and in any case its data directory must be
+ * the recorded one, so that a shell whose PGHOST or PGPORT name another
+ * cluster undoes nothing there. GM_ECHECK when it is another server.
+ */
+static int find_server(struct gm_journal *ps, struct gm_error *err)
+{
+	const char *host = gm_journal_get(ps, "server_host"), *port = gm_journal_get(ps, "server_port");
+	const char *dir = gm_journal_get(ps, "server_data_directory");
+	char *have = NULL;
+	PGconn *c;
+	int rc;
+
+	if (!gm_conn_opts.host && host)
+		gm_conn_opts.host = gm_xstrdup(host);
+	if (!gm_conn_opts.port && port)
+		gm_conn_opts.port = gm_xstrdup(port);
+	if (!dir)
+		return GM_OK;  /* format 1: the options and the environment say which */
+	if (!(c = open_cluster(err))) {
+		gm_error_prefix(err, "could not connect to the server the journal names (%s%s%s)", host ? host : "",
+				port ? ", port " : "", port ? port : "");
+		return GM_EFAIL;
+	}
+	rc = gm_db_value(c, "SELECT pg_catalog.current_setting('data_directory')", 0, NULL, &have, err);
+	gm_conn_close(c);
+	if (rc == GM_OK && (!have || strcmp(have, dir) != 0)) {
+		char *args = gm_server_args(host, port);
+		rc = gm_error_set(err, GM_ECHECK, "the journal is about the server with the data directory %s, not %s",
+				  dir, have ? have : "?");
+		gm_error_detail(err, "Nothing was undone or changed; the journal \"%s\" is kept.", ps->path);
+		gm_error_hint(err, "Leave out -h and -p (the journal names the server%s), or give that server's.", args);
+		free(args);
+	}
+	free(have);
+	return rc;
+}
+
 int gm_downtime_recover(struct gm_error *err)
 {
+	struct gm_buf did = GM_BUF_INIT;
 	struct gm_journal ps;
+	bool recorded;
 	char *what = NULL;
 	int rc;
 
@@ -1466,22 +1745,32 @@ int gm_downtime_recover(struct gm_error *err)
 	gm_journal_init(&ps, NULL);
 	gm_signals_install();
 	rc = gm_journal_lock(&ps, err);
-	/* what killed runs (a plain upgrade's too) left in pg_hba.conf goes
-	 * first, whatever the journal says */
-	if (rc == GM_OK)
-		peer_leftovers();
-	if (rc == GM_OK)
-		rc = gm_journal_read(&ps, err);
-	if (rc == 0) {
-		gm_log(GM_LOG_NOTICE, "no unfinished downtime procedure is recorded (%s): nothing to do", ps.path);
+	if (rc < 0)
 		goto out;
-	}
+	rc = gm_journal_read(&ps, err);
+	recorded = rc == 1;
 	if (rc == 1)
-		rc = GM_OK;
-	if (rc == GM_OK)
 		rc = check_journal(&ps, err);
 	if (rc == GM_ECHECK)
 		gm_error_detail(err, "The journal \"%s\" is kept as it is; nothing was undone or changed.", ps.path);
+	/* the journal's server (a journal that cannot be used is not followed) */
+	if (rc >= 0) {
+		struct gm_error serr = GM_ERROR_INIT;
+		int src = find_server(&ps, &serr);
+		if (src < 0) {
+			gm_error_release(err);
+			*err = serr;
+			rc = src;
+			goto out;
+		}
+	}
+	/* what killed runs (a plain upgrade's too) left in pg_hba.conf goes
+	 * first, whatever the journal says */
+	peer_leftovers();
+	if (rc == 0 && !recorded) {
+		gm_log(GM_LOG_NOTICE, "no unfinished downtime procedure is recorded (%s): nothing to do", ps.path);
+		goto out;
+	}
 	if (rc < 0)
 		goto out;
 	what = gm_journal_describe(&ps);
@@ -1494,17 +1783,20 @@ int gm_downtime_recover(struct gm_error *err)
 		gm_log(GM_LOG_NOTICE, "undoing the unfinished %s (started %s, process %s)", what,
 		       gm_journal_get(&ps, "started") ? gm_journal_get(&ps, "started") : "?",
 		       gm_journal_get(&ps, "pid") ? gm_journal_get(&ps, "pid") : "?");
-		rc = undo_all(&ps, err);
+		rc = undo_all(&ps, &did, err);
 	}
 	if (rc == GM_OK)
 		rc = gm_journal_remove(&ps, err);
-	if (rc == GM_OK)
-		printf("recovered: the %s is %s; the journal is gone\n", what,
-		       gm_journal_has(&ps, "intent", "commit") ? "finished" : "undone, everything is as it was before it");
+	if (rc == GM_OK && gm_journal_has(&ps, "intent", "commit"))
+		printf("recovered: the %s is finished; the journal is gone\n", what);
+	else if (rc == GM_OK)
+		printf("recovered: the %s is undone, everything is as it was before it; the journal is gone\n%s%s", what,
+		       did.len ? "What --recover undid:\n" : "There was nothing left to undo.\n", gm_buf_str(&did));
 	else
-		gm_error_hint(err, "Fix the cause and run --recover again: it only does what is still to do.");
+		hint_recover(err, &ps, "Fix the cause; then, to do what is still to do,");
 out:
 	free(what);
+	gm_buf_release(&did);
 	gm_journal_release(&ps);
 	return rc;
 }
@@ -1567,14 +1859,17 @@ int gm_downtime_retire(int version, bool undo, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = gm_db_execf(c, err, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS false", db);
 	if (rc == GM_OK) {
+		char *args = gm_conn_where_args(), *user = gm_shell_quote(gm_conn_user());
 		printf("\"%s\" (v%d) is retired: it refuses connections; nothing in it was changed or dropped\n", db, mine);
-		printf("undo: gm-upgrade_server --unretire %d\n", version);
+		printf("undo: gm-upgrade_server --unretire %d%s\n", version, args);
 		if (root)
-			printf("  or: runuser -u postgres -- psql -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
-			       db);
+			printf("  or: runuser -u postgres -- psql%s -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       args, db);
 		else
-			printf("  or: psql -U %s -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
-			       gm_conn_user(), db);
+			printf("  or: psql%s -U %s -d template1 -c 'ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true'\n",
+			       args, user, db);
+		free(args);
+		free(user);
 	}
 out:
 	gm_found_release(found, n);

@@ -201,7 +201,8 @@ static int prepare(const struct gm_fixup_opts *o, struct gm_engine *e, struct gm
 		if (rc < 0)
 			goto out;
 	}
-	gm_log(o->check || o->list ? GM_LOG_INFO : GM_LOG_NOTICE, "database \"%s\" is v%d: applying %s", db, version, conf);
+	gm_log(o->check || o->list || o->found_said ? GM_LOG_INFO : GM_LOG_NOTICE, "database \"%s\" is v%d: applying %s",
+	       db, version, conf);
 
 	/* everything that can be checked before changing anything */
 	if (!e->use_existing || e->drop_target)
@@ -357,7 +358,7 @@ out:
 	if (o->json && !o->list) {
 		struct summary s = { db, version, e.conf_path, hash ? hash : target.hash, e.statements, e.ignored_errors,
 				     gm_now() - t0, rc, rc < 0 ? err->message : NULL };
-		print_json(&s, stdout);
+		print_json(&s, o->json_to ? o->json_to : stdout);
 	}
 	gm_lock_release(lock);
 	gm_engine_release(&e);

@@ -66,6 +66,12 @@ int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err
  * tab, DEL and the C1 controls written as \xNN / \u00NN: for what a
  * terminal shows of texts from databases. */
 char *gm_printable(const char *s);
+/* s as one word for sh: as it is when it holds only characters no shell
+ * reads specially, else in single quotes (caller frees). */
+char *gm_shell_quote(const char *s);
+/* " -h HOST -p PORT" for a shell command, quoted, each part only when
+ * given (caller frees; "" for neither). */
+char *gm_server_args(const char *host, const char *port);
 /* Write all of data to fd (again after EINTR); 0, or -1 with errno set. */
 int gm_write_all(int fd, const char *data, size_t len);
 
@@ -177,6 +183,9 @@ int gm_journal_remove(struct gm_journal *j, struct gm_error *err);
 char *gm_journal_describe(const struct gm_journal *j);
 /* The tool whose --recover handles it. */
 const char *gm_journal_tool(const struct gm_journal *j);
+/* "gm-upgrade_server --recover -h HOST -p PORT": the command that handles
+ * it, naming the server it records (caller frees). */
+char *gm_journal_recover_command(const struct gm_journal *j);
 /* The format, pure: the whole file for these records; and its reader
  * (name for messages; records appended to keys/vals only when all is
  * well, else GM_ECHECK saying what is wrong). */
@@ -187,6 +196,10 @@ int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_s
  * journal that cannot be read (gm_cli_finish calls it for every tool);
  * once per run, never after gm_journal_mute_warning(). */
 void gm_journal_warn_unfinished(void);
+/* Is an unfinished procedure recorded in j's directory? 1: yes, read into
+ * j; 2: a procedure runs (it holds the lock); 0: none (or a state directory
+ * this user cannot read); < 0: a journal that cannot be read (err). */
+int gm_journal_unfinished(struct gm_journal *j, struct gm_error *err);
 void gm_journal_mute_warning(void);
 
 /* ------------------------------------------------------------------ */
@@ -229,6 +242,14 @@ int gm_privs_drop(struct gm_error *err);
 /* The database user connections use ("postgres" after a drop, -U, PGUSER
  * or the OS user name). */
 const char *gm_conn_user(void);
+/* The server this run connects to: the host (or socket directory) and port
+ * of its first connection (PQhost, PQport), else what the options and the
+ * environment say (NULL where nothing does). */
+void gm_conn_where(const char **host, const char **port);
+/* " -h HOST -p PORT", shell-quoted, naming that server for a command a
+ * hint prints, so that it works as printed from a shell whose PGHOST and
+ * PGPORT say otherwise (caller frees; "" when nothing is known). */
+char *gm_conn_where_args(void);
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
@@ -521,6 +542,11 @@ void gm_shortcut_free(struct gm_shortcut *s);
  * saying what is not. */
 int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err);
 
+/* As root, make the backup directory opts name (if it is to be used and
+ * missing) for the postgres OS user, as gm_upgrade_run() does before it
+ * drops root; GM_ECHECK when it cannot be used safely. */
+int gm_upgrade_prepare_backup_dir(const struct gm_upgrade_opts *o, struct gm_error *err);
+
 /* Is python3 with psycopg2 there (for upstream's data import scripts)? */
 int gm_run_check_python(struct gm_error *err);
 
@@ -642,6 +668,8 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 /* ------------------------------------------------------------------ */
 
 /* SIGINT, SIGTERM, SIGHUP: record, and cancel the watched connection's query. */
+/* Was SIGHUP ignored when the run started (nohup)? Then it stays ignored. */
+bool gm_signals_hup_ignored(void);
 void gm_signals_install(void);
 /* The signal caught, or 0. */
 int gm_signals_caught(void);
@@ -893,6 +921,9 @@ int gm_hba_rewrite(const char *text, size_t len, const char *file, const char *h
  * change. GM_ELOCKED while another run holds the state directory's lock.
  */
 int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err);
+/* GM_EUSAGE (before connecting) when -h or PGHOST name a host reached over
+ * TCP/IP: lock and unlock work over the local socket only. */
+int gm_hba_check_host(struct gm_error *err);
 
 /*
  * Put the exact original pg_hba.conf back (checked after writing), reload,

@@ -286,6 +286,8 @@ struct gm_hba_opts {
 	int grace;             /* lock --terminate: seconds to wait first */
 	bool force;            /* unlock: even over a file changed since the lock */
 	bool json;             /* status: print JSON */
+	bool ends_sessions_later; /* lock: the caller (the downtime procedure) ends the remote
+				   * sessions itself after grace seconds: say so, not how to */
 };
 
 /*
@@ -318,6 +320,8 @@ struct gm_fixup_opts {
 	bool check;               /* verify everything, change nothing */
 	bool list;                /* print the files that would run */
 	bool json;                /* summary as JSON on stdout */
+	FILE *json_to;            /* NULL: stdout; else the JSON goes here */
+	bool found_said;          /* the database found was announced already (--downtime) */
 };
 
 /*
@@ -339,6 +343,7 @@ struct gm_upgrade_opts {
 	const char *backup_dir;     /* NULL: the default */
 	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
 	bool json;                  /* summary as JSON on stdout */
+	FILE *json_to;              /* NULL: stdout; else the JSON goes here */
 	bool yes;                   /* no confirmation question on a terminal */
 	const char *const *ignore_checks; /* NULL-terminated: plausibility checks whose failure is reported only */
 	const char *final_mark;     /* NULL: the finished target gets its build record as comment; else
@@ -348,6 +353,12 @@ struct gm_upgrade_opts {
 				     * rehearsal), with the group roles of the definition's names */
 	const char *target_db;      /* NULL: the definition's target; else this name */
 	struct gm_upgrade_result *result; /* NULL, or filled with the steps and their times */
+	bool in_procedure;          /* run by the downtime procedure: its own notice, connection limit
+				     * and journal are no leftovers of a crash */
+	bool downtime_check;        /* the downtime procedure's checks before its first change: those of
+				     * check, except that sessions on the source from the network are
+				     * ones the procedure ends; the report goes to stderr when a check
+				     * fails, else only to the log */
 };
 
 /* What a run did, step by step (gm_upgrade_opts.result). */
@@ -433,7 +444,9 @@ struct gm_downtime_opts {
 /*
  * gm-upgrade_server FROM TO --downtime: the runbook around gm_upgrade_run()
  * (notice, connection limit 0, remote access locked, sessions ended, the
- * upgrade, notices and access put right, an end screen on stdout). Every
+ * upgrade, notices and access put right, an end screen on stdout; with
+ * json, a JSON summary of the procedure on stdout, also when it fails
+ * before its first change, and the end screen on stderr). Every
  * change is recorded in <state>/procedure.state before it is made; a
  * failure or SIGINT/SIGTERM undoes them all. GM_ECHECK while an unfinished
  * procedure is recorded, GM_ELOCKED while one runs.

@@ -689,7 +689,11 @@ static int handle_sessions(struct server *srv, const struct gm_hba_opts *opts, s
 			gm_log(GM_LOG_NOTICE, "  %s", l);
 			free(l);
 		}
-		gm_log(GM_LOG_NOTICE, "hint: \"gm-hba-lock lock --terminate\" ends them.");
+		if (opts->ends_sessions_later)
+			gm_log(GM_LOG_NOTICE, "the procedure ends %s after %d second%s", n == 1 ? "it" : "them", opts->grace,
+			       opts->grace == 1 ? "" : "s");
+		else
+			gm_log(GM_LOG_NOTICE, "hint: \"gm-hba-lock lock --terminate\" ends them.");
 		PQclear(res);
 		return GM_OK;
 	}
@@ -792,7 +796,10 @@ static int do_lock(const struct gm_hba_opts *opts, struct state_dir *sd, struct 
 		if (strcmp(orig_sha, ls.locked_sha256) == 0) {
 			/* the run that locked may have stopped before the reload:
 			 * make sure the server uses the locked file */
-			gm_log(GM_LOG_NOTICE, "remote access is locked already (since %s, by run %lld of %s)",
+			/* this run's own lock (the downtime procedure locks, then
+			 * ends the sessions) is no news */
+			gm_log(ls.pid == (long long)getpid() ? GM_LOG_INFO : GM_LOG_NOTICE,
+			       "remote access is locked already (since %s, by run %lld of %s)",
 			       ls.locked_at ? ls.locked_at : "?", ls.pid, ls.user ? ls.user : "?");
 			rc = server_file_errors(srv, 0, &detail, err);  /* (line numbers of the file as it is) */
 			if (rc == 1) {
@@ -1136,6 +1143,34 @@ out:
 /* Entry points                                                        */
 /* ------------------------------------------------------------------ */
 
+int gm_hba_check_host(struct gm_error *err)
+{
+	const char *h = gm_conn_opts.host ? gm_conn_opts.host : getenv("PGHOST");
+	const char *addr = getenv("PGHOSTADDR");
+	char *tcp = NULL;
+
+	if (!gm_conn_opts.host && addr && *addr)
+		tcp = gm_xasprintf("PGHOSTADDR=%s", addr);
+	/* libpq: a host starting with a slash (or @, an abstract socket) is a
+	 * socket directory, anything else is reached over TCP/IP; a list may
+	 * name several */
+	for (const char *p = h; !tcp && p && *p;) {
+		size_t n = strcspn(p, ",");
+		if (n && p[0] != '/' && p[0] != '@')
+			tcp = gm_xasprintf("%s %.*s", gm_conn_opts.host ? "-h" : "PGHOST=", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	if (!tcp)
+		return GM_OK;
+	gm_error_set(err, GM_EUSAGE, "remote access can be locked only over the server's local socket, not over TCP/IP (%s)",
+		     tcp);
+	gm_error_detail(err, "Locking remote access would cut off the tool's own TCP/IP connection, and "
+			     "pg_hba.conf must be a file on this machine.");
+	gm_error_hint(err, "Leave out -h, or give the socket directory (-h /var/run/postgresql).");
+	free(tcp);
+	return GM_EUSAGE;
+}
+
 int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err)
 {
 	struct state_dir sd;
@@ -1143,6 +1178,8 @@ int gm_hba_lock(const struct gm_hba_opts *opts, struct gm_error *err)
 	int rc;
 
 	memset(&srv, 0, sizeof(srv));
+	if ((rc = gm_hba_check_host(err)) < 0)
+		return rc;
 	if ((rc = check_user(err)) < 0)
 		return rc;
 	if ((rc = state_open(opts, &sd, true, true, err)) == GM_OK && (rc = server_open(opts, &srv, err)) == GM_OK)
@@ -1166,7 +1203,7 @@ int gm_hba_unlock(const struct gm_hba_opts *opts, struct gm_error *err)
 		rc = state_read(&sd, &ls, err);
 	if (rc == 0)
 		gm_log(GM_LOG_NOTICE, "remote access is not locked by gm-hba-lock: nothing to do");
-	else if (rc == 1)
+	else if (rc == 1 && (rc = gm_hba_check_host(err)) == GM_OK)
 		rc = do_unlock(opts, &sd, &ls, err);
 	lock_state_release(&ls);
 	state_dir_release(&sd);

@@ -7,13 +7,18 @@
  * what to undo, and it lives in a directory the postgres OS user owns, so
  * it is read strictly and never trusted blindly:
  *
- *   gmdb-journal 1
+ *   gmdb-journal 2
  *   # gmdb: an unfinished downtime procedure; "gm-upgrade_server --recover" undoes it
  *   procedure=upgrade
+ *   server_host=/var/run/postgresql
+ *   ...
  *   intent=notice
  *   ...
  *   sha256=<SHA-256 of every byte before this line, 64 hex digits>
  *
+ * Format 2 adds the records of the server the procedure works on
+ * (server_host, server_port, server_data_directory), so that --recover
+ * finds it from any shell; this gmdb reads format 1 (without them) too.
  * The first line names the format and its version; then comment lines
  * ("#") and records "key=value" in the order they were made (a key may
  * repeat: "intent" once per step); the value escapes backslash (\\),
@@ -56,7 +61,8 @@
 #define JOURNAL_NAME "procedure.state"
 #define LOCK_NAME "procedure.lock"
 #define MAGIC "gmdb-journal"
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2      /* written */
+#define FORMAT_VERSION_MIN 1  /* the oldest read: format 1 has no server records */
 #define COMMENT "# gmdb: an unfinished downtime procedure; \"gm-upgrade_server --recover\" undoes it"
 #define SUM_KEY "sha256="
 
@@ -246,9 +252,10 @@ int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_s
 		}
 		version = atoi(vs);
 		free(vs);
-		if (version != FORMAT_VERSION) {
-			char *what = gm_xasprintf("it is in format %d, written by %s gmdb; this gmdb reads format %d", version,
-						  version > FORMAT_VERSION ? "a newer" : "an older", FORMAT_VERSION);
+		if (version < FORMAT_VERSION_MIN || version > FORMAT_VERSION) {
+			char *what = gm_xasprintf("it is in format %d, written by %s gmdb; this gmdb reads formats %d to %d",
+						  version, version > FORMAT_VERSION ? "a newer" : "an older", FORMAT_VERSION_MIN,
+						  FORMAT_VERSION);
 			bad(err, name, 0, what);
 			free(what);
 			if (version > FORMAT_VERSION)
@@ -262,7 +269,7 @@ int gm_journal_parse(const char *text, size_t len, const char *name, struct gm_s
 				     "procedure had done.");
 		return GM_ECHECK;
 	} else {
-		return bad(err, name, 0, "it does not start with \"" MAGIC " 1\" (it is not a journal gmdb wrote, "
+		return bad(err, name, 0, "it does not start with \"" MAGIC " N\" (it is not a journal gmdb wrote, "
 					 "or it is damaged)");
 	}
 	/* the last line: the checksum, and nothing after it */
@@ -430,6 +437,14 @@ const char *gm_journal_tool(const struct gm_journal *j)
 	return kind && strcmp(kind, "fixup") == 0 ? "gm-fixup_server" : "gm-upgrade_server";
 }
 
+char *gm_journal_recover_command(const struct gm_journal *j)
+{
+	char *args = gm_server_args(gm_journal_get(j, "server_host"), gm_journal_get(j, "server_port"));
+	char *cmd = gm_xasprintf("%s --recover%s", gm_journal_tool(j), args);
+	free(args);
+	return cmd;
+}
+
 /* ------------------------------------------------------------------ */
 /* The warning every tool gives                                        */
 /* ------------------------------------------------------------------ */
@@ -439,45 +454,52 @@ void gm_journal_mute_warning(void)
 	muted = true;
 }
 
-void gm_journal_warn_unfinished(void)
+int gm_journal_unfinished(struct gm_journal *j, struct gm_error *err)
 {
-	struct gm_journal j;
-	struct gm_error err = GM_ERROR_INIT;
 	int fd = -1, rc;
 	bool running = false;
 
-	if (muted)
-		return;
-	muted = true;
-	gm_journal_init(&j, NULL);
 	/* a state directory this user may not read, or none: nothing to say */
-	if (open_dir(&j, false, NULL) <= 0)
-		goto out;
+	if (open_dir(j, false, NULL) <= 0)
+		return 0;
 	{
 		struct stat st;
-		if (fstatat(j.sd.fd, JOURNAL_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			goto out;
+		if (fstatat(j->sd.fd, JOURNAL_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			return 0;
 	}
 	/* a procedure that runs holds the lock: not unfinished */
-	rc = gm_safefile_open(&j.sd, LOCK_NAME, false, 0644, &fd, NULL);
+	rc = gm_safefile_open(&j->sd, LOCK_NAME, false, 0644, &fd, NULL);
 	if (rc == 1) {
 		running = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 		close(fd);
 	}
 	if (running)
-		goto out;
-	rc = gm_journal_read(&j, &err);
+		return 2;
+	return gm_journal_read(j, err);
+}
+
+void gm_journal_warn_unfinished(void)
+{
+	struct gm_journal j;
+	struct gm_error err = GM_ERROR_INIT;
+	int rc;
+
+	if (muted)
+		return;
+	muted = true;
+	gm_journal_init(&j, NULL);
+	rc = gm_journal_unfinished(&j, &err);
 	if (rc == 1) {
-		char *what = gm_journal_describe(&j);
-		gm_log(GM_LOG_WARNING, "an unfinished downtime procedure (%s, started %s, process %s): run %s --recover",
+		char *what = gm_journal_describe(&j), *cmd = gm_journal_recover_command(&j);
+		gm_log(GM_LOG_WARNING, "an unfinished downtime procedure (%s, started %s, process %s): as root, run:\n    %s",
 		       what, gm_journal_get(&j, "started") ? gm_journal_get(&j, "started") : "?",
-		       gm_journal_get(&j, "pid") ? gm_journal_get(&j, "pid") : "?", gm_journal_tool(&j));
+		       gm_journal_get(&j, "pid") ? gm_journal_get(&j, "pid") : "?", cmd);
 		free(what);
+		free(cmd);
 	} else if (rc < 0 && err.message) {
 		gm_log(GM_LOG_WARNING, "a downtime procedure may be unfinished, but %s", err.message);
 		gm_log(GM_LOG_WARNING, "\"gm-upgrade_server --recover\" says what to check by hand");
 	}
-out:
 	gm_error_release(&err);
 	gm_journal_release(&j);
 }

@@ -24,6 +24,19 @@ static void on_signal(int sig)
 		PQcancel(c, buf, sizeof(buf));
 }
 
+bool gm_signals_hup_ignored(void)
+{
+	struct sigaction old;
+	return sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+}
+
+/*
+ * SIGHUP (the terminal or ssh session went away) ends a run as SIGINT and
+ * SIGTERM do: with nobody left to read its messages, the run undoes what it
+ * did rather than go on unwatched. A run started with SIGHUP ignored
+ * (nohup, or under screen, tmux or systemd-run, which do not send it) goes
+ * on: that is how to keep a long run from depending on the connection.
+ */
 void gm_signals_install(void)
 {
 	struct sigaction sa;
@@ -33,7 +46,8 @@ void gm_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (!gm_signals_hup_ignored())
+		sigaction(SIGHUP, &sa, NULL);
 }
 
 int gm_signals_caught(void)

@@ -60,6 +60,7 @@ struct upgrade {
 	bool target_exists, target_is_leftover;
 	bool started_as_root;   /* the backup directory can still be made */
 	bool created_group;     /* this run created the target's group role */
+	bool source_notice;     /* the source's banner starts with a gmdb notice */
 	bool target_created;    /* this run created the target database */
 	long long source_bytes;
 	struct gm_space space;  /* what the run writes where (space.c) */
@@ -95,6 +96,30 @@ void gm_upgrade_result_release(struct gm_upgrade_result *r)
 		free(r->steps[i].name);
 	free(r->steps);
 	memset(r, 0, sizeof(*r));
+}
+
+int gm_upgrade_prepare_backup_dir(const struct gm_upgrade_opts *o, struct gm_error *err)
+{
+	int rc;
+
+	/* root's part: the backup directory belongs to postgres. It is made
+	 * (mkdir -p) without following a link that another user could have put
+	 * in its way (its default is in the postgres OS user's /var/lib/gmdb),
+	 * and given to postgres on its descriptor. */
+	if (o->check || o->no_backup || geteuid() != 0)
+		return GM_OK;
+	rc = gm_safefile_mkdirs(gm_upgrade_backup_dir(o), 0700, true, NULL, err);
+	if (rc == GM_OK)
+		return GM_OK;
+	if (rc != GM_ECHECK) {
+		/* the checks say what is wrong with it */
+		gm_log(GM_LOG_DEBUG, "backup directory: %s", err->message);
+		gm_error_release(err);
+		return GM_OK;
+	}
+	gm_error_prefix(err, "could not use the backup directory \"%s\"", gm_upgrade_backup_dir(o));
+	gm_error_hint(err, "Nothing was changed. %s Or give another directory with --backup-dir.", err->hint ? err->hint : "");
+	return rc;
 }
 
 static void step_json(struct upgrade *u, const char *name, double secs, int rc)
@@ -152,25 +177,33 @@ static int database_info(const char *db, bool *exists, long long *bytes, char **
 	return GM_OK;
 }
 
-/* Sessions on a database other than our own, one line each. */
-static int sessions_on(const char *db, struct gm_buf *list, int *n, struct gm_error *err)
+/* Sessions on a database other than our own, one line each: with remote
+ * (not NULL) those of client backends from the network go there, the
+ * others into list; else all of them into list. */
+static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, struct gm_buf *list, int *n,
+		       struct gm_error *err)
 {
 	PGconn *c = gm_conn_open("template1", "gmdb check", err);
 	PGresult *res;
 	const char *p[1] = { db };
 
 	*n = 0;
+	if (nremote)
+		*nremote = 0;
 	if (!c)
 		return GM_EFAIL;
 	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
 	gm_conn_close(c);
 	if (!res)
 		return GM_EFAIL;
-	*n = PQntuples(res);
-	for (int i = 0; i < *n; i++)
-		gm_buf_addf(list, "%s  pid %s, user \"%s\", application \"%s\", from %s, since %s", i ? "\n" : "",
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool net = remote && strcmp(PQgetvalue(res, i, 5), "t") == 0;
+		struct gm_buf *b = net ? remote : list;
+		gm_buf_addf(b, "%s  pid %s, user \"%s\", application \"%s\", from %s, since %s", b->len ? "\n" : "",
 			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 			    PQgetvalue(res, i, 4));
+		(*(net ? nremote : n))++;
+	}
 	PQclear(res);
 	return GM_OK;
 }
@@ -258,6 +291,103 @@ static void check_replace(struct upgrade *u, struct preflight *pf, const char *c
 	gm_buf_release(&found);
 	gm_error_release(&cerr);
 	free(built);
+}
+
+/* A gmdb notice at the start of banner: 1 an upgrade's or a fixup's (a
+ * procedure runs, or one crashed), 2 a "replaced by" notice, 0 none. */
+static int notice_kind(const char *banner)
+{
+	char *notice = NULL;
+	int kind = 0;
+	if (gm_banner_strip(banner, &notice, NULL) == 1 && notice)
+		kind = strncmp(notice, "This GNUmed database was replaced by ", 37) == 0 ? 2 : 1;
+	free(notice);
+	return kind;
+}
+
+/*
+ * What an interrupted downtime procedure leaves: a notice in the source's
+ * banner, its connection limit at 0, remote access locked. With its
+ * journal recorded, the run refuses and says that --recover undoes it;
+ * without one, an upgrade or fixup notice still refuses (nobody would take
+ * it out), the rest is reported.
+ */
+static void check_leftovers(struct upgrade *u, struct preflight *pf)
+{
+	const char *db = u->e.template_db;
+	struct gm_journal j;
+	struct gm_error jerr = GM_ERROR_INIT, cerr = GM_ERROR_INIT;
+	struct gm_buf left = GM_BUF_INIT;
+	char *banner = NULL, *limit = NULL;
+	int journal, kind = 0, locked = 0;
+	PGconn *c;
+
+	gm_journal_init(&j, NULL);
+	journal = gm_journal_unfinished(&j, &jerr);
+	if (gm_banner_get(db, &banner, &cerr) == GM_OK)
+		kind = notice_kind(banner);
+	else if (journal == 1 && gm_journal_has(&j, "intent", "notice"))
+		kind = 3;  /* the owner cannot connect (the limit 0): the journal says */
+	u->source_notice = kind == 1 || kind == 2;
+	gm_error_release(&cerr);
+	if (u->o->in_procedure)
+		goto out;  /* the procedure's own notice, limit and lock */
+	if ((c = gm_conn_open("template1", "gmdb check", &cerr))) {
+		const char *p[1] = { db };
+		gm_db_value(c, "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = $1", 1, p, &limit, NULL);
+		gm_conn_close(c);
+	}
+	gm_error_release(&cerr);
+	{
+		struct gm_hba_opts h;
+		memset(&h, 0, sizeof(h));
+		locked = gm_hba_is_locked(&h, &cerr) == 1;
+		gm_error_release(&cerr);
+	}
+	if (kind == 1)
+		gm_buf_addf(&left, "%sgmdb's upgrade or fixup notice in the banner of \"%s\"", left.len ? ", " : "", db);
+	else if (kind == 3)
+		gm_buf_addf(&left, "%sgmdb's notice in the banner of \"%s\" (the journal records it; the banner "
+			    "cannot be read now)", left.len ? ", " : "", db);
+	if (limit && strcmp(limit, "0") == 0)
+		gm_buf_addf(&left, "%sconnection limit 0 on \"%s\"", left.len ? ", " : "", db);
+	if (locked)
+		gm_buf_addf(&left, "%sremote access locked (gm-hba-lock)", left.len ? ", " : "");
+
+	if (journal == 2 && !u->o->downtime_check) {
+		pf_add(pf, PF_FAIL, "downtime", "a downtime procedure is running (it holds %s): wait for it to finish",
+		       j.lock);
+	} else if (journal == 1) {
+		char *what = gm_journal_describe(&j), *cmd = gm_journal_recover_command(&j);
+		pf_add(pf, PF_FAIL, "downtime", "an unfinished downtime procedure (%s, started %s) is recorded in %s; "
+		       "%s%s. It undoes that, as root:\n    %s", what,
+		       gm_journal_get(&j, "started") ? gm_journal_get(&j, "started") : "?", j.path,
+		       left.len ? "it left " : "nothing it did is to be seen any more", gm_buf_str(&left), cmd);
+		free(what);
+		free(cmd);
+	} else if (journal < 0) {
+		pf_add(pf, PF_FAIL, "downtime", "a downtime procedure may be unfinished, but %s (gm-upgrade_server "
+		       "--recover says what to check by hand)", jerr.message ? jerr.message : "?");
+	} else if (kind == 1) {
+		pf_add(pf, PF_FAIL, "downtime", "the banner of \"%s\" starts with gmdb's notice that an upgrade or fixup "
+		       "is in progress, but no downtime procedure is recorded: if none runs, take it out "
+		       "(gm-banner %s unnotice)", db, db);
+	} else {
+		if (kind == 2)
+			pf_add(pf, PF_WARN, "downtime", "the banner of \"%s\" says that it was replaced (gm-banner %s show): "
+			       "the new database does not get that notice", db, db);
+		if (limit && strcmp(limit, "0") == 0)
+			pf_add(pf, PF_WARN, "downtime", "the connection limit of \"%s\" is 0: ordinary roles (GNUmed "
+			       "clients) cannot connect to it", db);
+		if (locked)
+			pf_add(pf, PF_INFO, "downtime", "remote access is locked (gm-hba-lock status)");
+	}
+out:
+	free(banner);
+	free(limit);
+	gm_buf_release(&left);
+	gm_error_release(&jerr);
+	gm_journal_release(&j);
 }
 
 /* Upstream's table of client branch -> database version (spec 4.6). */
@@ -371,7 +501,7 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		struct gm_buf who = GM_BUF_INIT;
 		int n = 0;
 		u->target_is_leftover = comment && strncmp(comment, GM_BUILD_MARK, strlen(GM_BUILD_MARK)) == 0;
-		sessions_on(e->target, &who, &n, NULL);
+		sessions_on(e->target, NULL, NULL, &who, &n, NULL);
 		if (n)
 			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists and has %d session(s):\n%s", e->target, n,
 			       gm_buf_str(&who));
@@ -389,29 +519,42 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 
 	check_space(u, pf);
 
-	/* sessions on the source: the clone cannot start while there are any */
+	/* sessions on the source: the clone cannot start while there are any
+	 * (the downtime procedure ends those from the network itself) */
 	{
-		struct gm_buf who = GM_BUF_INIT;
-		int n = 0;
+		struct gm_buf who = GM_BUF_INIT, remote = GM_BUF_INIT;
+		int n = 0, nremote = 0;
 		int src;
 		/* a backend of our own identification may still be on its way out */
 		for (int tries = 0;; tries++) {
 			gm_buf_reset(&who);
-			src = sessions_on(e->template_db, &who, &n, &cerr);
+			gm_buf_reset(&remote);
+			src = sessions_on(e->template_db, u->o->downtime_check ? &remote : NULL, &nremote, &who, &n, &cerr);
 			if (src < 0 || n == 0 || tries >= 20)
 				break;
 			usleep(100000);
 		}
 		if (src < 0)
 			pf_add(pf, PF_FAIL, "sessions", "%s", cerr.message);
+		else if (n && u->o->downtime_check)
+			pf_add(pf, PF_FAIL, "sessions", "%d local session(s) on \"%s\" (the procedure ends only sessions "
+			       "from the network, and cloning needs none): close them first:\n%s", n, e->template_db,
+			       gm_buf_str(&who));
 		else if (n)
 			pf_add(pf, PF_FAIL, "sessions", "%d session(s) on \"%s\" (cloning needs none):\n%s", n,
 			       e->template_db, gm_buf_str(&who));
+		else if (nremote)
+			pf_add(pf, PF_INFO, "sessions", "%d session(s) from the network on \"%s\": the procedure ends "
+			       "them after the grace period:\n%s", nremote, e->template_db, gm_buf_str(&remote));
 		else
 			pf_add(pf, PF_OK, "sessions", "nobody is connected to \"%s\"", e->template_db);
 		gm_buf_release(&who);
+		gm_buf_release(&remote);
 		gm_error_release(&cerr);
 	}
+
+	if (u->source.gnumed)
+		check_leftovers(u, pf);
 
 	/* the server */
 	{
@@ -875,6 +1018,24 @@ static bool role_exists(const char *name)
 	return exists;
 }
 
+/* The clone carries the source's banner: a gmdb notice in front of it
+ * (an upgrade is running, the source was replaced) is about the source, not
+ * the new database, and is taken out; the practice's text stays byte for
+ * byte. */
+static int drop_source_notice(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_step st;
+	bool removed = false;
+	int rc;
+
+	if (!u->source_notice)
+		return GM_OK;
+	gm_step_begin(&st, "taking the notice of \"%s\" out of the banner of \"%s\"", u->e.template_db, u->e.target);
+	rc = gm_banner_unnotice(u->e.target, &removed, err);
+	gm_step_end(&st, rc, NULL);
+	return rc;
+}
+
 /* Spec 4.4: where the source's hash function is broken, upstream repairs it
  * in the source before cloning; gmdb repairs the clone instead, which ends
  * up the same and leaves the source alone. */
@@ -1045,7 +1206,7 @@ static int plausibility(struct upgrade *u, struct gm_error *err)
 
 static void print_json(struct upgrade *u, int rc, const struct gm_error *err)
 {
-	FILE *out = stdout;
+	FILE *out = u->o->json_to ? u->o->json_to : stdout;
 	fprintf(out, "{\n  \"from\": %d,\n  \"to\": %d,\n  \"source\": ", u->o->from, u->o->to);
 	gm_json_string(out, u->e.template_db);
 	fputs(",\n  \"target\": ", out);
@@ -1098,23 +1259,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	u.started_as_root = geteuid() == 0;
 	gm_engine_init(&u.e);
 
-	/* root's part: the backup directory belongs to postgres. It is made
-	 * (mkdir -p) without following a link that another user could have put
-	 * in its way (its default is in the postgres OS user's /var/lib/gmdb),
-	 * and given to postgres on its descriptor. */
-	if (!o->check && !o->no_backup && geteuid() == 0 &&
-	    (rc = gm_safefile_mkdirs(gm_upgrade_backup_dir(o), 0700, true, NULL, err)) < 0) {
-		if (rc != GM_ECHECK) {
-			/* the checks of step 1 say what is wrong with it */
-			gm_log(GM_LOG_DEBUG, "backup directory: %s", err->message);
-			gm_error_release(err);
-		} else {
-			gm_error_prefix(err, "could not use the backup directory \"%s\"", gm_upgrade_backup_dir(o));
-			gm_error_hint(err, "Nothing was changed. %s Or give another directory with --backup-dir.",
-				      err->hint ? err->hint : "");
-			return rc;
-		}
-	}
+	if ((rc = gm_upgrade_prepare_backup_dir(o, err)) < 0)
+		return rc;
 	if (gm_privs_drop(err) < 0)
 		return GM_EFAIL;
 	gm_signals_install();
@@ -1150,6 +1296,16 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	rc = preflight(&u, &pf, err);
 	if (rc < 0)
 		goto out;
+	if (o->downtime_check) {
+		if (pf.failures) {
+			fputs(gm_buf_str(&pf.report), stderr);
+			rc = GM_ECHECK;
+			gm_error_set(err, GM_ECHECK, "%s", pf.first.message);
+		} else {
+			gm_log(GM_LOG_INFO, "%s", gm_buf_str(&pf.report));
+		}
+		goto out;
+	}
 	if (o->check) {
 		fputs(gm_buf_str(&pf.report), stdout);
 		if (pf.failures) {
@@ -1194,6 +1350,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	u.created_group = !role_exists(u.e.target);
 	STEP(&u, "clone", clone(&u, err));
 	STEP(&u, "repair hash function", repair_hash_function(&u, err));
+	STEP(&u, "banner notice", drop_source_notice(&u, err));
 	{
 		struct gm_step st;
 		double t = gm_now();
@@ -1265,9 +1422,26 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 				      "%zu plausibility checks passed%s",
 		       u.e.template_db, o->from, u.e.target, o->to, gm_now() - u.t0, u.e.statements,
 		       u.n_checks - (size_t)u.checks_ignored, u.checks_ignored ? " (the others failed: ignored as asked)" : "");
-		if (u.backup_path)
-			gm_log(GM_LOG_NOTICE, "backup of \"%s\": %s (restore: pg_restore --create -d postgres %s)",
-			       u.e.template_db, u.backup_path, u.backup_path);
+		if (u.backup_path) {
+			/* the restore as the user who may write the database, at the
+			 * server this run used, whatever the shell's PGHOST/PGPORT say */
+			char *args = gm_conn_where_args(), *path = gm_shell_quote(u.backup_path);
+			char *user = gm_shell_quote(gm_conn_user());
+			gm_log(GM_LOG_NOTICE, "backup of \"%s\": %s", u.e.template_db, u.backup_path);
+			/* a GNUmed database defaults to read-only transactions, and
+			 * --create sets that before the data comes */
+			if ((u.started_as_root || o->in_procedure) && !gm_conn_opts.user)
+				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed, as root:\n    runuser -u postgres -- "
+				       "env PGOPTIONS='-c default_transaction_read_only=off' pg_restore%s --create -d postgres %s",
+				       u.e.template_db, args, path);
+			else
+				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed:\n    "
+				       "PGOPTIONS='-c default_transaction_read_only=off' pg_restore%s -U %s --create -d postgres %s",
+				       u.e.template_db, args, user, path);
+			free(args);
+			free(path);
+			free(user);
+		}
 		gm_log(GM_LOG_NOTICE, "\"%s\" is kept as it was: point the clients and the backup job at \"%s\"",
 		       u.e.template_db, u.e.target);
 	}
@@ -1279,7 +1453,7 @@ out:
 		o->result->source_bytes = u.source_bytes;
 		o->result->seconds = gm_now() - u.t0;
 	}
-	if (o->json && !o->check)
+	if (o->json && !o->check && !o->downtime_check)
 		print_json(&u, rc, err);
 	gm_lock_release(lock_tgt);
 	gm_lock_release(lock_src);

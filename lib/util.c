@@ -219,3 +219,43 @@ int gm_write_all(int fd, const char *data, size_t len)
 	}
 	return 0;
 }
+
+char *gm_shell_quote(const char *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	bool plain = *s != '\0';
+
+	for (const char *p = s; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			strchr("_-./:@%+=,", *p) != NULL;
+	if (plain)
+		return gm_xstrdup(s);
+	gm_buf_addc(&b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			gm_buf_adds(&b, "'\\''");
+		else
+			gm_buf_addc(&b, *p);
+	}
+	gm_buf_addc(&b, '\'');
+	return gm_buf_detach(&b);
+}
+
+char *gm_server_args(const char *host, const char *port)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	char *q;
+
+	gm_buf_adds(&b, "");
+	if (host && *host) {
+		q = gm_shell_quote(host);
+		gm_buf_addf(&b, " -h %s", q);
+		free(q);
+	}
+	if (port && *port) {
+		q = gm_shell_quote(port);
+		gm_buf_addf(&b, " -p %s", q);
+		free(q);
+	}
+	return gm_buf_detach(&b);
+}

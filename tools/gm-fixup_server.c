@@ -68,8 +68,10 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--check and --list exclude each other");
 	else if (rehearse && (downtime || recover || check || list || keep || grace >= 0))
 		rc = gm_cli_usage_error("--rehearse excludes --downtime, --recover, --check, --list, --grace and --keep-snapshot");
-	else if ((downtime || recover) && (check || list || json))
-		rc = gm_cli_usage_error("--downtime and --recover exclude --check, --list and --json");
+	else if (downtime && (check || list))
+		rc = gm_cli_usage_error("--downtime excludes --check and --list");
+	else if (recover && (check || list || json))
+		rc = gm_cli_usage_error("--recover excludes --check, --list and --json");
 	else if (downtime && recover)
 		rc = gm_cli_usage_error("--downtime and --recover exclude each other");
 	else if (recover && (version || database))

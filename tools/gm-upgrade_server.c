@@ -2,6 +2,7 @@
  * gm-upgrade_server - upgrade a GNUmed database to the next schema version
  * in a new database, leaving the old one as it was
  */
+#include "config.h"  /* the configured directories, for --help */
 #include "gmdb.h"
 
 #include <stdlib.h>
@@ -29,7 +30,7 @@ int main(int argc, const char **argv)
 		{ "no-backup", '\0', POPT_ARG_NONE, &no_backup, 0,
 		  "do not back up the source database first", NULL },
 		{ "backup-dir", '\0', POPT_ARG_STRING, &backup_dir, 0,
-		  "where the backup goes (default: /var/lib/gmdb/backups)", "DIR" },
+		  "where the backup goes (default: GMDB_BACKUP_DIR, else " GM_STATE_DIR "/backups)", "DIR" },
 		{ "jobs", 'j', POPT_ARG_INT, &jobs, 0,
 		  "parallel jobs of the backup (default: one per CPU)", "N" },
 		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,

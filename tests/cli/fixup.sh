@@ -45,6 +45,24 @@ run gm-fixup_server --upstream-dir /nonexistent/gmdb --check 22
 is "$rc" 2 "an upstream tree that does not exist exits 2"
 like "$err" 'no upstream tree at "/nonexistent/gmdb"' "and names it"
 
+# --downtime --json: a JSON summary, also when the run ends before the procedure starts
+export GMDB_LOG_DIR=$GMDB_TESTDIR
+run gm-fixup_server --downtime --json --upstream-dir /nonexistent/gmdb 22
+is "$rc" 2 "--downtime --json is no usage error; a missing upstream tree exits 2"
+printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["procedure"] == "fixup" and d["result"] == "failed" and d["state"] == "nothing changed", d
+assert d["exit_status"] == 2 and "/nonexistent/gmdb" in d["error"] and d["fixup"] is None, d' 2>&1
+ok $? "and prints a JSON summary of the procedure that did not start"
+run gm-fixup_server --recover --json
+is "$rc" 2 "--recover with --json exits 2"
+like "$err" '--recover excludes --check, --list and --json' "and says so"
+
+# gmdb(7) has the list of steps this man page points to
+grep -q 'THE STEPS in' "$GMDB_SRCDIR/man/gm-fixup_server.8" && grep -q '^\.SH THE STEPS' "$GMDB_SRCDIR/man/gmdb.7"
+ok $? "gm-fixup_server(8) points to the steps in gmdb(7), which lists them"
+
 # the man page and the completion know every long option --help lists
 run gm-fixup_server --help
 for o in $(printf '%s\n' "$out" | grep -o -- '--[a-z][a-z-]*' | sort -u | grep -v -- '--usage'); do

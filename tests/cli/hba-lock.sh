@@ -34,6 +34,20 @@ run gm-hba-lock
 is "$rc" 2 "no command exits 2"
 like "$err" "error: no command given \(lock, unlock or status\)" "and says which commands there are"
 
+# lock and unlock work over the local socket only: a TCP/IP host is a usage
+# error before anything connects (port 1: nothing listens there)
+for h in "-h 127.0.0.1 -p 1" "-h localhost -p 1"; do
+	# shellcheck disable=SC2086
+	run gm-hba-lock lock $h
+	is "$rc" 2 "lock $h exits 2, as the man page says"
+	like "$err" 'remote access can be locked only over the server.s local socket, not over TCP/IP' "and says why"
+	unlike "$err" 'could not connect' "without trying to connect"
+done
+run env PGHOST=127.0.0.1 PGPORT=1 gm-hba-lock lock
+is "$rc" 2 "lock with PGHOST=127.0.0.1 exits 2"
+grep -q 'a TCP/IP' "$GMDB_SRCDIR/man/gm-hba-lock.8"
+ok $? "the man page says so under EXIT STATUS"
+
 for bad in locked LOCK open ""; do
 	run gm-hba-lock "$bad"
 	is "$rc" 2 "command \"$bad\" exits 2"

@@ -156,6 +156,22 @@ run gm-upgrade_server --prune-backups 2 --backup-dir "$empty"
 is "$rc" 0 "--prune-backups of an empty directory exits 0"
 like "$err" "0 backup\(s\) removed, 0 kept" "and says it removed nothing"
 rm -rf "$empty"
+# --help shows the directories configure was given, not fixed ones
+cfg() { sed -n "s/^#define $1 \"\(.*\)\"$/\1/p" "$GMDB_BUILDDIR/config.h"; }
+run gm-upgrade_server --help
+help=$(printf '%s' "$out" | tr -s ' \n' '  ')
+for d in "GMDB_BACKUP_DIR, else $(cfg GM_STATE_DIR)/backups" "GMDB_UPSTREAM_DIR, else $(cfg GM_UPSTREAM_DIR)" \
+	"GMDB_LOG_DIR, else $(cfg GM_LOG_DIR)"; do
+	case "$help" in *"$d"*) ok 0 "--help shows the configured default: $d" ;; *) ok 1 "--help shows the configured default: $d" ;; esac
+done
+run gm-upgrade_server --downtime --json --upstream-dir "$none" 21 22
+is "$rc" 2 "--downtime --json with a missing definition exits 2"
+printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["procedure"] == "upgrade" and d["result"] == "failed" and d["state"] == "nothing changed", d
+assert d["exit_status"] == 2 and d["upgrade"] is None, d' 2>&1
+ok $? "and still prints its JSON summary"
 
 # the man page and the completion know every long option --help lists
 run gm-upgrade_server --help

@@ -25,6 +25,8 @@ pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
 pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
 wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
 
+# the shared cluster: another server, for a --recover pointed at the wrong one
+shared_host=$PGHOST shared_port=$PGPORT
 private_cluster "$cl"
 # Debian's way for local logins: peer authentication, so that gmdb reaches
 # the owner gm-dbo only through its temporary peer grant (the superuser by
@@ -49,6 +51,11 @@ printf '#!/bin/sh\n' >"$tmp/etc/cron.daily/gnumed-server"
 printf '[preferences]\nprofile = local\n\n[profile local]\nhost =\ndatabase = gnumed_v21\n\n[profile office]\nhost = 10.0.0.1\ndatabase = gnumed_v21\n' \
 	>"$tmp/etc/gnumed/gnumed-client.conf"
 state=$GMDB_STATE_DIR/procedure.state
+# Hints print their commands on lines of their own, indented by four
+# spaces; they must work as printed from a shell whose PGHOST and PGPORT
+# name no server at all.
+hint_commands() { printf '%s\n' "$1" | sed -n 's/^    \([a-z].*\)$/\1/p'; }
+elsewhere() { PGHOST=/nonexistent PGPORT=1 bash -c "$1"; }
 hba=$cl/data/pg_hba.conf
 cp -p "$hba" "$tmp/hba.orig"
 
@@ -86,8 +93,8 @@ as_before() {  # DB TARGET WHAT
 
 # --- kill -9 at every step, then --recover ---------------------------------------------
 first=1
-for step in notice connlimit hba-lock sessions upgrade-started upgrade-done unnotice-target replaced-notice \
-	connlimit-restore hba-unlock; do
+for step in notice connlimit hba-lock sessions upgrade-started upgrade-done unnotice-target build-record \
+	replaced-notice connlimit-restore hba-unlock; do
 	drop_db gnumed_v22
 	fresh 21
 	GMDB_TEST_CRASH_AT=$step run gm-upgrade_server --downtime --no-backup --grace 1 21 22
@@ -98,20 +105,58 @@ for step in notice connlimit hba-lock sessions upgrade-started upgrade-done unno
 		like "$(psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'too many connections for database "gnumed_v21"' \
 			"$step: new sessions of ordinary roles are refused"
 	fi
+	if [ "$step" = hba-lock ]; then
+		# what the crash left is named, and --check is not "ready"
+		run gm-upgrade_server --check 21 22
+		is "$rc" 3 "$step: --check after the crash exits 3"
+		unlike "$out" '^ready' "$step: and does not say ready"
+		like "$out" 'FAILED   downtime: an unfinished downtime procedure \(upgrade 21 22, started .*\) is recorded in .*procedure.state; it left gmdb.s notice in the banner of "gnumed_v21".*, connection limit 0 on "gnumed_v21", remote access locked' \
+			"$step: it says what the crash left"
+		like "$out" "It undoes that, as root:" "$step: and that --recover undoes it"
+		is "$(hint_commands "$out")" "gm-upgrade_server --recover -h $PGHOST -p $PGPORT" "$step: the command names the server"
+	fi
+	if [ "$step" = connlimit ]; then
+		run gm-upgrade_server --recover -h "$shared_host" -p "$shared_port"
+		is "$rc" 3 "$step: --recover pointed at another server: exit 3"
+		like "$err" "the journal is about the server with the data directory $cl/data, not " "$step: it says which server the journal is about"
+		[ -e "$state" ]
+		ok $? "$step: and keeps the journal"
+	fi
 	if [ -n "$first" ]; then
 		first=
 		run gm-fingerprint_db gnumed_v21
-		like "$err" "warning: an unfinished downtime procedure \(upgrade 21 22, started .* UTC, process [0-9]+\): run gm-upgrade_server --recover" \
+		like "$err" "warning: an unfinished downtime procedure \(upgrade 21 22, started .* UTC, process [0-9]+\): as root, run:" \
 			"another gmdb tool warns about the unfinished procedure"
+		warned=$(hint_commands "$err")
+		is "$warned" "gm-upgrade_server --recover -h $PGHOST -p $PGPORT" "it prints the command, naming the server"
 		run gm-upgrade_server --downtime --no-backup 21 22
 		is "$rc" 3 "a new --downtime run refuses while the state exists: exit 3"
-		like "$err" 'Run "gm-upgrade_server --recover" first' "and says to run --recover"
+		like "$err" 'Undo what that procedure did first: as root, run:' "and says to run --recover"
+		is "$(hint_commands "$err" | sort -u)" "$warned" "the same command"
+		run elsewhere "$warned"
+		is "$rc" 0 "$step: the printed command works as printed from a shell with another PGHOST and PGPORT"
+		like "$out" 'What --recover undid:' "$step: it says what it undid"
+		like "$out" 'took the notice out of the banner of "gnumed_v21"' "$step: the notice"
+	else
+		# no -h or -p: the journal names the server
+		run elsewhere "gm-upgrade_server --recover"
+		is "$rc" 0 "$step: --recover from a shell with another PGHOST and PGPORT exits 0"
 	fi
-	run gm-upgrade_server --recover
-	is "$rc" 0 "$step: --recover exits 0"
 	[ "$rc" = 0 ] || printf '%s\n' "$err" | sed 's/^/# /' | tail -n 5
 	as_before gnumed_v21 gnumed_v22 "$step"
 done
+
+# the group role named after the target that the upgrade made goes too
+fresh 21
+GM_CORE_DB=gmdb_rt_v22 GMDB_TEST_CRASH_AT=upgrade-done run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+is "$rc" 137 "kill -9 after an upgrade to a target whose group role did not exist"
+is "$(sql postgres -c "SELECT count(*) FROM pg_roles WHERE rolname = 'gmdb_rt_v22'")" 1 "the upgrade made the group role"
+run gm-upgrade_server --recover
+is "$rc" 0 "--recover exits 0"
+like "$out" 'dropped the new database "gmdb_rt_v22"' "it says it dropped the new database"
+like "$out" 'dropped the group role "gmdb_rt_v22" the upgrade made' "and the group role"
+is "$(sql postgres -c "SELECT count(*) FROM pg_roles WHERE rolname = 'gmdb_rt_v22'")" 0 "the group role is gone"
+as_before gnumed_v21 gmdb_rt_v22 "group role"
 run gm-upgrade_server --recover
 is "$rc" 0 "--recover with nothing recorded: exit 0"
 like "$err" "nothing to do" "and says so"
@@ -145,21 +190,90 @@ is "$rc" 1 "SIGTERM while the upgrade runs: exit 1"
 like "$(cat "$tmp/term.err")" "signal 15" "it says it was interrupted"
 as_before gnumed_v21 gnumed_v22 "SIGTERM"
 
-# --- a local session on the source: the clone cannot start -------------------------------
+# --- SIGHUP (the ssh session went away): undone too; with SIGHUP ignored (nohup) it goes on --
+fresh 21
+gm-upgrade_server --downtime --no-backup --grace 1 21 22 >"$tmp/hup.out" 2>"$tmp/hup.err" &
+bg=$!
+for i in $(seq 100); do grep -qx 'intent=upgrade' "$state" 2>/dev/null && break; sleep 0.1; done
+sleep 2
+kill -HUP "$bg"
+wait "$bg"
+rc=$?
+is "$rc" 1 "SIGHUP while the upgrade runs: exit 1"
+like "$(cat "$tmp/hup.err")" "signal 1" "it says it was interrupted"
+as_before gnumed_v21 gnumed_v22 "SIGHUP"
+fresh 21
+(trap '' HUP; exec gm-upgrade_server --downtime --no-backup --grace 1 21 22 >"$tmp/hup.out" 2>"$tmp/hup.err") &
+bg=$!
+for i in $(seq 100); do grep -qx 'intent=upgrade' "$state" 2>/dev/null && break; sleep 0.1; done
+sleep 2
+kill -HUP "$bg"
+wait "$bg"
+is "$?" 0 "SIGHUP to a run started with SIGHUP ignored (nohup): it goes on, exit 0"
+exists gnumed_v22; ok $? "and the new database is there"
+drop_db gnumed_v22
+
+# --- a local session on the source: the procedure stops before it touches anything --------
+# (every check of --check runs first; a remote session open meanwhile is not ended)
+remote_sessions() {
+	sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND datname = '$1'"
+}
 fresh 21
 fifo=$tmp/fifo; mkfifo "$fifo"
 (cat "$fifo" | psql -X -q -U postgres -d gnumed_v21 >/dev/null 2>&1) &
-sleep 1
-run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+remote=$!
+for i in $(seq 50); do [ "$(remote_sessions gnumed_v21)" = 1 ] && break; sleep 0.1; done
+run gm-upgrade_server --downtime --json --no-backup --grace 1 21 22
 is "$rc" 3 "a local session on the source: exit 3"
-like "$err" '1 session is still open on "gnumed_v21"' "it says a session is open"
+printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["procedure"] == "upgrade" and d["result"] == "failed" and d["state"] == "nothing changed", d
+assert d["exit_status"] == 3 and "local session" in d["error"] and d["upgrade"] is None, d' 2>&1
+ok $? "--json: a JSON summary also when it stops before its first change"
+like "$err" '1 local session\(s\) on "gnumed_v21"' "it says a local session is open"
 like "$err" 'pid [0-9]+, user "postgres", .*from the local socket' "and lists it"
+like "$err" 'checking "gnumed_v21" before the downtime \.\.\. failed' "it stopped in the checks"
+unlike "$err" 'notice into the banner|connection limit 0|locking remote access|ending remote sessions' \
+	"before the notice, the connection limit, the lock and the ending of sessions"
+is "$(remote_sessions gnumed_v21)" 1 "the remote session was not ended"
+kill "$remote" 2>/dev/null; wait "$remote" 2>/dev/null
 echo '\q' >"$fifo"; wait
 sleep 0.5
 as_before gnumed_v21 gnumed_v22 "local session"
 
+# --- --replace-target under --downtime: as without it, checked before the first change -----
+fresh 21
+GMDB_BACKUP_DIR=$tmp/backups run gm-upgrade_server 21 22
+is "$rc" 0 "a plain build of gnumed_v22, with a backup"
+restore=$(hint_commands "$err")
+like "$restore" "^runuser -u postgres -- env PGOPTIONS='-c default_transaction_read_only=off' pg_restore -h $PGHOST -p $PGPORT --create -d postgres $tmp/backups/backup-upgrade_v21_to_v22-.*\.dir$" \
+	"it prints how to restore the backup, naming the server, as the postgres user"
+sql postgres -c "ALTER DATABASE gnumed_v21 RENAME TO gnumed_v21_before" >/dev/null
+run elsewhere "$restore"
+is "$rc" 0 "the restore works as printed from a shell with another PGHOST and PGPORT"
+same orig_v21 gnumed_v21
+ok $? "and gives the database back as it was"
+drop_db gnumed_v21
+sql postgres -c "ALTER DATABASE gnumed_v21_before RENAME TO gnumed_v21" >/dev/null
+sql_rw gnumed_v22 -c "INSERT INTO dem.occupation (name) VALUES ('gmdb test: written after the build')"
+run gm-upgrade_server --downtime --replace-target --no-backup --grace 1 21 22
+is "$rc" 3 "--downtime --replace-target over a target with a new row: exit 3"
+like "$err" 'dem\.occupation: 1 row written since the build' "it says what it found"
+unlike "$err" 'notice into the banner' "before the first change"
+is "$(sql gnumed_v22 -c "SELECT count(*) FROM dem.occupation WHERE name = 'gmdb test: written after the build'")" 1 \
+	"the target and its new row are still there"
+as_before gnumed_v21 "" "--replace-target refused"
+drop_db gnumed_v22
+run gm-upgrade_server --no-backup 21 22
+is "$rc" 0 "a fresh plain build of gnumed_v22 (replaced below by --downtime --replace-target)"
+
 # --- the upgrade under --downtime --------------------------------------------------------
 fresh 21
+run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+is "$rc" 3 "an unused build of gmdb's as target, without --replace-target: exit 3"
+like "$err" 'nothing was written to it since \(use --replace-target to drop it\)' "and --replace-target is named"
 # a remote session of an ordinary role, open before the downtime
 psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 remote=$!
@@ -167,10 +281,15 @@ for i in $(seq 50); do
 	[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND datname = 'gnumed_v21'")" = 1 ] && break
 	sleep 0.1
 done
-run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+run gm-upgrade_server --downtime --replace-target --no-backup --grace 1 21 22
 wait "$remote"
 like "$err" "ended 1 remote session" "the remote session was ended after the grace period"
-is "$rc" 0 "gm-upgrade_server --downtime 21 22: exit 0"
+is "$rc" 0 "gm-upgrade_server --downtime --replace-target 21 22: exit 0"
+like "$err" 'dropping the unused target "gnumed_v22" \.\.\. ok' "the unused build was dropped first"
+unlike "$err" 'remote access is locked already' "no \"locked already\" about the procedure's own lock"
+unlike "$err" 'gm-hba-lock lock --terminate' "no hint to end the sessions by hand"
+like "$err" 'the procedure ends it after 1 second' "but that the procedure ends them"
+screen=$out
 [ "$rc" = 0 ] || printf '%s\n' "$err" | sed 's/^/# /' | tail -n 10
 is "$(stored_hex gnumed_v22)" "$banner_hex" "the new database's banner is the source's original, byte for byte"
 like "$(gm-banner gnumed_v21 show)" 'This GNUmed database was replaced by "gnumed_v22"' "the source's banner says what replaced it"
@@ -180,8 +299,9 @@ cmp -s "$hba" "$tmp/hba.orig"
 ok $? "pg_hba.conf is the original again, byte for byte"
 is "$(connlimit gnumed_v21)" 7 "the source's connection limit is restored"
 is "$(connlimit gnumed_v22)" -1 "the new database has no limit"
-is "$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v22'")" "" \
-	"the new database carries no gmdb mark"
+like "$(sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v22'")" \
+	'^gmdb: built by gm-upgrade_server 21 22 from "gnumed_v21" on [^;]*; build record: ' \
+	"the new database carries its build record, not the in-progress mark"
 like "$out" "database = gnumed_v22" "the end screen names the clients' setting"
 like "$out" "now: \[profile office\] database = gnumed_v21" "with the current value of each client profile"
 like "$out" "GM_DATABASE=\"gnumed_v22\"" "and the backup job's"
@@ -190,6 +310,17 @@ like "$out$err" "cron.daily/gnumed-server" "the scheduled job is named"
 like "$out" "gm-upgrade_server --retire 21" "and says how to retire the old database"
 [ ! -e "$state" ]
 ok $? "no state file is left"
+run gm-upgrade_server --check --replace-target 21 22
+like "$out" 'nothing was written to it since: --replace-target drops it' \
+	"the build record was taken after the procedure's last write to it"
+
+# --- a plain upgrade of the replaced database: its notice stays behind -----------------
+like "$out" 'WARNING  downtime: the banner of "gnumed_v21" says that it was replaced' "--check says the source was replaced"
+run gm-upgrade_server --replace-target --no-backup 21 22
+is "$rc" 0 "a plain upgrade of the replaced gnumed_v21"
+like "$err" 'taking the notice of "gnumed_v21" out of the banner of "gnumed_v22" \.\.\. ok' "takes the copied notice out"
+is "$(stored_hex gnumed_v22)" "$banner_hex" "the new database's banner is the practice's, without the \"replaced by\" notice"
+like "$(gm-banner gnumed_v21 show)" 'This GNUmed database was replaced by "gnumed_v22"' "the source keeps its notice"
 
 # --- retire ---------------------------------------------------------------------------------
 run gm-upgrade_server --retire 22
@@ -202,18 +333,23 @@ is "$rc" 3 "--retire with a session open: exit 3"
 like "$err" 'pid [0-9]+, user "postgres"' "and lists the session"
 echo '\q' >"$fifo"; wait
 sleep 0.5
-run gm-upgrade_server --retire 21
-is "$rc" 0 "--retire 21: exit 0"
+retire=$(hint_commands "$screen" | grep -- '--retire')
+is "$retire" "gm-upgrade_server --retire 21 -h $PGHOST -p $PGPORT" "the end screen prints the retire command, naming the server"
+run elsewhere "$retire"
+is "$rc" 0 "--retire 21 as printed, from a shell with another PGHOST and PGPORT: exit 0"
 like "$(psql -X -U postgres -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'is not currently accepting connections' \
 	"connections to the retired database are refused"
 exists gnumed_v21; ok $? "the retired database still exists"
 undo=$(printf '%s\n' "$out" | sed -n 's/^  or: //p')
-like "$undo" "ALLOW_CONNECTIONS true" "it prints the undo with psql"
-eval "$undo" >/dev/null 2>&1
-is "$(sql gnumed_v21 -c 'SELECT 1' 2>&1)" 1 "the printed undo works"
+unretire=$(printf '%s\n' "$out" | sed -n 's/^undo: //p')
+like "$undo" "^runuser -u postgres -- psql -h $PGHOST -p $PGPORT -d template1 -c .*ALLOW_CONNECTIONS true" \
+	"it prints the undo with psql, naming the server"
+run elsewhere "$undo"
+is "$(sql gnumed_v21 -c 'SELECT 1' 2>&1)" 1 "the printed undo works as printed from a shell with another PGHOST and PGPORT"
 run gm-upgrade_server --retire 21
-run gm-upgrade_server --unretire 21
-is "$rc" 0 "--unretire 21: exit 0"
+is "$unretire" "gm-upgrade_server --unretire 21 -h $PGHOST -p $PGPORT" "and --unretire, naming the server"
+run elsewhere "$unretire"
+is "$rc" 0 "--unretire 21 as printed, from a shell with another PGHOST and PGPORT: exit 0"
 is "$(sql gnumed_v21 -c 'SELECT 1' 2>&1)" 1 "and connections work again"
 
 # --- the fixup under --downtime, with its snapshot -----------------------------------------
@@ -222,6 +358,15 @@ f=$tree/sql/v21-v22/fixups/v22-release_notes-fixup.sql
 cp -p "$f" "$tmp/saved.sql"
 printf '\n\\set ON_ERROR_STOP 1\nselect * from gmdb_injected_failure;\n' >>"$f"
 fresh 22
+(cat "$fifo" | psql -X -q -U postgres -d gnumed_v22 >/dev/null 2>&1) &
+sleep 1
+run gm-fixup_server --downtime --grace 1 -d gnumed_v22 22
+is "$rc" 3 "a local session on the database to fix: exit 3"
+like "$err" '1 local session is open on "gnumed_v22"' "it says so"
+unlike "$err" 'notice into the banner' "before the first change"
+echo '\q' >"$fifo"; wait
+sleep 0.5
+as_before gnumed_v22 gnumed_v22_gmdb_snapshot "local session, fixup"
 run gm-fixup_server --downtime --grace 1 -d gnumed_v22 --upstream-dir "$tree" 22
 is "$rc" 1 "a failing fixup under --downtime: exit 1"
 like "$err" "gmdb_injected_failure" "the error is the failing statement's"
@@ -252,6 +397,20 @@ run gm-fixup_server --recover
 is "$rc" 0 "gm-fixup_server --recover: exit 0"
 like "$err" "rolling \"gnumed_v22\" back to its snapshot \.\.\. ok" "it rolls the fixed-up database back"
 as_before gnumed_v22 gnumed_v22_gmdb_snapshot "killed after the fixup"
+
+fresh 22
+run gm-fixup_server --downtime --json --grace 1 -d gnumed_v22 22
+is "$rc" 0 "gm-fixup_server --downtime --json: exit 0"
+printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["procedure"] == "fixup" and d["result"] == "ok" and d["state"] == "done", d
+assert d["fixup"]["result"] == "ok" and d["fixup"]["database"] == "gnumed_v22", d' 2>&1
+ok $? "--json: the procedure's summary with the fixup's inside"
+is "$(printf '%s\n' "$err" | grep -c 'is v22: applying fixup_db-v22.conf')" 1 "the database found is named once"
+like "$err" 'dropping the snapshot "gnumed_v22_gmdb_snapshot" \.\.\. ok' "a progress line while the snapshot is dropped"
+exists gnumed_v22_gmdb_snapshot
+is "$?" 1 "the snapshot is gone"
 
 fresh 22
 run gm-fixup_server --downtime --grace 1 --keep-snapshot -d gnumed_v22 22

@@ -119,7 +119,7 @@ int main(void)
 		gm_strv_push(&v, odd[i][1]);
 	}
 	gm_journal_format(&k, &v, &b);
-	ok(strncmp(b.data, "gmdb-journal 1\n", 15) == 0, "the first line is the format and its version");
+	ok(strncmp(b.data, "gmdb-journal 2\n", 15) == 0, "the first line is the format and its version (2)");
 	ok(b.len > 72 && strncmp(b.data + b.len - 72, "sha256=", 7) == 0 && b.data[b.len - 1] == '\n',
 	   "the last line is the checksum");
 	ok(memchr(b.data, '\t', b.len) == NULL && memchr(b.data, '\r', b.len) == NULL, "control characters are escaped");
@@ -196,7 +196,17 @@ int main(void)
 		rnd[sizeof(rnd) - 1] = '\n';
 		refused((const char *)rnd, sizeof(rnd), "not its checksum", "random bytes after a version line");
 	}
-	refused("gmdb-journal 2\nprocedure=upgrade\nsha256=0\n", 42, "written by a newer gmdb", "a newer format");
+	refused("gmdb-journal 3\nprocedure=upgrade\nsha256=0\n", 42, "written by a newer gmdb", "a newer format");
+	{
+		/* format 1 (before the server records) is still read */
+		struct gm_strv k1 = GM_STRV_INIT, v1 = GM_STRV_INIT;
+		s = with_sum("gmdb-journal 1\nprocedure=upgrade\nsource=gnumed_v21\n");
+		is_int(parse(s, strlen(s), &k1, &v1), GM_OK, "a journal of format 1 is read");
+		is_int(k1.n, 2, "with its records");
+		free(s);
+		gm_strv_release(&k1);
+		gm_strv_release(&v1);
+	}
 	refused("gmdb-journal x\n", 15, "format version gmdb does not know", "a version that is no number");
 	refused("gmdb-journal 0\n", 15, "an older gmdb", "an older format");
 	s = with_sum("gmdb-journal 1\nprocedure=upgrade\nthis is no record\n");
