@@ -1157,13 +1157,13 @@ int gm_hba_check_host(struct gm_error *err)
 	for (const char *p = h; !tcp && p && *p;) {
 		size_t n = strcspn(p, ",");
 		if (n && p[0] != '/' && p[0] != '@')
-			tcp = gm_xasprintf("%s %.*s", gm_conn_opts.host ? "-h" : "PGHOST=", (int)n, p);
+			tcp = gm_xasprintf("%s%.*s", gm_conn_opts.host ? "-h " : "PGHOST=", (int)n, p);
 		p += n + (p[n] == ',');
 	}
 	if (!tcp)
 		return GM_OK;
-	gm_error_set(err, GM_EUSAGE, "remote access can be locked only over the server's local socket, not over TCP/IP (%s)",
-		     tcp);
+	gm_error_set(err, GM_EUSAGE, "remote access can be locked only over the server's local socket, not over TCP/IP "
+		     "(%s): gmdb must reach the server over its local socket", tcp);
 	gm_error_detail(err, "Locking remote access would cut off the tool's own TCP/IP connection, and "
 			     "pg_hba.conf must be a file on this machine.");
 	gm_error_hint(err, "Leave out -h, or give the socket directory (-h /var/run/postgresql).");
