@@ -14,7 +14,7 @@ work=$GMDB_TESTDIR/release-$RELEASE
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
 export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
 mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
-masks=(-m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
+masks=(-B -m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported -t clin.episode.summary)
 same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
 
 if [ -n "${DEB:-}" ]; then
