@@ -1189,6 +1189,10 @@ static int preflight(struct proc *p, struct gm_error *err)
 	/* remote access is locked over the local socket only */
 	if ((rc = gm_hba_check_host(err)) < 0)
 		return rc;
+	/* the whole procedure's space (the clone or snapshot, WAL, the backup)
+	 * first: its figures say more than the upgrade's own check */
+	if ((rc = check_space(p, err)) < 0)
+		return rc;
 	if (p->kind == PROC_UPGRADE) {
 		/* as root, before the check drops it: as the plain run does */
 		if ((rc = gm_upgrade_prepare_backup_dir(p->uo, err)) < 0)
@@ -1203,8 +1207,6 @@ static int preflight(struct proc *p, struct gm_error *err)
 	} else if ((rc = check_snapshot(p, err)) < 0) {
 		return rc;
 	}
-	if ((rc = check_space(p, err)) < 0)
-		return rc;
 	if (!(c = open_db_owner(p->source, err)))
 		return GM_EFAIL;
 	rc = gm_banner_get_conn(c, &banner, err);
