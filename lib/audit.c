@@ -367,19 +367,6 @@ static void col_defs(const struct gm_strv *names, const struct gm_strv *types, c
 			gm_strv_push_owned(defs, gm_xasprintf("\t%s %s", names->v[i], types->v[i]));
 }
 
-static char *join(const struct gm_strv *sv, const char *sep)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	for (size_t i = 0; i < sv->n; i++) {
-		if (i)
-			gm_buf_adds(&b, sep);
-		gm_buf_adds(&b, sv->v[i]);
-	}
-	if (!b.data)
-		gm_buf_adds(&b, "");
-	return gm_buf_detach(&b);
-}
-
 /* Column definitions for a message: "name type, name type". */
 static char *join_defs(const struct gm_strv *defs)
 {
@@ -437,7 +424,7 @@ static int log_table_ddl(PGconn *conn, const char *schema, const char *table, co
 		goto out;
 	}
 	{
-		char *log_cols = join(&audited, ",\n\t");
+		char *log_cols = gm_strv_join(&audited, ",\n\t");
 		struct tpl_args a = {
 			.log_schema = AUDIT_SCHEMA, .log_base_tbl = AUDIT_TRAIL_PARENT_TABLE,
 			.log_tbl = log_tbl, .log_cols = log_cols,
@@ -482,8 +469,8 @@ static int trigger_ddl(PGconn *conn, const char *schema, const char *table, cons
 		gm_strv_push(&cols, names.v[i]);
 		gm_strv_push_owned(&vals, gm_xasprintf("OLD.%s", names.v[i]));
 	}
-	cols_clause = join(&cols, ", ");
-	vals_clause = join(&vals, ", ");
+	cols_clause = gm_strv_join(&cols, ", ");
+	vals_clause = gm_strv_join(&vals, ", ");
 	rc = query_exists(conn, "audit-function-exists", "gm", "account_is_dbowner_or_staff", &checked, err);
 	if (rc < 0) {
 		gm_error_prefix(err, "could not check for gm.account_is_dbowner_or_staff()");

@@ -43,6 +43,7 @@ struct gen_section {
 struct gm_generation {
 	const char *name;
 	const char *releases;
+	const char *const *bootstrap; /* bootstrap/bootstrap_gm_db_system.py's fingerprints */
 	const struct gen_part *parts;
 	size_t n_parts;
 	const char *const *other_modules; /* the modules in bootstrap/ it knows */
@@ -104,8 +105,8 @@ static const char *const g2235_bootstrap[] = {
 	"572f49e8f1d48524326798aa03afa0867a2c74e2160e4a44f451c12a15b96459", NULL
 };
 
+/* what 22.x's generations share; the bootstrapper is each generation's own */
 static const struct gen_part g22_parts[] = {
-	{ "bootstrap/bootstrap_gm_db_system.py", NULL, g22_bootstrap },
 	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, g22_audit },
 	{ "pycommon/gmPsql.py", NULL, g22_psql },
 	{ "pycommon/gmCfg2.py", NULL, g22_cfg2 },
@@ -118,19 +119,6 @@ static const struct gen_part g22_parts[] = {
 	{ "pycommon/gmPG2.py", "table_exists", g22_table_exists },
 };
 
-static const struct gen_part g2235_parts[] = {
-	{ "bootstrap/bootstrap_gm_db_system.py", NULL, g2235_bootstrap },
-	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, g22_audit },
-	{ "pycommon/gmPsql.py", NULL, g22_psql },
-	{ "pycommon/gmCfg2.py", NULL, g22_cfg2 },
-	{ "pycommon/gmPG2.py", "function_exists", g22_function_exists },
-	{ "pycommon/gmPG2.py", "get_child_tables", g22_get_child_tables },
-	{ "pycommon/gmPG2.py", "get_foreign_key_names", g22_get_foreign_key_names },
-	{ "pycommon/gmPG2.py", "get_index_name", g22_get_index_name },
-	{ "pycommon/gmPG2.py", "get_col_defs", g22_get_col_defs },
-	{ "pycommon/gmPG2.py", "get_col_names", g22_get_col_names },
-	{ "pycommon/gmPG2.py", "table_exists", g22_table_exists },
-};
 
 static const char *const g22_other_modules[] = {
 	"bootstrap_gm_db_system.py", "gmAuditSchemaGenerator.py",
@@ -183,10 +171,10 @@ static const struct gen_section g22_sections[] = {
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct gm_generation generations[] = {
-	{ "22.x", "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21",
+	{ "22.x", "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21", g22_bootstrap,
 	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections), false },
-	{ "22.35", "gnumed-server 22.35, upstream tag rel-1-8-24",
-	  g2235_parts, N_OF(g2235_parts), g22_other_modules, g22_sections, N_OF(g22_sections), true },
+	{ "22.35", "gnumed-server 22.35, upstream tag rel-1-8-24", g2235_bootstrap,
+	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections), true },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)
@@ -263,17 +251,6 @@ char *gm_python_block(const char *text, const char *name)
 	return gm_xstrndup(start, (size_t)(end - start));
 }
 
-static char *join(const struct gm_strv *sv, const char *sep)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	for (size_t i = 0; i < sv->n; i++) {
-		if (i)
-			gm_buf_adds(&b, sep);
-		gm_buf_adds(&b, sv->v[i]);
-	}
-	return gm_buf_detach(&b);
-}
-
 static bool listed(const char *const *list, const char *s)
 {
 	for (size_t i = 0; list && list[i]; i++)
@@ -322,8 +299,10 @@ int gm_generation_recognise(const char *upstream_dir, const struct gm_generation
 		struct gm_strv unknown = GM_STRV_INIT;
 		size_t known = 0;
 
-		for (size_t i = 0; i < gen->n_parts; i++) {
-			const struct gen_part *part = &gen->parts[i];
+		const struct gen_part boot = { "bootstrap/bootstrap_gm_db_system.py", NULL, gen->bootstrap };
+
+		for (size_t i = 0; i <= gen->n_parts; i++) {
+			const struct gen_part *part = i == 0 ? &boot : &gen->parts[i - 1];
 			char hex[65], *why = NULL;
 
 			if (part_fingerprint(upstream_dir, part, hex, &why) < 0) {
@@ -378,7 +357,7 @@ int gm_generation_recognise(const char *upstream_dir, const struct gm_generation
 		}
 	}
 	{
-		char *list = join(&best_unknown, "; ");
+		char *list = gm_strv_join(&best_unknown, "; ");
 		gm_error_set(err, GM_ECHECK, "upstream's engine in \"%s\" is not one gmdb knows", upstream_dir);
 		gm_error_detail(err, "%zu part%s of it differ%s from the nearest engine gmdb reproduces, %s's (%s): %s",
 				best_unknown.n, best_unknown.n == 1 ? "" : "s", best_unknown.n == 1 ? "s" : "",
@@ -430,7 +409,7 @@ int gm_generation_check_conf(const struct gm_generation *gen, const struct gm_co
 		gm_strv_release(&opts);
 	}
 	if (unknown.n) {
-		char *list = join(&unknown, ", ");
+		char *list = gm_strv_join(&unknown, ", ");
 		rc = gm_error_set(err, GM_ECHECK, "the definition \"%s\" has what %s's engine does not know: %s",
 				  gm_conf_path(conf), gen->name, list);
 		gm_error_hint(err, "Nothing was changed. gmdb runs only definitions whose every part it knows. Run "

@@ -59,6 +59,8 @@ struct gm_strv {
 void gm_strv_push(struct gm_strv *sv, const char *s);
 void gm_strv_push_owned(struct gm_strv *sv, char *s);
 void gm_strv_release(struct gm_strv *sv);
+/* The items joined by sep, as a new string ("" for none). */
+char *gm_strv_join(const struct gm_strv *sv, const char *sep);
 
 /* Read a whole file; NUL-terminated, *len (if given) without the NUL. */
 int gm_read_file(const char *path, char **out, size_t *len, struct gm_error *err);

@@ -167,6 +167,19 @@ void gm_strv_push(struct gm_strv *sv, const char *s)
 	gm_strv_push_owned(sv, gm_xstrdup(s));
 }
 
+char *gm_strv_join(const struct gm_strv *sv, const char *sep)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i)
+			gm_buf_adds(&b, sep);
+		gm_buf_adds(&b, sv->v[i]);
+	}
+	if (!b.data)
+		gm_buf_adds(&b, "");
+	return gm_buf_detach(&b);
+}
+
 void gm_strv_release(struct gm_strv *sv)
 {
 	if (!sv)
