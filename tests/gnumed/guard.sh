@@ -18,13 +18,17 @@ for d in gnumed_v21 gnumed_v22; do drop_db "$d"; done
 clone_db gmref_v21 gnumed_v21
 clone_db gmref_v22 gnumed_v22_ref
 
-# the state of the cluster that a refused run must not change
+# the state of the cluster that a refused run must not change: the GNUmed
+# databases, the GNUmed roles and their members (other tests that do not
+# hold the names lock may make databases and roles of their own meanwhile)
 state() {
-	sql postgres -c "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database" &&
-	sql postgres -c "SELECT string_agg(rolname || ':' || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles" &&
+	sql postgres -c "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'gnumed\_%'" &&
+	sql postgres -c "SELECT string_agg(rolname || ':' || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles
+		WHERE rolname LIKE 'gm-%' OR rolname LIKE 'gnumed\_v%'" &&
 	sql postgres -c "SELECT string_agg(r.rolname || '>' || m.rolname || ':' || a.admin_option, ','
 		ORDER BY r.rolname || '>' || m.rolname || ':' || a.admin_option)
-		FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member" &&
+		FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+		WHERE r.rolname LIKE 'gm-%' OR r.rolname LIKE 'gnumed\_v%'" &&
 	sql gnumed_v21 -c "SELECT md5(gm.concat_table_structure()) || ' ' || (SELECT count(*) FROM gm.schema_revision)" &&
 	sql postgres -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'gnumed_v21'"
 }
