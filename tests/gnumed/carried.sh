@@ -37,7 +37,7 @@ masks=(-m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revi
 	-m orig_tableoid)
 # -N: the names of NOT NULL constraints, which PostgreSQL 18 keeps from a
 # table's old name when the upgrade renames it (compare-db.sh says more)
-same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -N -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
+same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -B -N -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
 # carry DB NEW: a copy of DB through one pg_dump and restore on this server,
 # named NEW; the database's own properties (owner, settings, ACL, comment)
 # come along, as with pg_restore --create. DB stays as it is. Dump and
