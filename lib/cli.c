@@ -48,6 +48,17 @@ struct poptOption gm_common_option_table[] = {
 	POPT_TABLEEND
 };
 
+int gm_cli_check_announce(bool downtime, int announce, int duration)
+{
+	if ((announce != -1 || duration != -1) && !downtime)
+		return gm_cli_usage_error("--announce and --duration go with --downtime");
+	if (duration != -1 && announce == -1)
+		return gm_cli_usage_error("--duration goes with --announce");
+	if (announce < -1 || announce > 24 * 60 || duration < -1 || duration > 7 * 24 * 60)
+		return gm_cli_usage_error("--announce takes 0 to %d minutes, --duration 0 to %d", 24 * 60, 7 * 24 * 60);
+	return GM_OK;
+}
+
 int gm_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -173,6 +173,9 @@ int gm_cli_parse(poptContext *ctx, const char *progname, int argc, const char **
 int gm_cli_finish(int rc, struct gm_error *err);
 /* A usage error: report it with the "Try ... --help" hint, return GM_EUSAGE. */
 int gm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The --announce MINUTES and --duration MINUTES of both downtime tools
+ * (-1: not given): GM_OK, or the usage error they make. */
+int gm_cli_check_announce(bool downtime, int announce, int duration);
 /* Parse a non-negative decimal integer (schema version, seconds ...). */
 int gm_parse_uint(const char *text, int max, int *out);
 /* Parse a schema version as the tools take it: "22" or "v22". */

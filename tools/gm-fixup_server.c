@@ -78,12 +78,8 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--recover takes no database or version");
 	else if ((grace >= 0 || keep) && !downtime)
 		rc = gm_cli_usage_error("--grace and --keep-snapshot go with --downtime");
-	else if ((announce != -1 || duration != -1) && !downtime)
-		rc = gm_cli_usage_error("--announce and --duration go with --downtime");
-	else if (duration != -1 && announce == -1)
-		rc = gm_cli_usage_error("--duration goes with --announce");
-	else if (announce < -1 || announce > 24 * 60 || duration < -1 || duration > 7 * 24 * 60)
-		rc = gm_cli_usage_error("--announce takes 0 to %d minutes, --duration 0 to %d", 24 * 60, 7 * 24 * 60);
+	else if ((rc = gm_cli_check_announce(downtime, announce, duration)) != GM_OK)
+		;
 	else if (grace > 86400)
 		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	if (rc == GM_OK && !check && !list)
