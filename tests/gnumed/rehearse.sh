@@ -19,20 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_dumpall -U postgres --roles-only >"$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
-pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
-pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
-wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
-private_cluster "$cl"
-printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
-sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
-psql -X -q -U postgres -d postgres -f "$tmp/roles.sql" >/dev/null 2>&1
-PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
-PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" & p2=$!
-wait "$p1" && wait "$p2" || bail "cannot restore the reference databases in the private cluster"
+peer_reference_cluster "$cl" "$tmp"
 sql postgres -c "ALTER DATABASE gmref_v21 RENAME TO gnumed_v21" -c "ALTER DATABASE gmref_v22 RENAME TO gnumed_v22" >/dev/null ||
 	bail "cannot rename the databases"
-rm -f "$tmp"/*.dump
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc GMDB_BACKUP_DIR=$tmp/backups TMPDIR=$tmp/tmpdir
 mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc" "$GMDB_BACKUP_DIR" "$TMPDIR"
 chmod 777 "$GMDB_LOG_DIR" "$TMPDIR"

@@ -152,6 +152,28 @@ restore_roles() {
 	PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -U postgres -d postgres -f "$1" >/dev/null
 }
 
+# peer_reference_cluster DIR TMP: a private cluster in DIR, local logins by
+# peer as on Debian (the superuser by trust: the tests run as root), holding
+# the shared cluster's roles and its gmref_v21 and gmref_v22 (dumped through
+# TMP, uncompressed and side by side: compressing would take longer than
+# copying); PG* name it afterwards.
+peer_reference_cluster() {
+	local cl=$1 tmp=$2 p1 p2
+	dump_roles "$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
+	pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
+	pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
+	wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
+	private_cluster "$cl"
+	printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
+	sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
+	restore_roles "$tmp/roles.sql" || bail "cannot restore the roles of the reference cluster in the private cluster"
+	# GNUmed databases default to read-only transactions
+	PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
+	PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" & p2=$!
+	wait "$p1" && wait "$p2" || bail "cannot restore the reference databases in the private cluster"
+	rm -f "$tmp"/*.dump
+}
+
 drop_db() {
 	sql postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
 }
