@@ -24,6 +24,9 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 start=$SECONDS
 refcluster=${GMDB_TEST_CLUSTER:-$srcdir/tests/tmp/cluster}
 unset GMDB_TEST_CLUSTER
+# Its clusters take ports from 5700 on: tests/run.sh runs it beside make
+# check, whose clusters start at 5499.
+export GMDB_TEST_PORT=${GMDB_DEEP_PORT:-5700}
 command -v git >/dev/null || bail "git is missing: run tests/install-deps.sh"
 
 top=$(mktemp -d /tmp/gmdeep.XXXXXX) || bail "mktemp failed"
@@ -33,7 +36,10 @@ ref_was_running=
 [ -f "$refcluster/data/postmaster.pid" ] && ref_was_running=1
 cleanup() {
 	[ -d "$deep" ] && "$deep/tests/lib/pgcluster.sh" stop "$deep/tests/tmp/cluster" >/dev/null 2>&1
-	[ -z "$ref_was_running" ] && "$srcdir/tests/lib/pgcluster.sh" stop "$refcluster" >/dev/null 2>&1
+	# GMDB_DEEP_KEEP_CLUSTER=1: the caller stops it (tests/run.sh, whose
+	# make check may still be using it)
+	[ -z "$ref_was_running" ] && [ "${GMDB_DEEP_KEEP_CLUSTER:-}" != 1 ] &&
+		"$srcdir/tests/lib/pgcluster.sh" stop "$refcluster" >/dev/null 2>&1
 	rm -rf "$top"
 	printf '# total run time: %d s\n' "$((SECONDS - start))"
 }

@@ -23,7 +23,7 @@ bash tests/install-deps.sh || exit 1
 # built them; the releases wait for them.
 carry=$(mktemp -d /tmp/gmcarry.XXXXXX) || exit 1
 chmod 755 "$carry"
-bg_pids=() carry_pid=
+bg_pids=() carry_pid= deep_pid=
 if [ "$(id -u)" = 0 ]; then
 	(
 		t0=$SECONDS
@@ -35,6 +35,14 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	) >tests/debian/carry-reference.log 2>&1 </dev/null &
 	carry_pid=$!
+	# the tests that start clusters, from a deep checkout path: beside make
+	# check too, with the same reference cluster (whose databases they copy
+	# once make check has built them); stopped here at the end
+	(
+		GMDB_DEEP_KEEP_CLUSTER=1 timeout -k 30 20m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
+		echo $? >tests/deep-path.status
+	) &
+	deep_pid=$!
 	for suite in trixie forky; do
 		GMDB_CARRY_WAIT=2700 timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry" \
 			>"tests/debian/release-$suite.log" 2>&1 </dev/null &
@@ -94,10 +102,16 @@ if [ -n "$carry_pid" ]; then
 		failed=$((failed + 1))
 	fi
 fi
-# The tests that start clusters, from a checkout path over 100 characters;
-# the Debian package, built from this clone's HEAD, installed beside
+# The tests that start clusters, from a checkout path over 100 characters
+# (started beside make check above); the Debian package, built from this clone's HEAD, installed beside
 # gnumed-server, its autopkgtest run on a real database, triggered and purged.
-tap_script tests/deep-path.sh 20m
+if [ -n "$deep_pid" ]; then
+	wait "$deep_pid"
+	tap_count tests/deep-path.log "$(cat tests/deep-path.status 2>/dev/null || echo 1)"
+	bash tests/lib/pgcluster.sh stop tests/tmp/cluster >/dev/null 2>&1
+else
+	tap_script tests/deep-path.sh 20m
+fi
 GMDB_CARRY_DIR=$carry tap_script tests/debian/package.sh 15m
 # trixie and forky, started in the background above
 for i in "${!bg_pids[@]}"; do
