@@ -215,6 +215,18 @@ char *gm_conn_where_args(void)
 	return gm_server_args(h, p);
 }
 
+/* What the server says on any of gmdb's connections (NOTICE, INFO,
+ * WARNING: REINDEX (VERBOSE)'s lines, the owner's RAISE NOTICE) goes to
+ * the log, not to the admin's terminal. */
+void gm_conn_log_notice(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	(void)arg;
+	gm_log(sev && strcmp(sev, "WARNING") == 0 ? GM_LOG_INFO : GM_LOG_DEBUG, "server: %s%s%s", sev ? sev : "",
+	       sev ? ": " : "", msg ? msg : PQresultErrorMessage(res));
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
 			 struct gm_error *err)
 {
@@ -243,6 +255,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
 	if (!where_host && PQhost(conn) && *PQhost(conn)) {
 		/* the server this run works on, for the commands its hints print */
 		where_host = gm_xstrdup(PQhost(conn));

@@ -279,6 +279,7 @@ enum gm_conn_flags {
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
+void gm_conn_log_notice(void *arg, const PGresult *res);
 /* For a root process that stays root: act as the postgres OS user (effective
  * ids, enter true) until called with false. */
 int gm_conn_as_postgres(bool enter, struct gm_error *err);

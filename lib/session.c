@@ -23,13 +23,6 @@
 static char *client_tz;       /* what SET timezone gets, once detected */
 static bool client_tz_numeric; /* an offset: "set time zone interval ..." */
 
-static void log_notice(void *arg, const PGresult *res)
-{
-	(void)arg;
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	gm_log(GM_LOG_DEBUG, "server: %s", msg ? msg : PQresultErrorMessage(res));
-}
-
 /* Run a statement and COMMIT, ignoring failure (logged). */
 static void try_and_commit(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
@@ -105,7 +98,6 @@ PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err)
 
 	if (!conn)
 		return NULL;
-	PQsetNoticeReceiver(conn, log_notice, NULL);
 	detect_timezone(conn);
 	try_and_commit(conn, "SET plpgsql.extra_warnings TO 'all'", 0, NULL);
 	try_and_commit(conn, "SET plpgsql.extra_errors TO 'all'", 0, NULL);

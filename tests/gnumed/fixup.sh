@@ -39,6 +39,8 @@ like "$err" 'bundle "v22-fixups" \(9 files\) \.\.\. ok' "with a progress line pe
 like "$err" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "and says the result hash"
 [ -s "$work/gmdb.log" ]; ok $? "the log file was written where --log-file said"
 like "$(cat "$work/gmdb.log")" 'v22-ref-paperwork_templates-fixups.sql' "the log names the files run"
+unlike "$err" '^(INFO|NOTICE|DETAIL): ' "the server's notices (REINDEX (VERBOSE)'s 1100 lines) stay off the terminal"
+like "$(cat "$work/gmdb.log")" 'server: INFO: index .* was reindexed' "they go to the log"
 sql postgres -c 'ALTER DATABASE gnumed_v22 RENAME TO fx_gmdb' >/dev/null
 
 # --- the same result --------------------------------------------------------------
