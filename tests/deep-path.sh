@@ -18,6 +18,13 @@
 # The rest of the suite makes no cluster; running it twice would double
 # CI's time for nothing. Each test's TAP lines are passed on, prefixed with
 # its name. The copy is removed on exit.
+#
+#   bash tests/deep-path.sh --list   the tests with private clusters it runs
+#
+# tests/run.sh runs it beside make check and leaves those tests out of make
+# check: they run once, here.
+PRIVATE_TESTS="tests/pg/hba-lock.sh tests/pg/peer.sh tests/pg/state-links.sh tests/pg/banner.sh tests/gnumed/downtime.sh"
+[ "${1:-}" = --list ] && { echo "$PRIVATE_TESTS"; exit 0; }
 . "$(dirname "$0")/lib/tap.sh"
 set -u
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,8 +86,7 @@ t0=$SECONDS
 GMDB_TEST_CLUSTER= check shared tests/pg/fingerprint.sh tests/zz-stop-cluster.sh
 echo "# the shared cluster's tests: $((SECONDS - t0)) s"
 t0=$SECONDS
-GMDB_TEST_CLUSTER=$refcluster check private tests/pg/hba-lock.sh tests/pg/peer.sh tests/pg/state-links.sh \
-	tests/pg/banner.sh tests/gnumed/downtime.sh
+GMDB_TEST_CLUSTER=$refcluster check private $PRIVATE_TESTS
 echo "# the private clusters' tests: $((SECONDS - t0)) s"
 is "$(ls -d "$deep"/tests/tmp/*/cluster 2>/dev/null)" "" "no private cluster is left in the deep tree"
 done_testing

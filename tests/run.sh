@@ -23,7 +23,7 @@ bash tests/install-deps.sh || exit 1
 # built them; the releases wait for them.
 carry=$(mktemp -d /tmp/gmcarry.XXXXXX) || exit 1
 chmod 755 "$carry"
-bg_pids=() carry_pid= deep_pid=
+bg_pids=() carry_pid= deep_pid= deep_tests=
 if [ "$(id -u)" = 0 ]; then
 	(
 		t0=$SECONDS
@@ -35,14 +35,17 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	) >tests/debian/carry-reference.log 2>&1 </dev/null &
 	carry_pid=$!
-	# the tests that start clusters, from a deep checkout path: beside make
-	# check too, with the same reference cluster (whose databases they copy
-	# once make check has built them); stopped here at the end
+	# The tests that make private clusters of their own, from a deep
+	# checkout path (tests/deep-path.sh): beside make check, and only
+	# there (make check leaves them out), with the same reference cluster,
+	# whose databases they copy once make check has built them. It is
+	# stopped here at the end.
 	(
-		GMDB_DEEP_KEEP_CLUSTER=1 timeout -k 30 20m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
+		GMDB_DEEP_KEEP_CLUSTER=1 timeout -k 30 30m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
 		echo $? >tests/deep-path.status
 	) &
 	deep_pid=$!
+	deep_tests=" $(bash tests/deep-path.sh --list) "
 	for suite in trixie forky; do
 		GMDB_CARRY_WAIT=2700 timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry" \
 			>"tests/debian/release-$suite.log" 2>&1 </dev/null &
@@ -51,7 +54,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # A hung test must not hold CI for ever: the whole suite gets 40 minutes.
 t0=$SECONDS
-timeout -k 60 40m make -j"$(nproc)" -s check >/dev/null 2>&1
+tests=
+for t in $(make -s print-tests); do
+	case "$deep_tests" in *" $t "*) ;; *) tests="$tests $t" ;; esac
+done
+GMDB_KEEP_SHARED_CLUSTER=$([ -n "$deep_pid" ] && echo 1) timeout -k 60 40m make -j"$(nproc)" -s check TESTS="$tests" >/dev/null 2>&1
 status=$?
 echo "# make check: $((SECONDS - t0)) s"
 [ "$status" = 124 ] && echo "make check did not finish within 40 minutes"
