@@ -65,7 +65,7 @@ ok $rc "gmdb builds in $deep"
 # check NAME TESTS...: make check of TESTS in the deep tree, its results as TAP
 check() {
 	local name=$1 t log; shift
-	(cd "$deep" && timeout -k 30 20m make -s check TESTS="$*") >"$top/$name.log" 2>&1
+	(cd "$deep" && timeout -k 30 "${GMDB_DEEP_CHECK_LIMIT:-40m}" make -s check TESTS="$*") >"$top/$name.log" 2>&1
 	for t in "$@"; do
 		log=$deep/${t%.sh}.log
 		if [ -f "$log" ]; then

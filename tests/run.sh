@@ -41,7 +41,7 @@ if [ "$(id -u)" = 0 ]; then
 	# whose databases they copy once make check has built them. It is
 	# stopped here at the end.
 	(
-		GMDB_DEEP_KEEP_CLUSTER=1 timeout -k 30 30m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
+		GMDB_DEEP_KEEP_CLUSTER=1 timeout -k 30 45m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
 		echo $? >tests/deep-path.status
 	) &
 	deep_pid=$!
