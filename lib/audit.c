@@ -1,7 +1,9 @@
 /*
  * audit.c - the audit trail DDL, generated from the catalogs exactly as
  * upstream's gmAuditSchemaGenerator.create_audit_ddl() generates it
- * (spec 6.2-6.4)
+ * (spec 6.2-6.4): the machinery every generation of upstream's generator
+ * shares (the catalog reads, the log table check, the templates' Python
+ * formatting), and 22.x's generator; master's is in audit-master.c
  *
  * Upstream returns a list of items; its engine writes each one followed by
  * ";\n" to audit-trail-schema.sql and runs that file. gm_audit_generate()
@@ -15,17 +17,10 @@
  * AUTHORIZATION to the database owner).
  */
 #include "gmdb-int.h"
+#include "audit-int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Upstream's fixed names (the engine's "audit trail ..." options are read
- * but never used by the generator, spec 6.2). */
-#define AUDIT_SCHEMA "audit"
-#define LOG_TABLE_PREFIX "log_"
-#define AUDIT_TRAIL_PARENT_TABLE "audit_trail"
-#define AUDIT_FIELDS_TABLE "audit_fields"
-#define SEPARATOR "-- ----------------------------------------------"
 
 static const char tpl_insert[] =
 	"DROP FUNCTION IF EXISTS audit.ft_ins_%(src_tbl)s() cascade;\n"
@@ -217,23 +212,17 @@ static const char tpl_create_audit_trail_table[] =
 	"COMMENT ON COLUMN %(log_schema)s.%(log_tbl)s.orig_tableoid is\n"
 	"\t'the TG_RELID when the audit trigger was run';\n";
 
-/* The values of a template's placeholders. */
-struct tpl_args {
-	const char *src_tbl, *src_schema, *log_tbl, *cols_clause, *vals_clause;
-	const char *log_schema, *log_base_tbl, *log_cols;
-};
-
-static const char *tpl_value(const struct tpl_args *a, const char *name, size_t len)
+static const char *tpl_value(const struct gm_audit_args *a, const char *name, size_t len)
 {
 	static const struct { const char *name; size_t off; } keys[] = {
-		{ "src_tbl", offsetof(struct tpl_args, src_tbl) },
-		{ "src_schema", offsetof(struct tpl_args, src_schema) },
-		{ "log_tbl", offsetof(struct tpl_args, log_tbl) },
-		{ "cols_clause", offsetof(struct tpl_args, cols_clause) },
-		{ "vals_clause", offsetof(struct tpl_args, vals_clause) },
-		{ "log_schema", offsetof(struct tpl_args, log_schema) },
-		{ "log_base_tbl", offsetof(struct tpl_args, log_base_tbl) },
-		{ "log_cols", offsetof(struct tpl_args, log_cols) },
+		{ "src_tbl", offsetof(struct gm_audit_args, src_tbl) },
+		{ "src_schema", offsetof(struct gm_audit_args, src_schema) },
+		{ "log_tbl", offsetof(struct gm_audit_args, log_tbl) },
+		{ "cols_clause", offsetof(struct gm_audit_args, cols_clause) },
+		{ "vals_clause", offsetof(struct gm_audit_args, vals_clause) },
+		{ "log_schema", offsetof(struct gm_audit_args, log_schema) },
+		{ "log_base_tbl", offsetof(struct gm_audit_args, log_base_tbl) },
+		{ "log_cols", offsetof(struct gm_audit_args, log_cols) },
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0)
@@ -243,7 +232,7 @@ static const char *tpl_value(const struct tpl_args *a, const char *name, size_t 
 
 /* Python's "template % dict" for the %(name)s and %% a template uses. The
  * templates are constants, so a bad placeholder is a programming error. */
-static void pyformat(struct gm_buf *out, const char *tpl, const struct tpl_args *a)
+void gm_audit_pyformat(struct gm_buf *out, const char *tpl, const struct gm_audit_args *a)
 {
 	const char *p = tpl;
 
@@ -272,14 +261,13 @@ static void pyformat(struct gm_buf *out, const char *tpl, const struct tpl_args 
 	}
 }
 
-/* One item of upstream's list, as its engine writes it to the file. */
-static void emit(struct gm_buf *out, const char *item)
+void gm_audit_emit(struct gm_buf *out, const char *item)
 {
 	gm_buf_adds(out, item);
 	gm_buf_adds(out, ";\n");
 }
 
-static int query_exists(PGconn *conn, const char *sql_name, const char *a, const char *b, bool *out,
+int gm_audit_exists(PGconn *conn, const char *sql_name, const char *a, const char *b, bool *out,
 			struct gm_error *err)
 {
 	const char *params[2] = { a, b };
@@ -315,7 +303,7 @@ static int refuse_name(const char *what, const char *name, const char *schema, c
 	return GM_ECHECK;
 }
 
-static int read_columns(PGconn *conn, const char *schema, const char *table, struct gm_strv *names,
+int gm_audit_columns(PGconn *conn, const char *schema, const char *table, struct gm_strv *names,
 			struct gm_strv *types, struct gm_error *err)
 {
 	const char *params[2] = { schema, table };
@@ -350,7 +338,7 @@ static int read_columns(PGconn *conn, const char *schema, const char *table, str
 	return GM_OK;
 }
 
-static bool strv_has(const struct gm_strv *sv, const char *s)
+bool gm_audit_strv_has(const struct gm_strv *sv, const char *s)
 {
 	for (size_t i = 0; i < sv->n; i++)
 		if (strcmp(sv->v[i], s) == 0)
@@ -363,7 +351,7 @@ static void col_defs(const struct gm_strv *names, const struct gm_strv *types, c
 		     struct gm_strv *defs)
 {
 	for (size_t i = 0; i < names->n; i++)
-		if (!skip || !strv_has(skip, names->v[i]))
+		if (!skip || !gm_audit_strv_has(skip, names->v[i]))
 			gm_strv_push_owned(defs, gm_xasprintf("\t%s %s", names->v[i], types->v[i]));
 }
 
@@ -379,43 +367,44 @@ static char *join_defs(const struct gm_strv *defs)
 }
 
 /*
- * audit_trail_table_ddl(): the log table's CREATE TABLE if audit.log_<table>
- * does not exist yet, else a check that it has every audited column with
- * the same type.
+ * audit_trail_table_ddl(): if audit.log_<table> does not exist yet, *item
+ * is its CREATE TABLE (tpl_create filled in); else *item is NULL, after a
+ * check that it has every audited column with the same type.
  */
-static int log_table_ddl(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
-			 struct gm_buf *out, struct gm_error *err)
+int gm_audit_log_table(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
+		       const char *tpl_create, char **item, struct gm_error *err)
 {
 	struct gm_strv names = GM_STRV_INIT, types = GM_STRV_INIT, audited = GM_STRV_INIT;
 	struct gm_strv lnames = GM_STRV_INIT, ltypes = GM_STRV_INIT, logged = GM_STRV_INIT;
-	char *log_tbl = gm_xasprintf("%s%s", LOG_TABLE_PREFIX, table);
+	char *log_tbl = gm_xasprintf("%s%s", GM_AUDIT_LOG_TABLE_PREFIX, table);
 	bool exists;
 	int rc;
 
-	rc = read_columns(conn, schema, table, &names, &types, err);
+	*item = NULL;
+	rc = gm_audit_columns(conn, schema, table, &names, &types, err);
 	if (rc < 0)
 		goto out;
 	col_defs(&names, &types, skip, &audited);
-	rc = query_exists(conn, "audit-table-exists", AUDIT_SCHEMA, log_tbl, &exists, err);
+	rc = gm_audit_exists(conn, "audit-table-exists", GM_AUDIT_SCHEMA, log_tbl, &exists, err);
 	if (rc < 0) {
-		gm_error_prefix(err, "could not check whether \"%s.%s\" exists", AUDIT_SCHEMA, log_tbl);
+		gm_error_prefix(err, "could not check whether \"%s.%s\" exists", GM_AUDIT_SCHEMA, log_tbl);
 		goto out;
 	}
 	if (exists) {
-		rc = read_columns(conn, AUDIT_SCHEMA, log_tbl, &lnames, &ltypes, err);
+		rc = gm_audit_columns(conn, GM_AUDIT_SCHEMA, log_tbl, &lnames, &ltypes, err);
 		if (rc < 0)
 			goto out;
 		col_defs(&lnames, &ltypes, NULL, &logged);
 		for (size_t i = 0; i < audited.n; i++) {
-			if (strv_has(&logged, audited.v[i]))
+			if (gm_audit_strv_has(&logged, audited.v[i]))
 				continue;
 			/* "\tname type": udt names have no spaces, column names may */
 			const char *def = audited.v[i] + 1, *sp = strrchr(def, ' ');
 			char *have = join_defs(&logged), *want = join_defs(&audited);
 			rc = gm_error_set(err, GM_ECHECK,
 					  "the audit log table \"%s.%s\" does not fit \"%s.%s\": it has no column \"%.*s\" of type %s",
-					  AUDIT_SCHEMA, log_tbl, schema, table, (int)(sp - def), def, sp + 1);
-			gm_error_detail(err, "%s.%s: %s\n%s.%s: %s", schema, table, want, AUDIT_SCHEMA, log_tbl,
+					  GM_AUDIT_SCHEMA, log_tbl, schema, table, (int)(sp - def), def, sp + 1);
+			gm_error_detail(err, "%s.%s: %s\n%s.%s: %s", schema, table, want, GM_AUDIT_SCHEMA, log_tbl,
 					have);
 			free(have);
 			free(want);
@@ -425,18 +414,15 @@ static int log_table_ddl(PGconn *conn, const char *schema, const char *table, co
 	}
 	{
 		char *log_cols = gm_strv_join(&audited, ",\n\t");
-		struct tpl_args a = {
-			.log_schema = AUDIT_SCHEMA, .log_base_tbl = AUDIT_TRAIL_PARENT_TABLE,
+		struct gm_audit_args a = {
+			.log_schema = GM_AUDIT_SCHEMA, .log_base_tbl = GM_AUDIT_TRAIL_PARENT_TABLE,
 			.log_tbl = log_tbl, .log_cols = log_cols,
 		};
-		struct gm_buf item = GM_BUF_INIT;
+		struct gm_buf b = GM_BUF_INIT;
 
-		gm_log(GM_LOG_INFO, "creating the audit log table \"%s.%s\"", AUDIT_SCHEMA, log_tbl);
-		pyformat(&item, tpl_create_audit_trail_table, &a);
-		emit(out, gm_buf_str(&item));
-		emit(out, "");
-		emit(out, SEPARATOR);
-		gm_buf_release(&item);
+		gm_log(GM_LOG_INFO, "creating the audit log table \"%s.%s\"", GM_AUDIT_SCHEMA, log_tbl);
+		gm_audit_pyformat(&b, tpl_create, &a);
+		*item = gm_buf_detach(&b);
 		free(log_cols);
 	}
 out:
@@ -450,34 +436,60 @@ out:
 	return rc;
 }
 
-/* trigger_ddl(): the insert, update and delete trigger functions and triggers. */
+void gm_audit_clauses(const struct gm_strv *names, const struct gm_strv *skip, char **cols_clause,
+		      char **vals_clause)
+{
+	struct gm_strv cols = GM_STRV_INIT, vals = GM_STRV_INIT;
+
+	for (size_t i = 0; i < names->n; i++) {
+		if (gm_audit_strv_has(skip, names->v[i]))
+			continue;
+		gm_strv_push(&cols, names->v[i]);
+		gm_strv_push_owned(&vals, gm_xasprintf("OLD.%s", names->v[i]));
+	}
+	*cols_clause = gm_strv_join(&cols, ", ");
+	*vals_clause = gm_strv_join(&vals, ", ");
+	gm_strv_release(&cols);
+	gm_strv_release(&vals);
+}
+
+/* 22.x: the log table's items, if it is created */
+static int log_table_ddl(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
+			 struct gm_buf *out, struct gm_error *err)
+{
+	char *item = NULL;
+	int rc = gm_audit_log_table(conn, schema, table, skip, tpl_create_audit_trail_table, &item, err);
+
+	if (rc == GM_OK && item) {
+		gm_audit_emit(out, item);
+		gm_audit_emit(out, "");
+		gm_audit_emit(out, GM_AUDIT_SEPARATOR);
+	}
+	free(item);
+	return rc;
+}
+
+/* 22.x's trigger_ddl(): the insert, update and delete trigger functions and triggers. */
 static int trigger_ddl(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
 		       struct gm_buf *out, struct gm_error *err)
 {
-	struct gm_strv names = GM_STRV_INIT, cols = GM_STRV_INIT, vals = GM_STRV_INIT;
-	char *log_tbl = gm_xasprintf("%s%s", LOG_TABLE_PREFIX, table);
+	struct gm_strv names = GM_STRV_INIT;
+	char *log_tbl = gm_xasprintf("%s%s", GM_AUDIT_LOG_TABLE_PREFIX, table);
 	char *cols_clause = NULL, *vals_clause = NULL;
 	bool checked;
 	int rc;
 
-	rc = read_columns(conn, schema, table, &names, NULL, err);
+	rc = gm_audit_columns(conn, schema, table, &names, NULL, err);
 	if (rc < 0)
 		goto out;
-	for (size_t i = 0; i < names.n; i++) {
-		if (strv_has(skip, names.v[i]))
-			continue;
-		gm_strv_push(&cols, names.v[i]);
-		gm_strv_push_owned(&vals, gm_xasprintf("OLD.%s", names.v[i]));
-	}
-	cols_clause = gm_strv_join(&cols, ", ");
-	vals_clause = gm_strv_join(&vals, ", ");
-	rc = query_exists(conn, "audit-function-exists", "gm", "account_is_dbowner_or_staff", &checked, err);
+	gm_audit_clauses(&names, skip, &cols_clause, &vals_clause);
+	rc = gm_audit_exists(conn, "audit-function-exists", "gm", "account_is_dbowner_or_staff", &checked, err);
 	if (rc < 0) {
 		gm_error_prefix(err, "could not check for gm.account_is_dbowner_or_staff()");
 		goto out;
 	}
 	{
-		struct tpl_args a = {
+		struct gm_audit_args a = {
 			.src_tbl = table, .src_schema = schema, .log_tbl = log_tbl,
 			.cols_clause = cols_clause, .vals_clause = vals_clause,
 		};
@@ -488,24 +500,36 @@ static int trigger_ddl(PGconn *conn, const char *schema, const char *table, cons
 		};
 		for (int i = 0; i < 3; i++) {
 			struct gm_buf item = GM_BUF_INIT;
-			pyformat(&item, tpls[i], &a);
-			emit(out, gm_buf_str(&item));
-			emit(out, "");
+			gm_audit_pyformat(&item, tpls[i], &a);
+			gm_audit_emit(out, gm_buf_str(&item));
+			gm_audit_emit(out, "");
 			gm_buf_release(&item);
 		}
-		emit(out, SEPARATOR);
+		gm_audit_emit(out, GM_AUDIT_SEPARATOR);
 	}
 out:
 	gm_strv_release(&names);
-	gm_strv_release(&cols);
-	gm_strv_release(&vals);
 	free(cols_clause);
 	free(vals_clause);
 	free(log_tbl);
 	return rc;
 }
 
-static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
+static int table_22(PGconn *conn, const char *schema, const char *table, const struct gm_strv *skip,
+		    struct gm_buf *out, struct gm_error *err)
+{
+	int rc = log_table_ddl(conn, schema, table, skip, out, err);
+
+	return rc < 0 ? rc : trigger_ddl(conn, schema, table, skip, out, err);
+}
+
+static const char *const header_22[] = { "\\set check_function_bodies 1\n", "set check_function_bodies to on;\n\n", NULL };
+
+/* upstream's gmAuditSchemaGenerator.py of 22.x (gnumed-server 22.19 to 22.35) */
+const struct gm_audit_generator gm_audit_generator_22 = { "22.x", header_22, table_22 };
+
+/* create_audit_ddl(): the header, then each registered table's items */
+static int generate(PGconn *conn, const struct gm_audit_generator *gen, struct gm_buf *out, struct gm_error *err)
 {
 	struct gm_strv skip = GM_STRV_INIT, reserved = GM_STRV_INIT;
 	PGresult *res;
@@ -522,16 +546,16 @@ static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
 		PQclear(res);
 		return gm_error_set(err, GM_ECHECK, "no tables are registered for auditing in audit.audited_tables");
 	}
-	rc = read_columns(conn, AUDIT_SCHEMA, AUDIT_FIELDS_TABLE, &skip, NULL, err);
+	rc = gm_audit_columns(conn, GM_AUDIT_SCHEMA, GM_AUDIT_FIELDS_TABLE, &skip, NULL, err);
 	if (rc < 0)
 		goto out;
-	emit(out, "\\set check_function_bodies 1\n");
-	emit(out, "set check_function_bodies to on;\n\n");
+	for (size_t i = 0; gen->header[i]; i++)
+		gm_audit_emit(out, gen->header[i]);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *schema = PQgetvalue(res, i, 0), *table = PQgetvalue(res, i, 1);
 		bool exists;
 
-		rc = query_exists(conn, "audit-table-exists", schema, table, &exists, err);
+		rc = gm_audit_exists(conn, "audit-table-exists", schema, table, &exists, err);
 		if (rc < 0) {
 			gm_error_prefix(err, "could not check whether \"%s.%s\" exists", schema, table);
 			goto out;
@@ -547,10 +571,7 @@ static int generate(PGconn *conn, struct gm_buf *out, struct gm_error *err)
 			goto out;
 		}
 		reserved_words = &reserved;
-		rc = log_table_ddl(conn, schema, table, &skip, out, err);
-		if (rc < 0)
-			goto out;
-		rc = trigger_ddl(conn, schema, table, &skip, out, err);
+		rc = gen->table(conn, schema, table, &skip, out, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -562,7 +583,7 @@ out:
 	return rc;
 }
 
-int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err)
+int gm_audit_generate_by(PGconn *conn, const struct gm_audit_generator *gen, char **ddl, struct gm_error *err)
 {
 	struct gm_buf out = GM_BUF_INIT;
 	bool own_tx = PQtransactionStatus(conn) == PQTRANS_IDLE;
@@ -578,7 +599,8 @@ int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err)
 	if (gm_db_exec(conn, own_tx ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "SAVEPOINT gm_audit",
 		       err) < 0)
 		return GM_EFAIL;
-	rc = generate(conn, &out, err);
+	gm_log(GM_LOG_DEBUG, "audit trail DDL: %s's generator", gen->name);
+	rc = generate(conn, gen, &out, err);
 	if (own_tx)
 		gm_db_exec(conn, "ROLLBACK", NULL);
 	else if (rc < 0)
@@ -592,4 +614,9 @@ int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err)
 	}
 	*ddl = gm_buf_detach(&out);
 	return GM_OK;
+}
+
+int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err)
+{
+	return gm_audit_generate_by(conn, &gm_audit_generator_22, ddl, err);
 }

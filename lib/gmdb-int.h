@@ -993,6 +993,12 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
  */
 int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err);
 
+/* The generations of upstream's audit generator (audit-int.h): 22.x's
+ * (gnumed-server 22.19 to 22.35; gm_audit_generate() runs it). */
+struct gm_audit_generator;
+extern const struct gm_audit_generator gm_audit_generator_22;
+int gm_audit_generate_by(PGconn *conn, const struct gm_audit_generator *gen, char **ddl, struct gm_error *err);
+
 /* auditcheck.c: one row of every audited table updated and deleted on
  * conn (the owner's) in a transaction that is rolled back; the sequences
  * it advanced are set back. GM_ECHECK if a trigger fails with an error of
