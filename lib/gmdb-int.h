@@ -994,9 +994,11 @@ int gm_banner_unnotice_conn(PGconn *conn, bool *removed, struct gm_error *err);
 int gm_audit_generate(PGconn *conn, char **ddl, struct gm_error *err);
 
 /* The generations of upstream's audit generator (audit-int.h): 22.x's
- * (gnumed-server 22.19 to 22.35; gm_audit_generate() runs it). */
+ * (gnumed-server 22.19 to 22.35; gm_audit_generate() runs it) and master's
+ * (upstream's development tree, audit-master.c). */
 struct gm_audit_generator;
 extern const struct gm_audit_generator gm_audit_generator_22;
+extern const struct gm_audit_generator gm_audit_generator_master;
 int gm_audit_generate_by(PGconn *conn, const struct gm_audit_generator *gen, char **ddl, struct gm_error *err);
 
 /* auditcheck.c: one row of every audited table updated and deleted on

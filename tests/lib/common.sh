@@ -183,3 +183,33 @@ serialize_gnumed_tests() {
 	exec 8>"$GMDB_CLUSTER.names.lock"
 	flock 8
 }
+
+# need_upstream_master: upstream's development tree (ncqgm/gnumed master,
+# the future v23), one of the project's shared inputs: the tarball
+# GMDB_UPSTREAM_MASTER names, or ../shared/upstream/gnumed-master-*-server.tar.gz
+# beside the checkout (as CI has it). Unpacked into DIR (default
+# $GMDB_TESTDIR/upstream-master) with the "Gnumed" link its own engine
+# imports itself through; GMDB_UPSTREAM_MASTER_DIR names its server/. A
+# missing tarball fails the test: these tests are never skipped.
+need_upstream_master() {
+	local dir=${1:-$GMDB_TESTDIR/upstream-master} tarball
+	tarball=${GMDB_UPSTREAM_MASTER:-$(ls "$GMDB_SRCDIR"/../shared/upstream/gnumed-master-*-server.tar.gz 2>/dev/null | head -n 1)}
+	[ -n "$tarball" ] && [ -f "$tarball" ] ||
+		bail "upstream's development tree is missing: no gnumed-master-*-server.tar.gz in $GMDB_SRCDIR/../shared/upstream (or set GMDB_UPSTREAM_MASTER)"
+	rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$tarball" -C "$dir" && chmod -R a+rX "$dir" &&
+		ln -s "$dir/server" "$dir/Gnumed" || bail "cannot unpack $tarball"
+	GMDB_UPSTREAM_MASTER_DIR=$dir/server
+}
+
+# master_v23 LOG TARGET: a v23 made by upstream's development engine from a
+# copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of gnumed_v22 in
+# place, then the update), renamed TARGET; the copy of v22 is dropped.
+# Needs need_upstream_master and serialize_gnumed_tests (it uses the real
+# names). Runs as root: the engine becomes postgres itself.
+master_v23() {
+	local log=$1 target=$2
+	clone_db gmref_v22 gnumed_v22 && drop_db gnumed_v23 && drop_db "$target" || return 1
+	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
+		--log-file="$log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$log.out" 2>&1 || return 1
+	sql postgres -c "ALTER DATABASE gnumed_v23 RENAME TO \"$target\"" >/dev/null && drop_db gnumed_v22
+}
