@@ -20,6 +20,11 @@
  * Anything else stops the run before the first change, naming what is
  * unknown. Adding the next generation means adding one entry to the table
  * below with the code for its steps, never loosening a fingerprint.
+ *
+ * A generation can be recognised before gmdb reproduces it (upstream's
+ * development tree, the future gnumed-server 23): its entry names what is
+ * still missing, and the run stops there too, before the first change,
+ * saying so.
  */
 #include "gmdb-int.h"
 
@@ -55,6 +60,11 @@ struct gm_generation {
 	 * altered with LOGIN, "gm-logins" granted to "postgres" by name, the
 	 * owner's name fixed as gm-dbo) */
 	bool admin_grants;
+	/* its gmAuditSchemaGenerator (audit.c, audit-master.c) */
+	const struct gm_audit_generator *audit;
+	/* NULL: gmdb reproduces this generation; else what gmdb does not
+	 * reproduce of it yet (the run is refused, nothing changed) */
+	const char *not_reproduced;
 };
 
 /* ------------------------------------------------------------------ */
@@ -168,13 +178,113 @@ static const struct gen_section g22_sections[] = {
 	{ "revision control", false, g22_revision },
 };
 
+
+/* ------------------------------------------------------------------ */
+/* upstream's development tree, the future gnumed-server 23:            */
+/* ncqgm/gnumed master 8a85b32                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *const gmaster_bootstrap[] = {
+	"24d0f7016da0e4e9435928f89e9e25e2fb94edc24d4f5c8ea8b3b72fdeab2113", NULL
+};
+static const char *const gmaster_audit[] = {
+	"7b882af194f16c66c483968702fe39c4e0fe2fb2f04384c24ecd60a9dc32edde", NULL
+};
+static const char *const gmaster_audit_defs[] = {
+	"1e9ac0b321123e1cbcb782c3cd9628829d7be05fb232fd057a1cbd8a9e57fa75", NULL
+};
+static const char *const gmaster_psql[] = {
+	"e0988a252eef08b13f0ed7ada9d57acdc6e6da8b4b4a47023a5783855b68a7c0", NULL
+};
+static const char *const gmaster_cfgini[] = {
+	"b7d7320553a877b19140d74b6eefa513d83b7ad399783b80c1e15fa3d38007bd", NULL
+};
+/* a development snapshot: all of gmPG2.py and gmConnectionPool.py (the
+ * engine's connections, roles, reindexing, constraint and collation
+ * checks, and the audit generator's catalog reads are there), not only
+ * the functions 22.x's engine used */
+static const char *const gmaster_pg2[] = {
+	"b0520c0471e42270046382ac315b14c50eb65d747fceea09412d71c1fd6aa892", NULL
+};
+static const char *const gmaster_pool[] = {
+	"d3c5b14abc864fa4c1843b9dc2d23a970178532b4ce49f097c95cecb010eefed", NULL
+};
+static const char *const gmaster_input2int[] = {
+	"e4bb2cf53fa0e074f984ca8e4406be5214c54978df6c59af219d6570c1202832", NULL
+};
+static const char *const gmaster_input2decimal[] = {
+	"bc6b393f2e77f6b6e6f6abbeace91a4852ce17d15a20af8192eeb4f51cfc162c", NULL
+};
+static const char *const gmaster_import_module[] = {
+	"5999483a52b25ce56a7d48665b9c27798580f62c59f1643bf0ad103e5a42bdb0", NULL
+};
+
+static const struct gen_part gmaster_parts[] = {
+	{ "bootstrap/gmAuditSchemaGenerator.py", NULL, gmaster_audit },
+	{ "bootstrap/gmAuditSchemaDefs.py", NULL, gmaster_audit_defs },
+	{ "pycommon/gmPsql.py", NULL, gmaster_psql },
+	{ "pycommon/gmCfgINI.py", NULL, gmaster_cfgini },
+	{ "pycommon/gmPG2.py", NULL, gmaster_pg2 },
+	{ "pycommon/gmConnectionPool.py", NULL, gmaster_pool },
+	{ "pycommon/gmTools.py", "input2int", gmaster_input2int },
+	{ "pycommon/gmTools.py", "input2decimal", gmaster_input2decimal },
+	{ "pycommon/gmTools.py", "import_module_from_directory", gmaster_import_module },
+};
+
+static const char *const gmaster_other_modules[] = {
+	"bootstrap_gm_db_system.py", "gmAuditSchemaGenerator.py", "gmAuditSchemaDefs.py",
+	"gmDBPruningDMLGenerator.py", /* the demo data pruner: not loaded by upgrades or fixups */
+	NULL
+};
+
+/* The keys master's engine reads (cfg_get in bootstrap_gm_db_system.py)
+ * in update_db-vX_vY.conf, fixup_db-vN.conf and upgrade_db-vX_vY.conf:
+ * [cluster] instead of [server ...], "source database/version" instead of
+ * "template database/version", no [user ...], no audit keys. */
+static const char *const gmaster_installation[] = {
+	"bundles", "config files", "interactive", "keep temp files", "description", NULL
+};
+static const char *const gmaster_database[] = {
+	"name", "source database", "source version", "target version", "drop target database",
+	"use existing target database", "reindex", "revalidate", "transfer users", "tablespace", "audit disable",
+	"schema base directory", "schema", "superuser schema", "script base directory", "data import scripts",
+	"upgrade plausibility checks", NULL
+};
+static const char *const gmaster_cluster[] = {
+	"host name", "port", "maintenance database",
+	"schema base directory", "schema", /* read by nothing in master's engine (cPostgresqlCluster) */
+	NULL
+};
+static const char *const gmaster_defaults[] = { "groups", NULL };
+
+static const struct gen_section gmaster_sections[] = {
+	{ "installation", false, gmaster_installation },
+	{ "bundle ", true, g22_bundle },
+	{ "database ", true, gmaster_database },
+	{ "cluster", false, gmaster_cluster },
+	{ "GnuMed defaults", false, gmaster_defaults },
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct gm_generation generations[] = {
-	{ "22.x", "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21", g22_bootstrap,
-	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections), false },
-	{ "22.35", "gnumed-server 22.35, upstream tag rel-1-8-24", g2235_bootstrap,
-	  g22_parts, N_OF(g22_parts), g22_other_modules, g22_sections, N_OF(g22_sections), true },
+	{ .name = "22.x", .releases = "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21",
+	  .bootstrap = g22_bootstrap, .parts = g22_parts, .n_parts = N_OF(g22_parts),
+	  .other_modules = g22_other_modules, .sections = g22_sections, .n_sections = N_OF(g22_sections),
+	  .admin_grants = false, .audit = &gm_audit_generator_22 },
+	{ .name = "22.35", .releases = "gnumed-server 22.35, upstream tag rel-1-8-24",
+	  .bootstrap = g2235_bootstrap, .parts = g22_parts, .n_parts = N_OF(g22_parts),
+	  .other_modules = g22_other_modules, .sections = g22_sections, .n_sections = N_OF(g22_sections),
+	  .admin_grants = true, .audit = &gm_audit_generator_22 },
+	{ .name = "master 8a85b32",
+	  .releases = "upstream's development tree at ncqgm/gnumed master 8a85b32, the future gnumed-server 23",
+	  .bootstrap = gmaster_bootstrap, .parts = gmaster_parts, .n_parts = N_OF(gmaster_parts),
+	  .other_modules = gmaster_other_modules, .sections = gmaster_sections, .n_sections = N_OF(gmaster_sections),
+	  .admin_grants = true, .audit = &gm_audit_generator_master,
+	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates), but not yet its "
+			    "definition format ([cluster], \"source database\", the aggregate upgrade_db-v22_v23.conf "
+			    "with the fixup applied in the clone), its role steps, its constraint and collation "
+			    "checks, its security settings or its SQL runner (gmPsql.py)" },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)
@@ -190,6 +300,24 @@ const char *gm_generation_releases(const struct gm_generation *gen)
 bool gm_generation_admin_grants(const struct gm_generation *gen)
 {
 	return gen && gen->admin_grants;
+}
+
+const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen)
+{
+	return gen ? gen->audit : &gm_audit_generator_22;
+}
+
+int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err)
+{
+	if (!gen || !gen->not_reproduced)
+		return GM_OK;
+	gm_error_set(err, GM_ECHECK, "upstream's engine is %s's (%s), which gmdb recognises but does not reproduce yet",
+		     gen->name, gen->releases);
+	gm_error_detail(err, "%s.", gen->not_reproduced);
+	gm_error_hint(err, "Nothing was changed. gmdb gives upstream's result only where it reproduces every step "
+		      "of the engine. Run that tree's own bootstrap/upgrade-db.sh or fixup-db.sh, or a gmdb that "
+		      "reproduces it.");
+	return GM_ECHECK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -527,6 +527,11 @@ const char *gm_generation_releases(const struct gm_generation *gen);
 /* The roles as 22.35's engine makes them (GNUmed groups granted to gm-dbo
  * WITH ADMIN OPTION, ...) rather than as 22.19's. */
 bool gm_generation_admin_grants(const struct gm_generation *gen);
+/* its audit generator (22.x's when gen is NULL) */
+const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen);
+/* GM_ECHECK, saying so, for a generation gmdb recognises but does not
+ * reproduce yet; call it after the definition's format check */
+int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err);
 /* The text of a top-level def/class block of a Python module (malloc'ed;
  * NULL if absent): what a function's fingerprint is taken of. */
 char *gm_python_block(const char *text, const char *name);

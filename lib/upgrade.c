@@ -1120,7 +1120,7 @@ static int auditing(struct upgrade *u, struct gm_error *err)
 		gm_step_end(&st, GM_OK, "skipped (disabled)");
 		return GM_OK;
 	}
-	rc = gm_audit_generate(e->conn, &text, err);
+	rc = gm_audit_generate_by(e->conn, gm_generation_audit(e->generation), &text, err);
 	if (rc == GM_OK) {
 		/* a private directory, not upstream's shared fixed name */
 		const char *tmp = getenv("TMPDIR");
