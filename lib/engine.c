@@ -615,6 +615,7 @@ static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_file
 	if (!f->present)
 		return GM_OK;
 	r = gm_runner_new(c);
+	gm_runner_set_dialect(r, gm_generation_sql_dialect(e->generation));
 	if (e->rewrite)
 		gm_runner_set_rewrite(r, e->rewrite, e->rewrite_data);
 	for (size_t i = 0; rc == GM_OK && i < f->paths.n; i++) {

@@ -62,6 +62,8 @@ struct gm_generation {
 	bool admin_grants;
 	/* its gmAuditSchemaGenerator (audit.c, audit-master.c) */
 	const struct gm_audit_generator *audit;
+	/* its gmPsql (sql-runner.c) */
+	enum gm_sql_dialect sql_dialect;
 	/* NULL: gmdb reproduces this generation; else what gmdb does not
 	 * reproduce of it yet (the run is refused, nothing changed) */
 	const char *not_reproduced;
@@ -280,11 +282,11 @@ static const struct gm_generation generations[] = {
 	  .releases = "upstream's development tree at ncqgm/gnumed master 8a85b32, the future gnumed-server 23",
 	  .bootstrap = gmaster_bootstrap, .parts = gmaster_parts, .n_parts = N_OF(gmaster_parts),
 	  .other_modules = gmaster_other_modules, .sections = gmaster_sections, .n_sections = N_OF(gmaster_sections),
-	  .admin_grants = true, .audit = &gm_audit_generator_master,
-	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates), but not yet its "
-			    "definition format ([cluster], \"source database\", the aggregate upgrade_db-v22_v23.conf "
-			    "with the fixup applied in the clone), its role steps, its constraint and collation "
-			    "checks, its security settings or its SQL runner (gmPsql.py)" },
+	  .admin_grants = true, .audit = &gm_audit_generator_master, .sql_dialect = GM_SQL_DIALECT_MASTER,
+	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates) and its SQL runner "
+			    "(gmPsql.py's run_script), but not yet its definition format ([cluster], \"source "
+			    "database\", the aggregate upgrade_db-v22_v23.conf with the fixup applied in the clone), "
+			    "its role steps, its constraint and collation checks or its security settings" },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)
@@ -305,6 +307,11 @@ bool gm_generation_admin_grants(const struct gm_generation *gen)
 const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen)
 {
 	return gen ? gen->audit : &gm_audit_generator_22;
+}
+
+enum gm_sql_dialect gm_generation_sql_dialect(const struct gm_generation *gen)
+{
+	return gen ? gen->sql_dialect : GM_SQL_DIALECT_22;
 }
 
 int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err)

@@ -417,6 +417,7 @@ enum gm_sql_event_kind {
 	GM_SQL_UNSET,         /* \unset NAME: text = NAME */
 	GM_SQL_META_IGNORED,  /* another meta-command upstream ignores: text = the line */
 	GM_SQL_DISCARDED,     /* text pending at end of file, which upstream discards */
+	GM_SQL_META_FAILS,    /* master's runner: a meta-command it fails on: text = the line */
 };
 struct gm_sql_event {
 	enum gm_sql_event_kind kind;
@@ -430,6 +431,10 @@ struct gm_sql_events {
 };
 /* Split a file's text exactly as upstream's runner does. Pure. */
 void gm_sql_split(const char *text, size_t len, struct gm_sql_events *out);
+/* The runners of upstream's generations: 22.x's (gm_sql_split) and that of
+ * its development tree (master 8a85b32: see sql-runner.c) */
+enum gm_sql_dialect { GM_SQL_DIALECT_22 = 0, GM_SQL_DIALECT_MASTER };
+void gm_sql_split_dialect(const char *text, size_t len, enum gm_sql_dialect dialect, struct gm_sql_events *out);
 void gm_sql_events_release(struct gm_sql_events *ev);
 
 struct gm_runner;
@@ -440,6 +445,8 @@ void gm_runner_free(struct gm_runner *r);
  * malloc'ed replacement (freed by the runner). */
 typedef char *(*gm_runner_rewrite_fn)(void *data, const char *statement);
 void gm_runner_set_rewrite(struct gm_runner *r, gm_runner_rewrite_fn fn, void *data);
+/* Which generation's runner (default: 22.x's); master's stops at any error. */
+void gm_runner_set_dialect(struct gm_runner *r, enum gm_sql_dialect dialect);
 /* Run one file: GM_OK where upstream's runner returns 0, GM_EFAIL where
  * it returns 1 (or crashes). */
 int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *err);
@@ -529,6 +536,8 @@ const char *gm_generation_releases(const struct gm_generation *gen);
 bool gm_generation_admin_grants(const struct gm_generation *gen);
 /* its audit generator (22.x's when gen is NULL) */
 const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen);
+/* its SQL runner (22.x's when gen is NULL) */
+enum gm_sql_dialect gm_generation_sql_dialect(const struct gm_generation *gen);
 /* GM_ECHECK, saying so, for a generation gmdb recognises but does not
  * reproduce yet; call it after the definition's format check */
 int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err);

@@ -13,6 +13,20 @@
  * bundle. gmdb reproduces all of that, so that the same files have the
  * same effect; it only reports better: file, line, statement, and
  * PostgreSQL's message, detail, hint and SQLSTATE.
+ *
+ * Upstream's development tree (master 8a85b32, the future v23) has
+ * another runner (pycommon/gmPsql.py's run_script), GM_SQL_DIALECT_MASTER:
+ * it drops a byte order mark at the start of a file; it skips lines that
+ * match ^\s*set\s+default_transaction_read_only\s+to\s+o (the database's
+ * read-only default stays), ^\s*\\set\s+ON_ERROR_STOP and
+ * ^\s*\\unset\s+ON_ERROR_STOP, even inside a literal; it executes no
+ * meta-command; a line ^\\.+ outside a literal it means to ignore, but
+ * its warning about it raises a TypeError (gmPsql.fmt_msg() is called
+ * without the line number), so the file fails there, after the statements
+ * before it were committed (a lone backslash is SQL text, as is a \set
+ * inside a literal); and it stops at the first error, always (its
+ * exception for error texts that start with "NOTICE:" never applies:
+ * PostgreSQL's error messages do not).
  */
 #include "gmdb-int.h"
 
@@ -44,10 +58,62 @@ static bool starts(const char *s, size_t len, const char *prefix)
 	return len >= n && memcmp(s, prefix, n) == 0;
 }
 
+/* Python's re.match(PATTERN, line) for the patterns master's runner skips:
+ * \s* WORD1 \s+ WORD2 [\s+ WORD3 \s+ PREFIX], \s being str.isspace() */
+static size_t py_spaces(const char *s, size_t len)
+{
+	size_t i = 0, n;
+	while (i < len && (n = gm_py_space_at(s + i, len - i)) > 0)
+		i += n;
+	return i;
+}
+
+static bool py_match_words(const char *line, size_t len, const char *const *words)
+{
+	size_t i = py_spaces(line, len);
+
+	for (size_t w = 0; words[w]; w++) {
+		size_t wl = strlen(words[w]), sp;
+		if (w > 0) {
+			sp = py_spaces(line + i, len - i);
+			if (sp == 0)
+				return false;
+			i += sp;
+		}
+		if (len - i < wl || memcmp(line + i, words[w], wl) != 0)
+			return false;
+		i += wl;
+	}
+	return true;
+}
+
+static bool master_skips(const char *line, size_t llen)
+{
+	static const char *const read_only[] = { "set", "default_transaction_read_only", "to", "o", NULL };
+	static const char *const set_stop[] = { "\\set", "ON_ERROR_STOP", NULL };
+	static const char *const unset_stop[] = { "\\unset", "ON_ERROR_STOP", NULL };
+
+	return py_match_words(line, llen, read_only) || py_match_words(line, llen, set_stop) ||
+	       py_match_words(line, llen, unset_stop);
+}
+
 void gm_sql_split(const char *raw, size_t raw_len, struct gm_sql_events *out)
 {
+	gm_sql_split_dialect(raw, raw_len, GM_SQL_DIALECT_22, out);
+}
+
+void gm_sql_split_dialect(const char *raw, size_t raw_len, enum gm_sql_dialect dialect, struct gm_sql_events *out)
+{
 	size_t len;
-	char *text = gm_universal_newlines(raw, raw_len, &len);
+	char *text;
+	bool master = dialect == GM_SQL_DIALECT_MASTER;
+
+	/* master opens files as "utf-8-sig": one byte order mark at the start goes */
+	if (master && raw_len >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0) {
+		raw += 3;
+		raw_len -= 3;
+	}
+	text = gm_universal_newlines(raw, raw_len, &len);
 	struct gm_buf cmd = GM_BUF_INIT;
 	bool in_string = false, cmd_has_text = false;
 	long depth = 0;
@@ -64,6 +130,21 @@ void gm_sql_split(const char *raw, size_t raw_len, struct gm_sql_events *out)
 
 		if (gm_py_blank(line, llen))
 			continue;
+		if (master) {
+			size_t l = llen;
+			while (l > 0 && line[l - 1] == '\n')
+				l--;
+			if (master_skips(line, llen)) {
+				push_event(out, GM_SQL_META_IGNORED, lineno, gm_xstrndup(line, l), NULL);
+				continue;
+			}
+			/* ^\\.+ outside a literal: at least one character after the backslash */
+			if (!in_string && line[0] == '\\' && llen > 1 && line[1] != '\n') {
+				push_event(out, GM_SQL_META_FAILS, lineno, gm_xstrndup(line, l), NULL);
+				continue;
+			}
+			goto sql_text;
+		}
 		/* \set NAME VALUE and \unset NAME: even inside a literal */
 		if (starts(line, llen, "\\set ")) {
 			const char *a = line + 5;
@@ -91,6 +172,7 @@ void gm_sql_split(const char *raw, size_t raw_len, struct gm_sql_events *out)
 			push_event(out, GM_SQL_META_IGNORED, lineno, gm_xstrndup(line, l), NULL);
 			continue;
 		}
+	sql_text:
 		for (size_t i = 0; i < llen; i++) {
 			char c = line[i], next = i + 1 < llen ? line[i + 1] : ' ';
 			if (c == '\'')
@@ -170,6 +252,7 @@ static bool py_int(const char *s, long *out)
 
 struct gm_runner {
 	PGconn *conn;
+	enum gm_sql_dialect dialect;
 	bool stop_set;      /* ON_ERROR_STOP has a value (upstream: not None) */
 	long stop;          /* its value */
 	gm_runner_rewrite_fn rewrite;
@@ -182,6 +265,11 @@ struct gm_runner *gm_runner_new(PGconn *conn)
 	struct gm_runner *r = gm_xcalloc(1, sizeof(*r));
 	r->conn = conn;
 	return r;
+}
+
+void gm_runner_set_dialect(struct gm_runner *r, enum gm_sql_dialect dialect)
+{
+	r->dialect = dialect;
 }
 
 void gm_runner_free(struct gm_runner *r)
@@ -294,7 +382,7 @@ int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *e
 		return gm_error_set(err, GM_EFAIL, "%s: not valid UTF-8 (at byte %zu); nothing of it was run", path,
 				    bad);
 	}
-	gm_sql_split(text, len, &ev);
+	gm_sql_split_dialect(text, len, r->dialect, &ev);
 	free(text);
 
 	for (size_t i = 0; i < ev.n && rc == GM_OK; i++) {
@@ -324,6 +412,12 @@ int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *e
 			gm_log(GM_LOG_INFO, "%s:%d: psql command ignored, as upstream's runner does: %s", path,
 			       e->line, e->text);
 			break;
+		case GM_SQL_META_FAILS:
+			rc = gm_error_set(err, GM_EFAIL, "%s:%d: the psql command \"%s\" ends the file here, as it ends "
+					  "the runner of upstream's development tree (its warning about the line fails)",
+					  path, e->line, e->text);
+			gm_error_hint(err, "The statements before it were run. Upstream's engine fails on this file too.");
+			break;
 		case GM_SQL_DISCARDED: {
 			char *ex = statement_excerpt(e->text);
 			gm_log(GM_LOG_WARNING,
@@ -349,7 +443,7 @@ int gm_runner_run_file(struct gm_runner *r, const char *path, struct gm_error *e
 			}
 			char *ex = statement_excerpt(e->text);
 			gm_log(GM_LOG_SQL, "failed statement (%s:%d):\n%s", path, e->line, e->text);
-			if (r->stop_set && r->stop != 0) {
+			if (r->dialect == GM_SQL_DIALECT_MASTER || (r->stop_set && r->stop != 0)) {
 				gm_session_commit(r->conn, NULL); /* = ROLLBACK of the failed statement */
 				gm_error_set(err, GM_EFAIL, "%s:%d: %s", path, e->line, serr.message);
 				err->detail = serr.detail ? gm_xasprintf("%s\nstatement: %s", serr.detail, ex)

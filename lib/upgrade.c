@@ -1137,6 +1137,7 @@ static int auditing(struct upgrade *u, struct gm_error *err)
 		if (rc == GM_OK) {
 			/* a fresh runner, as upstream's (the file never sets ON_ERROR_STOP) */
 			struct gm_runner *r = gm_runner_new(e->conn);
+			gm_runner_set_dialect(r, gm_generation_sql_dialect(e->generation));
 			rc = gm_runner_run_file(r, path, err);
 			{
 				long n = 0, ign = 0;

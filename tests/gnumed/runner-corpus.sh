@@ -56,4 +56,38 @@ cmp -s "$work/cases-gmdb.out" "$work/cases-upstream.out" || diff "$work/cases-gm
 grep -A1 'stop-not-integer.sql' "$work/cases-gmdb.out" | grep -q '!! fail'
 ok $? "a non-integer ON_ERROR_STOP fails, as it makes upstream's runner die"
 
+# the runner of upstream's development tree (master 8a85b32, the future
+# v23): every SQL file of that tree, the quirk files above and master's own
+# quirks, against master's gmPsql.run_script
+need_upstream_master "$work/upstream-master"
+mdir=$GMDB_UPSTREAM_MASTER_DIR
+find "$mdir/sql" -name '*.sql' | LC_ALL=C sort >"$work/mfiles"
+"$GMDB_BUILDDIR/tests/helpers/sql-split" -m $(cat "$work/mfiles") >"$work/m-gmdb.out"
+"$py" "$GMDB_SRCDIR/tests/gnumed/upstream-split.py" "$mdir" $(cat "$work/mfiles") >"$work/m-upstream.out" 2>"$work/m-upstream.err"
+ok $? "master's runner read them all ($(wc -l <"$work/mfiles") files)"
+cmp -s "$work/m-gmdb.out" "$work/m-upstream.out"
+ok $? "master: every statement of every file of the tree is the same as master's runner's ($(grep -c '^-- statement$' "$work/m-gmdb.out") statements)"
+cmp -s "$work/m-gmdb.out" "$work/m-upstream.out" || diff "$work/m-gmdb.out" "$work/m-upstream.out" | head -n 20 | sed 's/^/# /'
+grep -A1 'au/pbs_drugs_import.sql$' "$work/m-gmdb.out" | grep -q '!! fail'
+ok $? "master: a \\copy line fails the file, as it makes master's runner fail"
+m=$work/mcases
+mkdir -p "$m"
+printf '\xef\xbb\xbfselect 1;\nselect 2;\n' >"$m/bom.sql"
+printf 'select 1;\n\xef\xbb\xbfselect 2;\n' >"$m/bom-later.sql"
+printf 'set default_transaction_read_only to off;\nselect 1;\n  set\tdefault_transaction_read_only  to  on;\nSET default_transaction_read_only to off;\nset default_transaction_read_only = off;\nset default_transaction_read_only to  o\n;\n' >"$m/read-only.sql"
+printf "select 'a\nset default_transaction_read_only to off;\nb';\n" >"$m/read-only-in-literal.sql"
+printf '\\set ON_ERROR_STOP 1\n \\unset ON_ERROR_STOP\n\\set ON_ERROR_STOP\n\t\\set  ON_ERROR_STOP on\nselect 1;\n' >"$m/stop.sql"
+printf "select 'a\n\\\\set X 1\nb';\nselect 1\n\\\\\n;\n \\\\echo hi;\n" >"$m/backslash-text.sql"
+printf 'select 1;\n\\\\echo hi\nselect 2;\n' >"$m/meta-fails.sql"
+printf 'select 1;\n\\\\set X 1\nselect 2;\n' >"$m/set-other-fails.sql"
+"$GMDB_BUILDDIR/tests/helpers/sql-split" -m "$c"/*.sql "$m"/*.sql >"$work/mcases-gmdb.out"
+"$py" "$GMDB_SRCDIR/tests/gnumed/upstream-split.py" "$mdir" "$c"/*.sql "$m"/*.sql >"$work/mcases-upstream.out" 2>/dev/null
+cmp -s "$work/mcases-gmdb.out" "$work/mcases-upstream.out"
+ok $? "master: the quirk files split the same ($(ls "$c" "$m" | grep -c '\.sql$') files)"
+cmp -s "$work/mcases-gmdb.out" "$work/mcases-upstream.out" || diff "$work/mcases-gmdb.out" "$work/mcases-upstream.out" | head -n 20 | sed 's/^/# /'
+grep -A1 'meta-fails.sql$' "$work/mcases-gmdb.out" | grep -q '!! fail'
+ok $? "master: a meta-command outside a literal fails the file"
+grep -A2 'bom.sql$' "$work/mcases-gmdb.out" | grep -qx 'select 1'
+ok $? "master: the byte order mark is not sent"
+
 done_testing

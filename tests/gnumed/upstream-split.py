@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # upstream-split.py UPSTREAM_DIR FILE... - feed SQL files to upstream's own
-# runner (pycommon/gmPsql.py from Debian's gnumed-server) with a recording
-# stand-in for the database connection, and print the statements it sends,
-# in the format of tests/helpers/sql-split.
+# runner (pycommon/gmPsql.py from Debian's gnumed-server, or from upstream's
+# development tree, whose runner is run_script()) with a recording stand-in
+# for the database connection, and print the statements it sends, in the
+# format of tests/helpers/sql-split.
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -33,6 +34,7 @@ class Cursor:
 class Conn:
     def __init__(self):
         self.sent = []
+        self.notices = []
 
     def cursor(self):
         return Cursor(self.sent)
@@ -46,7 +48,11 @@ for path in sys.argv[2:]:
     out.write('== %s\n' % path)
     conn = Conn()
     try:
-        gmPsql.Psql(conn).run(path)
+        psql = gmPsql.Psql(conn)
+        if hasattr(psql, 'run_script'):
+            psql.run_script(path)
+        else:
+            psql.run(path)
     except Exception:
         out.write('!! fail\n')
         continue

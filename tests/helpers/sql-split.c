@@ -1,5 +1,5 @@
 /*
- * sql-split FILE... - print the statements gmdb's runner would send for
+ * sql-split [-m] FILE... - print the statements gmdb's runner would send for
  * each file, in the format of tests/gnumed/upstream-split.py, which feeds
  * the same files to upstream's own runner: the two outputs must be equal.
  *
@@ -7,6 +7,8 @@
  *   -- statement
  *   TEXT
  *   !! fail          (the file would fail before or while running)
+ *
+ * -m: the runner of upstream's development tree (GM_SQL_DIALECT_MASTER).
  */
 #include "gmdb-int.h"
 
@@ -16,7 +18,14 @@
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
+	enum gm_sql_dialect dialect = GM_SQL_DIALECT_22;
+	int first = 1;
+
+	if (argc > 1 && strcmp(argv[1], "-m") == 0) {
+		dialect = GM_SQL_DIALECT_MASTER;
+		first = 2;
+	}
+	for (int i = first; i < argc; i++) {
 		struct gm_error err = GM_ERROR_INIT;
 		struct gm_sql_events ev;
 		struct gm_buf out = GM_BUF_INIT;
@@ -31,9 +40,11 @@ int main(int argc, char **argv)
 			gm_error_release(&err);
 			continue;
 		}
-		gm_sql_split(text, len, &ev);
+		gm_sql_split_dialect(text, len, dialect, &ev);
 		for (size_t j = 0; j < ev.n && !fail; j++) {
 			const struct gm_sql_event *e = &ev.v[j];
+			if (e->kind == GM_SQL_META_FAILS)
+				fail = true;
 			if (e->kind == GM_SQL_STATEMENT)
 				gm_buf_addf(&out, "-- statement\n%s\n", e->text);
 			if (e->kind == GM_SQL_SET && strcmp(e->text, "ON_ERROR_STOP") == 0) {

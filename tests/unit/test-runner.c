@@ -6,13 +6,15 @@
 
 /* The events of text, one per line: "S<line>:<text>" for statements (with
  * newlines shown as "|"), "set:NAME=VALUE", "unset:NAME", "meta:LINE",
- * "discarded:<text>". */
+ * "discarded:<text>", "fails:LINE" (master's runner only). */
+static enum gm_sql_dialect dialect = GM_SQL_DIALECT_22;
+
 static char *split(const char *text)
 {
 	struct gm_sql_events ev;
 	struct gm_buf b = GM_BUF_INIT;
 
-	gm_sql_split(text, strlen(text), &ev);
+	gm_sql_split_dialect(text, strlen(text), dialect, &ev);
 	for (size_t i = 0; i < ev.n; i++) {
 		const struct gm_sql_event *e = &ev.v[i];
 		switch (e->kind) {
@@ -30,6 +32,9 @@ static char *split(const char *text)
 			break;
 		case GM_SQL_DISCARDED:
 			gm_buf_adds(&b, "discarded:");
+			break;
+		case GM_SQL_META_FAILS:
+			gm_buf_adds(&b, "fails:");
 			break;
 		}
 		if (e->kind != GM_SQL_SET && e->kind != GM_SQL_UNSET)
@@ -94,6 +99,31 @@ int main(void)
 	SPLIT("select 'x' -- c ' d\n;\n", "S1:select 'x' \n", "a quote after '--' does not count");
 	SPLIT("select 1 as \"a-\"-1;\n", "S1:select 1 as \"a-\"-1\n", "a single '-' is text");
 	SPLIT("select 1-", "discarded:select 1-\n", "a '-' at the very end is text (the look-ahead is a space)");
+
+	/* the runner of upstream's development tree (master 8a85b32) */
+	dialect = GM_SQL_DIALECT_MASTER;
+	SPLIT("select 1;\nselect 2;\n", "S1:select 1\nS2:|select 2\n", "master: statements split as 22.x's");
+	SPLIT("\xef\xbb\xbfselect 1;\n", "S1:select 1\n", "master: a byte order mark at the start goes");
+	SPLIT("select 1;\n\xef\xbb\xbfselect 2;\n", "S1:select 1\nS2:|\xef\xbb\xbfselect 2\n",
+	      "master: one elsewhere stays");
+	SPLIT("set default_transaction_read_only to off;\nselect 1;\n", "meta:set default_transaction_read_only to off;\nS2:select 1\n",
+	      "master: set default_transaction_read_only to off is skipped");
+	SPLIT("  set\tdefault_transaction_read_only  to  on;\n", "meta:  set\tdefault_transaction_read_only  to  on;\n",
+	      "master: indented, any whitespace, 'on' too");
+	SPLIT("SET default_transaction_read_only to off;\n", "S1:SET default_transaction_read_only to off\n",
+	      "master: upper case SET is not skipped");
+	SPLIT("set default_transaction_read_only = off;\n", "S1:set default_transaction_read_only = off\n",
+	      "master: '=' instead of 'to' is not skipped");
+	SPLIT("select 'a\nset default_transaction_read_only to off;\nb';\n", "meta:set default_transaction_read_only to off;\nS1:select 'a|b'\n",
+	      "master: skipped even inside a literal");
+	SPLIT("\\set ON_ERROR_STOP 1\n \\unset ON_ERROR_STOP\nselect 1;\n",
+	      "meta:\\set ON_ERROR_STOP 1\nmeta: \\unset ON_ERROR_STOP\nS3:select 1\n", "master: \\set/\\unset ON_ERROR_STOP are skipped");
+	SPLIT("\\set ON_ERROR_STOP\n", "meta:\\set ON_ERROR_STOP\n", "master: also without a value");
+	SPLIT("\\echo hi\nselect 1;\n", "fails:\\echo hi\nS2:select 1\n", "master: another meta-command fails the file");
+	SPLIT("\\set X 1\n", "fails:\\set X 1\n", "master: \\set of another variable too");
+	SPLIT("select 'a\n\\set X 1\nb';\n", "S1:select 'a|\\set X 1|b'\n", "master: \\set inside a literal is text");
+	SPLIT("select 1\n\\\n;\n", "S1:select 1|\\|\n", "master: a lone backslash is text");
+	SPLIT(" \\echo hi;\n", "S1: \\echo hi\n", "master: an indented meta-command is sent as SQL");
 
 	/* every file upstream ships keeps its statement count (spec 3.5):
 	 * the de_DE translations file desynchronises, checked in tests/gnumed */
