@@ -1041,6 +1041,7 @@ struct gm_check {
 	bool passed;
 	char *old_sql, *new_sql;
 	char *old_value, *new_value; /* NULL for SQL NULL */
+	unsigned old_type;           /* the old value's type OID */
 	char *problem;    /* why it failed (query error, mismatch), NULL if passed */
 };
 
@@ -1071,6 +1072,17 @@ int gm_plausibility_split(const char *def, char **tag, char **old_sql, struct gm
 int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
 			struct gm_check **checks, size_t *n, struct gm_error *err);
 void gm_checks_free(struct gm_check *checks, size_t n);
+/* Master's lists: items minus every "--" comment line (appended to out). */
+void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *out);
+/* gm_plausibility_run in two halves, for an old side that exists only
+ * before the new side is ready (master: the fixed-up source, which is the
+ * clone after the fixup): the old queries on old_db now (*checks: one per
+ * pair, a failed definition or old query already marked), then the new
+ * queries on new_db and the comparisons; the results as
+ * gm_plausibility_run's. */
+int gm_plausibility_old_side(const char *old_db, const struct gm_strv *items, struct gm_check **checks, size_t *n,
+			     struct gm_error *err);
+int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t n, struct gm_error *err);
 
 /*
  * Whether two values upstream compares as equal: text values (NULL for

@@ -8,6 +8,16 @@
  * "!=". A query error, or a result without a row, fails that check only;
  * the remaining checks still run.
  *
+ * Upstream's development tree (master 8a85b32) lists "--" comment lines
+ * anywhere in the list and drops each one before pairing
+ * (gm_plausibility_master_items). Its old side is the source its
+ * upgrade-db.sh fixed up in place; gmdb fixes up the clone instead and so
+ * runs the old side on the clone after the fixup, before the update
+ * (gm_plausibility_old_side), and the new side at the end
+ * (gm_plausibility_new_side): the same values, the fixed-up source being
+ * what the clone is at that point, for every query that does not read the
+ * database's name or settings or the cluster's roles.
+ *
  * One difference on purpose: upstream's transactions are READ WRITE (and
  * whatever a check writes is rolled back when its connection closes);
  * here they are READ ONLY, so a check query that writes fails.
@@ -315,11 +325,11 @@ void gm_checks_free(struct gm_check *checks, size_t n)
 	free(checks);
 }
 
-static void run_pair(PGconn *old_conn, PGconn *new_conn, const char *def, const char *new_sql,
-		     struct gm_check *c)
+/* A pair's definition and its old query: false (c->problem set) if the
+ * check fails already */
+static bool run_old(PGconn *old_conn, const char *def, const char *new_sql, struct gm_check *c)
 {
 	struct gm_error split_err = GM_ERROR_INIT;
-	unsigned old_type, new_type;
 	char *problem;
 
 	memset(c, 0, sizeof(*c));
@@ -328,31 +338,113 @@ static void run_pair(PGconn *old_conn, PGconn *new_conn, const char *def, const 
 		c->tag = gm_xstrdup("?");   /* what upstream's log calls it */
 		c->problem = gm_xstrdup(split_err.message);
 		gm_error_release(&split_err);
-		return;
+		return false;
 	}
-	if (!run_query(old_conn, c->old_sql, &c->old_value, &old_type, &problem)) {
+	if (!run_query(old_conn, c->old_sql, &c->old_value, &c->old_type, &problem)) {
 		c->problem = gm_xasprintf("SQL error in the old database: %s", problem);
 		free(problem);
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* The new query of a check whose old side succeeded, and the comparison */
+static void run_new(PGconn *new_conn, struct gm_check *c)
+{
+	unsigned new_type;
+	char *problem;
+
 	if (!run_query(new_conn, c->new_sql, &c->new_value, &new_type, &problem)) {
 		c->problem = gm_xasprintf("SQL error in the new database: %s", problem);
 		free(problem);
 		return;
 	}
-	if (!gm_plausibility_equal(c->old_value, old_type, c->new_value, new_type)) {
+	if (!gm_plausibility_equal(c->old_value, c->old_type, c->new_value, new_type)) {
 		bool same_text = c->old_value && c->new_value && strcmp(c->old_value, c->new_value) == 0;
 		c->problem = gm_xasprintf("data mismatch: expected %s (in old database), found %s (in new database)%s",
 					  c->old_value ? c->old_value : "NULL", c->new_value ? c->new_value : "NULL",
 					  same_text ? ", values of types that never compare equal" : "");
 		if (same_text) {
-			char *p = gm_xasprintf("%s (type OIDs %u and %u)", c->problem, old_type, new_type);
+			char *p = gm_xasprintf("%s (type OIDs %u and %u)", c->problem, c->old_type, new_type);
 			free(c->problem);
 			c->problem = p;
 		}
 		return;
 	}
 	c->passed = true;
+}
+
+static void run_pair(PGconn *old_conn, PGconn *new_conn, const char *def, const char *new_sql,
+		     struct gm_check *c)
+{
+	if (run_old(old_conn, def, new_sql, c))
+		run_new(new_conn, c);
+}
+
+static void log_result(const struct gm_check *c)
+{
+	if (c->passed)
+		gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
+	else
+		gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
+}
+
+void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *out)
+{
+	for (size_t i = 0; items && i < items->n; i++)
+		if (strncmp(items->v[i], "--", 2) != 0)
+			gm_strv_push(out, items->v[i]);
+		else
+			gm_log(GM_LOG_DEBUG, "plausibility check comment: %s", items->v[i]);
+}
+
+int gm_plausibility_old_side(const char *old_db, const struct gm_strv *items, struct gm_check **checks, size_t *n,
+			     struct gm_error *err)
+{
+	PGconn *old_conn;
+	struct gm_check *list;
+	size_t count = 0;
+
+	*checks = NULL;
+	*n = 0;
+	if (!items)
+		return GM_OK;
+	if (items->n % 2)
+		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
+	old_conn = open_side(old_db, "plausibility check: old", err);
+	if (!old_conn)
+		return GM_EFAIL;
+	list = gm_xcalloc(items->n / 2 + 1, sizeof(*list));
+	for (size_t i = 0; i + 1 < items->n; i += 2) {
+		if (strncmp(items->v[i], "--", 2) == 0)
+			continue;
+		run_old(old_conn, items->v[i], items->v[i + 1], &list[count++]);
+	}
+	gm_conn_close(old_conn);
+	*checks = list;
+	*n = count;
+	return GM_OK;
+}
+
+int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t n, struct gm_error *err)
+{
+	PGconn *new_conn = open_side(new_db, "plausibility check: new", err);
+	size_t failed = 0;
+
+	if (!new_conn)
+		return GM_EFAIL;
+	for (size_t i = 0; i < n; i++) {
+		struct gm_check *c = &checks[i];
+		if (!c->problem && !c->passed)
+			run_new(new_conn, c);
+		log_result(c);
+		if (!c->passed)
+			failed++;
+	}
+	gm_conn_close(new_conn);
+	if (failed)
+		return gm_error_set(err, GM_ECHECK, "%zu of %zu plausibility checks failed", failed, n);
+	return GM_OK;
 }
 
 int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
@@ -389,12 +481,9 @@ int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_
 		}
 		run_pair(old_conn, new_conn, items->v[i], items->v[i + 1], c);
 		count++;
-		if (c->passed) {
-			gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
-		} else {
+		log_result(c);
+		if (!c->passed)
 			failed++;
-			gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
-		}
 	}
 	gm_conn_close(old_conn);
 	gm_conn_close(new_conn);

@@ -1,8 +1,10 @@
 /*
  * plausibility-run - test driver: run gm_plausibility_run() on two databases
  *
- *   plausibility-run OLD_DB NEW_DB ITEMS_FILE
+ *   plausibility-run [-m] [-s] OLD_DB NEW_DB ITEMS_FILE
  *
+ * -m: the list is master's (its "--" comment lines dropped first);
+ * -s: in two halves (gm_plausibility_old_side, then _new_side).
  * ITEMS_FILE holds the conf list's items, one a line (as upstream's conf reader
  * hands them over: stripped). Prints one line per check run:
  *   ok|FAIL <TAB> tag <TAB> old value <TAB> new value <TAB> problem
@@ -24,11 +26,20 @@ int main(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
+	bool master = false, halves = false;
 	int rc;
 
 	gm_log_init("plausibility-run");
+	while (argc > 1 && (strcmp(argv[1], "-m") == 0 || strcmp(argv[1], "-s") == 0)) {
+		if (argv[1][1] == 'm')
+			master = true;
+		else
+			halves = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 4) {
-		fputs("usage: plausibility-run OLD_DB NEW_DB ITEMS_FILE\n", stderr);
+		fputs("usage: plausibility-run [-m] [-s] OLD_DB NEW_DB ITEMS_FILE\n", stderr);
 		return GM_EXIT_USAGE;
 	}
 	in = fopen(argv[3], "r");
@@ -43,7 +54,19 @@ int main(int argc, char **argv)
 	}
 	free(line);
 	fclose(in);
-	rc = gm_plausibility_run(argv[1], argv[2], &items, &checks, &n, &err);
+	if (master) {
+		struct gm_strv all = items, empty = GM_STRV_INIT;
+		items = empty;
+		gm_plausibility_master_items(&all, &items);
+		gm_strv_release(&all);
+	}
+	if (halves) {
+		rc = gm_plausibility_old_side(argv[1], &items, &checks, &n, &err);
+		if (rc == GM_OK)
+			rc = gm_plausibility_new_side(argv[2], checks, n, &err);
+	} else {
+		rc = gm_plausibility_run(argv[1], argv[2], &items, &checks, &n, &err);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_check *c = &checks[i];
 		printf("%s\t%s\t%s\t%s\t%s\n", c->passed ? "ok" : "FAIL", c->tag,

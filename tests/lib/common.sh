@@ -201,15 +201,22 @@ need_upstream_master() {
 	GMDB_UPSTREAM_MASTER_DIR=$dir/server
 }
 
-# master_v23 LOG TARGET: a v23 made by upstream's development engine from a
-# copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of gnumed_v22 in
-# place, then the update), renamed TARGET; the copy of v22 is dropped.
-# Needs need_upstream_master and serialize_gnumed_tests (it uses the real
-# names). Runs as root: the engine becomes postgres itself.
+# master_v23 LOG TARGET [FIXED]: a v23 made by upstream's development engine
+# from a copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of
+# gnumed_v22 in place, then the update), renamed TARGET; the fixed-up copy
+# of v22 is renamed FIXED, or dropped. Needs need_upstream_master and
+# serialize_gnumed_tests (it uses the real names). Runs as root: the
+# engine becomes postgres itself.
 master_v23() {
-	local log=$1 target=$2
+	local log=$1 target=$2 fixed=${3:-}
 	clone_db gmref_v22 gnumed_v22 && drop_db gnumed_v23 && drop_db "$target" || return 1
+	[ -z "$fixed" ] || drop_db "$fixed" || return 1
 	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
 		--log-file="$log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$log.out" 2>&1 || return 1
-	sql postgres -c "ALTER DATABASE gnumed_v23 RENAME TO \"$target\"" >/dev/null && drop_db gnumed_v22
+	sql postgres -c "ALTER DATABASE gnumed_v23 RENAME TO \"$target\"" >/dev/null || return 1
+	if [ -n "$fixed" ]; then
+		sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO \"$fixed\"" >/dev/null
+	else
+		drop_db gnumed_v22
+	fi
 }
