@@ -283,10 +283,11 @@ static const struct gm_generation generations[] = {
 	  .bootstrap = gmaster_bootstrap, .parts = gmaster_parts, .n_parts = N_OF(gmaster_parts),
 	  .other_modules = gmaster_other_modules, .sections = gmaster_sections, .n_sections = N_OF(gmaster_sections),
 	  .admin_grants = true, .audit = &gm_audit_generator_master, .sql_dialect = GM_SQL_DIALECT_MASTER,
-	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates) and its SQL runner "
-			    "(gmPsql.py's run_script), but not yet its definition format ([cluster], \"source "
-			    "database\", the aggregate upgrade_db-v22_v23.conf with the fixup applied in the clone), "
-			    "its role steps, its constraint and collation checks or its security settings" },
+	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates), its SQL runner "
+			    "(gmPsql.py's run_script), its definition reader (gmCfgINI.py) and its plausibility "
+			    "checks, but not yet its steps: the roles of [cluster] and [GnuMed defaults], the "
+			    "aggregate upgrade_db-v22_v23.conf with the fixup applied in the clone, the database "
+			    "settings, the constraint and collation checks and the security settings" },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)

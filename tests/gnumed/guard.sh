@@ -124,7 +124,7 @@ for args in "21 22" "22 23"; do
 		"upstream's engine is master 8a85b32's .*which gmdb recognises but does not reproduce yet" \
 		gm-upgrade_server --no-backup --yes --upstream-dir "$mtree" $args
 done
-like "$err" 'detail: gmdb has its audit generator .*and its SQL runner .*but not yet its definition format' "and says what is missing"
+like "$err" 'detail: gmdb has its audit generator .*its SQL runner .*but not yet its steps' "and says what is missing"
 refused "upstream's development tree, fixup" 'is master 8a85b32.s .*does not reproduce yet' \
 	gm-fixup_server --upstream-dir "$mtree" 22
 master_copy() {
