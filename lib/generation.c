@@ -282,6 +282,10 @@ static const struct gm_generation generations[] = {
 	  .releases = "upstream's development tree at ncqgm/gnumed master 8a85b32, the future gnumed-server 23",
 	  .bootstrap = gmaster_bootstrap, .parts = gmaster_parts, .n_parts = N_OF(gmaster_parts),
 	  .other_modules = gmaster_other_modules, .sections = gmaster_sections, .n_sections = N_OF(gmaster_sections),
+	  /* admin_grants: the nearest of the two, unused while the generation is
+	   * refused; master's own role steps (GRANT "gm-logins" TO gm-dbo WITH
+	   * ADMIN OPTION, ALTER ROLE gm-dbo CREATEDB CREATEROLE, the groups and
+	   * the target's group WITH ADMIN OPTION to gm-dbo) are yet to be reproduced */
 	  .admin_grants = true, .audit = &gm_audit_generator_master, .sql_dialect = GM_SQL_DIALECT_MASTER,
 	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates), its SQL runner "
 			    "(gmPsql.py's run_script), its definition reader (gmCfgINI.py) and its plausibility "
