@@ -86,12 +86,21 @@ need_reference() {
 			{ echo "upstream's bootstrapper is missing: apt-get install gnumed-server python3-psycopg2" >&2; exit 1; }
 		logdir="$GMDB_CLUSTER/reference"
 		mkdir -p "$logdir" && chmod 777 "$logdir"
-		echo "# building gnumed_v2 ... gnumed_v21 with upstream's bootstrapper (about two minutes)" >&2
-		for v in $(seq 2 22); do
-			sql postgres -c "DROP DATABASE IF EXISTS gnumed_v$v" >/dev/null 2>&1
-			sql postgres -c "DROP DATABASE IF EXISTS gmref_v$v" >/dev/null 2>&1
+		# Upstream's bootstrapper creates databases from template1 and
+		# fails if another session is on template1 at that moment (a
+		# test's tool, its maintenance connection): a second and third try,
+		# the failed try's log kept beside.
+		for attempt in 1 2 3; do
+			echo "# building gnumed_v2 ... gnumed_v21 with upstream's bootstrapper (about two minutes)" >&2
+			for v in $(seq 2 22); do
+				sql postgres -c "DROP DATABASE IF EXISTS gnumed_v$v" >/dev/null 2>&1
+				sql postgres -c "DROP DATABASE IF EXISTS gmref_v$v" >/dev/null 2>&1
+			done
+			PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/build-reference.sh" 21 "$logdir" >&2 && break
+			[ "$attempt" = 3 ] && exit 1
+			for f in "$logdir"/*.log "$logdir"/*.out; do mv -f "$f" "${f%.*}.failed-$attempt.${f##*.}"; done
+			echo "# upstream's bootstrapper failed (try $attempt; its logs: $logdir/*.failed-$attempt.log): once more" >&2
 		done
-		PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/build-reference.sh" 21 "$logdir" >&2 || exit 1
 		echo "# building gnumed_v22 with upstream's update_db-v21_v22.conf" >&2
 		PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/run-upstream.sh" update_db-v21_v22.conf "$logdir/upstream-v21_v22" >&2 || exit 1
 		for v in $(seq 2 22); do
