@@ -7,8 +7,12 @@
 -- hash stays what it was. Run as the superuser or gm-dbo. Per patient:
 -- an identity, a name, a clin.patient row, 6 encounters, 2 health issues
 -- with an open episode each and 1 episode without issue, 4 SOAP notes and 3
--- test results per encounter, and 2 documents of one page each that hold
--- doc_kb KiB of incompressible binary content between them.
+-- test results per encounter, 2 documents of one page each that hold
+-- doc_kb KiB of incompressible binary content between them, a home address
+-- and a phone number, and a vaccination history of 10 shots (the first
+-- five the childhood series, the rest boosters and flu shots: several
+-- shots per indication, so that the "latest vaccination" views have
+-- something to choose), each at its own date two months or more apart.
 \set ON_ERROR_STOP 1
 \if :{?patients}
 \else
@@ -101,7 +105,37 @@ insert into blobs.doc_obj (fk_doc, seq_idx, fk_intended_reviewer, filename, data
 	select d.pk, 1, (select min(pk) from dem.staff), 'letter-' || d.pk || '.jpg',
 		int4send(d.pk) || substring(b.b from 1 + (d.pk * 7919) % :doc_bytes for :doc_bytes - 4)
 	from gen_doc d, gen_block b order by d.pk;
+
+-- addresses and phone numbers
+create temp table gen_addr as
+	select p.i, p.pk as pk_identity, nextval('dem.address_id_seq')::int as pk,
+		(select array_agg(id order by id) from dem.street) as streets
+	from gen_pat p;
+insert into dem.address (id, id_street, number)
+	select pk, streets[1 + i % array_length(streets, 1)], (1 + i / 11)::text from gen_addr order by i;
+insert into dem.lnk_person_org_address (id_identity, id_address, id_type)
+	select pk_identity, pk, (select min(id) from dem.address_type) from gen_addr order by i;
+insert into dem.lnk_identity2comm (fk_identity, url, fk_type)
+	select pk_identity, '+49 30 ' || (1000000 + i)::text, (select pk from dem.enum_comm_types where description = 'homephone')
+	from gen_addr order by i;
+
+-- vaccination histories: 10 shots a patient, vaccines drawn from those
+-- with indications, a shot's date 60 days and more after the one before
+-- (never two within the week the duplicate warning looks at)
+create temp table gen_vaccine as
+	select row_number() over (order by pk_vaccine) - 1 as n, pk_vaccine
+	from (select distinct pk_vaccine from clin.v_lnk_vaccine2inds) v;
+insert into clin.vaccination (fk_encounter, fk_episode, clin_when, fk_vaccine, batch_no, site, fk_provider)
+	select e.pk, ep.pk, timestamptz '1995-01-01 10:00 UTC' + (p.i % 3000) * interval '1 day' + s * interval '61 days',
+		v.pk_vaccine, 'B' || (p.i * 10 + s), 'left deltoid', (select min(pk) from dem.staff)
+	from gen_pat p
+	cross join generate_series(0, 9) s
+	join gen_enc e on e.i = p.i and e.e = 1 + s % 6
+	join lateral (select pk from gen_epi where i = p.i order by pk desc limit 1) ep on true
+	join gen_vaccine v on v.n = (case when s < 5 then s * 3 else (p.i * 7 + s * 13) end) % (select count(*) from gen_vaccine)
+	order by p.i, s;
 \timing off
-select format('generated %s patients: %s encounters, %s notes, %s test results, %s documents (%s)',
+select format('generated %s patients: %s encounters, %s notes, %s test results, %s documents (%s), %s addresses, %s vaccinations',
 	:patients, (select count(*) from gen_enc), (select count(*) * 4 from gen_enc), (select count(*) * 3 from gen_enc),
-	(select count(*) from gen_doc), pg_size_pretty((select sum(length(data)) from blobs.doc_obj o join gen_doc d on d.pk = o.fk_doc)));
+	(select count(*) from gen_doc), pg_size_pretty((select sum(length(data)) from blobs.doc_obj o join gen_doc d on d.pk = o.fk_doc)),
+	(select count(*) from gen_addr), (select count(*) * 10 from gen_pat));
