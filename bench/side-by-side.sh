@@ -1,0 +1,131 @@
+#!/bin/bash
+# side-by-side.sh - upstream's whole upgrade against gmdb's, at several sizes, with and without backup
+#
+#   bench/side-by-side.sh [ROUNDS [SOURCE ...]]    (default: 1 round; gmref_v21)
+#
+# For each SOURCE (a v21 database: gmref_v21, or one made by gen-practice.sh)
+# and each mode (no backup, backup), ROUNDS rounds, each on fresh copies of
+# the same SOURCE, the two engines in alternating order:
+#
+#  upstream  what upstream's gm-upgrade_server runs (upgrade-db.sh), timed
+#            as a whole: its preamble's pg_dump of gnumed_v21 (with backup:
+#            --format=tar into a file; no-backup: the checksum pass,
+#            --compress=0 --no-sync --format=custom to /dev/null), then its
+#            engine on update_db-v21_v22.conf (tests/gnumed/run-upstream.sh);
+#            as the superuser where upstream's script logs in as gm-dbo
+#  gmdb      gm-upgrade_server --yes --json [--no-backup] 21 22
+#
+# Both results must have the v22 schema hash and compare equal
+# (compare-db.sh, run times masked; generated sources: the documents'
+# content by checksum). Prints one line per round and writes
+# $BENCH_OUT (default bench/runs/side-by-side.tsv, appended): source, MB,
+# mode, round, upstream's dump and engine seconds, gmdb's wall time and its
+# steps, the share, the load, the verdict. bench/plot.sh draws it.
+. "$(dirname "$0")/lib.sh"
+rounds=${1:-1}
+shift || true
+[ $# -gt 0 ] || set -- gmref_v21
+out=${BENCH_OUT:-$GMDB_SRCDIR/bench/runs/side-by-side.tsv}
+modes=${BENCH_MODES:-nobackup backup}
+need_reference
+make_work side
+bdir=$work/backups
+mkdir -p "$bdir" && chmod 777 "$bdir"
+cleanup() {
+	drop_names gnumed_v21 gnumed_v22
+	names_unlock
+	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+blobsum() { sql "$1" -c "SELECT count(*) || ' documents, md5 ' || md5(string_agg(md5(data), '' ORDER BY pk)) FROM blobs.doc_obj"; }
+
+prepare() {  # source
+	quiet drop_db gnumed_v22 && quiet clone_db "$1" gnumed_v21 || bail "could not copy $1 to gnumed_v21"
+	sql gnumed_v21 -c 'CHECKPOINT' >/dev/null
+}
+keep() {
+	local h
+	h=$(schema_hash gnumed_v22) || bail "no gnumed_v22 after the run"
+	[ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
+	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO $1" >/dev/null &&
+	quiet drop_db gnumed_v21 || bail "could not keep the result as $1"
+}
+
+# upstream: sets td (dump) and te (engine)
+run_upstream() {  # mode label
+	local t0 t1 t2 pgdump
+	pgdump=/usr/lib/postgresql/$(sql postgres -c "SELECT current_setting('server_version_num')::int / 10000")/bin/pg_dump
+	t0=$(now)
+	if [ "$1" = backup ]; then
+		PGUSER=postgres "$pgdump" --dbname=gnumed_v21 --format=tar --file="$bdir/upstream.tar" ||
+			bail "upstream's backup failed"
+	else
+		PGUSER=postgres "$pgdump" --dbname=gnumed_v21 --compress=0 --no-sync --format=custom --file=/dev/null ||
+			bail "upstream's checksum pass failed"
+	fi
+	t1=$(now)
+	PGUSER=postgres "$UPSTREAM_RUN" update_db-v21_v22.conf "$work/upstream-$2" || bail "upstream's engine failed ($2)"
+	t2=$(now)
+	rm -f "$bdir/upstream.tar"
+	td=$(elapsed "$t0" "$t1") te=$(elapsed "$t1" "$t2")
+}
+
+run_gmdb() {  # mode label
+	local t0 t1 opt=--no-backup
+	[ "$1" = backup ] && opt=
+	t0=$(now)
+	GMDB_BACKUP_DIR=$bdir gm-upgrade_server --yes --json $opt 21 22 >"$work/gmdb-$2.json" 2>"$work/gmdb-$2.err" ||
+		{ tail -n 20 "$work/gmdb-$2.err" >&2; bail "gm-upgrade_server failed ($2)"; }
+	t1=$(now)
+	rm -rf "${bdir:?}"/backup-*
+	tg=$(elapsed "$t0" "$t1")
+	steps=$(/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(" ".join("%s=%.1f" % (s["step"].replace(" ", "_"), s["seconds"]) for s in d["steps"]))' "$work/gmdb-$2.json")
+	early=$(grep -c 'may have changed since it was cloned' "$work/gmdb-$2.err" || true)
+}
+
+echo "# gmdb bench/side-by-side.sh: $rounds round(s) of $* ($modes)"
+machine
+[ -s "$out" ] || printf 'source\tMB\tmode\tround\tfirst\tupstream_dump\tupstream_engine\tupstream\tgmdb\tshare\tload\tgmdb_steps\tequal\n' >"$out"
+for src in "$@"; do
+	mb=$(sql postgres -c "SELECT pg_database_size('$src') / 1000000")
+	for mode in $modes; do
+		for r in $(seq "$rounds"); do
+			names_lock
+			if [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
+			load=$(loadavg)
+			for who in $order; do
+				prepare "$src"
+				if [ "$who" = upstream ]; then
+					run_upstream "$mode" "$src-$mode-$r"
+					keep bench_up_v22
+				else
+					run_gmdb "$mode" "$src-$mode-$r"
+					keep bench_gm_v22
+				fi
+			done
+			names_unlock
+			load="$load / $(loadavg)"
+			masks=("${MASKS[@]}")
+			[ "$src" = gmref_v21 ] || masks+=(-m blobs.doc_obj.data)
+			if cmp=$(compare_results "$work" bench_up_v22 bench_gm_v22 "${masks[@]}"); then
+				same="equal: $cmp"
+				if [ "$src" != gmref_v21 ]; then
+					b1=$(blobsum bench_up_v22) b2=$(blobsum bench_gm_v22)
+					[ "$b1" = "$b2" ] || bail "$src $mode round $r: the documents differ: $b1 vs $b2"
+					same="$same; documents equal: $b1"
+				fi
+			else
+				BENCH_KEEP=1
+				bail "$src $mode round $r: upstream's and gmdb's v22 differ (see above)"
+			fi
+			tu=$(awk -v a="$td" -v b="$te" 'BEGIN { printf "%.2f", a + b }')
+			share=$(awk -v a="$tg" -v b="$tu" 'BEGIN { printf "%.2f", a / b }')
+			[ "$early" = 0 ] || steps="$steps (early checks run again)"
+			printf '%s %s MB %-8s round %d (%s first): upstream %7.2f s (dump %.2f + engine %.2f)  gmdb %7.2f s  share %s  load %s\n  gmdb steps: %s\n  %s\n' \
+				"$src" "$mb" "$mode" "$r" "${order%% *}" "$tu" "$td" "$te" "$tg" "$share" "$load" "$steps" "$same"
+			printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$mb" "$mode" "$r" "${order%% *}" \
+				"$td" "$te" "$tu" "$tg" "$share" "$load" "$steps" "$same" >>"$out"
+		done
+	done
+done
