@@ -1148,8 +1148,9 @@ static int check_snapshot(struct proc *p, struct gm_error *err)
 	if (!c)
 		return GM_EFAIL;
 	/* A session gmdb itself has just closed (the announcement's, say) is
-	 * gone from the server a moment after the client: while gmdb's are the
-	 * only ones, look again for up to 5 s before counting them. */
+	 * gone from the server a moment after the client: while any of gmdb's
+	 * are among them, look again for up to 5 s before counting them (a
+	 * foreign session beside them is still named alone). */
 	for (int tries = 0;; tries++) {
 		int own = 0;
 		n = 0;
@@ -1165,7 +1166,7 @@ static int check_snapshot(struct proc *p, struct gm_error *err)
 					    PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 			}
 		PQclear(res);
-		if (rc < 0 || n == 0 || own < n || tries >= 50)
+		if (rc < 0 || n == 0 || own == 0 || tries >= 50)
 			break;
 		usleep(100000);
 	}
