@@ -227,6 +227,34 @@ void gm_conn_log_notice(void *arg, const PGresult *res)
 	       sev ? ": " : "", msg ? msg : PQresultErrorMessage(res));
 }
 
+/* How many connections this process opened to each database (the early
+ * plausibility checks tell their own sessions on the source from others'). */
+static struct opened {
+	char *db;
+	long n;
+} *opened;
+static size_t n_opened;
+
+static void count_opened(const char *db)
+{
+	for (size_t i = 0; i < n_opened; i++)
+		if (strcmp(opened[i].db, db) == 0) {
+			opened[i].n++;
+			return;
+		}
+	opened = gm_xrealloc(opened, (n_opened + 1) * sizeof(*opened));
+	opened[n_opened].db = gm_xstrdup(db);
+	opened[n_opened++].n = 1;
+}
+
+long gm_conn_opened(const char *db)
+{
+	for (size_t i = 0; i < n_opened; i++)
+		if (strcmp(opened[i].db, db) == 0)
+			return opened[i].n;
+	return 0;
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
 			 struct gm_error *err)
 {
@@ -256,6 +284,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		return NULL;
 	}
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
+	count_opened(dbname);
 	if (!where_host && PQhost(conn) && *PQhost(conn)) {
 		/* the server this run works on, for the commands its hints print */
 		where_host = gm_xstrdup(PQhost(conn));

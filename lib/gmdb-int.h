@@ -280,6 +280,8 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
 void gm_conn_log_notice(void *arg, const PGresult *res);
+/* How many connections this process has opened to database db so far. */
+long gm_conn_opened(const char *db);
 /* For a root process that stays root: act as the postgres OS user (effective
  * ids, enter true) until called with false. */
 int gm_conn_as_postgres(bool enter, struct gm_error *err);
@@ -1057,10 +1059,10 @@ int gm_plausibility_split(const char *def, char **tag, char **old_sql, struct gm
  * Run upstream's "upgrade plausibility checks" (spec 5): items as listed in
  * the conf, taken pairwise (definition, new query); a pair whose definition
  * starts with "--" is skipped and not returned. Each old query runs on
- * old_db, each new one on new_db, over two connections of their own (the
- * default user, upstream: the superuser; the databases' own search_path),
- * inside read-only SERIALIZABLE transactions that a failed query rolls
- * back. Row 0 column 0 of each result is compared the way Python compares
+ * old_db, each new one on new_db, as the databases' owner (the databases'
+ * own search_path), on two connections to each at once, inside read-only
+ * SERIALIZABLE transactions that a failed query rolls back; a new query
+ * runs only where the old one gave a value. Row 0 column 0 of each result is compared the way Python compares
  * the values psycopg2 makes of them. *checks (n of them, caller frees with
  * gm_checks_free) lists every check run; old_sql is NULL where the
  * definition could not be split (tag "?", as upstream logs it). GM_OK if
@@ -1083,6 +1085,36 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
 int gm_plausibility_old_side(const char *old_db, const struct gm_strv *items, struct gm_check **checks, size_t *n,
 			     struct gm_error *err);
 int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t n, struct gm_error *err);
+
+/*
+ * The same run in parts, so that the old side can run early, on the
+ * source, while the clone is upgraded (gm_plausibility_run is prepare +
+ * finish). prepare parses items (NULL: the option is absent; GM_EUSAGE for
+ * an odd number, nothing connected); *p is freed with
+ * gm_plausibility_free, which also stops an old side still running.
+ *
+ * start_old opens one owner connection to old_db (in the calling thread)
+ * and runs every old query on it in a background thread, which neither
+ * logs nor touches anything but that connection. The caller must make
+ * sure that old_db does not change from then until the results are used:
+ * wait_old waits for the thread (GM_EFAIL when a signal came first: the
+ * thread is stopped); discard_old cancels it or throws its results away
+ * (they are then run again by finish).
+ *
+ * finish runs the old side where no early results are kept (on up to jobs
+ * connections at once), then the new side on new_db on up to jobs
+ * connections, only where the old query gave a value, and fills *checks
+ * in list order, with the messages and statuses of gm_plausibility_run.
+ */
+struct gm_plausibility;
+int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **p, struct gm_error *err);
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err);
+bool gm_plausibility_old_running(const struct gm_plausibility *p);
+int gm_plausibility_wait_old(struct gm_plausibility *p);
+void gm_plausibility_discard_old(struct gm_plausibility *p);
+int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
+			   struct gm_check **checks, size_t *n, struct gm_error *err);
+void gm_plausibility_free(struct gm_plausibility *p);
 
 /*
  * Whether two values upstream compares as equal: text values (NULL for

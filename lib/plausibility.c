@@ -24,9 +24,15 @@
  */
 #include "gmdb-int.h"
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SEPARATOR "::::"
 
@@ -241,6 +247,244 @@ static char *pg_problem(PGresult *res, PGconn *conn)
 }
 
 /*
+ * A check query runs the way gmPG2.run_ro_queries() runs it on upstream's
+ * non-autocommit connection: in the open transaction (one is begun if
+ * none is open), rolled back after an error only; row 0 column 0 is its
+ * value. The queries of one side are spread over one or more connections
+ * of that side (sent with PQsendQuery, the simple protocol psycopg2 uses:
+ * several statements allowed, the last one's result counts), each with a
+ * transaction of its own: the databases do not change while the checks
+ * run (upgrade.c makes sure of it for the source), so every connection
+ * sees the same data.
+ */
+struct job {
+	const char *sql;
+	bool run;         /* to be run on this side */
+	bool done, got;
+	char *value;      /* row 0 column 0, NULL for SQL NULL */
+	unsigned type;
+	char *problem;
+};
+
+struct side {
+	PGconn **conns;
+	PGcancel **cancels;
+	int k;
+	struct job *jobs;
+	size_t n;
+	bool log_sql;      /* false in the background thread: the library logs from one thread */
+	atomic_int *stop;  /* set: cancel what runs and give up */
+};
+
+static void job_reset(struct job *j)
+{
+	free(j->value);
+	free(j->problem);
+	j->value = j->problem = NULL;
+	j->done = j->got = false;
+	j->type = 0;
+}
+
+static char *begin_transaction(PGconn *conn)
+{
+	PGresult *res;
+	char *problem = NULL;
+
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return NULL;
+	res = PQexec(conn, "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		problem = pg_problem(res, conn);
+	PQclear(res);
+	return problem;
+}
+
+/* The outcome of a query whose last result is res (NULL: the connection failed). */
+static void job_finish(struct job *j, PGconn *conn, PGresult *res)
+{
+	j->done = true;
+	switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
+	case PGRES_TUPLES_OK:
+		if (PQntuples(res) > 0 && PQnfields(res) > 0) {
+			if (!PQgetisnull(res, 0, 0))
+				j->value = gm_xstrdup(PQgetvalue(res, 0, 0));
+			j->type = PQftype(res, 0);
+			j->got = true;
+		} else {
+			j->problem = gm_xstrdup(PQnfields(res) > 0 ? "the query returned no rows"
+								  : "the query returned no columns");
+		}
+		break;
+	case PGRES_COMMAND_OK:
+	case PGRES_EMPTY_QUERY:
+		j->problem = gm_xstrdup("the query returned no result set");
+		break;
+	default: {
+		PGresult *rb;
+		j->problem = pg_problem(res, conn);
+		rb = PQexec(conn, "ROLLBACK");
+		PQclear(rb);
+		break;
+	}
+	}
+}
+
+/* Send the next job to be run on conn; false when none is left. */
+static struct job *dispatch(struct side *s, PGconn *conn, size_t *next)
+{
+	while (*next < s->n) {
+		struct job *j = &s->jobs[(*next)++];
+		char *problem;
+
+		if (!j->run || j->done)
+			continue;
+		if ((problem = begin_transaction(conn))) {
+			j->problem = problem;
+			j->done = true;
+			continue;
+		}
+		if (s->log_sql)
+			gm_log(GM_LOG_SQL, "%s", j->sql);
+		if (!PQsendQuery(conn, j->sql)) {
+			j->problem = pg_problem(NULL, conn);
+			j->done = true;
+			continue;
+		}
+		return j;
+	}
+	return NULL;
+}
+
+/* Run the side's jobs on its connections, in list order, as many at once
+ * as there are connections. */
+static void run_side(struct side *s)
+{
+	struct job **cur = gm_xcalloc((size_t)s->k, sizeof(*cur));
+	PGresult **last = gm_xcalloc((size_t)s->k, sizeof(*last));
+	struct pollfd *fds = gm_xcalloc((size_t)s->k, sizeof(*fds));
+	size_t next = 0;
+
+	for (;;) {
+		int busy = 0;
+
+		for (int i = 0; i < s->k; i++) {
+			if (!cur[i] && !(s->stop && atomic_load(s->stop)))
+				cur[i] = dispatch(s, s->conns[i], &next);
+			fds[i].fd = cur[i] ? PQsocket(s->conns[i]) : -1;
+			fds[i].events = POLLIN;
+			fds[i].revents = 0;
+			busy += cur[i] != NULL;
+		}
+		if (!busy)
+			break;
+		if (s->stop && atomic_load(s->stop)) {
+			char buf[256];
+			for (int i = 0; i < s->k; i++)
+				if (cur[i] && s->cancels && s->cancels[i])
+					PQcancel(s->cancels[i], buf, sizeof(buf));
+		}
+		if (poll(fds, (nfds_t)s->k, 200) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < s->k; i++) {
+			if (!cur[i] || !(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+				continue;
+			if (!PQconsumeInput(s->conns[i])) {
+				PQclear(last[i]);
+				last[i] = NULL;
+				job_finish(cur[i], s->conns[i], NULL);
+				cur[i] = NULL;
+				continue;
+			}
+			while (!PQisBusy(s->conns[i])) {
+				PGresult *res = PQgetResult(s->conns[i]);
+				if (!res) {
+					job_finish(cur[i], s->conns[i], last[i]);
+					PQclear(last[i]);
+					last[i] = NULL;
+					cur[i] = NULL;
+					break;
+				}
+				/* as PQexec: the last result, but an error once there stays */
+				if (last[i] && PQresultStatus(last[i]) == PGRES_FATAL_ERROR) {
+					PQclear(res);
+				} else {
+					PQclear(last[i]);
+					last[i] = res;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < s->k; i++)
+		PQclear(last[i]);
+	free(cur);
+	free(last);
+	free(fds);
+}
+
+static PGconn *open_side(const char *db, const char *label, struct gm_error *err)
+{
+	/* the checks read the owner's views and call the owner's functions:
+	 * as the owner, never as the superuser */
+	PGconn *conn = gm_owner_open(db, NULL, label, 0, err);
+	PGresult *res;
+
+	if (!conn)
+		return NULL;
+	/* upstream's sessions (spec 2.2); failures are ignored as upstream ignores them */
+	res = PQexec(conn, "SET plpgsql.extra_warnings TO 'all'");
+	PQclear(res);
+	res = PQexec(conn, "SET plpgsql.extra_errors TO 'all'");
+	PQclear(res);
+	return conn;
+}
+
+static int side_open(struct side *s, const char *db, const char *label, int k, struct gm_error *err)
+{
+	s->conns = gm_xcalloc((size_t)k, sizeof(*s->conns));
+	s->cancels = gm_xcalloc((size_t)k, sizeof(*s->cancels));
+	s->k = 0;
+	for (int i = 0; i < k; i++) {
+		if (!(s->conns[i] = open_side(db, label, err)))
+			return GM_EFAIL;
+		s->cancels[i] = PQgetCancel(s->conns[i]);
+		s->k++;
+	}
+	return GM_OK;
+}
+
+static void side_close(struct side *s)
+{
+	for (int i = 0; i < s->k; i++) {
+		PQfreeCancel(s->cancels[i]);
+		gm_conn_close(s->conns[i]);
+	}
+	free(s->conns);
+	free(s->cancels);
+	s->conns = NULL;
+	s->cancels = NULL;
+	s->k = 0;
+}
+
+void gm_checks_free(struct gm_check *checks, size_t n)
+{
+	if (!checks)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(checks[i].tag);
+		free(checks[i].old_sql);
+		free(checks[i].new_sql);
+		free(checks[i].old_value);
+		free(checks[i].new_value);
+		free(checks[i].problem);
+	}
+	free(checks);
+}
+
+/* ------------------------------------------------------------------ */
+/* In two halves, one connection each (gm_plausibility_old_side/_new_side) */
+/* ------------------------------------------------------------------ */
+
+/*
  * Run one check query the way gmPG2.run_ro_queries() runs it on upstream's
  * non-autocommit connection: in the open transaction (one is begun if
  * none is open), rolled back after an error only. Returns true with the value
@@ -293,37 +537,7 @@ static bool run_query(PGconn *conn, const char *sql, char **value, unsigned *typ
 	return got;
 }
 
-static PGconn *open_side(const char *db, const char *label, struct gm_error *err)
-{
-	/* the checks read the owner's views and call the owner's functions:
-	 * as the owner, never as the superuser */
-	PGconn *conn = gm_owner_open(db, NULL, label, 0, err);
-	PGresult *res;
 
-	if (!conn)
-		return NULL;
-	/* upstream's sessions (spec 2.2); failures are ignored as upstream ignores them */
-	res = PQexec(conn, "SET plpgsql.extra_warnings TO 'all'");
-	PQclear(res);
-	res = PQexec(conn, "SET plpgsql.extra_errors TO 'all'");
-	PQclear(res);
-	return conn;
-}
-
-void gm_checks_free(struct gm_check *checks, size_t n)
-{
-	if (!checks)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(checks[i].tag);
-		free(checks[i].old_sql);
-		free(checks[i].new_sql);
-		free(checks[i].old_value);
-		free(checks[i].new_value);
-		free(checks[i].problem);
-	}
-	free(checks);
-}
 
 /* A pair's definition and its old query: false (c->problem set) if the
  * check fails already */
@@ -372,13 +586,6 @@ static void run_new(PGconn *new_conn, struct gm_check *c)
 		return;
 	}
 	c->passed = true;
-}
-
-static void run_pair(PGconn *old_conn, PGconn *new_conn, const char *def, const char *new_sql,
-		     struct gm_check *c)
-{
-	if (run_old(old_conn, def, new_sql, c))
-		run_new(new_conn, c);
 }
 
 static void log_result(const struct gm_check *c)
@@ -450,49 +657,264 @@ int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t
 	return GM_OK;
 }
 
-int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
-			struct gm_check **checks, size_t *n, struct gm_error *err)
+/* ------------------------------------------------------------------ */
+/* A run of the checks, the old side possibly early                    */
+/* ------------------------------------------------------------------ */
+
+struct gm_plausibility {
+	bool defined;              /* the conf has the option */
+	struct gm_check *list;
+	size_t n;
+	struct job *old, *new;     /* one per check */
+	struct side early;         /* the old side's background run */
+	pthread_t thread;
+	bool thread_running;
+	bool old_done;             /* the old side's results are there */
+	atomic_int stop;
+	atomic_int finished;       /* the thread is through */
+};
+
+int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **pp, struct gm_error *err)
 {
-	PGconn *old_conn, *new_conn;
-	struct gm_check *list = NULL;
-	size_t count = 0, failed = 0;
+	struct gm_plausibility *p;
+
+	*pp = NULL;
+	if (items && items->n % 2)
+		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
+	p = gm_xcalloc(1, sizeof(*p));
+	atomic_init(&p->stop, 0);
+	p->defined = items != NULL;
+	if (items) {
+		p->list = gm_xcalloc(items->n / 2 + 1, sizeof(*p->list));
+		p->old = gm_xcalloc(items->n / 2 + 1, sizeof(*p->old));
+		p->new = gm_xcalloc(items->n / 2 + 1, sizeof(*p->new));
+		for (size_t i = 0; i + 1 < items->n; i += 2) {
+			struct gm_check *c = &p->list[p->n];
+			struct gm_error split_err = GM_ERROR_INIT;
+
+			if (strncmp(items->v[i], "--", 2) == 0) {
+				gm_log(GM_LOG_DEBUG, "plausibility check skipped: %s", items->v[i]);
+				continue;
+			}
+			c->new_sql = gm_xstrdup(items->v[i + 1]);
+			if (gm_plausibility_split(items->v[i], &c->tag, &c->old_sql, &split_err) < 0) {
+				c->tag = gm_xstrdup("?");   /* what upstream's log calls it */
+				c->problem = gm_xstrdup(split_err.message);
+				gm_error_release(&split_err);
+			} else {
+				p->old[p->n].sql = c->old_sql;
+				p->old[p->n].run = true;
+			}
+			p->new[p->n].sql = c->new_sql;
+			p->n++;
+		}
+	}
+	*pp = p;
+	return GM_OK;
+}
+
+static void *early_main(void *data)
+{
+	struct gm_plausibility *p = data;
+	run_side(&p->early);
+	atomic_store(&p->finished, 1);
+	return NULL;
+}
+
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err)
+{
+	sigset_t all, was;
+	int rc;
+
+	if (!p->defined || p->thread_running || p->old_done)
+		return GM_OK;
+	if (side_open(&p->early, old_db, "plausibility check: old", 1, err) < 0) {
+		side_close(&p->early);
+		return GM_EFAIL;
+	}
+	p->early.jobs = p->old;
+	p->early.n = p->n;
+	p->early.stop = &p->stop;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->old[i].run)
+			gm_log(GM_LOG_SQL, "%s", p->old[i].sql);
+	/* signals stay with the main thread, which ends the run */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
+	atomic_store(&p->finished, 0);
+	rc = pthread_create(&p->thread, NULL, early_main, p);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	if (rc != 0) {
+		side_close(&p->early);
+		return gm_error_set(err, GM_EFAIL, "could not start the plausibility checks' thread: %s", strerror(rc));
+	}
+	p->thread_running = true;
+	return GM_OK;
+}
+
+bool gm_plausibility_old_running(const struct gm_plausibility *p)
+{
+	return p && p->thread_running;
+}
+
+static void stop_early(struct gm_plausibility *p, bool cancel)
+{
+	if (!p->thread_running)
+		return;
+	if (cancel)
+		atomic_store(&p->stop, 1);
+	pthread_join(p->thread, NULL);
+	p->thread_running = false;
+	side_close(&p->early);
+	if (!cancel)
+		p->old_done = true;
+}
+
+int gm_plausibility_wait_old(struct gm_plausibility *p)
+{
+	if (!p || !p->thread_running)
+		return GM_OK;
+	while (!atomic_load(&p->finished)) {
+		if (gm_signals_caught()) {
+			gm_plausibility_discard_old(p);
+			return GM_EFAIL;
+		}
+		usleep(100000);
+	}
+	stop_early(p, false);
+	return GM_OK;
+}
+
+void gm_plausibility_discard_old(struct gm_plausibility *p)
+{
+	stop_early(p, true);
+	p->old_done = false;
+	atomic_store(&p->stop, 0);
+	for (size_t i = 0; i < p->n; i++)
+		job_reset(&p->old[i]);
+}
+
+static int run_on(struct gm_plausibility *p, struct job *jobs, const char *db, const char *label, int k,
+		  struct gm_error *err)
+{
+	struct side s = { 0 };
+	size_t todo = 0;
+	int rc;
+
+	for (size_t i = 0; i < p->n; i++)
+		todo += jobs[i].run;
+	/* upstream connects even for an empty list */
+	k = (size_t)k > todo ? (int)(todo ? todo : 1) : k;
+	rc = side_open(&s, db, label, k, err);
+	if (rc == GM_OK) {
+		s.jobs = jobs;
+		s.n = p->n;
+		s.log_sql = true;
+		run_side(&s);
+	}
+	side_close(&s);
+	return rc;
+}
+
+int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
+			   struct gm_check **checks, size_t *n, struct gm_error *err)
+{
+	size_t failed = 0;
 	int rc = GM_OK;
 
 	*checks = NULL;
 	*n = 0;
-	if (!items) {
+	if (!p->defined) {
 		gm_log(GM_LOG_INFO, "no plausibility checks defined");
 		return GM_OK;
 	}
-	if (items->n % 2)
-		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
-	old_conn = open_side(old_db, "plausibility check: old", err);
-	if (!old_conn)
-		return GM_EFAIL;
-	new_conn = open_side(new_db, "plausibility check: new", err);
-	if (!new_conn) {
-		gm_conn_close(old_conn);
-		return GM_EFAIL;
+	if (jobs < 1)
+		jobs = 1;
+	if (gm_plausibility_wait_old(p) < 0)
+		return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
+	if (!p->old_done) {
+		if (run_on(p, p->old, old_db, "plausibility check: old", jobs, err) < 0)
+			return GM_EFAIL;
+		p->old_done = true;
 	}
-	list = gm_xcalloc(items->n / 2 + 1, sizeof(*list));
-	for (size_t i = 0; i + 1 < items->n; i += 2) {
-		struct gm_check *c = &list[count];
+	/* as upstream: the new query runs only where the old one gave a value */
+	for (size_t i = 0; i < p->n; i++)
+		p->new[i].run = p->old[i].got;
+	if (run_on(p, p->new, new_db, "plausibility check: new", jobs, err) < 0)
+		return GM_EFAIL;
+	for (size_t i = 0; i < p->n; i++) {
+		struct gm_check *c = &p->list[i];
+		struct job *o = &p->old[i], *w = &p->new[i];
 
-		if (strncmp(items->v[i], "--", 2) == 0) {
-			gm_log(GM_LOG_DEBUG, "plausibility check skipped: %s", items->v[i]);
-			continue;
+		if (c->problem) {
+			/* the definition could not be split */
+		} else if (!o->got) {
+			c->problem = gm_xasprintf("SQL error in the old database: %s", o->problem ? o->problem : "?");
+		} else if (!w->got) {
+			c->problem = gm_xasprintf("SQL error in the new database: %s", w->problem ? w->problem : "?");
+		} else {
+			c->old_value = o->value;
+			c->old_type = o->type;
+			c->new_value = w->value;
+			o->value = w->value = NULL;
+			if (!gm_plausibility_equal(c->old_value, o->type, c->new_value, w->type)) {
+				bool same_text = c->old_value && c->new_value && strcmp(c->old_value, c->new_value) == 0;
+				c->problem = gm_xasprintf("data mismatch: expected %s (in old database), found %s (in new database)%s",
+							  c->old_value ? c->old_value : "NULL",
+							  c->new_value ? c->new_value : "NULL",
+							  same_text ? ", values of types that never compare equal" : "");
+				if (same_text) {
+					char *q = gm_xasprintf("%s (type OIDs %u and %u)", c->problem, o->type, w->type);
+					free(c->problem);
+					c->problem = q;
+				}
+			} else {
+				c->passed = true;
+			}
 		}
-		run_pair(old_conn, new_conn, items->v[i], items->v[i + 1], c);
-		count++;
-		log_result(c);
-		if (!c->passed)
+		if (c->passed) {
+			gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
+		} else {
 			failed++;
+			gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
+		}
 	}
-	gm_conn_close(old_conn);
-	gm_conn_close(new_conn);
 	if (failed)
-		rc = gm_error_set(err, GM_ECHECK, "%zu of %zu plausibility checks failed", failed, count);
-	*checks = list;
-	*n = count;
+		rc = gm_error_set(err, GM_ECHECK, "%zu of %zu plausibility checks failed", failed, p->n);
+	*checks = p->list;
+	*n = p->n;
+	p->list = NULL;
+	p->n = 0;
+	return rc;
+}
+
+void gm_plausibility_free(struct gm_plausibility *p)
+{
+	if (!p)
+		return;
+	stop_early(p, true);
+	for (size_t i = 0; i < p->n; i++) {
+		job_reset(&p->old[i]);
+		job_reset(&p->new[i]);
+	}
+	/* the jobs' sql points into the list */
+	gm_checks_free(p->list, p->n);
+	free(p->old);
+	free(p->new);
+	free(p);
+}
+
+int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_strv *items,
+			struct gm_check **checks, size_t *n, struct gm_error *err)
+{
+	struct gm_plausibility *p;
+	int rc;
+
+	*checks = NULL;
+	*n = 0;
+	if ((rc = gm_plausibility_prepare(items, &p, err)) < 0)
+		return rc;
+	rc = gm_plausibility_finish(p, old_db, new_db, 2, checks, n, err);
+	gm_plausibility_free(p);
 	return rc;
 }

@@ -72,6 +72,13 @@ struct upgrade {
 	int checks_ignored;     /* failed, but named by --ignore-check */
 	struct gm_buf steps_json;
 	double t0;
+	/* the old side of the plausibility checks, run on the source while
+	 * the clone is upgraded (plausibility.c) */
+	struct gm_plausibility *plaus;
+	bool early;             /* the source's sessions were counted before the clone */
+	long long sessions0;    /* pg_stat_database.sessions of the source then */
+	long own0;              /* the connections this process had opened to it then */
+	long dump_sessions;     /* those of a pg_dump running since the clone */
 };
 
 static const char *upstream_dir(const struct gm_upgrade_opts *o)
@@ -1170,6 +1177,106 @@ static int auditing(struct upgrade *u, struct gm_error *err)
 	return rc;
 }
 
+/*
+ * The source's client sessions so far (pg_stat_database.sessions) and the
+ * backends on it now other than autovacuum's, after waiting up to 5 s for
+ * gmdb's own closed ones to end (a session's count is flushed, at the
+ * latest, as it ends, before it leaves pg_stat_activity).
+ */
+static int source_sessions(const char *db, long long *sessions, long *live, struct gm_error *err)
+{
+	PGconn *c = gm_conn_open("template1", "gmdb check", err);
+	const char *p[1] = { db };
+	int rc = GM_EFAIL;
+
+	if (!c)
+		return GM_EFAIL;
+	for (int tries = 0; tries < 50; tries++) {
+		PGresult *res = gm_db_query(c, gm_sql("source-sessions"), 1, p, err);
+		if (!res)
+			break;
+		rc = PQgetisnull(res, 0, 0) ? gm_error_set(err, GM_EFAIL, "no statistics for \"%s\"", db) : GM_OK;
+		if (rc == GM_OK) {
+			*sessions = atoll(PQgetvalue(res, 0, 0));
+			*live = atol(PQgetvalue(res, 0, 1));
+		}
+		PQclear(res);
+		if (rc < 0 || *live == 0)
+			break;
+		usleep(100000);
+	}
+	gm_conn_close(c);
+	return rc;
+}
+
+/*
+ * Before the clone: whether the old side of the checks can run early. It
+ * can if the source's sessions can be counted and nobody but autovacuum is
+ * on it (the clone needs that anyway).
+ */
+static void early_checks_prepare(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	long live = 0;
+
+	u->early = false;
+	if (!u->e.has_checks || getenv("GMDB_NO_EARLY_CHECKS"))
+		return;
+	if (source_sessions(u->e.template_db, &u->sessions0, &live, &err) < 0)
+		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %s", err.message);
+	else if (live > 0)
+		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %ld session(s) on \"%s\"", live,
+		       u->e.template_db);
+	else
+		u->early = true;
+	u->own0 = gm_conn_opened(u->e.template_db);
+	gm_error_release(&err);
+}
+
+/* After the clone: the old side of the checks starts on the source. */
+static void early_checks_start(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+
+	if (!u->early)
+		return;
+	if (gm_plausibility_start_old(u->plaus, u->e.template_db, &err) < 0) {
+		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %s", err.message);
+		u->early = false;
+	} else {
+		gm_log(GM_LOG_INFO, "the old side of the plausibility checks runs on \"%s\" meanwhile", u->e.template_db);
+	}
+	gm_error_release(&err);
+}
+
+/*
+ * Whether the source stayed as the clone copied it while the early checks
+ * ran: every client session on it since before the clone was one of
+ * gmdb's own (its connections, and pg_dump's), and nobody is on it now.
+ * A write needs a session on the database: a client backend (counted), or
+ * a background worker (logical replication, an extension's jobs), which
+ * is not counted and, if one runs now, makes this answer no.
+ */
+static bool source_unchanged(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	long long sessions = 0;
+	long live = 0, own = gm_conn_opened(u->e.template_db) - u->own0 + u->dump_sessions;
+	bool same = false;
+
+	if (source_sessions(u->e.template_db, &sessions, &live, &err) < 0)
+		gm_log(GM_LOG_NOTICE, "could not count the sessions on \"%s\" (%s): its plausibility checks run again",
+		       u->e.template_db, err.message);
+	else if (live > 0 || sessions - u->sessions0 != own)
+		gm_log(GM_LOG_NOTICE, "\"%s\" may have changed since it was cloned (%lld session(s) since, %ld of them "
+		       "gmdb's, %ld on it now): its plausibility checks run again", u->e.template_db,
+		       sessions - u->sessions0, own, live);
+	else
+		same = true;
+	gm_error_release(&err);
+	return same;
+}
+
 static int plausibility(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_step st;
@@ -1180,7 +1287,18 @@ static int plausibility(struct upgrade *u, struct gm_error *err)
 		gm_step_end(&st, GM_OK, "skipped (no checks defined)");
 		return GM_OK;
 	}
-	rc = gm_plausibility_run(u->e.template_db, u->e.target, &u->e.checks, &u->checks, &u->n_checks, err);
+	if (gm_plausibility_old_running(u->plaus)) {
+		if (gm_plausibility_wait_old(u->plaus) < 0) {
+			rc = gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
+			gm_step_end(&st, rc, NULL);
+			return rc;
+		}
+		if (!source_unchanged(u))
+			gm_plausibility_discard_old(u->plaus);
+	}
+	rc = gm_plausibility_finish(u->plaus, u->e.template_db, u->e.target,
+				    u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), &u->checks, &u->n_checks,
+				    err);
 	for (size_t i = 0; i < u->n_checks; i++)
 		if (!u->checks[i].passed) {
 			bool ignored = false;
@@ -1355,7 +1473,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	else
 		gm_log(GM_LOG_NOTICE, "no backup of \"%s\" (--no-backup)", u.e.template_db);
 	u.created_group = !role_exists(u.e.target);
+	if (rc == GM_OK && (rc = gm_plausibility_prepare(u.e.has_checks ? &u.e.checks : NULL, &u.plaus, err)) == GM_OK)
+		early_checks_prepare(&u);
 	STEP(&u, "clone", clone(&u, err));
+	if (rc == GM_OK)
+		early_checks_start(&u);
 	STEP(&u, "repair hash function", repair_hash_function(&u, err));
 	STEP(&u, "banner notice", drop_source_notice(&u, err));
 	{
@@ -1399,6 +1521,9 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		rc = unmark(&u, err);
 	}
 	if (rc < 0) {
+		/* an old side still running on the source stops first */
+		gm_plausibility_free(u.plaus);
+		u.plaus = NULL;
 		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
 			char *was = gm_xstrdup(err->message ? err->message : "");
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
@@ -1462,6 +1587,7 @@ out:
 	}
 	if (o->json && !o->check && !o->downtime_check)
 		print_json(&u, rc, err);
+	gm_plausibility_free(u.plaus);
 	gm_lock_release(lock_tgt);
 	gm_lock_release(lock_src);
 	gm_checks_free(u.checks, u.n_checks);
