@@ -274,7 +274,38 @@ struct side {
 	size_t n;
 	bool log_sql;      /* false in the background thread: the library logs from one thread */
 	atomic_int *stop;  /* set: cancel what runs and give up */
+	struct gm_buf notices; /* the background thread's server notices, logged after it */
 };
+
+/* The background thread's notice receiver: kept for the main thread to log
+ * (a line each, led by W for a WARNING, logged at INFO as conn.c does). */
+static void keep_notice(void *arg, const PGresult *res)
+{
+	struct side *s = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	struct gm_buf line = GM_BUF_INIT;
+
+	gm_buf_addf(&line, "%c%s%s%s", sev && strcmp(sev, "WARNING") == 0 ? 'W' : 'D', sev ? sev : "", sev ? ": " : "",
+		    msg ? msg : PQresultErrorMessage(res));
+	for (char *c = line.data; c && *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	gm_buf_adds(&s->notices, gm_buf_str(&line));
+	gm_buf_addc(&s->notices, '\n');
+	gm_buf_release(&line);
+}
+
+static void log_kept_notices(struct side *s)
+{
+	char *text = gm_buf_detach(&s->notices);
+	for (char *l = text, *nl; l && *l; l = nl + 1) {
+		nl = strchr(l, '\n');
+		*nl = '\0';
+		gm_log(l[0] == 'W' ? GM_LOG_INFO : GM_LOG_DEBUG, "server: %s", l + 1);
+	}
+	free(text);
+}
 
 static void job_reset(struct job *j)
 {
@@ -735,6 +766,9 @@ int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, str
 	p->early.jobs = p->old;
 	p->early.n = p->n;
 	p->early.stop = &p->stop;
+	gm_buf_init(&p->early.notices);
+	for (int i = 0; i < p->early.k; i++)
+		PQsetNoticeReceiver(p->early.conns[i], keep_notice, &p->early);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->old[i].run)
 			gm_log(GM_LOG_SQL, "%s", p->old[i].sql);
@@ -766,6 +800,7 @@ static void stop_early(struct gm_plausibility *p, bool cancel)
 	pthread_join(p->thread, NULL);
 	p->thread_running = false;
 	side_close(&p->early);
+	log_kept_notices(&p->early);
 	if (!cancel)
 		p->old_done = true;
 }
