@@ -1076,16 +1076,6 @@ int gm_plausibility_run(const char *old_db, const char *new_db, const struct gm_
 void gm_checks_free(struct gm_check *checks, size_t n);
 /* Master's lists: items minus every "--" comment line (appended to out). */
 void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *out);
-/* gm_plausibility_run in two halves, for an old side that exists only
- * before the new side is ready (master: the fixed-up source, which is the
- * clone after the fixup): the old queries on old_db now (*checks: one per
- * pair, a failed definition or old query already marked), then the new
- * queries on new_db and the comparisons; the results as
- * gm_plausibility_run's. */
-int gm_plausibility_old_side(const char *old_db, const struct gm_strv *items, struct gm_check **checks, size_t *n,
-			     struct gm_error *err);
-int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t n, struct gm_error *err);
-
 /*
  * The same run in parts, so that the old side can run early, on the
  * source, while the clone is upgraded (gm_plausibility_run is prepare +
@@ -1101,6 +1091,11 @@ int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t
  * thread is stopped); discard_old cancels it or throws its results away
  * (they are then run again by finish).
  *
+ * run_old runs the old side now, where no early results are kept, on up
+ * to jobs connections (also for an old side that exists only before the
+ * new side is ready: master's fixed-up source is the clone after the
+ * fixup); finish does it too, if nobody did.
+ *
  * finish runs the old side where no early results are kept (on up to jobs
  * connections at once), then the new side on new_db on up to jobs
  * connections, only where the old query gave a value, and fills *checks
@@ -1112,6 +1107,7 @@ int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, str
 bool gm_plausibility_old_running(const struct gm_plausibility *p);
 int gm_plausibility_wait_old(struct gm_plausibility *p);
 void gm_plausibility_discard_old(struct gm_plausibility *p);
+int gm_plausibility_run_old(struct gm_plausibility *p, const char *old_db, int jobs, struct gm_error *err);
 int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
 			   struct gm_check **checks, size_t *n, struct gm_error *err);
 void gm_plausibility_free(struct gm_plausibility *p);

@@ -515,117 +515,7 @@ void gm_checks_free(struct gm_check *checks, size_t n)
 /* In two halves, one connection each (gm_plausibility_old_side/_new_side) */
 /* ------------------------------------------------------------------ */
 
-/*
- * Run one check query the way gmPG2.run_ro_queries() runs it on upstream's
- * non-autocommit connection: in the open transaction (one is begun if
- * none is open), rolled back after an error only. Returns true with the value
- * of row 0 column 0 (*value NULL for SQL NULL) and its type, or false with
- * *problem set.
- */
-static bool run_query(PGconn *conn, const char *sql, char **value, unsigned *type, char **problem)
-{
-	PGresult *res;
-	bool got = false;
 
-	*value = NULL;
-	*type = 0;
-	*problem = NULL;
-	if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
-		res = PQexec(conn, "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			*problem = pg_problem(res, conn);
-			PQclear(res);
-			return false;
-		}
-		PQclear(res);
-	}
-	gm_log(GM_LOG_SQL, "%s", sql);
-	/* PQexec as psycopg2 sends it: several statements allowed, the last one's result counts */
-	res = PQexec(conn, sql);
-	switch (PQresultStatus(res)) {
-	case PGRES_TUPLES_OK:
-		if (PQntuples(res) > 0 && PQnfields(res) > 0) {
-			if (!PQgetisnull(res, 0, 0))
-				*value = gm_xstrdup(PQgetvalue(res, 0, 0));
-			*type = PQftype(res, 0);
-			got = true;
-		} else {
-			*problem = gm_xstrdup(PQnfields(res) > 0 ? "the query returned no rows"
-								 : "the query returned no columns");
-		}
-		break;
-	case PGRES_COMMAND_OK:
-	case PGRES_EMPTY_QUERY:
-		*problem = gm_xstrdup("the query returned no result set");
-		break;
-	default:
-		*problem = pg_problem(res, conn);
-		PQclear(res);
-		res = PQexec(conn, "ROLLBACK");
-		break;
-	}
-	PQclear(res);
-	return got;
-}
-
-
-
-/* A pair's definition and its old query: false (c->problem set) if the
- * check fails already */
-static bool run_old(PGconn *old_conn, const char *def, const char *new_sql, struct gm_check *c)
-{
-	struct gm_error split_err = GM_ERROR_INIT;
-	char *problem;
-
-	memset(c, 0, sizeof(*c));
-	c->new_sql = gm_xstrdup(new_sql);
-	if (gm_plausibility_split(def, &c->tag, &c->old_sql, &split_err) < 0) {
-		c->tag = gm_xstrdup("?");   /* what upstream's log calls it */
-		c->problem = gm_xstrdup(split_err.message);
-		gm_error_release(&split_err);
-		return false;
-	}
-	if (!run_query(old_conn, c->old_sql, &c->old_value, &c->old_type, &problem)) {
-		c->problem = gm_xasprintf("SQL error in the old database: %s", problem);
-		free(problem);
-		return false;
-	}
-	return true;
-}
-
-/* The new query of a check whose old side succeeded, and the comparison */
-static void run_new(PGconn *new_conn, struct gm_check *c)
-{
-	unsigned new_type;
-	char *problem;
-
-	if (!run_query(new_conn, c->new_sql, &c->new_value, &new_type, &problem)) {
-		c->problem = gm_xasprintf("SQL error in the new database: %s", problem);
-		free(problem);
-		return;
-	}
-	if (!gm_plausibility_equal(c->old_value, c->old_type, c->new_value, new_type)) {
-		bool same_text = c->old_value && c->new_value && strcmp(c->old_value, c->new_value) == 0;
-		c->problem = gm_xasprintf("data mismatch: expected %s (in old database), found %s (in new database)%s",
-					  c->old_value ? c->old_value : "NULL", c->new_value ? c->new_value : "NULL",
-					  same_text ? ", values of types that never compare equal" : "");
-		if (same_text) {
-			char *p = gm_xasprintf("%s (type OIDs %u and %u)", c->problem, c->old_type, new_type);
-			free(c->problem);
-			c->problem = p;
-		}
-		return;
-	}
-	c->passed = true;
-}
-
-static void log_result(const struct gm_check *c)
-{
-	if (c->passed)
-		gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
-	else
-		gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
-}
 
 void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *out)
 {
@@ -634,58 +524,6 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
 			gm_strv_push(out, items->v[i]);
 		else
 			gm_log(GM_LOG_DEBUG, "plausibility check comment: %s", items->v[i]);
-}
-
-int gm_plausibility_old_side(const char *old_db, const struct gm_strv *items, struct gm_check **checks, size_t *n,
-			     struct gm_error *err)
-{
-	PGconn *old_conn;
-	struct gm_check *list;
-	size_t count = 0;
-
-	*checks = NULL;
-	*n = 0;
-	if (!items)
-		return GM_OK;
-	if (items->n % 2)
-		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
-	old_conn = open_side(old_db, "plausibility check: old", err);
-	if (!old_conn)
-		return GM_EFAIL;
-	list = gm_xcalloc(items->n / 2 + 1, sizeof(*list));
-	for (size_t i = 0; i + 1 < items->n; i += 2) {
-		if (strncmp(items->v[i], "--", 2) == 0)
-			continue;
-		run_old(old_conn, items->v[i], items->v[i + 1], &list[count++]);
-	}
-	gm_conn_close(old_conn);
-	*checks = list;
-	*n = count;
-	return GM_OK;
-}
-
-int gm_plausibility_new_side(const char *new_db, struct gm_check *checks, size_t n, struct gm_error *err)
-{
-	PGconn *new_conn;
-	size_t failed = 0;
-
-	if (!checks) /* no list: nothing to run, no connection (an empty list still connects) */
-		return GM_OK;
-	new_conn = open_side(new_db, "plausibility check: new", err);
-	if (!new_conn)
-		return GM_EFAIL;
-	for (size_t i = 0; i < n; i++) {
-		struct gm_check *c = &checks[i];
-		if (!c->problem && !c->passed)
-			run_new(new_conn, c);
-		log_result(c);
-		if (!c->passed)
-			failed++;
-	}
-	gm_conn_close(new_conn);
-	if (failed)
-		return gm_error_set(err, GM_ECHECK, "%zu of %zu plausibility checks failed", failed, n);
-	return GM_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -851,6 +689,20 @@ static int run_on(struct gm_plausibility *p, struct job *jobs, const char *db, c
 	return rc;
 }
 
+int gm_plausibility_run_old(struct gm_plausibility *p, const char *old_db, int jobs, struct gm_error *err)
+{
+	if (!p->defined)
+		return GM_OK;
+	if (gm_plausibility_wait_old(p) < 0)
+		return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
+	if (!p->old_done) {
+		if (run_on(p, p->old, old_db, "plausibility check: old", jobs < 1 ? 1 : jobs, err) < 0)
+			return GM_EFAIL;
+		p->old_done = true;
+	}
+	return GM_OK;
+}
+
 int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
 			   struct gm_check **checks, size_t *n, struct gm_error *err)
 {
@@ -865,13 +717,8 @@ int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const 
 	}
 	if (jobs < 1)
 		jobs = 1;
-	if (gm_plausibility_wait_old(p) < 0)
-		return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
-	if (!p->old_done) {
-		if (run_on(p, p->old, old_db, "plausibility check: old", jobs, err) < 0)
-			return GM_EFAIL;
-		p->old_done = true;
-	}
+	if (gm_plausibility_run_old(p, old_db, jobs, err) < 0)
+		return GM_EFAIL;
 	/* as upstream: the new query runs only where the old one gave a value */
 	for (size_t i = 0; i < p->n; i++)
 		p->new[i].run = p->old[i].got;

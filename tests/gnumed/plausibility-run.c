@@ -4,7 +4,7 @@
  *   plausibility-run [-m] [-s] OLD_DB NEW_DB ITEMS_FILE
  *
  * -m: the list is master's (its "--" comment lines dropped first);
- * -s: in two halves (gm_plausibility_old_side, then _new_side).
+ * -s: in two halves (gm_plausibility_run_old, then gm_plausibility_finish).
  * ITEMS_FILE holds the conf list's items, one a line (as upstream's conf reader
  * hands them over: stripped). Prints one line per check run:
  *   ok|FAIL <TAB> tag <TAB> old value <TAB> new value <TAB> problem
@@ -61,9 +61,13 @@ int main(int argc, char **argv)
 		gm_strv_release(&all);
 	}
 	if (halves) {
-		rc = gm_plausibility_old_side(argv[1], &items, &checks, &n, &err);
-		if (rc == GM_OK)
-			rc = gm_plausibility_new_side(argv[2], checks, n, &err);
+		/* the old side first and on its own, as for master's fixed-up
+		 * clone, then the new side */
+		struct gm_plausibility *p;
+		rc = gm_plausibility_prepare(&items, &p, &err);
+		if (rc == GM_OK && (rc = gm_plausibility_run_old(p, argv[1], 1, &err)) == GM_OK)
+			rc = gm_plausibility_finish(p, NULL, argv[2], 1, &checks, &n, &err);
+		gm_plausibility_free(p);
 	} else {
 		rc = gm_plausibility_run(argv[1], argv[2], &items, &checks, &n, &err);
 	}
