@@ -78,7 +78,6 @@ struct upgrade {
 	bool early;             /* the source's sessions were counted before the clone */
 	long long sessions0;    /* pg_stat_database.sessions of the source then */
 	long own0;              /* the connections this process had opened to it then */
-	long dump_sessions;     /* those of a pg_dump running since the clone */
 };
 
 static const char *upstream_dir(const struct gm_upgrade_opts *o)
@@ -1180,8 +1179,8 @@ static int auditing(struct upgrade *u, struct gm_error *err)
 /*
  * The source's client sessions so far (pg_stat_database.sessions) and the
  * backends on it now other than autovacuum's, after waiting up to 5 s for
- * gmdb's own closed ones to end (a session's count is flushed, at the
- * latest, as it ends, before it leaves pg_stat_activity).
+ * them to end (gmdb's own closed ones, pg_dump's: a session's count is
+ * flushed, at the latest, as it ends, before it leaves pg_stat_activity).
  */
 static int source_sessions(const char *db, long long *sessions, long *live, struct gm_error *err)
 {
@@ -1252,7 +1251,8 @@ static void early_checks_start(struct upgrade *u)
 /*
  * Whether the source stayed as the clone copied it while the early checks
  * ran: every client session on it since before the clone was one of
- * gmdb's own (its connections, and pg_dump's), and nobody is on it now.
+ * gmdb's own connections (the backup's pg_dump ended before the clone),
+ * and nobody is on it now.
  * A write needs a session on the database: a client backend (counted), or
  * a background worker (logical replication, an extension's jobs), which
  * is not counted and, if one runs now, makes this answer no.
@@ -1261,7 +1261,7 @@ static bool source_unchanged(struct upgrade *u)
 {
 	struct gm_error err = GM_ERROR_INIT;
 	long long sessions = 0;
-	long live = 0, own = gm_conn_opened(u->e.template_db) - u->own0 + u->dump_sessions;
+	long live = 0, own = gm_conn_opened(u->e.template_db) - u->own0;
 	bool same = false;
 
 	if (source_sessions(u->e.template_db, &sessions, &live, &err) < 0)
