@@ -86,3 +86,26 @@ compare_results() {
 	echo "kept: $work and the databases $a, $b" >&2
 	return 1
 }
+
+# The generated practices' documents, as one checksum (compare-db.sh masks
+# their data: too big to print).
+blobsum() { sql "$1" -c "SELECT count(*) || ' documents, md5 ' || md5(string_agg(md5(data), '' ORDER BY pk)) FROM blobs.doc_obj"; }
+
+# same_results WORK SRC WHAT [MASK...]: upstream's bench_up_v22 and gmdb's
+# bench_gm_v22 of a round (WHAT names it in a failure) must be equal, the
+# documents of a generated practice (SRC other than gmref_v21) too; sets
+# $same to what was found, else bails, keeping both.
+same_results() {
+	local work=$1 src=$2 what=$3 cmp b1 b2; shift 3
+	if cmp=$(compare_results "$work" bench_up_v22 bench_gm_v22 "$@"); then
+		same="equal: $cmp"
+		if [ "$src" != gmref_v21 ]; then
+			b1=$(blobsum bench_up_v22) b2=$(blobsum bench_gm_v22)
+			[ "$b1" = "$b2" ] || bail "$what: the documents differ: $b1 vs $b2"
+			same="$same; documents equal: $b1"
+		fi
+	else
+		BENCH_KEEP=1
+		bail "$what: upstream's and gmdb's v22 differ (see above)"
+	fi
+}

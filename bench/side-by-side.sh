@@ -38,7 +38,6 @@ cleanup() {
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-blobsum() { sql "$1" -c "SELECT count(*) || ' documents, md5 ' || md5(string_agg(md5(data), '' ORDER BY pk)) FROM blobs.doc_obj"; }
 
 prepare() {  # source
 	quiet drop_db gnumed_v22 && quiet clone_db "$1" gnumed_v21 || bail "could not copy $1 to gnumed_v21"
@@ -108,17 +107,7 @@ for src in "$@"; do
 			load="$load / $(loadavg)"
 			masks=("${MASKS[@]}")
 			[ "$src" = gmref_v21 ] || masks+=(-m blobs.doc_obj.data)
-			if cmp=$(compare_results "$work" bench_up_v22 bench_gm_v22 "${masks[@]}"); then
-				same="equal: $cmp"
-				if [ "$src" != gmref_v21 ]; then
-					b1=$(blobsum bench_up_v22) b2=$(blobsum bench_gm_v22)
-					[ "$b1" = "$b2" ] || bail "$src $mode round $r: the documents differ: $b1 vs $b2"
-					same="$same; documents equal: $b1"
-				fi
-			else
-				BENCH_KEEP=1
-				bail "$src $mode round $r: upstream's and gmdb's v22 differ (see above)"
-			fi
+			same_results "$work" "$src" "$src $mode round $r" "${masks[@]}"
 			tu=$(awk -v a="$td" -v b="$te" 'BEGIN { printf "%.2f", a + b }')
 			share=$(awk -v a="$tg" -v b="$tu" 'BEGIN { printf "%.2f", a / b }')
 			[ "$early" = 0 ] || steps="$steps (early checks run again)"

@@ -20,7 +20,6 @@ src=${BENCH_SOURCE:-gmref_v21}
 extras=${BENCH_EXTRAS-exact backup}
 masks=("${MASKS[@]}")
 [ "$src" = gmref_v21 ] || masks+=(-m blobs.doc_obj.data)
-blobsum() { sql "$1" -c "SELECT count(*) || ' documents, md5 ' || md5(string_agg(md5(data), '' ORDER BY pk)) FROM blobs.doc_obj"; }
 need_reference
 make_work upgrade
 cleanup() {
@@ -91,17 +90,7 @@ for r in $(seq "$rounds"); do
 		fi
 	done
 	names_unlock
-	if cmp=$(compare_results "$work" bench_up_v22 bench_gm_v22 "${masks[@]}"); then
-		same="equal: $cmp"
-		if [ "$src" != gmref_v21 ]; then
-			b1=$(blobsum bench_up_v22) b2=$(blobsum bench_gm_v22)
-			[ "$b1" = "$b2" ] || bail "round $r: the documents differ: $b1 vs $b2"
-			same="$same; blobs.doc_obj.data equal: $b1"
-		fi
-	else
-		BENCH_KEEP=1
-		bail "round $r: upstream's and gmdb's v22 differ (see above)"
-	fi
+	same_results "$work" "$src" "round $r" "${masks[@]}"
 	ups+=("$tu") gms+=("$tg")
 	printf 'round %d (%s first): upstream %6.2f s  gmdb %6.2f s  ratio %.2f  load %s; plausibility checks: %s, %s; both hash %s, %s\n' \
 		"$r" "${order%% *}" "$tu" "$tg" "$(ratio "$tu" "$tg")" "$load" "$(plaus_upstream "$r")" "$(plaus_gmdb "$r")" "$V22_HASH" "$same"
