@@ -4,7 +4,7 @@
 GMDB_TESTDIR=${GMDB_TESTDIR:-$(dirname "$0")/tmp}
 if [ "${GMDB_KEEP_SHARED_CLUSTER:-}" = 1 ]; then
 	# tests/run.sh: tests/deep-path.sh may still copy databases from it
-	[ -f "$GMDB_TESTDIR/cluster/data/postmaster.pid" ] || [ -n "${GMDB_TEST_CLUSTER:-}" ]
+	[ -f "${GMDB_TEST_CLUSTER:-$GMDB_TESTDIR/cluster}/data/postmaster.pid" ]
 	ok $? "the shared test cluster is left running for tests/deep-path.sh (tests/run.sh stops it)"
 elif [ -n "${GMDB_TEST_CLUSTER:-}" ]; then
 	[ -f "$GMDB_TEST_CLUSTER/data/postmaster.pid" ]
