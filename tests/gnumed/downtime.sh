@@ -19,29 +19,14 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the databases, from the shared reference cluster ---------------------------------
-# uncompressed, side by side: compressing would take longer than copying
-dump_roles "$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
-pg_dump -U postgres -Fc -Z0 -f "$tmp/v21.dump" gmref_v21 & p1=$!
-pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 & p2=$!
-wait "$p1" && wait "$p2" || bail "cannot dump the reference databases"
-
 # the shared cluster: another server, for a --recover pointed at the wrong one
 shared_host=$PGHOST shared_port=$PGPORT
-private_cluster "$cl"
-# Debian's way for local logins: peer authentication, so that gmdb reaches
-# the owner gm-dbo only through its temporary peer grant (the superuser by
-# trust here: the tests run as root)
-printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
-sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
-restore_roles "$tmp/roles.sql" || bail "cannot restore the roles of the reference cluster in the private cluster"
-# GNUmed databases default to read-only transactions
-PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v21.dump" & p1=$!
-PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" & p2=$!
-wait "$p1" && wait "$p2" || bail "cannot restore the reference databases in the private cluster"
+# Debian's way for local logins, peer authentication, so that gmdb reaches
+# the owner gm-dbo only through its temporary peer grant
+peer_reference_cluster "$cl" "$tmp"
 for v in 21 22; do
 	sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
 done
-rm -f "$tmp"/*.dump
 
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc
 mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc/gnumed" "$tmp/etc/cron.daily"
