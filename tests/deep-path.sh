@@ -15,8 +15,11 @@
 #     tests/pg/banner.sh's standby, tests/gnumed/downtime.sh), with the
 #     reference databases of the main run's cluster (GMDB_TEST_CLUSTER, else
 #     this checkout's tests/tmp/cluster; built there if missing).
-# The rest of the suite makes no cluster; running it twice would double
-# CI's time for nothing. Each test's TAP lines are passed on, prefixed with
+# tests/gnumed/space.sh, announce.sh, rehearse.sh and
+# tests/security/attack.sh make private clusters too, through the same
+# private_cluster of tests/lib/common.sh that these prove; they stay in
+# make check, which they would lengthen here by as much again. The rest
+# makes no cluster. Each test's TAP lines are passed on, prefixed with
 # its name. The copy is removed on exit.
 #
 #   bash tests/deep-path.sh --list   the tests with private clusters it runs
