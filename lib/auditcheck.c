@@ -244,7 +244,10 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 	tables = gm_db_query(c,
 			     "SELECT a.schema, a.table_name, "
 			     "  (SELECT att.attname FROM pg_catalog.pg_attribute att WHERE att.attrelid = c.oid "
-			     "     AND att.attnum > 0 AND NOT att.attisdropped ORDER BY att.attnum LIMIT 1) "
+			     "     AND att.attnum > 0 AND NOT att.attisdropped "
+			     /* a column the UPDATE may set to itself: not GENERATED ALWAYS
+			      * AS IDENTITY (master's v23 has such keys), not generated */
+			     "     ORDER BY (att.attidentity = 'a' OR att.attgenerated <> ''), att.attnum LIMIT 1) "
 			     "FROM audit.audited_tables a "
 			     "JOIN pg_catalog.pg_namespace n ON n.nspname = a.schema "
 			     "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = a.table_name "

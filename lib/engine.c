@@ -223,8 +223,9 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 		      const char *target_override, struct gm_error *err)
 {
 	const struct gm_strv *bundles;
-	const char *v, *db_alias = NULL, *srv_alias, *owner_alias, *su_alias;
+	const char *v, *db_alias = NULL, *srv_alias = NULL, *owner_alias, *su_alias;
 	char *section;
+	bool cluster;
 	int rc;
 
 	e->upstream_dir = gm_xstrdup(upstream_dir ? upstream_dir : gm_upstream_dir(NULL));
@@ -297,11 +298,15 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	e->target = gm_xstrdup(target_override ? target_override : v);
 	if (!*e->target)
 		return gm_error_set(err, GM_ECHECK, "the definition \"%s\" has an empty database name", e->conf_path);
-	if ((rc = need(e, e->db_section, "server alias", &srv_alias, err)) < 0 ||
-	    (rc = need(e, e->db_section, "template database", &v, err)) < 0)
+	/* master's format names the source database "source database/version"
+	 * and has one [cluster]; 22.x's "template database/version" and a
+	 * [server ALIAS] */
+	cluster = gm_generation_has(e->generation, GM_GEN_CLUSTER_FORMAT);
+	if ((!cluster && (rc = need(e, e->db_section, "server alias", &srv_alias, err)) < 0) ||
+	    (rc = need(e, e->db_section, cluster ? "source database" : "template database", &v, err)) < 0)
 		return rc;
 	e->template_db = gm_xstrdup(v);
-	if ((v = cfg(e, e->db_section, "template version"))) {
+	if ((v = cfg(e, e->db_section, cluster ? "source version" : "template version"))) {
 		if (parse_version(v, false, &e->template_version) < 0)
 			return gm_error_set(err, GM_ECHECK, "invalid template version \"%s\" in \"%s\"", v, e->conf_path);
 		if (!gm_hash_for_version(e->template_version))
@@ -326,7 +331,7 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 		return rc;
 	if (cfg(e, e->db_section, "tablespace"))
 		e->tablespace = gm_xstrdup(cfg(e, e->db_section, "tablespace"));
-	if (!e->audit_disable) {
+	if (!e->audit_disable && !cluster) {
 		const char *keys[] = { "audit trail parent table", "audit trail table prefix", "audit fields table" };
 		for (size_t i = 0; i < 3; i++)
 			if ((rc = need(e, e->db_section, keys[i], &v, err)) < 0)
@@ -351,14 +356,46 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	/* plausibility checks: pairs */
 	{
 		const struct gm_strv *checks = gm_conf_get_list(e->conf, e->db_section, "upgrade plausibility checks");
+		struct gm_strv items = GM_STRV_INIT;
+		if (checks && cluster) {
+			/* master drops its "--" comment lines before pairing */
+			gm_plausibility_master_items(checks, &items);
+			checks = &items;
+		}
 		if (checks) {
 			e->has_checks = true;
-			if (checks->n % 2)
-				return gm_error_set(err, GM_ECHECK, "the definition \"%s\" has an odd number of plausibility "
-						    "check items (%zu)", e->conf_path, checks->n);
+			if (checks->n % 2) {
+				rc = gm_error_set(err, GM_ECHECK, "the definition \"%s\" has an odd number of plausibility "
+						  "check items (%zu)", e->conf_path, checks->n);
+				gm_strv_release(&items);
+				return rc;
+			}
 			for (size_t i = 0; i < checks->n; i++)
 				gm_strv_push(&e->checks, checks->v[i]);
 		}
+		gm_strv_release(&items);
+	}
+
+	if (cluster) {
+		/* master: the maintenance database of [cluster] (template1 when
+		 * empty, as master's upgrade-db.sh has it); the owner is gm-dbo,
+		 * and "gm-logins" is a group whatever [GnuMed defaults] lists */
+		const struct gm_strv *groups = gm_conf_get_list(e->conf, "GnuMed defaults", "groups");
+		v = cfg(e, "cluster", "maintenance database");
+		if (!cfg(e, "cluster", "host name") && !v)
+			return gm_error_set(err, GM_ECHECK, "the definition \"%s\" has no [cluster]", e->conf_path);
+		e->server_template = gm_xstrdup(v && *v ? v : "template1");
+		e->owner = gm_xstrdup("gm-dbo");
+		for (size_t i = 0; groups && i < groups->n; i++)
+			gm_strv_push(&e->groups, groups->v[i]);
+		{
+			bool has = false;
+			for (size_t i = 0; i < e->groups.n; i++)
+				has = has || strcmp(e->groups.v[i], "gm-logins") == 0;
+			if (!has)
+				gm_strv_push(&e->groups, "gm-logins");
+		}
+		return GM_OK;
 	}
 
 	/* server and users */
@@ -502,6 +539,24 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 		if (rc == GM_OK && strcmp(exists, "0") == 0) {
 			rc = gm_error_set(err, GM_ECHECK, "the database owner \"%s\" does not exist", e->owner);
 			gm_error_hint(err, "An upgrade or fixup needs the owner role of an existing GNUmed installation.");
+		} else if (rc == GM_OK && gm_generation_roles(e->generation) == GM_ROLES_ADMIN_MASTER) {
+			/* master's __create_gm_dbo(): one batch, "gm-logins" to the
+			 * superuser it connects as; then __setup_groups(admin_role =
+			 * gm-dbo) grants every group (gm-logins too) again WITH ADMIN
+			 * OPTION */
+			rc = gm_session_execf(c, err, "GRANT \"gm-logins\" TO %I", gm_conn_user());
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "GRANT \"gm-logins\" TO %I WITH ADMIN OPTION", e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_execf(c, err, "ALTER ROLE %I CREATEDB CREATEROLE", e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
+			if (rc == GM_OK)
+				rc = gm_session_begin(c, err);
+			for (size_t i = 0; rc == GM_OK && i < e->groups.n; i++)
+				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->groups.v[i], e->owner);
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
 		} else if (rc == GM_OK && gm_generation_admin_grants(e->generation)) {
 			/* 22.35's: a statement at a time in one transaction, the
 			 * superuser named "postgres" whoever runs it; then every group
@@ -851,11 +906,116 @@ static int set_search_path(PGconn *c, const char *path, struct gm_error *err)
 	return gm_session_commit(c, err);
 }
 
+/* Does the database have the function gm.NAME() (without arguments, as
+ * upstream's engine calls it)? */
+static int function_present(PGconn *c, const char *name, bool *present, struct gm_error *err)
+{
+	const char *p[1] = { name };
+	char *n = NULL;
+	int rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace s "
+			       "ON s.oid OPERATOR(pg_catalog.=) f.pronamespace WHERE s.nspname OPERATOR(pg_catalog.=) 'gm' "
+			       "AND f.proname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND f.pronargs OPERATOR(pg_catalog.=) 0",
+			     1, p, &n, err);
+	*present = rc == GM_OK && strcmp(n, "0") != 0;
+	free(n);
+	return rc;
+}
+
+/*
+ * Master's validate_collations(): the database's default collation and the
+ * collations of its encoding must have the versions the operating system's
+ * libraries have now. Where one changed, its indexes may be corrupt: upstream
+ * refreshes the recorded versions only after a REINDEX and a revalidation
+ * of the constraints both ran (fixed is true), else the run fails. The
+ * refresh: ALTER DATABASE ... REFRESH COLLATION VERSION, and where the
+ * database has gm.update_pg_collations(), what that function does
+ * (pg_import_system_collations() into pg_catalog, ALTER COLLATION ...
+ * REFRESH VERSION of every changed one) as the superuser's own statements:
+ * the function is in a schema the owner may change. Without it, upstream
+ * says "DO MANUALLY" and goes on; so does gmdb.
+ */
+static int collations(struct gm_engine *e, PGconn *c, bool fixed, struct gm_error *err)
+{
+	char *v = NULL, *db_ok = NULL, *bad = NULL;
+	int rc = gm_db_value(c, "SELECT pg_catalog.current_setting('server_version_num')", 0, NULL, &v, err);
+	bool have = rc == GM_OK && atol(v) >= 150000; /* PostgreSQL 15 records collation versions */
+
+	free(v);
+	if (rc < 0 || !have)
+		return rc;
+	rc = gm_db_value(c, "SELECT (datcollversion IS NOT DISTINCT FROM pg_catalog.pg_database_collation_actual_version(oid))::text "
+			    "FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+			 0, NULL, &db_ok, err);
+	if (rc == GM_OK)
+		rc = gm_db_value(c, gm_sql("collations-changed"), 0, NULL, &bad, err);
+	if (rc == GM_OK && strcmp(db_ok, "true") == 0 && strcmp(bad, "0") == 0)
+		goto out;
+	if (rc == GM_OK && !fixed) {
+		rc = gm_error_set(err, GM_ECHECK, "the %s of \"%s\" changed version%s, and the indexes were not both "
+				  "rebuilt and the constraints revalidated", strcmp(db_ok, "true") != 0 ?
+				  "default collation" : "collations", e->target, strcmp(db_ok, "true") != 0 ? "" : "s");
+		gm_error_detail(err, "Upstream's engine refuses to refresh the recorded versions then (\"fixing ... "
+				"collation failed\").");
+		gm_error_hint(err, "The operating system's collation library changed under the database. Run REINDEX "
+			      "DATABASE and revalidate the constraints in the source, then ALTER DATABASE ... REFRESH "
+			      "COLLATION VERSION (see gm-fixup_server(8)), and run again.");
+		goto out;
+	}
+	if (rc == GM_OK && strcmp(db_ok, "true") != 0) {
+		gm_log(GM_LOG_NOTICE, "refreshing the version of the default collation of \"%s\"", e->target);
+		rc = gm_session_execf(c, err, "ALTER DATABASE %I REFRESH COLLATION VERSION", e->target);
+		if (rc == GM_OK)
+			rc = gm_session_commit(c, err);
+	}
+	if (rc == GM_OK && strcmp(bad, "0") != 0) {
+		bool present = false;
+		rc = function_present(c, "update_pg_collations", &present, err);
+		if (rc == GM_OK && !present) {
+			gm_log(GM_LOG_WARNING, "%s collation(s) of \"%s\" changed version and it has no "
+			       "gm.update_pg_collations(): refresh them by hand (upstream: \"DO MANUALLY\")", bad, e->target);
+		} else if (rc == GM_OK) {
+			PGresult *res;
+			rc = gm_session_exec(c, "SELECT pg_catalog.pg_import_system_collations('pg_catalog'::pg_catalog.regnamespace)",
+					     err);
+			res = rc == GM_OK ? gm_session_query(c, gm_sql("collations-to-refresh"), 0, NULL, err) : NULL;
+			if (rc == GM_OK && !res)
+				rc = GM_EFAIL;
+			if (rc == GM_OK)
+				rc = gm_session_commit(c, err);
+			for (int i = 0; rc == GM_OK && i < PQntuples(res); i++) {
+				struct gm_error gone = GM_ERROR_INIT;
+				gm_log(GM_LOG_NOTICE, "refreshing collation [%s.\"%s\"] version information",
+				       PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+				/* a collation dropped meanwhile is skipped, as upstream's loop does */
+				if (gm_session_execf(c, &gone, "ALTER COLLATION %I.%I REFRESH VERSION", PQgetvalue(res, i, 0),
+						     PQgetvalue(res, i, 1)) < 0 &&
+				    gone.sqlstate && strcmp(gone.sqlstate, "42704") == 0) { /* undefined_object */
+					gm_log(GM_LOG_INFO, "collation does not exist, cannot refresh: %s", gone.message);
+					gm_session_rollback(c);
+				} else if (gone.message) {
+					rc = gm_error_set(err, GM_EFAIL, "%s", gone.message);
+				} else {
+					rc = gm_session_commit(c, err);
+				}
+				gm_error_release(&gone);
+			}
+			PQclear(res);
+		}
+	}
+	if (rc < 0)
+		gm_error_prefix(err, "could not refresh the collation versions of \"%s\"", e->target);
+out:
+	free(db_ok);
+	free(bad);
+	return rc;
+}
+
 /* Steps 7-11 on C3 (superuser at the target). */
 int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 {
 	struct gm_step st;
 	PGconn *c;
+	bool reindexed = false, revalidated = false;
 	int rc;
 
 	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
@@ -904,6 +1064,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_conn_close(oc);
 		if (rc < 0)
 			gm_error_prefix(err, "could not reindex \"%s\"", e->target);
+		reindexed = rc == GM_OK;
 		gm_step_end(&st, rc, NULL);
 	} else if (rc == GM_OK) {
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
@@ -911,14 +1072,44 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	}
 
 	if (rc == GM_OK && e->revalidate == 1) {
+		bool function = gm_generation_has(e->generation, GM_GEN_REVALIDATE_FUNCTION);
+		bool present = true;
 		gm_step_begin(&st, "revalidating the constraints of \"%s\"", e->target);
-		/* upstream's block becomes durable with the next commit on its
-		 * connection: a superuser file's statement or the user transfer */
-		rc = revalidate(e, c, e->superuser_files.paths.n > 0 || e->transfer_users > 0, err);
-		if (rc < 0) {
-			gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
-			gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
+		/* master calls gm.revalidate_all_constraints(), which does what
+		 * 22.x's block does, where the database has it */
+		if (function)
+			rc = function_present(c, "revalidate_all_constraints", &present, err);
+		if (rc == GM_OK && !present && e->reindex != 1) {
+			/* master's call fails, its transaction stays aborted (only its
+			 * REINDEX leaves the connection in autocommit) and the next
+			 * query of its engine stops the run */
+			rc = gm_error_set(err, GM_ECHECK, "with \"reindex = 0\", upstream's engine stops where the database "
+					  "has no gm.revalidate_all_constraints()");
+			gm_error_hint(err, "Nothing of the target is trustworthy for %s's engine here: run upstream's own "
+				      "command to see it fail, or set \"reindex = 1\" in a copy of the definition.",
+				      gm_generation_name(e->generation));
+		} else if (rc == GM_OK && !present) {
+			gm_log(GM_LOG_NOTICE, "\"%s\" has no gm.revalidate_all_constraints(): its constraints are not "
+			       "revalidated, as by upstream's engine (which says \"DO MANUALLY\")", e->target);
+		} else if (rc == GM_OK) {
+			/* 22.x's block becomes durable with the next commit on its
+			 * connection: a superuser file's statement or the user
+			 * transfer; master's call commits at once after its REINDEX
+			 * (autocommit) */
+			rc = revalidate(e, c, e->superuser_files.paths.n > 0 || e->transfer_users > 0 ||
+					(function && e->reindex == 1), err);
+			revalidated = rc == GM_OK;
+			if (rc < 0) {
+				gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
+				gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
+			}
 		}
+		gm_step_end(&st, rc, rc == GM_OK && !present ? "skipped (no gm.revalidate_all_constraints(), as upstream)" : NULL);
+	}
+
+	if (rc == GM_OK && gm_generation_has(e->generation, GM_GEN_COLLATIONS)) {
+		gm_step_begin(&st, "validating the collations of \"%s\"", e->target);
+		rc = collations(e, c, reindexed && revalidated, err);
 		gm_step_end(&st, rc, NULL);
 	}
 
@@ -1135,6 +1326,41 @@ int gm_engine_notifications(struct gm_engine *e, struct gm_error *err)
 		rc = gm_session_commit(c, err);
 	else
 		gm_session_rollback(c);
+	return rc;
+}
+
+/*
+ * Master's ensure_some_security_settings(), on the owner session: CREATE on
+ * schema public revoked from PUBLIC, and gm.adjust_view_options() (every
+ * GNUmed view made security_invoker) where the database has it. Upstream
+ * leaves both uncommitted on its connection: the data import scripts'
+ * first commit makes them durable, else the run's end rolls them back. So
+ * does gmdb: committed where scripts follow, rolled back where none do.
+ */
+int gm_engine_security_settings(struct gm_engine *e, struct gm_error *err)
+{
+	struct gm_step st;
+	bool present = false;
+	int rc;
+
+	if (!gm_generation_has(e->generation, GM_GEN_SECURITY_SETTINGS))
+		return GM_OK;
+	gm_step_begin(&st, "setting up security settings");
+	rc = gm_session_exec(e->conn, "REVOKE create ON SCHEMA public FROM public", err);
+	if (rc == GM_OK)
+		rc = function_present(e->conn, "adjust_view_options", &present, err);
+	if (rc == GM_OK && present)
+		rc = gm_session_exec(e->conn, "SELECT gm.adjust_view_options()", err);
+	if (rc == GM_OK && e->scripts.n > 0)
+		rc = gm_session_commit(e->conn, err);
+	else if (rc == GM_OK)
+		gm_log(GM_LOG_INFO, "the security settings are rolled back: no data import script commits them, as in "
+		       "upstream's engine");
+	if (rc < 0 || e->scripts.n == 0)
+		gm_session_rollback(e->conn);
+	if (rc < 0)
+		gm_error_prefix(err, "could not apply the security settings to \"%s\"", e->target);
+	gm_step_end(&st, rc, rc == GM_OK && !present ? "skipped gm.adjust_view_options() (unavailable as yet)" : NULL);
 	return rc;
 }
 

@@ -339,6 +339,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = gm_engine_notifications(&e, err);
 	if (rc == GM_OK)
+		rc = gm_engine_security_settings(&e, err);
+	if (rc == GM_OK)
 		rc = gm_engine_import_scripts(&e, err);
 	if (rc == GM_OK)
 		rc = gm_engine_verify_result(&e, &hash, err);

@@ -54,16 +54,18 @@ struct gm_generation {
 	const char *const *other_modules; /* the modules in bootstrap/ it knows */
 	const struct gen_section *sections;
 	size_t n_sections;
-	/* how the generation's engine makes the roles: false: 22.19's (the
-	 * owner added to "gm-logins" and the target's group); true: 22.35's
-	 * (every GNUmed group granted to gm-dbo WITH ADMIN OPTION, the owner
-	 * altered with LOGIN, "gm-logins" granted to "postgres" by name, the
-	 * owner's name fixed as gm-dbo) */
-	bool admin_grants;
+	/* how the generation's engine makes the roles (gmdb-int.h) */
+	enum gm_gen_roles roles;
+	/* what else its engine does: GM_GEN_* (gmdb-int.h) */
+	unsigned features;
 	/* its gmAuditSchemaGenerator (audit.c, audit-master.c) */
 	const struct gm_audit_generator *audit;
 	/* its gmPsql (sql-runner.c) */
 	enum gm_sql_dialect sql_dialect;
+	/* the audited tables (space-separated "schema.table") whose audit
+	 * trail this engine's own result leaves broken: gmdb's result check
+	 * warns about them instead of failing, the result being upstream's */
+	const char *audit_defects;
 	/* NULL: gmdb reproduces this generation; else what gmdb does not
 	 * reproduce of it yet (the run is refused, nothing changed) */
 	const char *not_reproduced;
@@ -273,25 +275,23 @@ static const struct gm_generation generations[] = {
 	{ .name = "22.x", .releases = "gnumed-server 22.19 to 22.31, upstream tags rel-1-8-8 to rel-1-8-21",
 	  .bootstrap = g22_bootstrap, .parts = g22_parts, .n_parts = N_OF(g22_parts),
 	  .other_modules = g22_other_modules, .sections = g22_sections, .n_sections = N_OF(g22_sections),
-	  .admin_grants = false, .audit = &gm_audit_generator_22 },
+	  .roles = GM_ROLES_ADD_USER, .audit = &gm_audit_generator_22 },
 	{ .name = "22.35", .releases = "gnumed-server 22.35, upstream tag rel-1-8-24",
 	  .bootstrap = g2235_bootstrap, .parts = g22_parts, .n_parts = N_OF(g22_parts),
 	  .other_modules = g22_other_modules, .sections = g22_sections, .n_sections = N_OF(g22_sections),
-	  .admin_grants = true, .audit = &gm_audit_generator_22 },
+	  .roles = GM_ROLES_ADMIN_2235, .audit = &gm_audit_generator_22 },
 	{ .name = "master 8a85b32",
 	  .releases = "upstream's development tree at ncqgm/gnumed master 8a85b32, the future gnumed-server 23",
 	  .bootstrap = gmaster_bootstrap, .parts = gmaster_parts, .n_parts = N_OF(gmaster_parts),
 	  .other_modules = gmaster_other_modules, .sections = gmaster_sections, .n_sections = N_OF(gmaster_sections),
-	  /* admin_grants: the nearest of the two, unused while the generation is
-	   * refused; master's own role steps (GRANT "gm-logins" TO gm-dbo WITH
-	   * ADMIN OPTION, ALTER ROLE gm-dbo CREATEDB CREATEROLE, the groups and
-	   * the target's group WITH ADMIN OPTION to gm-dbo) are yet to be reproduced */
-	  .admin_grants = true, .audit = &gm_audit_generator_master, .sql_dialect = GM_SQL_DIALECT_MASTER,
-	  .not_reproduced = "gmdb has its audit generator (gmAuditSchemaDefs.py's templates), its SQL runner "
-			    "(gmPsql.py's run_script), its definition reader (gmCfgINI.py) and its plausibility "
-			    "checks, but not yet its steps: the roles of [cluster] and [GnuMed defaults], the "
-			    "aggregate upgrade_db-v22_v23.conf with the fixup applied in the clone, the database "
-			    "settings, the constraint and collation checks and the security settings" },
+	  .roles = GM_ROLES_ADMIN_MASTER,
+	  .features = GM_GEN_CLUSTER_FORMAT | GM_GEN_REVALIDATE_FUNCTION | GM_GEN_COLLATIONS |
+		      GM_GEN_SECURITY_SETTINGS | GM_GEN_AGGREGATE_UPGRADE,
+	  .audit = &gm_audit_generator_master, .sql_dialect = GM_SQL_DIALECT_MASTER,
+	  /* its v23 registers ref.vacc_indication for auditing without the
+	   * audit columns (no row_version): its trigger fails every UPDATE and
+	   * DELETE, in the database master's own engine makes too */
+	  .audit_defects = "ref.vacc_indication" },
 };
 
 const char *gm_generation_name(const struct gm_generation *gen)
@@ -304,9 +304,24 @@ const char *gm_generation_releases(const struct gm_generation *gen)
 	return gen ? gen->releases : "?";
 }
 
+enum gm_gen_roles gm_generation_roles(const struct gm_generation *gen)
+{
+	return gen ? gen->roles : GM_ROLES_ADD_USER;
+}
+
 bool gm_generation_admin_grants(const struct gm_generation *gen)
 {
-	return gen && gen->admin_grants;
+	return gm_generation_roles(gen) != GM_ROLES_ADD_USER;
+}
+
+const char *gm_generation_audit_defects(const struct gm_generation *gen)
+{
+	return gen ? gen->audit_defects : NULL;
+}
+
+bool gm_generation_has(const struct gm_generation *gen, enum gm_gen_feature f)
+{
+	return gen && (gen->features & (unsigned)f);
 }
 
 const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen)

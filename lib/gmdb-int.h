@@ -517,6 +517,8 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err);
 int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
 int gm_engine_bundles(struct gm_engine *e, struct gm_error *err);
 int gm_engine_notifications(struct gm_engine *e, struct gm_error *err);
+/* master's ensure_some_security_settings() (nothing for 22.x) */
+int gm_engine_security_settings(struct gm_engine *e, struct gm_error *err);
 int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err);
 int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *err);
 void gm_engine_check_hba(struct gm_engine *e);
@@ -533,9 +535,47 @@ int gm_generation_recognise(const char *upstream_dir, const struct gm_generation
 int gm_generation_check_conf(const struct gm_generation *gen, const struct gm_conf *conf, struct gm_error *err);
 const char *gm_generation_name(const struct gm_generation *gen);
 const char *gm_generation_releases(const struct gm_generation *gen);
-/* The roles as 22.35's engine makes them (GNUmed groups granted to gm-dbo
- * WITH ADMIN OPTION, ...) rather than as 22.19's. */
+/* How the generation's engine makes the roles (gm_engine_bootstrap_server,
+ * gm_engine_superuser_steps). */
+enum gm_gen_roles {
+	/* 22.19's: the superuser and the owner added to "gm-logins" and the
+	 * owner to the target's group (ALTER GROUP ... ADD USER) */
+	GM_ROLES_ADD_USER,
+	/* 22.35's: every GNUmed group (the target's too) granted to gm-dbo
+	 * WITH ADMIN OPTION, gm-dbo altered with LOGIN, "gm-logins" granted to
+	 * "postgres" by name, the owner's name fixed as gm-dbo */
+	GM_ROLES_ADMIN_2235,
+	/* master's: "gm-logins" granted to the superuser and WITH ADMIN OPTION
+	 * to gm-dbo, gm-dbo CREATEDB CREATEROLE, every group of [GnuMed
+	 * defaults] WITH ADMIN OPTION to gm-dbo; the target's group made and
+	 * granted WITH ADMIN OPTION at the target; the owner is gm-dbo */
+	GM_ROLES_ADMIN_MASTER,
+};
+enum gm_gen_roles gm_generation_roles(const struct gm_generation *gen);
+/* The owner granted the groups WITH ADMIN OPTION (22.35's and master's). */
 bool gm_generation_admin_grants(const struct gm_generation *gen);
+/* What else a generation's engine does (gm_generation_has). */
+enum gm_gen_feature {
+	/* master's definition format: [cluster], "source database/version",
+	 * no [user ...] sections (the owner is gm-dbo), no audit keys */
+	GM_GEN_CLUSTER_FORMAT = 1 << 0,
+	/* the constraints are revalidated by gm.revalidate_all_constraints(),
+	 * only where the database has it (22.x: upstream's own DO block) */
+	GM_GEN_REVALIDATE_FUNCTION = 1 << 1,
+	/* the collation versions checked after the revalidation, refreshed
+	 * where they changed */
+	GM_GEN_COLLATIONS = 1 << 2,
+	/* ensure_some_security_settings() after the notifications */
+	GM_GEN_SECURITY_SETTINGS = 1 << 3,
+	/* an upgrade from vX runs upgrade_db-vX_vY.conf where the tree has one:
+	 * an aggregate of fixup_db-vX.conf (applied to the source) and
+	 * update_db-vX_vY.conf */
+	GM_GEN_AGGREGATE_UPGRADE = 1 << 4,
+};
+bool gm_generation_has(const struct gm_generation *gen, enum gm_gen_feature f);
+/* The audited tables ("schema.table ...") whose audit trail the
+ * generation's own engine leaves broken (NULL: none). */
+const char *gm_generation_audit_defects(const struct gm_generation *gen);
 /* its audit generator (22.x's when gen is NULL) */
 const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen);
 /* its SQL runner (22.x's when gen is NULL) */

@@ -75,6 +75,10 @@ struct upgrade {
 	/* the old side of the plausibility checks, run on the source while
 	 * the clone is upgraded (plausibility.c) */
 	struct gm_plausibility *plaus;
+	/* master's upgrade_db-vX_vY.conf: the source's fixup, applied to the
+	 * clone before the update (fix.target is the clone) */
+	bool aggregate;
+	struct gm_engine fix;
 	bool early;             /* the source's sessions were counted before the clone */
 	long long sessions0;    /* pg_stat_database.sessions of the source then */
 	long own0;              /* the connections this process had opened to it then */
@@ -441,6 +445,139 @@ static void check_client(struct upgrade *u, struct preflight *pf)
 	}
 }
 
+static const char *upstream_aggregate_name(const struct upgrade *u)
+{
+	static char name[64];
+	snprintf(name, sizeof(name), "upgrade_db-v%d_v%d.conf", u->o->from, u->o->to);
+	return name;
+}
+
+/*
+ * Master's upgrade-db.sh X Y runs upgrade_db-vX_vY.conf where the tree has
+ * one: an aggregate whose "config files" are fixup_db-vX.conf (applied to
+ * the source in place) and update_db-vX_vY.conf. gmdb knows that form
+ * only, and applies the fixup to the clone instead: the update clones the
+ * fixed-up source, so its target is the same, and the source stays as it
+ * was. The fixup's engine (u->fix) is prepared for the clone, its group
+ * role is still the one named like the source.
+ */
+static int prepare_aggregate(struct upgrade *u, struct gm_error *err)
+{
+	const struct gm_upgrade_opts *o = u->o;
+	char *path = gm_xasprintf("%s/bootstrap/%s", upstream_dir(o), upstream_aggregate_name(u));
+	char *fix_name = gm_xasprintf("fixup_db-v%d.conf", o->from);
+	char *upd_name = gm_xasprintf("update_db-v%d_v%d.conf", o->from, o->to);
+	struct gm_conf *agg = NULL;
+	struct gm_strv parts = GM_STRV_INIT;
+	int rc = GM_OK;
+
+	if (!gm_generation_has(u->e.generation, GM_GEN_AGGREGATE_UPGRADE) || access(path, F_OK) != 0)
+		goto out;
+	rc = gm_conf_load(path, &agg, err);
+	if (rc == GM_OK)
+		rc = gm_generation_check_conf(u->e.generation, agg, err);
+	if (rc == GM_OK) {
+		const struct gm_strv *files = gm_conf_get_list(agg, "installation", "config files");
+		const struct gm_strv *bundles = gm_conf_get_list(agg, "installation", "bundles");
+		for (size_t i = 0; files && i < files->n; i++) {
+			const char *f = files->v[i];
+			while (*f == ' ' || *f == '\t')
+				f++;
+			if (*f && *f != '#')
+				gm_strv_push(&parts, f);
+		}
+		if (!files || parts.n != 2 || strcmp(parts.v[0], fix_name) != 0 || strcmp(parts.v[1], upd_name) != 0 ||
+		    (bundles && bundles->n)) {
+			char *list = gm_strv_join(&parts, ", ");
+			rc = gm_error_set(err, GM_ECHECK, "\"%s\" is not an aggregate gmdb knows: it lists [%s], not "
+					  "%s and %s", path, list, fix_name, upd_name);
+			gm_error_hint(err, "Nothing was changed. Run upstream's own bootstrap/upgrade-db.sh %d %d, or a "
+				      "gmdb that knows this form.", o->from, o->to);
+			free(list);
+		}
+	}
+	if (rc == GM_OK)
+		rc = gm_engine_prepare(&u->fix, upstream_dir(o), fix_name, u->e.target, err);
+	if (rc == GM_OK && (!u->fix.use_existing || u->fix.drop_target))
+		rc = gm_error_set(err, GM_ECHECK, "\"%s\" is not a fixup definition (it does not use the existing "
+				  "database)", u->fix.conf_path);
+	if (rc == GM_OK && u->fix.audit_disable != 1)
+		rc = gm_error_set(err, GM_ECHECK, "the fixup \"%s\" sets up auditing: gmdb knows aggregates whose "
+				  "fixup does not", u->fix.conf_path);
+	if (rc == GM_OK && u->fix.has_checks && u->fix.checks.n)
+		rc = gm_error_set(err, GM_ECHECK, "the fixup \"%s\" has plausibility checks: gmdb knows aggregates "
+				  "whose fixup has none", u->fix.conf_path);
+	if (rc == GM_OK) {
+		/* the group role named like the database the fixup is for */
+		const char *name = gm_conf_get(u->fix.conf, u->fix.db_section, "name");
+		u->fix.group_target = gm_xstrdup(name ? name : u->e.template_db);
+		u->aggregate = true;
+		gm_log(GM_LOG_INFO, "upstream's upgrade is the aggregate %s: %s, then %s", path, fix_name, upd_name);
+	}
+out:
+	gm_strv_release(&parts);
+	gm_conf_free(agg);
+	free(path);
+	free(fix_name);
+	free(upd_name);
+	return rc;
+}
+
+/*
+ * The aggregate's fixup, on the clone (master's handle_cfg() for
+ * fixup_db-vX.conf, after the roles): the superuser steps, the owner's
+ * session with the fixup bundles, notifications, security settings and
+ * data import scripts; then the hash the update's source must have, and
+ * the old side of the plausibility checks, which master reads on the
+ * fixed-up source: here, the clone as it is now.
+ */
+static int fixup_in_clone(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_engine *f = &u->fix;
+	struct gm_shortcut *shortcut;
+	char *hash = NULL;
+	int rc;
+
+	gm_log(GM_LOG_NOTICE, "applying %s to the new database \"%s\" (upstream applies it to \"%s\")",
+	       f->conf_path, f->target, u->e.template_db);
+	rc = gm_engine_superuser_steps(f, err);
+	if (rc == GM_OK)
+		rc = gm_engine_owner_session(f, err);
+	f->rewrite = gm_shortcut_rewrite;
+	f->rewrite_data = shortcut = gm_shortcut_new(&f->conn);
+	if (rc == GM_OK)
+		rc = gm_engine_bundles(f, err);
+	if (rc == GM_OK)
+		rc = gm_engine_notifications(f, err);
+	if (rc == GM_OK)
+		rc = gm_engine_security_settings(f, err);
+	if (rc == GM_OK)
+		rc = gm_engine_import_scripts(f, err);
+	/* the update checks its source's hash (master: source version) */
+	if (rc == GM_OK && u->e.template_version >= 0) {
+		f->target_version = u->e.template_version;
+		rc = gm_engine_verify_result(f, &hash, err);
+		if (rc < 0)
+			gm_error_prefix(err, "after %s", f->conf_path);
+	}
+	free(hash);
+	u->e.statements += f->statements;
+	u->e.ignored_errors += f->ignored_errors;
+	gm_conn_close(f->conn);
+	f->conn = NULL;
+	gm_shortcut_free(shortcut);
+	if (rc == GM_OK && u->e.has_checks) {
+		struct gm_step st;
+		gm_step_begin(&st, "reading the fixed-up data for the plausibility checks");
+		rc = gm_plausibility_run_old(u->plaus, f->target,
+					     u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), err);
+		gm_step_end(&st, rc, NULL);
+	}
+	if (rc < 0)
+		gm_error_prefix(err, "the fixup of the new database");
+	return rc;
+}
+
 static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *err)
 {
 	struct gm_engine *e = &u->e;
@@ -461,11 +598,15 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 	e->expect_version = u->o->to;
 	if (e->use_existing && !e->drop_target)
 		pf_add(pf, PF_FAIL, "definition", "it is a fixup (it uses the existing database)");
-	if (gm_engine_check_files(e, &cerr) < 0)
+	if (gm_engine_check_files(e, &cerr) < 0 || (u->aggregate && gm_engine_check_files(&u->fix, &cerr) < 0))
 		pf_add(pf, PF_FAIL, "definition files", "%s", cerr.message);
 	else
 		pf_add(pf, PF_OK, "definition files", "every listed file is readable");
 	gm_error_release(&cerr);
+	if (u->aggregate)
+		pf_add(pf, PF_INFO, "definition", "%s first applies %s to \"%s\" in place; gmdb applies it to the new "
+		       "database \"%s\" before the update, and leaves \"%s\" as it is", upstream_aggregate_name(u),
+		       u->fix.conf_path, e->template_db, e->target, e->template_db);
 
 	/* the source */
 	{
@@ -587,11 +728,12 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		}
 		gm_error_release(&cerr);
 	}
-	if (e->scripts.n) {
+	if (e->scripts.n || (u->aggregate && u->fix.scripts.n)) {
 		if (gm_run_check_python(&cerr) < 0)
 			pf_add(pf, PF_FAIL, "python3", "%s", cerr.message);
 		else
-			pf_add(pf, PF_OK, "python3", "python3 and psycopg2 for %zu data import script(s)", e->scripts.n);
+			pf_add(pf, PF_OK, "python3", "python3 and psycopg2 for %zu data import script(s)",
+			       e->scripts.n + (u->aggregate ? u->fix.scripts.n : 0));
 		gm_error_release(&cerr);
 	}
 	check_client(u, pf);
@@ -1075,6 +1217,20 @@ static int repair_hash_function(struct upgrade *u, struct gm_error *err)
 
 /* gmdb's own: do the audit and notification triggers fit the tables?
  * (auditcheck.c; on the owner's session, nothing is left) */
+/* Whether word is one of the space-separated words of list (may be NULL). */
+static bool word_listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p = end ? end + 1 : p + len;
+	}
+	return false;
+}
+
 static int audit_check(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_audit_check ac;
@@ -1082,17 +1238,24 @@ static int audit_check(struct upgrade *u, struct gm_error *err)
 	int rc;
 
 	int version = u->e.target_version >= 0 ? u->e.target_version : u->e.expect_version;
+	/* the defects upstream's own engine leaves: in its old releases
+	 * (by version), and in a generation's result (by generation) */
 	const char *known = gm_audit_check_known_defects(version);
+	const char *gen_known = gm_generation_audit_defects(u->e.generation);
 	size_t unknown = 0, first = 0;
 
 	gm_step_begin(&st, "checking the audit trail and notification triggers");
 	rc = gm_audit_check(u->e.conn, &ac, err);
 	for (size_t i = 0; rc == GM_OK && i < ac.broken_tables.n; i++) {
-		gm_log(known ? GM_LOG_WARNING : GM_LOG_ERROR, "the audit trail of %s does not work: %s%s",
+		bool old = word_listed(known, ac.broken_tables.v[i]);
+		bool gen = word_listed(gen_known, ac.broken_tables.v[i]);
+		gm_log(old || gen ? GM_LOG_WARNING : GM_LOG_ERROR, "the audit trail of %s does not work: %s%s",
 		       ac.broken_tables.v[i], ac.broken.v[i],
-		       known ? " (upstream's own engine leaves such defects in this version; the next ones repair them)"
-			     : "");
-		if (!known && unknown++ == 0)
+		       old ? " (upstream's own engine leaves such defects in this version; the next ones repair them)" : "");
+		if (gen)
+			gm_log(GM_LOG_WARNING, "upstream's engine %s makes %s so, and so does gmdb: edits of its rows fail "
+			       "until upstream repairs it", gm_generation_name(u->e.generation), ac.broken_tables.v[i]);
+		if (!old && !gen && unknown++ == 0)
 			first = i;
 	}
 	if (rc == GM_OK && ac.no_audit) {
@@ -1101,8 +1264,11 @@ static int audit_check(struct upgrade *u, struct gm_error *err)
 		struct gm_buf note = GM_BUF_INIT;
 		gm_buf_addf(&note, "ok (%d tables: %d updates and %d deletes audited, %d refused by the database's rules, "
 			    "%d tables empty", ac.tables, ac.updated, ac.deleted, ac.refused, ac.empty);
-		if (ac.broken_tables.n)
-			gm_buf_addf(&note, "; %zu with upstream's own v%d defects", ac.broken_tables.n, version);
+		if (ac.broken_tables.n) {
+			char *list = gm_strv_join(&ac.broken_tables, ", ");
+			gm_buf_addf(&note, "; %zu with upstream's own defects: %s", ac.broken_tables.n, list);
+			free(list);
+		}
 		gm_buf_addc(&note, ')');
 		gm_step_end(&st, GM_OK, gm_buf_str(&note));
 		gm_buf_release(&note);
@@ -1219,7 +1385,8 @@ static void early_checks_prepare(struct upgrade *u)
 	long live = 0;
 
 	u->early = false;
-	if (!u->e.has_checks || getenv("GMDB_NO_EARLY_CHECKS"))
+	/* an aggregate's old side is the fixed-up clone (fixup_in_clone) */
+	if (!u->e.has_checks || u->aggregate || getenv("GMDB_NO_EARLY_CHECKS"))
 		return;
 	if (source_sessions(u->e.template_db, &u->sessions0, &live, &err) < 0)
 		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %s", err.message);
@@ -1383,6 +1550,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	u.t0 = gm_now();
 	u.started_as_root = geteuid() == 0;
 	gm_engine_init(&u.e);
+	gm_engine_init(&u.fix);
 
 	if ((rc = gm_upgrade_prepare_backup_dir(o, err)) < 0)
 		return rc;
@@ -1417,6 +1585,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		u.e.group_target = u.e.target;
 		u.e.target = gm_xstrdup(o->target_db);
 	}
+	if ((rc = prepare_aggregate(&u, err)) < 0)
+		goto out;
 
 	rc = preflight(&u, &pf, err);
 	if (rc < 0)
@@ -1484,21 +1654,26 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		struct gm_step st;
 		double t = gm_now();
 		if (rc == GM_OK) {
+			/* an aggregate's roles come from its first part, as in
+			 * master's engine */
 			gm_step_begin(&st, "preparing the roles");
-			rc = gm_engine_bootstrap_server(&u.e, err);
+			rc = gm_engine_bootstrap_server(u.aggregate ? &u.fix : &u.e, err);
 			gm_step_end(&st, rc, NULL);
 			step_json(&u, "roles", gm_now() - t, rc);
 		}
 	}
+	u.e.rewrite = gm_shortcut_rewrite;
+	u.e.rewrite_data = shortcut = gm_shortcut_new(&u.e.conn);
+	if (u.aggregate)
+		STEP(&u, "fixup", fixup_in_clone(&u, err));
 	STEP(&u, "superuser steps", gm_engine_superuser_steps(&u.e, err));
 	STEP(&u, "owner session", gm_engine_owner_session(&u.e, err));
 	if (rc == GM_OK)
 		gm_signals_watch(u.e.conn);
-	u.e.rewrite = gm_shortcut_rewrite;
-	u.e.rewrite_data = shortcut = gm_shortcut_new(&u.e.conn);
 	STEP(&u, "bundles", gm_engine_bundles(&u.e, err));
 	STEP(&u, "auditing", auditing(&u, err));
 	STEP(&u, "notifications", gm_engine_notifications(&u.e, err));
+	STEP(&u, "security settings", gm_engine_security_settings(&u.e, err));
 	STEP(&u, "data import scripts", gm_engine_import_scripts(&u.e, err));
 	STEP(&u, "audit check", audit_check(&u, err));
 	/* upstream logs the fingerprint first (step 17), then checks the hash
@@ -1600,6 +1775,7 @@ out:
 	free(u.backup_path);
 	free(u.result_hash);
 	gm_engine_release(&u.e);
+	gm_engine_release(&u.fix);
 	gm_space_release(&u.space);
 	gm_shortcut_free(shortcut);
 	return rc;
