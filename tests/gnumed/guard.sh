@@ -3,10 +3,10 @@
 # knows. Copies of the real upstream tree, each altered in one place the
 # way a new upstream release could change it (a generator, a step, a key,
 # a section, one of the gmPG2 functions the engine picks objects with), and
-# upstream's development tree (the future v23, recognised but not yet
-# reproduced): every one is refused with a message naming exactly what is
-# unknown, before anything is changed; an
-# alteration of a part gmdb does not reproduce (logging in gmPG2) is not.
+# copies of upstream's development tree (the future v23) altered so: every
+# one is refused with a message naming exactly what is unknown, before
+# anything is changed; an alteration of a part gmdb does not reproduce
+# (logging in gmPG2) is not, nor is the development tree itself.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
@@ -113,20 +113,21 @@ run gm-upgrade_server --check --upstream-dir "$tree" 21 22
 is "$rc" 0 "gmPG2.py changed outside the engine's functions: --check ready"
 
 # 8. upstream's development tree (the future v23): recognised as master
-# 8a85b32's engine by its fingerprints, and refused all the same (gmdb
-# does not reproduce all of it yet), before anything is changed; copies of
-# it altered in one place are not recognised (a shared input of the
+# 8a85b32's engine by its fingerprints, and run (--check: ready); copies
+# of it altered in one place are not recognised (a shared input of the
 # project: missing, the test fails)
 need_upstream_master "$work/master"
 mtree=$GMDB_UPSTREAM_MASTER_DIR
-for args in "21 22" "22 23"; do
-	refused "upstream's development tree, $args" \
-		"upstream's engine is master 8a85b32's .*which gmdb recognises but does not reproduce yet" \
-		gm-upgrade_server --no-backup --yes --upstream-dir "$mtree" $args
-done
-like "$err" 'detail: gmdb has its audit generator .*its SQL runner .*but not yet its steps' "and says what is missing"
-refused "upstream's development tree, fixup" 'is master 8a85b32.s .*does not reproduce yet' \
-	gm-fixup_server --upstream-dir "$mtree" 22
+run gm-upgrade_server --check --upstream-dir "$mtree" 21 22
+is "$rc" 0 "upstream's development tree, 21 22: --check ready"
+clone_db gmref_v22 gnumed_v22
+before=$(state)
+run gm-upgrade_server --check --upstream-dir "$mtree" 22 23
+is "$rc" 0 "upstream's development tree, 22 23: --check ready"
+like "$out" "upgrade_db-v22_v23\.conf first applies .*fixup_db-v22\.conf to \"gnumed_v22\" in place; gmdb applies it to the new database" \
+	"22 23: the aggregate's fixup goes to the new database, the check says"
+run gm-fixup_server --check --upstream-dir "$mtree" 22
+is "$rc" 0 "upstream's development tree, fixup: --check ready"
 master_copy() {
 	mcopy=$work/mcopy
 	rm -rf "$mcopy" && mkdir -p "$mcopy" &&
@@ -151,6 +152,13 @@ master_copy
 printf '\n[server gnumed]\nport = 5432\n' >>"$mcopy/bootstrap/fixup_db-v22.conf"
 refused "the development tree, 22.x's [server] section" 'section \[server gnumed\]' \
 	gm-fixup_server --upstream-dir "$mcopy" 22
+refused "the development tree, 22.x's [server] section in the aggregate's fixup" 'section \[server gnumed\]' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$mcopy" 22 23
+master_copy
+sed -i 's/^update_db-v22_v23.conf$/update_db-v22_v23.conf\nfixup_db-v23.conf/' "$mcopy/bootstrap/upgrade_db-v22_v23.conf"
+refused "the development tree, an aggregate of another form (a third part)" \
+	'upgrade_db-v22_v23\.conf" is not an aggregate gmdb knows: it lists \[fixup_db-v22\.conf, update_db-v22_v23\.conf, fixup_db-v23\.conf\]' \
+	gm-upgrade_server --no-backup --yes --upstream-dir "$mcopy" 22 23
 
 # its own engine makes a v23 (fixing up a copy of the real v22 first, as
 # its upgrade-db.sh does); gm-fingerprint_db names it with that tree's
