@@ -1,0 +1,97 @@
+#!/bin/bash
+# The old side of the plausibility checks runs early, on the source, while
+# the clone is upgraded; its results may describe the clone only if the
+# source did not change meanwhile (gm-upgrade_server(8), the checks). A
+# copy of the real tree whose first bundle starts with a file that waits for
+# the test's go-ahead (a session on the database gmtest_go) gives the test a
+# moment after the clone and before the checks, whatever the machine's
+# speed, to act on the source:
+#   nothing          the early results are used
+#   a session        that only reads: gmdb cannot tell, throws them away and
+#                    runs the old side again, on the source as it is now
+#   a write          that changes a count (a new communication channel): run
+#                    again, the check fails, as upstream's (which reads the
+#                    source at the end) does
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/common.sh"
+need_reference
+serialize_gnumed_tests
+work=$GMDB_TESTDIR/early-checks
+rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+export GMDB_LOG_DIR=$work/logs
+mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+for d in gnumed_v21 gnumed_v22 gmtest_go; do drop_db "$d"; done
+sql postgres -c "CREATE DATABASE gmtest_go" >/dev/null || bail "cannot create gmtest_go"
+
+# the tree: bootstrap/ and pycommon/ copied, sql/ linked; the first bundle
+# of update_db-v21_v22.conf starts with wait.sql
+tree=$work/tree
+mkdir -p "$tree" && cp -a "$GMDB_UPSTREAM_DIR/bootstrap" "$GMDB_UPSTREAM_DIR/pycommon" "$tree/" &&
+	ln -s "$GMDB_UPSTREAM_DIR/sql" "$tree/sql" || bail "cannot copy the upstream tree"
+# (quoted as upstream's files are: its runner knows no dollar quotes)
+cat >"$work/wait.sql" <<'EOF'
+-- gmdb's tests (early-checks.sh): wait until someone is on gmtest_go
+DO '
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE datname = ''gmtest_go'') LOOP
+		PERFORM pg_catalog.pg_sleep(0.05);
+		PERFORM pg_catalog.pg_stat_clear_snapshot();
+	END LOOP;
+END';
+EOF
+awk -v f="$work/wait.sql" '!done && /^\[bundle / { inb = 1 } inb && !done && /^schema = \$schema\$/ { print; print f; done = 1; next } { print }' \
+	"$GMDB_UPSTREAM_DIR/bootstrap/update_db-v21_v22.conf" >"$tree/bootstrap/update_db-v21_v22.conf"
+grep -qx "$work/wait.sql" "$tree/bootstrap/update_db-v21_v22.conf"
+ok $? "(the first bundle starts with the file that waits)"
+chmod -R a+rX "$work"
+
+# upgrade ACTION: gm-upgrade_server 21 22 on a fresh copy of the real v21;
+# once its session waits in wait.sql, ACTION runs (a shell command), then
+# the go-ahead; sets rc, err, log
+upgrade() {
+	local action=$1 pid go n
+	drop_db gnumed_v22 && clone_db gmref_v21 gnumed_v21 || bail "cannot copy gmref_v21"
+	rm -f "$GMDB_LOG_DIR"/*
+	gm-upgrade_server --upstream-dir "$tree" --no-backup --yes 21 22 >"$work/out" 2>"$work/err" 8>&- &
+	pid=$!
+	for n in $(seq 6000); do
+		[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v22'
+			AND query LIKE '%gmtest_go%' AND pid <> pg_backend_pid()")" = 1 ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null || { wait "$pid"; cat "$work/err" >&2; bail "gm-upgrade_server ended before it waited"; }
+	eval "$action"
+	sql gmtest_go -c "SELECT pg_sleep(3600)" >/dev/null 2>&1 8>&- &
+	go=$!
+	wait "$pid"
+	rc=$?
+	# the go-ahead's session ends (killing the shell would leave psql)
+	sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'gmtest_go'" >/dev/null
+	wait "$go" 2>/dev/null
+	err=$(cat "$work/err")
+	log=$(cat "$GMDB_LOG_DIR"/gm-upgrade_server-*.log 2>/dev/null)
+}
+
+# 1. nobody on the source: the early results are used
+upgrade :
+is "$rc" 0 "nobody on the source: the upgrade succeeds"
+like "$log" 'the old side of the plausibility checks runs on "gnumed_v21" meanwhile' "the old side ran early, on the source"
+unlike "$log" 'run again' "and its results were used"
+
+# 2. a session that only reads
+upgrade 'sql gnumed_v21 -c "SELECT count(*) FROM dem.identity" >/dev/null'
+is "$rc" 0 "a session that only read the source: the upgrade succeeds"
+like "$err" '"gnumed_v21" may have changed since it was cloned \([0-9]+ session\(s\) since, [0-9]+ of them gmdb.s, 0 on it now\): its plausibility checks run again' \
+	"the early results are thrown away, the old side runs again"
+like "$err" 'checking the migrated data for plausibility \.\.\. ok' "and the checks pass"
+
+# 3. a write that changes what a check counts
+upgrade 'sql_rw gnumed_v21 -c "INSERT INTO dem.lnk_identity2comm (fk_identity, url, fk_type) VALUES ((SELECT min(pk) FROM dem.identity), '"'gmdb-test@example.org'"', (SELECT min(pk) FROM dem.enum_comm_types))" >/dev/null'
+is "$rc" 3 "a row added to the source meanwhile: the upgrade fails (exit 3)"
+like "$err" 'its plausibility checks run again' "the early results are thrown away"
+like "$err" 'plausibility check "communication channels" failed' "the check of what changed fails, as upstream's would"
+is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+
+for d in gnumed_v21 gnumed_v22 gmtest_go; do drop_db "$d"; done
+done_testing
