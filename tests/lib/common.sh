@@ -210,18 +210,30 @@ need_upstream_master() {
 	GMDB_UPSTREAM_MASTER_DIR=$dir/server
 }
 
+# master_engine CONF LOG: upstream's development engine (need_upstream_master)
+# on one of its definitions, against the cluster PG* names, as its own
+# upgrade-db.sh and fixup-db.sh run it (--quiet); its log is LOG, its
+# output LOG.out. A definition that says "interactive = yes" (fixup_db-v22.conf,
+# update_db-vX_vY.conf alone) asks "Type yes or no:" once and aborts on
+# anything else, end of input included: it is answered yes. Runs as root:
+# the engine becomes postgres itself.
+master_engine() {
+	local conf=$1 log=$2
+	rm -f "$log"
+	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && echo yes | GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
+		--log-file="$log" --conf-file="$conf" --quiet) >"$log.out" 2>&1
+}
+
 # master_v23 LOG TARGET [FIXED]: a v23 made by upstream's development engine
 # from a copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of
 # gnumed_v22 in place, then the update), renamed TARGET; the fixed-up copy
 # of v22 is renamed FIXED, or dropped. Needs need_upstream_master and
-# serialize_gnumed_tests (it uses the real names). Runs as root: the
-# engine becomes postgres itself.
+# serialize_gnumed_tests (it uses the real names).
 master_v23() {
 	local log=$1 target=$2 fixed=${3:-}
 	clone_db gmref_v22 gnumed_v22 && drop_db gnumed_v23 && drop_db "$target" || return 1
 	[ -z "$fixed" ] || drop_db "$fixed" || return 1
-	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
-		--log-file="$log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$log.out" 2>&1 || return 1
+	master_engine upgrade_db-v22_v23.conf "$log" || return 1
 	sql postgres -c "ALTER DATABASE gnumed_v23 RENAME TO \"$target\"" >/dev/null || return 1
 	if [ -n "$fixed" ]; then
 		sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO \"$fixed\"" >/dev/null
