@@ -2,7 +2,7 @@
 # compare-db.sh - are two GNUmed databases the same?
 #
 #   compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]...
-#                 [-s SINCE -r SCHEMA.TABLE.COLUMN...] DB_A DB_B
+#                 [-s SINCE -r SCHEMA.TABLE.COLUMN...] [-o OIDCOL]... DB_A DB_B
 #
 # Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
 #   schema    pg_dump --schema-only --create (ACLs, database settings and
@@ -20,6 +20,9 @@
 # run into some rows only (now() as a default for a missing value): values
 # at or after SINCE (-s, a timestamp taken before the runs) are masked,
 # earlier ones are still compared.
+# -o names a column (any table, or SCHEMA.TABLE.COLUMN) holding a table's
+# OID, compared as the name of that table: a table the run creates gets its
+# OID from the cluster's counter, which other runs in the cluster advance.
 # -N leaves out the names of NOT NULL constraints: PostgreSQL 18 makes
 # them catalog constraints named after the table, and a table renamed after
 # its creation keeps the old name's constraints, which a database made on
@@ -34,10 +37,11 @@ work=
 masks=()
 tmasks=()
 rmasks=()
+omasks=()
 since=
 nnnames=
 build_record=
-while getopts w:m:t:r:s:NB o; do
+while getopts w:m:t:r:s:o:NB o; do
 	case $o in
 	w) work=$OPTARG ;;
 	N) nnnames=1 ;;
@@ -46,12 +50,13 @@ while getopts w:m:t:r:s:NB o; do
 	t) tmasks+=("$OPTARG") ;;
 	r) rmasks+=("$OPTARG") ;;
 	s) since=$OPTARG ;;
+	o) omasks+=("$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# = 2 ] && { [ ${#rmasks[@]} = 0 ] || [ -n "$since" ]; } ||
-	{ echo "usage: compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... [-s SINCE -r SCHEMA.TABLE.COLUMN...] DB_A DB_B" >&2; exit 2; }
+	{ echo "usage: compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]... [-s SINCE -r SCHEMA.TABLE.COLUMN...] [-o OIDCOL]... DB_A DB_B" >&2; exit 2; }
 a=$1 b=$2
 [ -n "$work" ] || work=$(mktemp -d)
 mkdir -p "$work"
@@ -81,6 +86,8 @@ tables_sql="SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.
       THEN format('regexp_replace(%I::text, ''[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([+-][0-9]{2}(:[0-9]{2})?)?'', ''<time>'', ''g'')', a.attname)
       WHEN n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_run'::text[])
       THEN format('CASE WHEN %I >= %L::timestamptz THEN ''<run>'' ELSE %I::text END', a.attname, :'since', a.attname)
+      WHEN a.attname = ANY (:'masks_oid'::text[]) OR n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_oid'::text[])
+      THEN format('%I::regclass::text', a.attname)
       ELSE format('%I', a.attname) END, ',' ORDER BY a.attnum) FROM pg_attribute a
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       AND NOT (a.attname = ANY (:'masks_col'::text[]) OR n.nspname || '.' || c.relname || '.' || a.attname = ANY (:'masks_full'::text[])))
@@ -91,8 +98,9 @@ mcol="{$(printf '%s\n' "${masks[@]:-}" | grep -v '\.' | sed '/^$/d' | paste -sd,
 mfull="{$(printf '%s\n' "${masks[@]:-}" | grep '\.' | paste -sd, -)}"
 mtime="{$(printf '%s\n' "${tmasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 mrun="{$(printf '%s\n' "${rmasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
+moid="{$(printf '%s\n' "${omasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 for db in "$a" "$b"; do
-	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" -v masks_time="$mtime" -v masks_run="$mrun" -v since="${since:-infinity}" <<<"$tables_sql" >"$work/$db.tables" || exit 2
+	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" -v masks_time="$mtime" -v masks_run="$mrun" -v masks_oid="$moid" -v since="${since:-infinity}" <<<"$tables_sql" >"$work/$db.tables" || exit 2
 	while IFS=$'\t' read -r ident name cols; do
 		[ -n "$cols" ] || cols="1"
 		echo "SELECT '$name', md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')), count(*) FROM (SELECT ROW($cols)::text AS r FROM $ident) s;"
