@@ -49,11 +49,13 @@
 #                        so do the audit rows 22 23 logs for them
 #   src_row_pk_audit     v23-audit-audit_trail-dynamic.sql numbers the log
 #                        rows whose source row is gone with nextval() while
-#                        it loops over the log tables in pg_inherits' order
-#                        (a FOR ... IN SELECT without ORDER BY): an order of
-#                        the catalog, which the 21 22 before it left
-#                        differently in the two v22s (measured: the same
-#                        rows, numbered 15737... by master, 15941... by gmdb)
+#                        it loops over the log tables in the order a catalog
+#                        query without ORDER BY returns them (pg_class's
+#                        physical order), which the 21 22 before it left
+#                        differently in the two v22s (measured: audit.log_dose
+#                        32nd of the log tables in master's v22, 68th in
+#                        gmdb's; its rows numbered 15737... by master,
+#                        15941... by gmdb)
 #
 # Roles are the cluster's: compare-db.sh's role section compares the
 # cluster with itself. So every run starts from the same role state, the
