@@ -28,34 +28,44 @@
 #   (and clin.clin_root_item's,    of intakes without a start get the time of
 #   whose children they are)       the run, the others keep theirs (-r: only
 #                                  values from after the test's start)
-#   pk_audit                       the audited rows' serial, numbered in the
-#                                  order one multi-row statement scans them,
-#                                  which depends on when pages were pruned
-#                                  (tests/gnumed/upgrade.sh); two of master's
-#                                  runs on an idle cluster number them alike,
-#                                  the mask is the 22.x tests' for the same
-#                                  column and reason
+#   pk_audit, pk_audit_trail,      the audited rows' serial, the log rows'
+#   src_row_pk_audit               serial (22.x's pk_audit of the log tables,
+#                                  renamed by v23) and the audited row's
+#                                  serial copied into its log row: numbered
+#                                  in the order a statement or loop meets the
+#                                  rows, which upstream's SQL leaves undefined
+#                                  and the heap's physical order decides (it
+#                                  depends on when pages were pruned, i.e. on
+#                                  whatever else the cluster was doing:
+#                                  tests/gnumed/upgrade.sh masks pk_audit for
+#                                  it). Measured in the chain, whose v22s are
+#                                  made by different runs: master's
+#                                  v23-ref-convert_vaccines.sql deletes unused
+#                                  vaccines in a FOR loop over SELECT * FROM
+#                                  ref.vaccine (master's v22 has pks 197-202
+#                                  first in the heap, gmdb's 141...), and
+#                                  v23-audit-audit_trail-dynamic.sql numbers
+#                                  the log rows whose source row is gone with
+#                                  nextval() while it loops over the log tables
+#                                  as a catalog query without ORDER BY returns
+#                                  them (audit.log_dose 32nd in master's v22,
+#                                  68th in gmdb's: its rows got 15737... from
+#                                  master, 15941... from gmdb)
+#   src_table_oid (-o)             compared as the name of the table it names:
+#                                  tables the chain's 21 22 creates (ref.dose,
+#                                  ...) get OIDs from the cluster's counter, so
+#                                  master's v22 and gmdb's, made one after the
+#                                  other, differ in them, and so do the audit
+#                                  rows 22 23 logs for them
 #   -B                             gmdb's build record (the database comment)
-# All but pk_audit and -B differ between two runs of master's own engine on
-# the same v22 (measured: the second run below fails without them). The v22
-# side (the fixup, the chain's v22) is masked as tests/gnumed/fixup.sh and
-# upgrade.sh mask 22.x's (orig_when, audit_when are v22's audit columns),
-# and the chain, which runs 21 22, as upgrade.sh masks that step (-t
-# clin.episode.summary: timestamps in its text). The chain's v23 also has:
-#   src_table_oid (-o)   compared as the name of the table: tables the
-#                        chain's 21 22 creates (ref.dose, ...) get their OIDs
-#                        from the cluster's counter, so master's v22 and
-#                        gmdb's, made one after the other, differ in them, and
-#                        so do the audit rows 22 23 logs for them
-#   src_row_pk_audit     v23-audit-audit_trail-dynamic.sql numbers the log
-#                        rows whose source row is gone with nextval() while
-#                        it loops over the log tables in the order a catalog
-#                        query without ORDER BY returns them (pg_class's
-#                        physical order), which the 21 22 before it left
-#                        differently in the two v22s (measured: audit.log_dose
-#                        32nd of the log tables in master's v22, 68th in
-#                        gmdb's; its rows numbered 15737... by master,
-#                        15941... by gmdb)
+# Those above pk_audit differ between two runs of master's own engine on the
+# same v22 (the second run below fails without them); pk_audit_trail,
+# src_row_pk_audit and src_table_oid did not there (both runs start from the
+# same pages and OIDs) but did in the chain; pk_audit is the 22.x tests'
+# mask, for the same reason, and differed in neither. The v22 side (the fixup, the chain's v22) is masked as
+# tests/gnumed/fixup.sh and upgrade.sh mask 22.x's (orig_when, audit_when are
+# v22's audit columns), and the chain, which runs 21 22, as upgrade.sh masks
+# that step (-t clin.episode.summary: timestamps in its text).
 #
 # Roles are the cluster's: compare-db.sh's role section compares the
 # cluster with itself. So every run starts from the same role state, the
@@ -76,10 +86,11 @@ tree=$GMDB_UPSTREAM_MASTER_DIR
 export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
 mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
 since=$(sql postgres -c "SELECT now()") || bail "cannot read the server's time"
-masks_v23=(-B -m modified_when -m version_created_when -m version_logged_when -m pk_audit -m gm.schema_revision.imported
-	-s "$since" -r clin.clin_root_item.clin_when -r clin.intake.clin_when -r clin.intake_regimen.clin_when)
+masks_v23=(-B -m modified_when -m version_created_when -m version_logged_when -m gm.schema_revision.imported
+	-s "$since" -r clin.clin_root_item.clin_when -r clin.intake.clin_when -r clin.intake_regimen.clin_when
+	-m pk_audit -m pk_audit_trail -m src_row_pk_audit -o src_table_oid)
 masks_v22=(-B -m modified_when -m orig_when -m audit_when -m pk_audit -m gm.schema_revision.imported)
-masks_chain=("${masks_v23[@]}" -t clin.episode.summary -o src_table_oid -m src_row_pk_audit)
+masks_chain=("${masks_v23[@]}" -t clin.episode.summary)
 same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$work/cmp-$1-$2" "${@:3}" "$1" "$2" 2>&1; }
 # compared DESCRIPTION A B MASK...: compare-db.sh's verdict as a test, what
 # differs as comments
