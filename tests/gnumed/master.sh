@@ -50,7 +50,8 @@
 #                                  as a catalog query without ORDER BY returns
 #                                  them (audit.log_dose 32nd in master's v22,
 #                                  68th in gmdb's: its rows got 15737... from
-#                                  master, 15941... from gmdb)
+#                                  master, 15941... from gmdb; master's own
+#                                  21 22 put it 10th and 70th in two more runs)
 #   src_table_oid (-o)             compared as the name of the table it names:
 #                                  tables the chain's 21 22 creates (ref.dose,
 #                                  ...) get OIDs from the cluster's counter, so
