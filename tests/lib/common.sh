@@ -224,6 +224,16 @@ master_engine() {
 		--log-file="$log" --conf-file="$conf" --quiet) >"$log.out" 2>&1
 }
 
+# master_v23_masks SINCE: compare-db.sh's options for two v23 databases made
+# from the same v22 by master's engine or by gmdb (tests/gnumed/master.sh
+# says why each; SINCE: the time before either run), one per line
+master_v23_masks() {
+	printf '%s\n' -B -m modified_when -m version_created_when -m version_logged_when -m gm.schema_revision.imported \
+		-s "$1" -r clin.clin_root_item.clin_when -r clin.intake.clin_when -r clin.intake_regimen.clin_when \
+		-m pk_audit -m pk_audit_trail -m src_row_pk_audit -o src_table_oid \
+		-m clin.intake.pk -m clin.intake.pk_item -m clin.clin_root_item.pk_item -m clin.intake_regimen.fk_intake
+}
+
 # master_v23 LOG TARGET [FIXED]: a v23 made by upstream's development engine
 # from a copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of
 # gnumed_v22 in place, then the update), renamed TARGET; the fixed-up copy
