@@ -62,9 +62,9 @@
 #                                  intakes 372, 374, 375, 233, 167 and 233,
 #                                  167, 375, 372, 374). The regimens' link to
 #                                  their intake is compared by the intake's
-#                                  content instead (intake_links), and every
-#                                  child table of clin.clin_root_item has its
-#                                  own pk_item compared
+#                                  content instead (master_intake_links),
+#                                  and every child table of clin.clin_root_item
+#                                  has its own pk_item compared
 #   src_table_oid (-o)             compared as the name of the table it names:
 #                                  tables the chain's 21 22 creates (ref.dose,
 #                                  ...) get OIDs from the cluster's counter, so
@@ -112,18 +112,10 @@ compared() {
 	ok $? "$1"
 	printf '%s\n' "$out" | sed 's/^/# /' | head -n 40
 }
-# intake_links DB: each regimen with the intake it belongs to, by content
-# (the intakes' serials are masked above)
-intake_links() {
-	sql "$1" -c "SELECT i.fk_encounter, i.fk_episode, i.fk_substance, i.use_type, i.narrative, i.notes4patient,
-			i.notes4us, r.amount, r.unit, r.narrative, r.comment_on_start, r.discontinued, r.discontinue_reason,
-			r.planned_duration
-		FROM clin.intake_regimen r JOIN clin.intake i ON i.pk = r.fk_intake ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
-}
 # linked DESCRIPTION A B: the regimens of A and B link the same intakes
 linked() {
 	local x y
-	x=$(intake_links "$2") && y=$(intake_links "$3") && [ -n "$x" ] && [ "$x" = "$y" ]
+	x=$(master_intake_links "$2") && y=$(master_intake_links "$3") && [ -n "$x" ] && [ "$x" = "$y" ]
 	ok $? "$1"
 	[ "$x" = "$y" ] || diff <(printf '%s\n' "$x") <(printf '%s\n' "$y") | head -n 10 | sed 's/^/# /'
 }

@@ -234,6 +234,15 @@ master_v23_masks() {
 		-m clin.intake.pk -m clin.intake.pk_item -m clin.clin_root_item.pk_item -m clin.intake_regimen.fk_intake
 }
 
+# master_intake_links DB: each regimen of a v23 with the intake it belongs to,
+# by content (the intakes' serials are masked by master_v23_masks)
+master_intake_links() {
+	sql "$1" -c "SELECT i.fk_encounter, i.fk_episode, i.fk_substance, i.use_type, i.narrative, i.notes4patient,
+			i.notes4us, r.amount, r.unit, r.narrative, r.comment_on_start, r.discontinued, r.discontinue_reason,
+			r.planned_duration
+		FROM clin.intake_regimen r JOIN clin.intake i ON i.pk = r.fk_intake ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+}
+
 # master_v23 LOG TARGET [FIXED]: a v23 made by upstream's development engine
 # from a copy of the real v22 (upgrade_db-v22_v23.conf: the fixup of
 # gnumed_v22 in place, then the update), renamed TARGET; the fixed-up copy
