@@ -925,8 +925,10 @@ static int function_present(PGconn *c, const char *name, bool *present, struct g
  * Master's validate_collations(): the database's default collation and the
  * collations of its encoding must have the versions the operating system's
  * libraries have now. Where one changed, its indexes may be corrupt: upstream
- * refreshes the recorded versions only after a REINDEX and a revalidation
- * of the constraints both ran (fixed is true), else the run fails. The
+ * refreshes the recorded versions only after a REINDEX ran and the
+ * revalidation of the constraints ran or was found unavailable (master's
+ * engine returns the same cookie for both; fixed is true), else the run
+ * fails (reindex = 0 or revalidate = 0). The
  * refresh: ALTER DATABASE ... REFRESH COLLATION VERSION, and where the
  * database has gm.update_pg_collations(), what that function does
  * (pg_import_system_collations() into pg_catalog, ALTER COLLATION ...
@@ -951,8 +953,8 @@ static int collations(struct gm_engine *e, PGconn *c, bool fixed, struct gm_erro
 	if (rc == GM_OK && strcmp(db_ok, "true") == 0 && strcmp(bad, "0") == 0)
 		goto out;
 	if (rc == GM_OK && !fixed) {
-		rc = gm_error_set(err, GM_ECHECK, "the %s of \"%s\" changed version%s, and the indexes were not both "
-				  "rebuilt and the constraints revalidated", strcmp(db_ok, "true") != 0 ?
+		rc = gm_error_set(err, GM_ECHECK, "the %s of \"%s\" changed version%s, and the definition skips the "
+				  "REINDEX or the revalidation of the constraints", strcmp(db_ok, "true") != 0 ?
 				  "default collation" : "collations", e->target, strcmp(db_ok, "true") != 0 ? "" : "s");
 		gm_error_detail(err, "Upstream's engine refuses to refresh the recorded versions then (\"fixing ... "
 				"collation failed\").");
@@ -1091,6 +1093,9 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		} else if (rc == GM_OK && !present) {
 			gm_log(GM_LOG_NOTICE, "\"%s\" has no gm.revalidate_all_constraints(): its constraints are not "
 			       "revalidated, as by upstream's engine (which says \"DO MANUALLY\")", e->target);
+			/* master's "DO MANUALLY" cookie is the one its collation
+			 * step takes for a revalidation done (gmPG2's __LLAP) */
+			revalidated = true;
 		} else if (rc == GM_OK) {
 			/* 22.x's block becomes durable with the next commit on its
 			 * connection: a superuser file's statement or the user

@@ -272,5 +272,34 @@ linked "and its regimens link the same intakes" ms_chain_master_v23 gnumed_v23
 run env GMDB_UPSTREAM_DIR="$tree" gm-fingerprint_db -q -e 23 gnumed_v23
 is "$rc" 0 "gm-fingerprint_db names it v23"
 
+# --- a collation library that changed under the database -----------------------------
+# The recorded version of the database's default collation is not the
+# library's (what an upgrade of the operating system's locales leaves
+# behind; the test writes another version into pg_database). Master's
+# engine refreshes it after the REINDEX and the revalidation, which a v22
+# does not have: master counts "DO MANUALLY" as done (gmPG2's __LLAP is
+# the cookie of both) and refreshes all the same. This cluster's C.UTF-8
+# has no version, so PostgreSQL refuses the refresh: both engines stop
+# there, with the server's own message. (A refresh that succeeds needs a
+# versioned locale, which the test machines do not have.)
+for who in master gmdb; do
+	clone_db gmref_v22 gnumed_v22
+	sql postgres -c "UPDATE pg_database SET datcollversion = 'gmdb-test' WHERE datname = 'gnumed_v22'" >/dev/null
+	if [ "$who" = master ]; then
+		master_engine fixup_db-v22.conf "$work/master-coll22.log"
+		ok $((! $?)) "a changed default collation: master's fixup of a v22 fails"
+		like "$(cat "$work/master-coll22.log")" 'refreshing database default collation version information' \
+			"(it refreshes without the revalidation a v22 cannot do)"
+		like "$(cat "$work/master-coll22.log")" 'invalid collation version change' "(and PostgreSQL refuses)"
+	else
+		run gm-fixup_server --upstream-dir "$tree" -d gnumed_v22 22
+		is "$rc" 1 "gmdb's fails too (exit 1)"
+		like "$err" 'refreshing the version of the default collation of "gnumed_v22"' "(it refreshes all the same)"
+		like "$err" 'could not refresh the collation versions of "gnumed_v22": .*invalid collation version change' \
+			"(and says what PostgreSQL said)"
+	fi
+done
+drop_db gnumed_v22
+
 for d in "${dbs[@]}"; do drop_db "$d"; done
 done_testing
