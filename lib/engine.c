@@ -693,30 +693,6 @@ static int run_files(struct gm_engine *e, PGconn *c, const struct gm_engine_file
 	return rc;
 }
 
-/* Progress of REINDEX (VERBOSE): its notices name what it has done. */
-struct reindex_watch {
-	struct gm_step *st;
-	char last[200];
-	PQnoticeReceiver old;
-	void *old_arg;
-};
-
-static void reindex_notice(void *arg, const PGresult *res)
-{
-	struct reindex_watch *w = arg;
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (msg && strstr(msg, "was reindexed"))
-		snprintf(w->last, sizeof(w->last), "%s", msg);
-	if (w->old)
-		w->old(w->old_arg, res);
-}
-
-static void reindex_tick(void *data)
-{
-	struct reindex_watch *w = data;
-	gm_step_progress(w->st, "%s", w->last[0] ? w->last : "started");
-}
-
 /*
  * The constraint revalidation of upstream's step 10. Upstream runs one DO
  * block as the superuser that marks every CHECK and FOREIGN KEY constraint
@@ -1038,32 +1014,12 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	}
 
 	if (rc == GM_OK && e->reindex == 1) {
-		/* as the database's owner (which may reindex every table in it,
-		 * as the superuser may; no system catalogs since PostgreSQL 15):
-		 * the index expressions are the owner's code */
-		PGconn *oc;
-		char *q;
-		struct reindex_watch w = { &st, { 0 }, NULL, NULL };
+		/* as the database's owner: the index expressions are the
+		 * owner's code (lib/reindex.c) */
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);
 		rc = gm_session_commit(c, err);
-		oc = rc == GM_OK ? gm_owner_open(e->target, e->owner, "postgres@gnumed_vX", 0, err) : NULL;
-		if (!oc)
-			rc = GM_EFAIL;
-		q = oc ? gm_sqlf(oc, "REINDEX (VERBOSE) DATABASE %I", e->target) : NULL;
-		/* a progress line names the table REINDEX (VERBOSE) did last */
-		if (rc == GM_OK) {
-			w.old = PQsetNoticeReceiver(oc, reindex_notice, &w);
-			rc = gm_db_exec_watch(oc, q, reindex_tick, &w, err);
-			PQsetNoticeReceiver(oc, w.old, w.old_arg);
-		}
-		free(q);
-		if (rc < 0 && oc) {
-			gm_log(GM_LOG_WARNING, "%s; trying again without VERBOSE, as upstream does", err->message);
-			q = gm_sqlf(oc, "REINDEX DATABASE %I", e->target);
-			rc = gm_session_autocommit(oc, q, err);
-			free(q);
-		}
-		gm_conn_close(oc);
+		if (rc == GM_OK)
+			rc = gm_reindex_database(e->target, e->owner, e->jobs, &st, err);
 		if (rc < 0)
 			gm_error_prefix(err, "could not reindex \"%s\"", e->target);
 		reindexed = rc == GM_OK;

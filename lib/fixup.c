@@ -322,6 +322,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	rc = gm_lock_acquire(db, &lock, err);
 	if (rc < 0)
 		goto out;
+	e.jobs = o->jobs;
 
 	gm_step_begin(&st, "preparing the roles");
 	rc = gm_engine_bootstrap_server(&e, err);

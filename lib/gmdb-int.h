@@ -484,6 +484,7 @@ struct gm_engine {
 	int expect_version;    /* for a devel target: the version the caller expects (0: none) */
 	int drop_target, use_existing, reindex, revalidate, audit_disable;
 	int transfer_users;    /* -1: not configured */
+	int jobs;              /* connections of the reindex (lib/reindex.c); 0: one per CPU */
 	struct gm_strv groups; /* [GnuMed defaults] groups + the target's */
 	struct gm_engine_files superuser_files, db_files;
 	struct gm_engine_bundle *bundles;
@@ -515,6 +516,9 @@ void gm_engine_print_list(const struct gm_engine *e, FILE *out);
 int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err);
 int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err);
 int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
+/* Step 9, REINDEX DATABASE db as its owner (NULL: the database's), split by
+ * table across jobs connections (0: one per CPU; 1: one statement). */
+int gm_reindex_database(const char *db, const char *owner, int jobs, struct gm_step *st, struct gm_error *err);
 int gm_engine_bundles(struct gm_engine *e, struct gm_error *err);
 int gm_engine_notifications(struct gm_engine *e, struct gm_error *err);
 /* master's ensure_some_security_settings() (nothing for 22.x) */

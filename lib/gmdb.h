@@ -325,6 +325,7 @@ struct gm_fixup_opts {
 	bool json;                /* summary as JSON on stdout */
 	FILE *json_to;            /* NULL: stdout; else the JSON goes here */
 	bool found_said;          /* the database found was announced already (--downtime) */
+	int jobs;                 /* connections of the reindex; 0: one per CPU */
 };
 
 /*

@@ -597,7 +597,8 @@ int gm_rehearse(const struct gm_rehearse_opts *o, struct gm_error *err)
 		double t = gm_now();
 		gm_log(GM_LOG_PROGRESS, "running the real %s on the copy", o->fixup ? "fixup" : "upgrade");
 		if (o->fixup) {
-			struct gm_fixup_opts fo = { .upstream_dir = o->upstream_dir, .version = h.from, .database = h.copy };
+			struct gm_fixup_opts fo = { .upstream_dir = o->upstream_dir, .version = h.from, .database = h.copy,
+						    .jobs = o->jobs };
 			h.run_rc = gm_fixup_run(&fo, &h.run_err);
 		} else {
 			struct gm_upgrade_opts uo = { .upstream_dir = o->upstream_dir, .from = h.from, .to = h.to,

@@ -1551,6 +1551,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	u.started_as_root = geteuid() == 0;
 	gm_engine_init(&u.e);
 	gm_engine_init(&u.fix);
+	u.e.jobs = u.fix.jobs = o->jobs;
 
 	if ((rc = gm_upgrade_prepare_backup_dir(o, err)) < 0)
 		return rc;

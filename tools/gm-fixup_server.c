@@ -13,7 +13,7 @@ int main(int argc, const char **argv)
 	char *database = NULL;
 	struct gm_downtime_opts dopts = { .grace = 60, .announce = -1 };
 	int announce = -1, duration = -1, rehearse = 0;
-	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1;
+	int check = 0, list = 0, json = 0, downtime = 0, recover = 0, keep = 0, grace = -1, jobs = 0;
 	const char *version, *extra;
 	poptContext ctx;
 	int rc;
@@ -27,6 +27,8 @@ int main(int argc, const char **argv)
 		  "print the files that would run, in order", NULL },
 		{ "json", 'j', POPT_ARG_NONE, &json, 0,
 		  "print a summary as JSON", NULL },
+		{ "jobs", '\0', POPT_ARG_INT, &jobs, 0,
+		  "connections of the reindex (default: one per CPU)", "N" },
 		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,
 		  "the whole downtime procedure around the fixup, with a snapshot to roll back to", NULL },
 		{ "grace", '\0', POPT_ARG_INT, &grace, 0,
@@ -80,6 +82,8 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--grace and --keep-snapshot go with --downtime");
 	else if ((rc = gm_cli_check_announce(downtime, announce, duration)) != GM_OK)
 		;
+	else if (jobs < 0 || jobs > 64)
+		rc = gm_cli_usage_error("--jobs must be between 1 and 64 (0: one per CPU)");
 	else if (grace > 86400)
 		rc = gm_cli_usage_error("--grace must be between 0 and 86400 seconds");
 	if (rc == GM_OK && !check && !list)
@@ -90,6 +94,7 @@ int main(int argc, const char **argv)
 		opts.check = check;
 		opts.list = list;
 		opts.json = json;
+		opts.jobs = jobs;
 		if (grace >= 0)
 			dopts.grace = grace;
 		dopts.announce = announce;
@@ -97,7 +102,7 @@ int main(int argc, const char **argv)
 		dopts.keep_snapshot = keep;
 		if (rehearse) {
 			struct gm_rehearse_opts ro = { .upstream_dir = opts.upstream_dir, .fixup = true, .from = opts.version,
-						       .database = database, .json = json };
+						       .database = database, .json = json, .jobs = jobs };
 			rc = gm_rehearse(&ro, &err);
 		} else if (recover)
 			rc = gm_downtime_recover(&err);

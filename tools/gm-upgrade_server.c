@@ -32,7 +32,7 @@ int main(int argc, const char **argv)
 		{ "backup-dir", '\0', POPT_ARG_STRING, &backup_dir, 0,
 		  "where the backup goes (default: GMDB_BACKUP_DIR, else " GM_STATE_DIR "/backups)", "DIR" },
 		{ "jobs", 'j', POPT_ARG_INT, &jobs, 0,
-		  "parallel jobs of the backup, connections of the plausibility checks (default: one per CPU)", "N" },
+		  "parallel jobs of the backup, connections of the reindex and the plausibility checks (default: one per CPU)", "N" },
 		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,
 		  "the whole downtime procedure around the upgrade (notice, access locked, sessions ended, ...)", NULL },
 		{ "grace", '\0', POPT_ARG_INT, &grace, 0,

@@ -6,7 +6,7 @@
 run gm-fixup_server --help
 is "$rc" 0 "--help exits 0"
 like "$out" "^Usage: gm-fixup_server \[OPTION\.\.\.\] \[VERSION\]" "--help shows the synopsis"
-for o in --database --check --list --json --upstream-dir --log-file --username --quiet; do
+for o in --database --check --list --json --jobs --upstream-dir --log-file --username --quiet; do
 	like "$out" "$o" "--help lists $o"
 done
 
@@ -58,6 +58,10 @@ ok $? "and prints a JSON summary of the procedure that did not start"
 run gm-fixup_server --recover --json
 is "$rc" 2 "--recover with --json exits 2"
 like "$err" '--recover excludes --check, --list and --json' "and says so"
+
+run gm-fixup_server --jobs 65
+is "$rc" 2 "--jobs out of range exits 2"
+like "$err" '--jobs must be between 1 and 64' "and says so"
 
 # gmdb(7) has the list of steps this man page points to
 grep -q 'THE STEPS in' "$GMDB_SRCDIR/man/gm-fixup_server.8" && grep -q '^\.SH THE STEPS' "$GMDB_SRCDIR/man/gmdb.7"
