@@ -5,21 +5,24 @@
 # plpgsql.extra_warnings/extra_errors, UTF8, logged in as the owner, where
 # upstream's is the superuser after SET SESSION AUTHORIZATION to the owner);
 # the return value is ignored, any exception fails the step.
-# The working directory is upstream's bootstrap directory: the scripts open
-# their data files by paths relative to it.
 #
-# argv: LOGFILE SCRIPT_DIR OWNER TIMEZONE SCRIPT... ; connection from libpq's
-# environment (PGHOST, PGPORT, PGUSER = the owner, PGDATABASE).
+# argv: LOGFILE UPSTREAM_DIR. It loads psycopg2 and upstream's gmPG2, then
+# waits for one line on standard input (lib/pyimport.c): JSON with
+# bootstrap_dir, script_dir, owner, database, timezone and scripts. At the
+# end of its input without that line it ends, having connected to nothing.
+# The working directory is upstream's bootstrap directory: the scripts open
+# their data files by paths relative to it. Connection from libpq's
+# environment (PGHOST, PGPORT; PGUSER = the owner, PGDATABASE from the line).
 # Exit status: 0 ok, 3 python3-psycopg2 or upstream's modules missing,
 # 4 a script could not be loaded, 5 a script failed.
 import gc
+import json
 import os
 import sys
 import tempfile
 
-logfile, script_dir, owner, timezone = sys.argv[1:5]
-scripts = sys.argv[5:]
-upstream = os.path.dirname(os.path.dirname(os.path.abspath(script_dir)))
+logfile, upstream = sys.argv[1:3]
+upstream = os.path.abspath(upstream)
 while upstream != '/' and not os.path.isdir(os.path.join(upstream, 'pycommon')):
     upstream = os.path.dirname(upstream)
 
@@ -43,6 +46,15 @@ try:
 finally:
     os.unlink(os.path.join(pkgroot, 'Gnumed'))
     os.rmdir(pkgroot)
+
+line = sys.stdin.readline()
+if not line.strip():
+    sys.exit(0)
+go = json.loads(line)
+os.chdir(go['bootstrap_dir'])
+script_dir, owner, timezone, scripts = go['script_dir'], go['owner'], go['timezone'], go['scripts']
+os.environ['PGUSER'] = owner
+os.environ['PGDATABASE'] = go['database']
 
 conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
                         application_name='gmdb import scripts')

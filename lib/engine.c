@@ -50,6 +50,7 @@ void gm_engine_release(struct gm_engine *e)
 	if (!e)
 		return;
 	gm_conn_close(e->conn);
+	gm_pyimport_free(e->pyimport);
 	gm_conf_free(e->conf);
 	free(e->upstream_dir);
 	free(e->bootstrap_dir);
@@ -1325,17 +1326,13 @@ int gm_engine_security_settings(struct gm_engine *e, struct gm_error *err)
 	return rc;
 }
 
-/* Step 16: upstream's Python data import scripts, through python3. */
+/* Step 16: upstream's Python data import scripts, through python3
+ * (lib/pyimport.c): the one started early, if any. */
 int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 {
 	struct gm_step st;
-	char *pylog = NULL, *pydir = NULL;
 	char tz_buf[64] = "";
-	int rc = GM_OK;
-	pid_t pid;
-	int status;
-	int pipefd[2];
-	struct gm_owner_gap *gap = NULL;
+	int rc;
 
 	gm_step_begin(&st, "upgrading reference data sets");
 	if (e->scripts.n == 0) {
@@ -1348,119 +1345,11 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err)
 		snprintf(tz_buf, sizeof(tz_buf), "%s", tz ? tz : "UTC");
 		free(tz);
 	}
-	/* python's log in a directory of this run's own, not at a name in
-	 * /tmp that someone else could have taken first */
-	pydir = gm_xasprintf("%s/gmdb-import.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(pydir)) {
-		rc = gm_error_set(err, GM_EFAIL, "could not create a temporary directory: %s", strerror(errno));
-		free(pydir);
-		gm_step_end(&st, rc, NULL);
-		return rc;
-	}
-	pylog = gm_xasprintf("%s/import.log", pydir);
-	if (pipe(pipefd) < 0) {
-		rc = gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
-		goto out;
-	}
-	/* python connects as the owner by itself: through the downtime
-	 * procedure's connection limit, until it says it is connected */
-	if (gm_owner_gap_open(e->target, &gap, err) < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		rc = GM_EFAIL;
-		goto out;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		gm_owner_gap_close(gap, NULL);
-		rc = gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		const char *py = getenv("GMDB_PYTHON") && *getenv("GMDB_PYTHON") ? getenv("GMDB_PYTHON") : GM_PYTHON;
-		const char **argv = gm_xcalloc(e->scripts.n + 9, sizeof(*argv));
-		size_t n = 0;
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		if (chdir(e->bootstrap_dir) < 0)
-			_exit(126);
-		if (gm_conn_opts.host)
-			setenv("PGHOST", gm_conn_opts.host, 1);
-		if (gm_conn_opts.port)
-			setenv("PGPORT", gm_conn_opts.port, 1);
-		/* as the owner, the way C4 logs in (lib/owner.c): the temporary
-		 * peer grant of this run, or the owner's ~/.pgpass entry */
-		setenv("PGUSER", e->owner, 1);
-		setenv("PGDATABASE", e->target, 1);
-		unsetenv("PGPASSWORD");
-		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
-		argv[n++] = py;
-		argv[n++] = "-c";
-		argv[n++] = gm_sql("import-scripts");
-		argv[n++] = pylog;
-		argv[n++] = e->script_dir;
-		argv[n++] = e->owner;
-		argv[n++] = tz_buf;
-		for (size_t i = 0; i < e->scripts.n; i++)
-			argv[n++] = e->scripts.v[i];
-		argv[n] = NULL;
-		execv(py, (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	{
-		FILE *f = fdopen(pipefd[0], "r");
-		char line[4096];
-		struct gm_buf last = GM_BUF_INIT;
-		while (f && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (strcmp(line, "gmdb: connected") == 0) {
-				if (gm_owner_gap_close(gap, err) < 0)
-					rc = GM_EFAIL;
-				gap = NULL;
-				continue;
-			}
-			gm_log(GM_LOG_INFO, "python3: %s", line);
-			gm_buf_reset(&last);
-			gm_buf_adds(&last, line);
-		}
-		if (f)
-			fclose(f);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
-			rc = GM_EFAIL;
-		gap = NULL;
-		if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-			int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			if (code == 127)
-				rc = gm_error_set(err, GM_EFAIL, "could not run python3 for the data import scripts");
-			else
-				rc = gm_error_set(err, GM_EFAIL, "the data import scripts failed: %s",
-						  last.len ? last.data : "python3 ended abnormally");
-			if (code == 127 || code == 3)
-				gm_error_hint(err, "Install python3 and python3-psycopg2 (and gnumed-server's tree).");
-		}
-		gm_buf_release(&last);
-	}
-	/* keep python's own log in ours */
-	{
-		char *text = NULL;
-		if (gm_read_file(pylog, &text, NULL, NULL) == GM_OK && text) {
-			gm_log(GM_LOG_DEBUG, "upstream's log of the data import scripts:\n%s", text);
-			free(text);
-		}
-	}
-out:
-	unlink(pylog);
-	rmdir(pydir);
-	free(pylog);
-	free(pydir);
+	if (!e->pyimport)
+		e->pyimport = gm_pyimport_start(e->upstream_dir, err);
+	rc = e->pyimport ? gm_pyimport_run(e->pyimport, e, tz_buf, err) : GM_EFAIL;
+	gm_pyimport_free(e->pyimport);
+	e->pyimport = NULL;
 	gm_step_end(&st, rc, NULL);
 	return rc;
 }

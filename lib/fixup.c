@@ -296,6 +296,11 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		return rc;
 	memset(&target, 0, sizeof(target));
 	gm_engine_init(&e);
+	/* python3 loads its modules for the data import scripts while the
+	 * database is identified (lib/pyimport.c); it connects only when the
+	 * step runs, and not at all if it does not */
+	if (!o->check && !o->list)
+		e.pyimport = gm_pyimport_start(upstream_dir(o), NULL);
 	rc = prepare(o, &e, &target, &db, &version, &conf, err);
 	if (rc < 0)
 		goto out;

@@ -485,6 +485,7 @@ struct gm_engine {
 	int drop_target, use_existing, reindex, revalidate, audit_disable;
 	int transfer_users;    /* -1: not configured */
 	int jobs;              /* connections of the reindex (lib/reindex.c); 0: one per CPU */
+	struct gm_pyimport *pyimport; /* python3 started early for step 16, or NULL */
 	struct gm_strv groups; /* [GnuMed defaults] groups + the target's */
 	struct gm_engine_files superuser_files, db_files;
 	struct gm_engine_bundle *bundles;
@@ -516,6 +517,12 @@ void gm_engine_print_list(const struct gm_engine *e, FILE *out);
 int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err);
 int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err);
 int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
+/* Step 16's python3 (lib/pyimport.c): started early, it loads its modules
+ * and waits; run, it connects to e's target as e's owner and runs e's
+ * scripts; freed unrun, it ends without connecting. */
+struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error *err);
+int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char *tz, struct gm_error *err);
+void gm_pyimport_free(struct gm_pyimport *p);
 /* Step 9, REINDEX DATABASE db as its owner (NULL: the database's), split by
  * table across jobs connections (0: one per CPU; 1: one statement). */
 int gm_reindex_database(const char *db, const char *owner, int jobs, struct gm_step *st, struct gm_error *err);

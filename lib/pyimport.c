@@ -1,0 +1,243 @@
+/*
+ * pyimport.c - upstream's data import scripts (spec 2.3 step 16), run by
+ * python3 with data/import-scripts.py
+ *
+ * Upstream's engine is python: it has loaded psycopg2 and its gmPG2 long
+ * before it imports the scripts. gmdb's python3 has to load them first,
+ * about 0.2 s of CPU time, most of the step on a small database. So a run
+ * may start python3 early (gm_pyimport_start, before its first change):
+ * it loads those modules and then waits for one line on its standard
+ * input, connecting to nothing and running no script, until the step
+ * itself (gm_pyimport_run) says where and what: the database, the owner,
+ * the time zone, the scripts. A run that ends before the step, or has no
+ * scripts, closes that input: python3 ends without having connected.
+ * What the scripts do, and when, is what it was.
+ */
+#include "gmdb-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct gm_pyimport {
+	pid_t pid;
+	int out;        /* python's standard output and error */
+	int in;         /* its standard input: the line that starts the scripts */
+	char *dir, *log;
+};
+
+static const char *python(void)
+{
+	return getenv("GMDB_PYTHON") && *getenv("GMDB_PYTHON") ? getenv("GMDB_PYTHON") : GM_PYTHON;
+}
+
+struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error *err)
+{
+	struct gm_pyimport *p;
+	int out[2], in[2];
+	char *bootstrap;
+
+	p = gm_xcalloc(1, sizeof(*p));
+	p->pid = -1;
+	p->out = p->in = -1;
+	/* python's log in a directory of this run's own, not at a name in
+	 * /tmp that someone else could have taken first */
+	p->dir = gm_xasprintf("%s/gmdb-import.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(p->dir)) {
+		gm_error_set(err, GM_EFAIL, "could not create a temporary directory: %s", strerror(errno));
+		free(p->dir);
+		free(p);
+		return NULL;
+	}
+	p->log = gm_xasprintf("%s/import.log", p->dir);
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		gm_pyimport_free(p);
+		return NULL;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		close(out[0]);
+		close(out[1]);
+		gm_pyimport_free(p);
+		return NULL;
+	}
+	bootstrap = gm_xasprintf("%s/bootstrap", upstream_dir);
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid == 0) {
+		const char *argv[] = { python(), "-c", gm_sql("import-scripts"), p->log, upstream_dir, NULL };
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		/* upstream's scripts open their data files relative to it */
+		if (chdir(bootstrap) < 0)
+			_exit(126);
+		if (gm_conn_opts.host)
+			setenv("PGHOST", gm_conn_opts.host, 1);
+		if (gm_conn_opts.port)
+			setenv("PGPORT", gm_conn_opts.port, 1);
+		/* it logs in as the owner, the way C4 does (lib/owner.c): the
+		 * temporary peer grant of this run, or the owner's ~/.pgpass entry */
+		unsetenv("PGPASSWORD");
+		unsetenv("PGOPTIONS"); /* ignored, as by gmdb's own connections */
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	free(bootstrap);
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+	if (p->pid < 0) {
+		gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
+		gm_pyimport_free(p);
+		return NULL;
+	}
+	gm_log(GM_LOG_DEBUG, "python3 started for the data import scripts (pid %ld): it loads its modules and waits",
+	       (long)p->pid);
+	return p;
+}
+
+void gm_pyimport_free(struct gm_pyimport *p)
+{
+	int status;
+
+	if (!p)
+		return;
+	/* not run: it has not connected, and need not finish loading */
+	if (p->in >= 0 && p->pid > 0)
+		kill(p->pid, SIGTERM);
+	if (p->in >= 0)
+		close(p->in);
+	if (p->out >= 0)
+		close(p->out);
+	if (p->pid > 0)
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (p->log)
+		unlink(p->log);
+	if (p->dir)
+		rmdir(p->dir);
+	free(p->log);
+	free(p->dir);
+	free(p);
+}
+
+/* The line that starts the scripts: JSON, one line. */
+static char *go_line(const struct gm_engine *e, const char *tz)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	fputs("{\"bootstrap_dir\": ", m);
+	gm_json_string(m, e->bootstrap_dir);
+	fputs(", \"script_dir\": ", m);
+	gm_json_string(m, e->script_dir);
+	fputs(", \"owner\": ", m);
+	gm_json_string(m, e->owner);
+	fputs(", \"database\": ", m);
+	gm_json_string(m, e->target);
+	fputs(", \"timezone\": ", m);
+	gm_json_string(m, tz);
+	fputs(", \"scripts\": [", m);
+	for (size_t i = 0; i < e->scripts.n; i++) {
+		fputs(i ? ", " : "", m);
+		gm_json_string(m, e->scripts.v[i]);
+	}
+	fputs("]}\n", m);
+	fclose(m);
+	return buf;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int rc = 0;
+
+	/* a python that ended already must not end gmdb */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old);
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = -1;
+			break;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	sigaction(SIGPIPE, &old, NULL);
+	return rc;
+}
+
+int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char *tz, struct gm_error *err)
+{
+	struct gm_owner_gap *gap = NULL;
+	struct gm_buf last = GM_BUF_INIT;
+	char *go, line[4096];
+	FILE *f;
+	int rc = GM_OK, status = 0;
+
+	/* python connects as the owner by itself: through the downtime
+	 * procedure's connection limit, until it says it is connected */
+	if (gm_owner_gap_open(e->target, &gap, err) < 0)
+		return GM_EFAIL;
+	go = go_line(e, tz);
+	if (!go || write_all(p->in, go, strlen(go)) < 0)
+		gm_log(GM_LOG_DEBUG, "could not hand python3 its scripts: %s", go ? strerror(errno) : "out of memory");
+	free(go);
+	close(p->in);
+	p->in = -1;
+	f = fdopen(p->out, "r");
+	if (f)
+		p->out = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "gmdb: connected") == 0) {
+			if (gm_owner_gap_close(gap, err) < 0)
+				rc = GM_EFAIL;
+			gap = NULL;
+			continue;
+		}
+		gm_log(GM_LOG_INFO, "python3: %s", line);
+		gm_buf_reset(&last);
+		gm_buf_adds(&last, line);
+	}
+	if (f)
+		fclose(f);
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	p->pid = -1;
+	if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
+		rc = GM_EFAIL;
+	if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (code == 127)
+			rc = gm_error_set(err, GM_EFAIL, "could not run python3 for the data import scripts");
+		else
+			rc = gm_error_set(err, GM_EFAIL, "the data import scripts failed: %s",
+					  last.len ? last.data : "python3 ended abnormally");
+		if (code == 127 || code == 3)
+			gm_error_hint(err, "Install python3 and python3-psycopg2 (and gnumed-server's tree).");
+	}
+	gm_buf_release(&last);
+	/* keep python's own log in ours */
+	{
+		char *text = NULL;
+		if (gm_read_file(p->log, &text, NULL, NULL) == GM_OK && text) {
+			gm_log(GM_LOG_DEBUG, "upstream's log of the data import scripts:\n%s", text);
+			free(text);
+		}
+	}
+	return rc;
+}
