@@ -1030,6 +1030,10 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		gm_step_end(&st, GM_OK, "skipped (reindex = 0)");
 	}
 
+	/* what a caller runs beside the rest on connections of its own */
+	if (rc == GM_OK && e->after_reindex)
+		e->after_reindex(e);
+
 	if (rc == GM_OK && e->revalidate == 1) {
 		bool function = gm_generation_has(e->generation, GM_GEN_REVALIDATE_FUNCTION);
 		bool present = true;

@@ -281,6 +281,11 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 	return rc;
 }
 
+static void prove_early(struct gm_engine *e)
+{
+	gm_shortcut_prove_early(e->rewrite_data, e->target, e->owner);
+}
+
 int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 {
 	struct gm_engine e;
@@ -334,12 +339,16 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	gm_step_end(&st, rc, NULL);
 	if (rc == GM_OK)
 		gm_log(GM_LOG_INFO, "using the existing database \"%s\"", db);
+	/* the shortcut's proof on a session of its own while the constraints
+	 * are revalidated (not while the system catalogs are reindexed: their
+	 * locks and the hash's could deadlock) */
+	e.rewrite_data = shortcut = gm_shortcut_new(&e.conn);
+	e.after_reindex = prove_early;
 	if (rc == GM_OK)
 		rc = gm_engine_superuser_steps(&e, err);
 	if (rc == GM_OK)
 		rc = gm_engine_owner_session(&e, err);
 	e.rewrite = gm_shortcut_rewrite;
-	e.rewrite_data = shortcut = gm_shortcut_new(&e.conn);
 	if (rc == GM_OK)
 		rc = gm_engine_bundles(&e, err);
 	if (rc == GM_OK)

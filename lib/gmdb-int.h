@@ -500,6 +500,8 @@ struct gm_engine {
 	void *rewrite_data;
 	void (*progress)(void *data, const char *file);
 	void *progress_data;
+	/* called once the reindex is done, before the revalidation (NULL: none) */
+	void (*after_reindex)(struct gm_engine *e);
 	long statements, ignored_errors;
 };
 
@@ -605,6 +607,11 @@ char *gm_python_block(const char *text, const char *name);
 struct gm_shortcut;
 struct gm_shortcut *gm_shortcut_new(PGconn **conn);
 char *gm_shortcut_rewrite(void *data, const char *statement);
+/* Prove the hash function works with the definitions db has now on an
+ * owner session of its own (owner NULL: the database's), in the
+ * background; the first rewrite with the same definitions takes the
+ * outcome (lib/shortcut.c says why that is the same proof). */
+void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *owner);
 void gm_shortcut_free(struct gm_shortcut *s);
 /* Before upstream's superuser schema files run on conn (a superuser's):
  * GM_OK when the owner's functions they call are upstream's definitions
