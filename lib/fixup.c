@@ -29,13 +29,30 @@ static const char *upstream_dir(const struct gm_fixup_opts *o)
 	return gm_upstream_dir(o->upstream_dir);
 }
 
+/* gm_identify; with sc (a real run), on a session set up as the owner
+ * session, whose hash is the shortcut's proof too (lib/shortcut.c) */
+static int identify(struct gm_shortcut *sc, const char *db, struct gm_found *target, struct gm_error *err)
+{
+	char *fp = NULL, *user = NULL;
+	int rc;
+
+	if (!sc)
+		return gm_identify(db, target, err);
+	rc = gm_identify_as_owner_session(db, target, &fp, &user, err);
+	if (rc == GM_OK && target->hash && !target->hash_repaired)
+		gm_shortcut_proven(sc, fp, user);
+	free(fp);
+	free(user);
+	return rc;
+}
+
 /*
  * Which database, which version? With -d: that database, its version from
  * its hash (or the version given). Without: the GNUmed databases of the
  * cluster; the newest version among them; exactly one database of it.
  */
-static int find_target(const struct gm_fixup_opts *o, char **db, int *version, struct gm_found *target,
-		       struct gm_error *err)
+static int find_target(const struct gm_fixup_opts *o, struct gm_shortcut *sc, char **db, int *version,
+		       struct gm_found *target, struct gm_error *err)
 {
 	struct gm_found *found = NULL;
 	size_t n = 0;
@@ -43,7 +60,7 @@ static int find_target(const struct gm_fixup_opts *o, char **db, int *version, s
 	size_t n_best = 0, unknown = 0;
 
 	if (o->database) {
-		rc = gm_identify(o->database, target, err);
+		rc = identify(sc, o->database, target, err);
 		if (rc < 0)
 			return rc;
 		if (!target->gnumed)
@@ -165,7 +182,7 @@ static int precheck(const struct gm_fixup_opts *o, struct gm_error *err)
  * Find the database and its fixup definition and check them (the hash is
  * the version's, every file readable): nothing is changed.
  */
-static int prepare(const struct gm_fixup_opts *o, struct gm_engine *e, struct gm_found *target, char **dbp,
+static int prepare(const struct gm_fixup_opts *o, struct gm_shortcut *sc, struct gm_engine *e, struct gm_found *target, char **dbp,
 		   int *versionp, char **confp, struct gm_error *err)
 {
 	char *db = NULL, *conf = NULL;
@@ -177,7 +194,7 @@ static int prepare(const struct gm_fixup_opts *o, struct gm_engine *e, struct gm
 		rc = gm_engine_prepare(e, upstream_dir(o), conf, NULL, err);
 		if (rc < 0)
 			goto out;
-		rc = gm_identify(e->target, target, err);
+		rc = identify(sc, e->target, target, err);
 		if (rc < 0)
 			goto out;
 		if (!target->gnumed) {
@@ -187,7 +204,7 @@ static int prepare(const struct gm_fixup_opts *o, struct gm_engine *e, struct gm
 		db = gm_xstrdup(e->target);
 		version = o->version;
 	} else {
-		rc = find_target(o, &db, &version, target, err);
+		rc = find_target(o, sc, &db, &version, target, err);
 		if (rc < 0)
 			goto out;
 		if (!fixup_exists(upstream_dir(o), version)) {
@@ -268,7 +285,7 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 		return rc;
 	memset(&target, 0, sizeof(target));
 	gm_engine_init(&e);
-	rc = prepare(o, &e, &target, db, version, &conf, err);
+	rc = prepare(o, NULL, &e, &target, db, version, &conf, err);
 	if (rc < 0) {
 		free(*db);
 		*db = NULL;
@@ -306,7 +323,11 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	 * step runs, and not at all if it does not */
 	if (!o->check && !o->list)
 		e.pyimport = gm_pyimport_start(upstream_dir(o), NULL);
-	rc = prepare(o, &e, &target, &db, &version, &conf, err);
+	/* a real run identifies the database on a session set up as the
+	 * owner session: its hash proves the shortcut's hash function too */
+	if (!o->check && !o->list)
+		shortcut = gm_shortcut_new(&e.conn);
+	rc = prepare(o, shortcut, &e, &target, &db, &version, &conf, err);
 	if (rc < 0)
 		goto out;
 	if (o->list) {
@@ -342,7 +363,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	/* the shortcut's proof on a session of its own while the constraints
 	 * are revalidated (not while the system catalogs are reindexed: their
 	 * locks and the hash's could deadlock) */
-	e.rewrite_data = shortcut = gm_shortcut_new(&e.conn);
+	e.rewrite_data = shortcut;
 	e.after_reindex = prove_early;
 	if (rc == GM_OK)
 		rc = gm_engine_superuser_steps(&e, err);

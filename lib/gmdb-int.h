@@ -612,6 +612,10 @@ char *gm_shortcut_rewrite(void *data, const char *statement);
  * background; the first rewrite with the same definitions takes the
  * outcome (lib/shortcut.c says why that is the same proof). */
 void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *owner);
+/* The hash function worked with definitions fp, as user, on a session set
+ * up as the owner session (gm_identify_as_owner_session): the first
+ * rewrite with the same definitions and user takes it as its proof. */
+void gm_shortcut_proven(struct gm_shortcut *s, const char *fp, const char *user);
 void gm_shortcut_free(struct gm_shortcut *s);
 /* Before upstream's superuser schema files run on conn (a superuser's):
  * GM_OK when the owner's functions they call are upstream's definitions
@@ -774,6 +778,11 @@ struct gm_found {
 };
 /* Identify one database (read-only). */
 int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err);
+/* The same, the hash computed on a session set up as upstream's owner
+ * session (gm_owner_session), which also reads the schema hash shortcut's
+ * fingerprint of the definitions in the hash's transaction: *fp and *user
+ * (the session's role) set when the hash was computed, else NULL. */
+int gm_identify_as_owner_session(const char *dbname, struct gm_found *f, char **fp, char **user, struct gm_error *err);
 /* The GNUmed databases of the cluster. */
 int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err);
 void gm_found_release(struct gm_found *f, size_t n);

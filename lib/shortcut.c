@@ -20,13 +20,14 @@
  * fails - runs as written. GMDB_EXACT=1 turns the shortcut off.
  *
  * Seen to work where: by default in the statement's own transaction, the
- * first time a fingerprint comes up. A run may prove it earlier instead
- * (gm_shortcut_prove_early), on a session of its own set up as the owner
- * session is (gm_owner_session: the same role, settings, plpgsql checks),
- * while its other steps run on other connections: that session reads the
- * fingerprint and computes the hash in one transaction, and the first
- * statement whose definitions have that very fingerprint takes its
- * outcome. The database's state in between differs, as it does for every
+ * first time a fingerprint comes up. A run may prove it earlier instead,
+ * on a session set up as the owner session is (gm_owner_session: the same
+ * role, settings, plpgsql checks) that reads the fingerprint and computes
+ * the hash in one transaction: the fixup's identification of the database
+ * (gm_identify_as_owner_session, then gm_shortcut_proven), or a session of
+ * its own while other steps run on other connections
+ * (gm_shortcut_prove_early). The first statement whose definitions have
+ * that very fingerprint, run as the same role, takes its outcome. The database's state in between differs, as it does for every
  * later statement of the run, which takes the proof of the first one; a
  * hash that failed there, or another fingerprint, is proven in the
  * statement's transaction as before.
@@ -112,6 +113,7 @@ int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err)
 struct gm_shortcut {
 	PGconn **conn;
 	PGconn *early;   /* the early proof's session, its hash running */
+	char *proven_user; /* proven on another session, as this role */
 	char *early_fp;  /* the fingerprint it read */
 	char *proven;    /* fingerprint whose hash function ran fine here */
 	char *failed;    /* fingerprint whose hash function failed here */
@@ -133,6 +135,7 @@ void gm_shortcut_free(struct gm_shortcut *s)
 		gm_log(GM_LOG_INFO, "schema hash shortcut: taken %ld times, declined %ld times", s->taken, s->declined);
 	gm_conn_close(s->early);
 	free(s->early_fp);
+	free(s->proven_user);
 	free(s->proven);
 	free(s->failed);
 	free(s);
@@ -229,7 +232,7 @@ void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *
 	const char *exact = getenv("GMDB_EXACT");
 	PGconn *c;
 
-	if (!s || s->early || (exact && strcmp(exact, "1") == 0))
+	if (!s || s->early || s->proven || (exact && strcmp(exact, "1") == 0))
 		return;
 	c = gm_owner_session(db, owner, "postgres@gnumed_vX", &err);
 	if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &err) == GM_OK &&
@@ -247,6 +250,18 @@ void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *
 	gm_conn_close(c);
 	free(s->early_fp);
 	s->early_fp = NULL;
+}
+
+void gm_shortcut_proven(struct gm_shortcut *s, const char *fp, const char *user)
+{
+	const char *exact = getenv("GMDB_EXACT");
+
+	if (!s || !fp || !user || s->proven || !is_known(fp) || (exact && strcmp(exact, "1") == 0))
+		return;
+	s->proven = gm_xstrdup(fp);
+	s->proven_user = gm_xstrdup(user);
+	gm_log(GM_LOG_INFO, "schema hash shortcut: the hash function works with definitions %s "
+			    "(proven as \"%s\" on the session set up as the owner session that identified the database)", fp, user);
 }
 
 /* The early proof's outcome, for definitions fp: true if its hash worked
@@ -292,6 +307,14 @@ char *gm_shortcut_rewrite(void *data, const char *statement)
 	}
 	if (s->failed && strcmp(s->failed, fp) == 0)
 		goto decline;
+	/* a proof of another session counts for the same role only */
+	if (s->proven_user && strcmp(s->proven_user, PQuser(conn)) != 0) {
+		gm_log(GM_LOG_INFO, "schema hash shortcut: proven as \"%s\", the files run as \"%s\": proving again",
+		       s->proven_user, PQuser(conn));
+		free(s->proven);
+		free(s->proven_user);
+		s->proven = s->proven_user = NULL;
+	}
 	if (!s->proven || strcmp(s->proven, fp) != 0) {
 		if (!early_proof(s, fp) && !hash_works(conn)) {
 			free(s->failed);
@@ -299,7 +322,9 @@ char *gm_shortcut_rewrite(void *data, const char *statement)
 			goto decline;
 		}
 		free(s->proven);
+		free(s->proven_user);
 		s->proven = gm_xstrdup(fp);
+		s->proven_user = NULL;
 	}
 	/* the function's body without the hash; the literals are plain */
 	out = gm_sqlf(*s->conn, "delete from gm.schema_revision where filename = %L::text; "

@@ -1,7 +1,9 @@
 #!/bin/bash
-# The schema hash shortcut of gm-fixup_server (lib/shortcut.c): proven early
-# on an owner session of its own, taken for every file of the real v22
-# fixup; not taken for definitions it does not know, nor with GMDB_EXACT=1.
+# The schema hash shortcut of gm-fixup_server (lib/shortcut.c): proven by
+# the hash that identifies the database (-d), computed on a session set up
+# as the owner session, and taken for every file of the real v22 fixup:
+# the run computes the hash twice (identify, result); not taken for
+# definitions it does not know, nor with GMDB_EXACT=1.
 # That the result equals upstream's is tests/gnumed/fixup.sh's.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
@@ -19,9 +21,12 @@ clone_db gmref_v22 $db
 run gm-fixup_server -d $db --log-file "$work/early.log"
 is "$rc" 0 "the fixup"
 log=$(cat "$work/early.log")
-like "$log" 'schema hash shortcut: the hash function works with definitions [0-9a-f]{32} \(proven on a session of its own' \
-	"the hash function was proven on a session of its own"
-is "$(grep -c 'SAVEPOINT gmdb_shortcut' "$work/early.log")" 0 "and not again in the first file's transaction"
+like "$log" 'schema hash shortcut: the hash function works with definitions [0-9a-f]{32} \(proven as "gm-dbo" on the session set up as the owner session that identified the database\)' \
+	"the hash that identified the database proved the hash function"
+like "$log" 'gm-dbo"?: .* as upstream.s session has it|connected to "gmt_shortcut" as its owner "gm-dbo"' "(on a session of the owner's)"
+is "$(grep -c 'SAVEPOINT gmdb_shortcut' "$work/early.log")" 0 "no proof again in the first file's transaction"
+unlike "$log" 'proven on a session of its own' "nor on a session of its own"
+is "$(grep -c 'concat_table_structure(.*)$' "$work/early.log" | head -n 1)" 2 "the hash was computed twice: the database's, the result's"
 like "$log" 'schema hash shortcut: taken 9 times, declined 0 times' "the shortcut was taken for the 9 files"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 
@@ -35,7 +40,7 @@ ok $? "gm.log_other_access() changed by a comment"
 run gm-fixup_server -d $db --log-file "$work/unknown.log"
 is "$rc" 0 "the fixup"
 log=$(cat "$work/unknown.log")
-like "$log" 'schema hash shortcut: no early proof: definitions not known' "no early proof for unknown definitions"
+unlike "$log" 'hash function works with definitions' "no proof for unknown definitions"
 like "$log" 'schema hash shortcut: taken 0 times, declined 9 times' "every call ran as written"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 
