@@ -6,8 +6,8 @@
 # upstream's is the superuser after SET SESSION AUTHORIZATION to the owner);
 # the return value is ignored, any exception fails the step.
 #
-# argv: LOGFILE UPSTREAM_DIR. It loads psycopg2 and upstream's gmPG2, then
-# waits for one line on standard input (lib/pyimport.c): JSON with
+# argv: LOGFILE UPSTREAM_DIR. It loads psycopg2 and upstream's gmPG2, says
+# "gmdb: ready", then waits for one line on standard input (lib/pyimport.c): JSON with
 # bootstrap_dir, script_dir, owner, database, timezone and scripts. At the
 # end of its input without that line it ends, having connected to nothing.
 # The working directory is upstream's bootstrap directory: the scripts open
@@ -47,6 +47,7 @@ finally:
     os.unlink(os.path.join(pkgroot, 'Gnumed'))
     os.rmdir(pkgroot)
 
+print('gmdb: ready', flush=True)
 line = sys.stdin.readline()
 if not line.strip():
     sys.exit(0)

@@ -235,8 +235,13 @@ static int prepare(const struct gm_fixup_opts *o, struct gm_shortcut *sc, struct
 	}
 	if (rc == GM_OK)
 		rc = gm_engine_check_files(e, err);
-	if (rc == GM_OK && e->scripts.n)
+	/* python3 and psycopg2 are there: the python3 started early has
+	 * loaded them, else the check says what is missing */
+	if (rc == GM_OK && e->scripts.n && !(e->pyimport && gm_pyimport_ready(e->pyimport) == GM_OK)) {
+		gm_pyimport_free(e->pyimport);
+		e->pyimport = NULL;
 		rc = gm_run_check_python(err);
+	}
 out:
 	*dbp = db;
 	*versionp = version;

@@ -524,6 +524,9 @@ int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err);
  * scripts; freed unrun, it ends without connecting. */
 struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error *err);
 int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char *tz, struct gm_error *err);
+/* Wait until it has loaded its modules: GM_OK, or GM_EFAIL if it ended
+ * (python3, psycopg2 or upstream's modules missing; its words are logged). */
+int gm_pyimport_ready(struct gm_pyimport *p);
 void gm_pyimport_free(struct gm_pyimport *p);
 /* Step 9, REINDEX DATABASE db as its owner (NULL: the database's), split by
  * table across jobs connections (0: one per CPU; 1: one statement). */

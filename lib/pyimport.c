@@ -26,8 +26,10 @@
 struct gm_pyimport {
 	pid_t pid;
 	int out;        /* python's standard output and error */
+	FILE *outf;     /* the same, read by lines */
 	int in;         /* its standard input: the line that starts the scripts */
 	char *dir, *log;
+	bool ready;     /* it said so */
 };
 
 static const char *python(void)
@@ -93,7 +95,9 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 	close(out[1]);
 	p->in = in[1];
 	p->out = out[0];
-	if (p->pid < 0) {
+	if (p->pid > 0 && (p->outf = fdopen(p->out, "r")))
+		p->out = -1;
+	if (p->pid < 0 || !p->outf) {
 		gm_error_set(err, GM_EFAIL, "could not start python3: %s", strerror(errno));
 		gm_pyimport_free(p);
 		return NULL;
@@ -116,6 +120,8 @@ void gm_pyimport_free(struct gm_pyimport *p)
 		close(p->in);
 	if (p->out >= 0)
 		close(p->out);
+	if (p->outf)
+		fclose(p->outf);
 	if (p->pid > 0)
 		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -126,6 +132,21 @@ void gm_pyimport_free(struct gm_pyimport *p)
 	free(p->log);
 	free(p->dir);
 	free(p);
+}
+
+int gm_pyimport_ready(struct gm_pyimport *p)
+{
+	char line[4096];
+
+	while (fgets(line, sizeof(line), p->outf)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "gmdb: ready") == 0) {
+			p->ready = true;
+			return GM_OK;
+		}
+		gm_log(GM_LOG_INFO, "python3: %s", line);
+	}
+	return GM_EFAIL;
 }
 
 /* The line that starts the scripts: JSON, one line. */
@@ -185,7 +206,7 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	struct gm_owner_gap *gap = NULL;
 	struct gm_buf last = GM_BUF_INIT;
 	char *go, line[4096];
-	FILE *f;
+	FILE *f = p->outf;
 	int rc = GM_OK, status = 0;
 
 	/* python connects as the owner by itself: through the downtime
@@ -198,11 +219,12 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	free(go);
 	close(p->in);
 	p->in = -1;
-	f = fdopen(p->out, "r");
-	if (f)
-		p->out = -1;
-	while (f && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "gmdb: ready") == 0 && !p->ready) {
+			p->ready = true;
+			continue;
+		}
 		if (strcmp(line, "gmdb: connected") == 0) {
 			if (gm_owner_gap_close(gap, err) < 0)
 				rc = GM_EFAIL;
@@ -213,8 +235,8 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 		gm_buf_reset(&last);
 		gm_buf_adds(&last, line);
 	}
-	if (f)
-		fclose(f);
+	fclose(f);
+	p->outf = NULL;
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	p->pid = -1;
