@@ -233,7 +233,9 @@ int gm_space_measure(PGconn *cluster, PGconn *db, const struct gm_space_opts *o,
 			target_place = place_of(datadir, PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
-	if (db) {
+	/* only a copy is placed by tablespace (every relation's size: 0.07 to
+	 * 0.19 s on the real v22 under load) */
+	if (db && o->clone) {
 		ts = gm_db_query(db, gm_sql("space-tablespaces"), 0, NULL, err);
 		if (!ts) {
 			rc = GM_EFAIL;
