@@ -1014,7 +1014,16 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 			gm_error_prefix(err, "could not grant the group role \"%s\" to \"%s\"", gm_engine_group_target(e), e->owner);
 	}
 
-	if (rc == GM_OK && e->reindex == 1) {
+	if (rc == GM_OK && e->reindex == 1 && e->reindexed_already) {
+		/* master's aggregate reindexes the source in its fixup and the
+		 * clone in its update: gmdb's fixup works in the clone, whose
+		 * indexes it rebuilt moments ago; only that fixup's own
+		 * statements wrote there since, so a second REINDEX would
+		 * rebuild the same indexes from the same rows */
+		gm_step_begin(&st, "reindexing \"%s\"", e->target);
+		gm_step_end(&st, GM_OK, "skipped (the fixup's REINDEX rebuilt every index of it in this run)");
+		reindexed = true;
+	} else if (rc == GM_OK && e->reindex == 1) {
 		/* as the database's owner: the index expressions are the
 		 * owner's code (lib/reindex.c) */
 		gm_step_begin(&st, "reindexing \"%s\"", e->target);

@@ -502,6 +502,9 @@ struct gm_engine {
 	void *progress_data;
 	/* called once the reindex is done, before the revalidation (NULL: none) */
 	void (*after_reindex)(struct gm_engine *e);
+	/* every index of the target was rebuilt moments ago in this run (an
+	 * aggregate's fixup, in the clone): its REINDEX is not done again */
+	bool reindexed_already;
 	long statements, ignored_errors;
 };
 

@@ -566,6 +566,9 @@ static int fixup_in_clone(struct upgrade *u, struct gm_error *err)
 	gm_conn_close(f->conn);
 	f->conn = NULL;
 	gm_shortcut_free(shortcut);
+	/* the update's REINDEX would rebuild what the fixup's just did */
+	if (rc == GM_OK && f->reindex == 1)
+		u->e.reindexed_already = true;
 	if (rc == GM_OK && u->e.has_checks) {
 		struct gm_step st;
 		gm_step_begin(&st, "reading the fixed-up data for the plausibility checks");
