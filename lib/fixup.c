@@ -39,8 +39,20 @@ static int identify(struct gm_shortcut *sc, const char *db, struct gm_found *tar
 	if (!sc)
 		return gm_identify(db, target, err);
 	rc = gm_identify_as_owner_session(db, target, &fp, &user, err);
-	if (rc == GM_OK && target->hash && !target->hash_repaired)
+	if (rc == GM_OK && target->gnumed && !target->hash) {
+		/* the hash function failed under the database's own search_path
+		 * (an owner's operator ahead of pg_catalog, say): identify it
+		 * the way gm-fingerprint_db does, with pg_catalog first; the
+		 * shortcut is then proven, or not, in the bundles' session */
+		gm_log(GM_LOG_INFO, "the schema hash failed in an owner session of \"%s\" (%s): computed with pg_catalog first",
+		       db, target->problem ? target->problem : "?");
+		free(target->name);
+		free(target->hash);
+		free(target->problem);
+		rc = gm_identify(db, target, err);
+	} else if (rc == GM_OK && target->hash && !target->hash_repaired) {
 		gm_shortcut_proven(sc, fp, user);
+	}
 	free(fp);
 	free(user);
 	return rc;
