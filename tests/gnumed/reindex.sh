@@ -9,6 +9,10 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
+# its fixups make group roles named like its databases, and it makes a role
+# of its own: cluster-wide changes that tests comparing the cluster's roles
+# must not see happen (they hold the same lock)
+serialize_gnumed_tests
 work=$GMDB_TESTDIR/reindex
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
 export GMDB_LOG_DIR=$work/logs
@@ -16,7 +20,7 @@ mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
 dbs="gmt_reindex_1 gmt_reindex_2 gmt_reindex_x"
 cleanup() {
 	for d in $dbs; do sql postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
-	sql postgres -c 'DROP ROLE IF EXISTS gmt_reindex_other' >/dev/null 2>&1
+	for r in gmt_reindex_other $dbs; do sql postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1; done
 }
 trap cleanup EXIT
 cleanup
