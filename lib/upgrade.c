@@ -652,6 +652,13 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		int n = 0;
 		u->target_is_leftover = comment && strncmp(comment, GM_BUILD_MARK, strlen(GM_BUILD_MARK)) == 0;
 		sessions_on(e->target, NULL, NULL, &who, &n, NULL);
+		/* a killed run's backends on its half-made target end when their
+		 * statement does: a few seconds under load */
+		for (int i = 0; n && u->target_is_leftover && i < 50; i++) {
+			usleep(100000);
+			gm_buf_release(&who);
+			sessions_on(e->target, NULL, NULL, &who, &n, NULL);
+		}
 		if (n)
 			pf_add(pf, PF_FAIL, "target", "database \"%s\" exists and has %d session(s):\n%s", e->target, n,
 			       gm_buf_str(&who));

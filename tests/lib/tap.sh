@@ -25,7 +25,7 @@ is() {
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '#   got:  [%s]\n#   want: [%s]\n' "$1" "$2" | head -n 40
+		printf '  got:  [%s]\n  want: [%s]\n' "$1" "$2" | head -n 40 | sed 's/^/# /'
 	fi
 }
 
@@ -34,14 +34,14 @@ like() {
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '#   [%s]\n#   does not match /%s/\n' "$1" "$2" | head -n 40
+		printf '  [%s]\n  does not match /%s/\n' "$1" "$2" | head -n 40 | sed 's/^/# /'
 	fi
 }
 
 unlike() {
 	if printf '%s' "$1" | grep -Eq -- "$2"; then
 		ok 1 "$3"
-		printf '#   [%s]\n#   matches /%s/\n' "$1" "$2" | head -n 40
+		printf '  [%s]\n  matches /%s/\n' "$1" "$2" | head -n 40 | sed 's/^/# /'
 	else
 		ok 0 "$3"
 	fi
