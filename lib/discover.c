@@ -17,7 +17,15 @@ void gm_found_release(struct gm_found *f, size_t n)
 	free(f);
 }
 
-int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
+/*
+ * Whether dbname is a GNUmed database and its schema hash. The hash
+ * function is the owner's: it is called as the owner, with pg_catalog
+ * first (owner_session false), or in a session set up as the owner
+ * session of upstream's engine (true), which also reads the shortcut's
+ * fingerprint (*fp) and says who the session is (*user).
+ */
+static int identify(const char *dbname, struct gm_found *f, bool owner_session, char **fp, char **user,
+		    struct gm_error *err)
 {
 	PGconn *c;
 	char *has_gm = NULL;
@@ -35,15 +43,23 @@ int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
 	gm_db_exec(c, "ROLLBACK", NULL);
 	gm_conn_close(c);
 	if (rc == GM_OK && strcmp(has_gm, "t") == 0) {
-		/* the hash function is the owner's: called as the owner */
 		struct gm_error herr = GM_ERROR_INIT;
 		f->gnumed = true;
-		c = gm_owner_open(dbname, NULL, "gmdb discovery", GM_CONN_SAFE_PATH, &herr);
+		c = owner_session ? gm_owner_session(dbname, NULL, "gmdb discovery", &herr)
+				  : gm_owner_open(dbname, NULL, "gmdb discovery", GM_CONN_SAFE_PATH, &herr);
 		if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &herr) == GM_OK &&
-		    gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK)
+		    (!owner_session || gm_db_value(c, gm_sql("shortcut-fingerprint"), 0, NULL, fp, &herr) == GM_OK) &&
+		    gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK) {
 			f->version = gm_version_for_hash(f->hash);
-		else
+			if (owner_session)
+				*user = gm_xstrdup(PQuser(c));
+		} else {
 			f->problem = gm_xstrdup(herr.message ? herr.message : "could not compute the schema hash");
+			if (owner_session) {
+				free(*fp);
+				*fp = NULL;
+			}
+		}
 		if (c)
 			gm_db_exec(c, "ROLLBACK", NULL);
 		gm_conn_close(c);
@@ -53,47 +69,15 @@ int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
 	return rc;
 }
 
+int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err)
+{
+	return identify(dbname, f, false, NULL, NULL, err);
+}
+
 int gm_identify_as_owner_session(const char *dbname, struct gm_found *f, char **fp, char **user, struct gm_error *err)
 {
-	PGconn *c;
-	char *has_gm = NULL;
-	int rc;
-
 	*fp = *user = NULL;
-	memset(f, 0, sizeof(*f));
-	f->name = gm_xstrdup(dbname);
-	f->version = -1;
-	c = gm_conn_open(dbname, "gmdb discovery", err);
-	if (!c)
-		return GM_EFAIL;
-	rc = gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-	if (rc == GM_OK)
-		rc = gm_db_value(c, "SELECT pg_catalog.to_regnamespace('gm') IS NOT NULL", 0, NULL, &has_gm, err);
-	gm_db_exec(c, "ROLLBACK", NULL);
-	gm_conn_close(c);
-	if (rc == GM_OK && strcmp(has_gm, "t") == 0) {
-		/* the hash function is the owner's: called as the owner, in a
-		 * session set up as the owner session of upstream's engine */
-		struct gm_error herr = GM_ERROR_INIT;
-		f->gnumed = true;
-		c = gm_owner_session(dbname, NULL, "gmdb discovery", &herr);
-		if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &herr) == GM_OK &&
-		    gm_db_value(c, gm_sql("shortcut-fingerprint"), 0, NULL, fp, &herr) == GM_OK &&
-		    gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK) {
-			f->version = gm_version_for_hash(f->hash);
-			*user = gm_xstrdup(PQuser(c));
-		} else {
-			f->problem = gm_xstrdup(herr.message ? herr.message : "could not compute the schema hash");
-			free(*fp);
-			*fp = NULL;
-		}
-		if (c)
-			gm_db_exec(c, "ROLLBACK", NULL);
-		gm_conn_close(c);
-		gm_error_release(&herr);
-	}
-	free(has_gm);
-	return rc;
+	return identify(dbname, f, true, fp, user, err);
 }
 
 int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err)
