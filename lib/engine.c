@@ -480,6 +480,20 @@ void gm_engine_print_list(const struct gm_engine *e, FILE *out)
 /* Steps                                                               */
 /* ------------------------------------------------------------------ */
 
+/* The end of 22.35's and master's role steps: what is open committed, then
+ * every group granted to the owner WITH ADMIN OPTION, in one transaction. */
+static int grant_groups_with_admin(struct gm_engine *e, PGconn *c, struct gm_error *err)
+{
+	int rc = gm_session_commit(c, err);
+	if (rc == GM_OK)
+		rc = gm_session_begin(c, err);
+	for (size_t i = 0; rc == GM_OK && i < e->groups.n; i++)
+		rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->groups.v[i], e->owner);
+	if (rc == GM_OK)
+		rc = gm_session_commit(c, err);
+	return rc;
+}
+
 /* Spec 2.3 step 3: locale check, standard groups, the owner's memberships. */
 int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 {
@@ -551,13 +565,7 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_session_execf(c, err, "ALTER ROLE %I CREATEDB CREATEROLE", e->owner);
 			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
-			if (rc == GM_OK)
-				rc = gm_session_begin(c, err);
-			for (size_t i = 0; rc == GM_OK && i < e->groups.n; i++)
-				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->groups.v[i], e->owner);
-			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
+				rc = grant_groups_with_admin(e, c, err);
 		} else if (rc == GM_OK && gm_generation_admin_grants(e->generation)) {
 			/* 22.35's: a statement at a time in one transaction, the
 			 * superuser named "postgres" whoever runs it; then every group
@@ -570,13 +578,7 @@ int gm_engine_bootstrap_server(struct gm_engine *e, struct gm_error *err)
 			if (rc == GM_OK)
 				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", gm_engine_group_target(e), e->owner);
 			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
-			if (rc == GM_OK)
-				rc = gm_session_begin(c, err);
-			for (size_t i = 0; rc == GM_OK && i < e->groups.n; i++)
-				rc = gm_session_execf(c, err, "GRANT %I TO %I WITH ADMIN OPTION", e->groups.v[i], e->owner);
-			if (rc == GM_OK)
-				rc = gm_session_commit(c, err);
+				rc = grant_groups_with_admin(e, c, err);
 		} else if (rc == GM_OK) {
 			/* upstream's batch, a statement at a time in the same transaction */
 			rc = gm_session_execf(c, err, "alter group \"gm-logins\" add user %I", gm_conn_user());
