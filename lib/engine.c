@@ -248,9 +248,6 @@ int gm_engine_prepare(struct gm_engine *e, const char *upstream_dir, const char 
 	rc = gm_generation_check_conf(e->generation, e->conf, err);
 	if (rc < 0)
 		return rc;
-	rc = gm_generation_check_reproduced(e->generation, err);
-	if (rc < 0)
-		return rc;
 	if (gm_conf_get_list(e->conf, "installation", "config files"))
 		return gm_error_set(err, GM_ECHECK, "\"%s\" aggregates other definitions (\"config files\"): "
 				    "run its parts one by one", e->conf_path);

@@ -20,11 +20,6 @@
  * Anything else stops the run before the first change, naming what is
  * unknown. Adding the next generation means adding one entry to the table
  * below with the code for its steps, never loosening a fingerprint.
- *
- * A generation can be recognised before gmdb reproduces it (upstream's
- * development tree, the future gnumed-server 23): its entry names what is
- * still missing, and the run stops there too, before the first change,
- * saying so.
  */
 #include "gmdb-int.h"
 
@@ -66,9 +61,6 @@ struct gm_generation {
 	 * trail this engine's own result leaves broken: gmdb's result check
 	 * warns about them instead of failing, the result being upstream's */
 	const char *audit_defects;
-	/* NULL: gmdb reproduces this generation; else what gmdb does not
-	 * reproduce of it yet (the run is refused, nothing changed) */
-	const char *not_reproduced;
 };
 
 /* ------------------------------------------------------------------ */
@@ -332,19 +324,6 @@ const struct gm_audit_generator *gm_generation_audit(const struct gm_generation 
 enum gm_sql_dialect gm_generation_sql_dialect(const struct gm_generation *gen)
 {
 	return gen ? gen->sql_dialect : GM_SQL_DIALECT_22;
-}
-
-int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err)
-{
-	if (!gen || !gen->not_reproduced)
-		return GM_OK;
-	gm_error_set(err, GM_ECHECK, "upstream's engine is %s's (%s), which gmdb recognises but does not reproduce yet",
-		     gen->name, gen->releases);
-	gm_error_detail(err, "%s.", gen->not_reproduced);
-	gm_error_hint(err, "Nothing was changed. gmdb gives upstream's result only where it reproduces every step "
-		      "of the engine. Run that tree's own bootstrap/upgrade-db.sh or fixup-db.sh, or a gmdb that "
-		      "reproduces it.");
-	return GM_ECHECK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -599,9 +599,6 @@ const char *gm_generation_audit_defects(const struct gm_generation *gen);
 const struct gm_audit_generator *gm_generation_audit(const struct gm_generation *gen);
 /* its SQL runner (22.x's when gen is NULL) */
 enum gm_sql_dialect gm_generation_sql_dialect(const struct gm_generation *gen);
-/* GM_ECHECK, saying so, for a generation gmdb recognises but does not
- * reproduce yet; call it after the definition's format check */
-int gm_generation_check_reproduced(const struct gm_generation *gen, struct gm_error *err);
 /* The text of a top-level def/class block of a Python module (malloc'ed;
  * NULL if absent): what a function's fingerprint is taken of. */
 char *gm_python_block(const char *text, const char *name);
