@@ -1153,9 +1153,11 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
  * an odd number, nothing connected); *p is freed with
  * gm_plausibility_free, which also stops an old side still running.
  *
- * start_old opens one owner connection to old_db (in the calling thread)
- * and runs every old query on it in a background thread, which neither
- * logs nor touches anything but that connection. The caller must make
+ * start_old opens conns owner connections to old_db (in the calling
+ * thread) and runs the old queries on them, in list order, in a
+ * background thread, which neither logs nor touches anything but those
+ * connections (each query is claimed by one connection, of either
+ * thread, and runs once). The caller must make
  * sure that old_db does not change from then until the results are used:
  * wait_old waits for the thread (GM_EFAIL when a signal came first: the
  * thread is stopped); discard_old cancels it or throws its results away
@@ -1166,18 +1168,27 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
  * new side is ready: master's fixed-up source is the clone after the
  * fixup); finish does it too, if nobody did.
  *
+ * run_new runs the new side on new_db now, on up to jobs connections,
+ * while the early old side goes on: every check whose old query has not
+ * failed, those the old side has not finished first, then the longest
+ * old ones first. Then it runs the old queries the early side has not
+ * started yet, on up to jobs connections to the early side's database,
+ * beside it. A new value whose old query then fails is not used.
+ *
  * finish runs the old side where no early results are kept (on up to jobs
  * connections at once), then the new side on new_db on up to jobs
- * connections, only where the old query gave a value, and fills *checks
- * in list order, with the messages and statuses of gm_plausibility_run.
+ * connections, only where the old query gave a value (and run_new did not
+ * already), longest old query first, and fills *checks in list order,
+ * with the messages and statuses of gm_plausibility_run.
  */
 struct gm_plausibility;
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **p, struct gm_error *err);
-int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err);
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, int conns, struct gm_error *err);
 bool gm_plausibility_old_running(const struct gm_plausibility *p);
 int gm_plausibility_wait_old(struct gm_plausibility *p);
 void gm_plausibility_discard_old(struct gm_plausibility *p);
 int gm_plausibility_run_old(struct gm_plausibility *p, const char *old_db, int jobs, struct gm_error *err);
+int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err);
 int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
 			   struct gm_check **checks, size_t *n, struct gm_error *err);
 void gm_plausibility_free(struct gm_plausibility *p);

@@ -264,7 +264,14 @@ struct job {
 	char *value;      /* row 0 column 0, NULL for SQL NULL */
 	unsigned type;
 	char *problem;
+	/* for another thread: JOB_PENDING until done, then JOB_GOT or
+	 * JOB_FAILED, published after the fields above and secs */
+	atomic_int outcome;
+	atomic_bool claimed;   /* a connection of either thread has taken it */
+	double started, secs;  /* when it was sent; how long it took */
 };
+
+enum { JOB_PENDING, JOB_GOT, JOB_FAILED };
 
 struct side {
 	PGconn **conns;
@@ -272,6 +279,7 @@ struct side {
 	int k;
 	struct job *jobs;
 	size_t n;
+	const size_t *order; /* the jobs' indexes in the order to run them; NULL: list order */
 	bool log_sql;      /* false in the background thread: the library logs from one thread */
 	atomic_int *stop;  /* set: cancel what runs and give up */
 	struct gm_buf notices; /* the background thread's server notices, logged after it */
@@ -314,6 +322,9 @@ static void job_reset(struct job *j)
 	j->value = j->problem = NULL;
 	j->done = j->got = false;
 	j->type = 0;
+	j->secs = 0;
+	atomic_store(&j->outcome, JOB_PENDING);
+	atomic_store(&j->claimed, false);
 }
 
 static char *begin_transaction(PGconn *conn)
@@ -334,6 +345,7 @@ static char *begin_transaction(PGconn *conn)
 static void job_finish(struct job *j, PGconn *conn, PGresult *res)
 {
 	j->done = true;
+	j->secs = gm_now() - j->started;
 	switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
 	case PGRES_TUPLES_OK:
 		if (PQntuples(res) > 0 && PQnfields(res) > 0) {
@@ -358,27 +370,33 @@ static void job_finish(struct job *j, PGconn *conn, PGresult *res)
 		break;
 	}
 	}
+	atomic_store(&j->outcome, j->got ? JOB_GOT : JOB_FAILED);
 }
 
 /* Send the next job to be run on conn; false when none is left. */
 static struct job *dispatch(struct side *s, PGconn *conn, size_t *next)
 {
 	while (*next < s->n) {
-		struct job *j = &s->jobs[(*next)++];
+		size_t i = (*next)++;
+		struct job *j = &s->jobs[s->order ? s->order[i] : i];
 		char *problem;
 
-		if (!j->run || j->done)
+		/* claimed first: a job the other thread runs is not read here */
+		if (!j->run || atomic_exchange(&j->claimed, true))
 			continue;
 		if ((problem = begin_transaction(conn))) {
 			j->problem = problem;
 			j->done = true;
+			atomic_store(&j->outcome, JOB_FAILED);
 			continue;
 		}
 		if (s->log_sql)
 			gm_log(GM_LOG_SQL, "%s", j->sql);
+		j->started = gm_now();
 		if (!PQsendQuery(conn, j->sql)) {
 			j->problem = pg_problem(NULL, conn);
 			j->done = true;
+			atomic_store(&j->outcome, JOB_FAILED);
 			continue;
 		}
 		return j;
@@ -466,6 +484,13 @@ static PGconn *open_side(const char *db, const char *label, struct gm_error *err
 	PQclear(res);
 	res = PQexec(conn, "SET plpgsql.extra_errors TO 'all'");
 	PQclear(res);
+	/* Not upstream's: no JIT compilation. It changes neither a plan nor
+	 * the order of a result's rows (so not which row is "row 0"), only
+	 * how expressions are evaluated, and on these queries - views whose
+	 * correlated subqueries run once per row - compiling cost more than
+	 * it saved (bench/RESULTS.md, section 10). */
+	res = PQexec(conn, "SET jit TO off");
+	PQclear(res);
 	return conn;
 }
 
@@ -541,6 +566,7 @@ struct gm_plausibility {
 	bool old_done;             /* the old side's results are there */
 	atomic_int stop;
 	atomic_int finished;       /* the thread is through */
+	char *early_db;            /* the database it runs on */
 };
 
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **pp, struct gm_error *err)
@@ -590,17 +616,19 @@ static void *early_main(void *data)
 	return NULL;
 }
 
-int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err)
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, int conns, struct gm_error *err)
 {
 	sigset_t all, was;
 	int rc;
 
 	if (!p->defined || p->thread_running || p->old_done)
 		return GM_OK;
-	if (side_open(&p->early, old_db, "plausibility check: old", 1, err) < 0) {
+	if (side_open(&p->early, old_db, "plausibility check: old", conns < 1 ? 1 : conns, err) < 0) {
 		side_close(&p->early);
 		return GM_EFAIL;
 	}
+	free(p->early_db);
+	p->early_db = gm_xstrdup(old_db);
 	p->early.jobs = p->old;
 	p->early.n = p->n;
 	p->early.stop = &p->stop;
@@ -639,8 +667,13 @@ static void stop_early(struct gm_plausibility *p, bool cancel)
 	p->thread_running = false;
 	side_close(&p->early);
 	log_kept_notices(&p->early);
-	if (!cancel)
+	if (!cancel) {
+		/* run_new may have left some to finish */
 		p->old_done = true;
+		for (size_t i = 0; i < p->n; i++)
+			if (p->old[i].run && !p->old[i].done)
+				p->old_done = false;
+	}
 }
 
 int gm_plausibility_wait_old(struct gm_plausibility *p)
@@ -667,21 +700,22 @@ void gm_plausibility_discard_old(struct gm_plausibility *p)
 		job_reset(&p->old[i]);
 }
 
-static int run_on(struct gm_plausibility *p, struct job *jobs, const char *db, const char *label, int k,
-		  struct gm_error *err)
+static int run_on(struct gm_plausibility *p, struct job *jobs, const size_t *order, const char *db,
+		  const char *label, int k, struct gm_error *err)
 {
 	struct side s = { 0 };
 	size_t todo = 0;
 	int rc;
 
 	for (size_t i = 0; i < p->n; i++)
-		todo += jobs[i].run;
+		todo += jobs[i].run && !atomic_load(&jobs[i].claimed);
 	/* upstream connects even for an empty list */
 	k = (size_t)k > todo ? (int)(todo ? todo : 1) : k;
 	rc = side_open(&s, db, label, k, err);
 	if (rc == GM_OK) {
 		s.jobs = jobs;
 		s.n = p->n;
+		s.order = order;
 		s.log_sql = true;
 		run_side(&s);
 	}
@@ -696,11 +730,64 @@ int gm_plausibility_run_old(struct gm_plausibility *p, const char *old_db, int j
 	if (gm_plausibility_wait_old(p) < 0)
 		return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
 	if (!p->old_done) {
-		if (run_on(p, p->old, old_db, "plausibility check: old", jobs < 1 ? 1 : jobs, err) < 0)
+		if (run_on(p, p->old, NULL, old_db, "plausibility check: old", jobs < 1 ? 1 : jobs, err) < 0)
 			return GM_EFAIL;
 		p->old_done = true;
 	}
 	return GM_OK;
+}
+
+/*
+ * The order of the new side: the checks whose old query has not finished
+ * yet first, in list order (the early side runs in list order, so they are
+ * its last ones, or the one it is on), then the rest by how long their old
+ * query took, longest first. The two queries of a check mostly read the
+ * same rows, so the longest ones start first and no connection is left
+ * with a long one at the end while the others idle.
+ */
+static int by_old_secs(const void *a, const void *b, void *arg)
+{
+	const struct job *old = arg;
+	double x = old[*(const size_t *)a].secs, y = old[*(const size_t *)b].secs;
+	return x < y ? 1 : x > y ? -1 : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static size_t *new_order(struct gm_plausibility *p)
+{
+	size_t *order = gm_xcalloc(p->n + 1, sizeof(*order)), k = 0, known;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (atomic_load(&p->old[i].outcome) == JOB_PENDING)
+			order[k++] = i;
+	known = k;
+	for (size_t i = 0; i < p->n; i++)
+		if (atomic_load(&p->old[i].outcome) != JOB_PENDING)
+			order[k++] = i;
+	qsort_r(order + known, k - known, sizeof(*order), by_old_secs, p->old);
+	return order;
+}
+
+int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err)
+{
+	size_t *order, left = 0;
+	int rc;
+
+	if (!p->defined)
+		return GM_OK;
+	/* every check whose old query has not failed (it may yet give a
+	 * value); finish ignores those whose old query does not */
+	for (size_t i = 0; i < p->n; i++)
+		p->new[i].run = p->old[i].run && atomic_load(&p->old[i].outcome) != JOB_FAILED;
+	order = new_order(p);
+	rc = run_on(p, p->new, order, new_db, "plausibility check: new", jobs < 1 ? 1 : jobs, err);
+	free(order);
+	/* what the early side has not started yet, on as many connections
+	 * more (jobs are claimed: each runs once, on either side) */
+	for (size_t i = 0; i < p->n && p->thread_running; i++)
+		left += p->old[i].run && !atomic_load(&p->old[i].claimed);
+	if (rc == GM_OK && left)
+		rc = run_on(p, p->old, NULL, p->early_db, "plausibility check: old", jobs < 1 ? 1 : jobs, err);
+	return rc;
 }
 
 int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
@@ -719,11 +806,17 @@ int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const 
 		jobs = 1;
 	if (gm_plausibility_run_old(p, old_db, jobs, err) < 0)
 		return GM_EFAIL;
-	/* as upstream: the new query runs only where the old one gave a value */
+	/* as upstream: the new query runs only where the old one gave a value
+	 * (run_new may have run some before the old side was through) */
 	for (size_t i = 0; i < p->n; i++)
 		p->new[i].run = p->old[i].got;
-	if (run_on(p, p->new, new_db, "plausibility check: new", jobs, err) < 0)
-		return GM_EFAIL;
+	{
+		size_t *order = new_order(p);
+		rc = run_on(p, p->new, order, new_db, "plausibility check: new", jobs, err);
+		free(order);
+		if (rc < 0)
+			return GM_EFAIL;
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		struct gm_check *c = &p->list[i];
 		struct job *o = &p->old[i], *w = &p->new[i];
@@ -755,7 +848,8 @@ int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const 
 			}
 		}
 		if (c->passed) {
-			gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded", c->tag);
+			gm_log(GM_LOG_INFO, "plausibility check [%s] succeeded (old %.2f s, new %.2f s)", c->tag, o->secs,
+			       w->secs);
 		} else {
 			failed++;
 			gm_log(GM_LOG_INFO, "plausibility check [%s] failed: %s", c->tag, c->problem);
@@ -781,6 +875,7 @@ void gm_plausibility_free(struct gm_plausibility *p)
 	}
 	/* the jobs' sql points into the list */
 	gm_checks_free(p->list, p->n);
+	free(p->early_db);
 	free(p->old);
 	free(p->new);
 	free(p);

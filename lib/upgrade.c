@@ -1416,7 +1416,7 @@ static void early_checks_start(struct upgrade *u)
 
 	if (!u->early)
 		return;
-	if (gm_plausibility_start_old(u->plaus, u->e.template_db, &err) < 0) {
+	if (gm_plausibility_start_old(u->plaus, u->e.template_db, 1, &err) < 0) {
 		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %s", err.message);
 		u->early = false;
 	} else {
@@ -1457,14 +1457,20 @@ static bool source_unchanged(struct upgrade *u)
 static int plausibility(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_step st;
-	int rc;
+	int rc, jobs;
 
 	gm_step_begin(&st, "checking the migrated data for plausibility");
 	if (!u->e.has_checks) {
 		gm_step_end(&st, GM_OK, "skipped (no checks defined)");
 		return GM_OK;
 	}
+	jobs = u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (gm_plausibility_old_running(u->plaus)) {
+		/* the new side now, beside what is left of the old one */
+		if (gm_plausibility_run_new(u->plaus, u->e.target, jobs, err) < 0) {
+			gm_step_end(&st, GM_EFAIL, NULL);
+			return GM_EFAIL;
+		}
 		if (gm_plausibility_wait_old(u->plaus) < 0) {
 			rc = gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
 			gm_step_end(&st, rc, NULL);
@@ -1473,9 +1479,7 @@ static int plausibility(struct upgrade *u, struct gm_error *err)
 		if (!source_unchanged(u))
 			gm_plausibility_discard_old(u->plaus);
 	}
-	rc = gm_plausibility_finish(u->plaus, u->e.template_db, u->e.target,
-				    u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), &u->checks, &u->n_checks,
-				    err);
+	rc = gm_plausibility_finish(u->plaus, u->e.template_db, u->e.target, jobs, &u->checks, &u->n_checks, err);
 	for (size_t i = 0; i < u->n_checks; i++)
 		if (!u->checks[i].passed) {
 			bool ignored = false;

@@ -1,10 +1,13 @@
 /*
  * plausibility-run - test driver: run gm_plausibility_run() on two databases
  *
- *   plausibility-run [-m] [-s] OLD_DB NEW_DB ITEMS_FILE
+ *   plausibility-run [-m] [-s|-e] OLD_DB NEW_DB ITEMS_FILE
  *
  * -m: the list is master's (its "--" comment lines dropped first);
- * -s: in two halves (gm_plausibility_run_old, then gm_plausibility_finish).
+ * -s: in two halves (gm_plausibility_run_old, then gm_plausibility_finish);
+ * -e: as gm-upgrade_server runs them: the old side started in the
+ *     background (gm_plausibility_start_old), the new side beside it
+ *     (gm_plausibility_run_new), then wait_old and finish.
  * ITEMS_FILE holds the conf list's items, one a line (as upstream's conf reader
  * hands them over: stripped). Prints one line per check run:
  *   ok|FAIL <TAB> tag <TAB> old value <TAB> new value <TAB> problem
@@ -26,20 +29,22 @@ int main(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	bool master = false, halves = false;
+	bool master = false, halves = false, early = false;
 	int rc;
 
 	gm_log_init("plausibility-run");
-	while (argc > 1 && (strcmp(argv[1], "-m") == 0 || strcmp(argv[1], "-s") == 0)) {
+	while (argc > 1 && (strcmp(argv[1], "-m") == 0 || strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-e") == 0)) {
 		if (argv[1][1] == 'm')
 			master = true;
+		else if (argv[1][1] == 'e')
+			early = true;
 		else
 			halves = true;
 		argv++;
 		argc--;
 	}
 	if (argc != 4) {
-		fputs("usage: plausibility-run [-m] [-s] OLD_DB NEW_DB ITEMS_FILE\n", stderr);
+		fputs("usage: plausibility-run [-m] [-s|-e] OLD_DB NEW_DB ITEMS_FILE\n", stderr);
 		return GM_EXIT_USAGE;
 	}
 	in = fopen(argv[3], "r");
@@ -60,7 +65,16 @@ int main(int argc, char **argv)
 		gm_plausibility_master_items(&all, &items);
 		gm_strv_release(&all);
 	}
-	if (halves) {
+	if (early) {
+		struct gm_plausibility *p;
+		rc = gm_plausibility_prepare(&items, &p, &err);
+		if (rc == GM_OK && (rc = gm_plausibility_start_old(p, argv[1], 2, &err)) == GM_OK &&
+		    (rc = gm_plausibility_run_new(p, argv[2], 2, &err)) == GM_OK && gm_plausibility_wait_old(p) < 0)
+			rc = gm_error_set(&err, GM_EFAIL, "interrupted");
+		if (rc == GM_OK)
+			rc = gm_plausibility_finish(p, argv[1], argv[2], 2, &checks, &n, &err);
+		gm_plausibility_free(p);
+	} else if (halves) {
 		/* the old side first and on its own, as for master's fixed-up
 		 * clone, then the new side */
 		struct gm_plausibility *p;

@@ -131,6 +131,18 @@ like "$(printf '%s\n' "$out" | field 5 'data mismatch error')" '^data mismatch: 
 like "$err" "9 of 12 plausibility checks failed" "the error counts the failures"
 is "$(gmdb_verdicts)" "$(upstream_verdicts "$tmp/debug")" "upstream's check_data_plausibility() agrees, failure for failure"
 
+# As gm-upgrade_server runs them (-e): the old side in the background,
+# the new side beside it, each check's new query possibly before its old
+# one has finished (or failed): the same verdicts, values and messages,
+# in list order, both for upstream's list (with the changed row) and for
+# the broken checks, whose new queries run even where the old one fails.
+for list in items debug; do
+	run checks au_pl_old au_pl_new "$tmp/$list"
+	plain="$rc|$out|$err"
+	run checks -e au_pl_old au_pl_new "$tmp/$list"
+	is "$rc|$out|$err" "$plain" "$list, the new side beside the old: the same result"
+done
+
 # Before connecting: an odd number of items is a configuration error.
 head -n 3 "$tmp/items" >"$tmp/odd"
 run checks au_no_such_old au_no_such_new "$tmp/odd"
