@@ -1106,8 +1106,10 @@ static int check_space(struct proc *p, struct gm_error *err)
 	int rc = GM_EFAIL;
 
 	so.clone_tablespace = p->tablespace;
-	if (p->kind == PROC_UPGRADE && !p->uo->no_backup)
+	if (p->kind == PROC_UPGRADE && !p->uo->no_backup) {
 		so.backup_dir = gm_upgrade_backup_dir(p->uo);
+		so.backup_compress = p->uo->backup_compress;
+	}
 	gm_space_init(&sp);
 	if ((c = open_cluster(err)) && (db = open_db(p->source, err)))
 		rc = gm_space_measure(c, db, &so, &sp, err);

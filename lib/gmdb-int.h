@@ -649,6 +649,7 @@ struct gm_space_opts {
 	const char *clone_tablespace;  /* upstream's target tablespace; NULL: the source's */
 	bool changes;                  /* upstream's steps change the copy (or the database itself) */
 	const char *backup_dir;        /* NULL: no backup */
+	int backup_compress;           /* its gzip level (0: none) */
 	int extra_copies;              /* more whole copies in the data directory (a rehearsal's) */
 };
 

@@ -346,6 +346,7 @@ struct gm_upgrade_opts {
 	bool no_backup;             /* skip the pg_dump of the source */
 	const char *backup_dir;     /* NULL: the default */
 	int jobs;                   /* pg_dump's parallel jobs; 0: one per CPU */
+	int backup_compress;        /* the backup's gzip level, 0 (none, the default) to 9 */
 	bool json;                  /* summary as JSON on stdout */
 	FILE *json_to;              /* NULL: stdout; else the JSON goes here */
 	bool yes;                   /* no confirmation question on a terminal */
@@ -420,6 +421,7 @@ struct gm_rehearse_opts {
 	bool no_backup;             /* the real run will make no backup (upgrade) */
 	const char *backup_dir;     /* where the real run's backup goes (its space) */
 	int jobs;                   /* pg_dump's and pg_restore's parallel jobs; 0: one per CPU */
+	int backup_compress;        /* the real run's backup's gzip level (as gm_upgrade_opts) */
 	bool json;                  /* the report as JSON on stdout */
 	const char *const *ignore_checks; /* as gm_upgrade_opts */
 };

@@ -5,7 +5,7 @@
  * The copy is made without blocking anyone: pg_dump (one consistent
  * snapshot, ACCESS SHARE locks that no reading or writing session waits
  * for; only DDL on the source waits meanwhile), in the very form of the
- * real run's backup (-Fd -Z1, --jobs), so that its time and size are the
+ * real run's backup (-Fd, its --backup-compress, --jobs), so that its time and size are the
  * backup's; then pg_restore into a scratch database "gmdb_rehearsal_<pid>"
  * made like the source (encoding, collation, owner, then its settings and
  * ACL): the definitions as the superuser, the rows, indexes, constraints
@@ -196,17 +196,18 @@ static int make_copy(struct rehearsal *h, struct gm_error *err)
 	PGconn *c = gm_conn_open("template1", "gmdb rehearsal", err);
 	PGresult *res = NULL;
 	struct gm_step st;
-	char jobs[16], *conninfo = NULL, *mark = NULL;
+	char jobs[16], level[16], *conninfo = NULL, *mark = NULL;
 	double t;
 	int rc = c ? GM_OK : GM_EFAIL;
 
 	snprintf(jobs, sizeof(jobs), "%d", h->o->jobs > 0 ? h->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(level, sizeof(level), "--compress=%d", h->o->backup_compress);
 	if (rc == GM_OK)
 		drop_leftovers(c);
 
 	/* the dump: the real backup's form, taken while everyone works */
 	if (rc == GM_OK) {
-		const char *args[] = { "--format=directory", "--jobs", jobs, "--compress=1", "--no-password", "--file",
+		const char *args[] = { "--format=directory", "--jobs", jobs, level, "--no-password", "--file",
 				       h->dump, "--dbname", NULL, NULL };
 		conninfo = gm_pg_tool_dbname(h->source);
 		args[8] = conninfo;
@@ -487,10 +488,13 @@ static int measure_space(struct rehearsal *h, struct gm_error *err)
 	PGconn *c, *db = NULL;
 	int rc = GM_EFAIL;
 
-	if (!h->o->fixup && !h->o->no_backup)
+	if (!h->o->fixup && !h->o->no_backup) {
 		real.backup_dir = h->o->backup_dir;
+		real.backup_compress = h->o->backup_compress;
+	}
 	mine.clone = true;      /* the upgrade's clone, or the timed snapshot */
 	mine.backup_dir = h->tmpdir;
+	mine.backup_compress = h->o->backup_compress;
 	mine.extra_copies = 1;  /* the copy */
 	gm_space_init(&own);
 	if ((c = gm_conn_open("template1", "gmdb rehearsal", err)) && (db = gm_conn_open(h->source, "gmdb rehearsal", err)))

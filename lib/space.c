@@ -37,6 +37,7 @@
 #define STEPS_WAL_PCT 100    /* the steps and the REINDEX write this much WAL */
 #define CLONE_WAL_PCT 105    /* a copy through the WAL (PostgreSQL 15 and later) */
 #define BACKUP_PCT 120       /* pg_dump -Fd -Z1: 101 % measured (incompressible documents as hex, then gzip) */
+#define BACKUP_RAW_PCT 210   /* pg_dump -Fd -Z0: 181 % measured (bytea as hex: twice its size) */
 /* The margin kept free on every file system: 10 %, at least 64 MB. */
 #define MARGIN_MIN (64ULL << 20)
 #define MARGIN_PCT 10
@@ -208,7 +209,7 @@ int gm_space_measure(PGconn *cluster, PGconn *db, const struct gm_space_opts *o,
 	sp->wal_kept = unbounded || run_wal < max_wal + keep_wal ? run_wal : max_wal + keep_wal;
 	sp->wal_unbounded = unbounded;
 	sp->growth_bytes = o->changes ? pct(size, GROWTH_PCT) : 0;
-	sp->backup_bytes = o->backup_dir ? pct(size, BACKUP_PCT) : 0;
+	sp->backup_bytes = o->backup_dir ? pct(size, o->backup_compress > 0 ? BACKUP_PCT : BACKUP_RAW_PCT) : 0;
 	sp->total = (o->clone ? size : 0) + sp->growth_bytes + sp->wal_kept + sp->backup_bytes +
 		    (unsigned long long)o->extra_copies * size;
 

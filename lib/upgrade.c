@@ -223,7 +223,8 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 static void check_space(struct upgrade *u, struct preflight *pf)
 {
 	struct gm_space_opts so = { .database = u->e.template_db, .clone = true, .clone_tablespace = u->e.tablespace,
-				    .changes = true, .backup_dir = u->o->no_backup ? NULL : gm_upgrade_backup_dir(u->o) };
+				    .changes = true, .backup_dir = u->o->no_backup ? NULL : gm_upgrade_backup_dir(u->o),
+				    .backup_compress = u->o->backup_compress };
 	struct gm_error err = GM_ERROR_INIT, verr = GM_ERROR_INIT;
 	struct gm_buf lines = GM_BUF_INIT;
 	PGconn *c, *db = NULL;
@@ -919,7 +920,7 @@ char *gm_pg_tool_dbname(const char *db)
 static int backup(struct upgrade *u, struct gm_error *err)
 {
 	struct gm_step st;
-	char stamp[32], host[256] = "localhost", jobs[16];
+	char stamp[32], host[256] = "localhost", jobs[16], level[16];
 	time_t now = time(NULL);
 	struct tm tm;
 	char *conninfo;
@@ -931,10 +932,13 @@ static int backup(struct upgrade *u, struct gm_error *err)
 	u->backup_path = gm_xasprintf("%s/backup-upgrade_v%d_to_v%d-%s-%s.dir", gm_upgrade_backup_dir(u->o), u->o->from, u->o->to,
 				      host, stamp);
 	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	/* uncompressed by default, as upstream's tar: gzip on one CPU took 4
+	 * times as long as the dump itself (bench/RESULTS.md, section 10) */
+	snprintf(level, sizeof(level), "--compress=%d", u->o->backup_compress);
 	conninfo = conninfo_dbname(u->e.template_db);
 	gm_step_begin(&st, "backing up \"%s\" to %s", u->e.template_db, u->backup_path);
 	{
-		const char *args[] = { "--format=directory", "--jobs", jobs, "--compress=1", "--no-password", "--file",
+		const char *args[] = { "--format=directory", "--jobs", jobs, level, "--no-password", "--file",
 				       u->backup_path, "--dbname", conninfo, NULL };
 		rc = gm_pg_tool_run("pg_dump", args, u->backup_path, &st, err);
 	}

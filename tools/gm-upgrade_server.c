@@ -17,7 +17,7 @@ int main(int argc, const char **argv)
 	char *backup_dir = NULL, *retire = NULL, *unretire = NULL;
 	int downtime = 0, recover = 0, grace = -1, retire_version = -1, list_backups = 0, prune = -1, rehearse = 0;
 	char **ignore = NULL;
-	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0;
+	int check = 0, replace = 0, no_backup = 0, json = 0, yes = 0, jobs = 0, compress = 0;
 	const char *args[4];
 	int nargs = 0, rc;
 	poptContext ctx;
@@ -31,6 +31,8 @@ int main(int argc, const char **argv)
 		  "do not back up the source database first", NULL },
 		{ "backup-dir", '\0', POPT_ARG_STRING, &backup_dir, 0,
 		  "where the backup goes (default: GMDB_BACKUP_DIR, else " GM_STATE_DIR "/backups)", "DIR" },
+		{ "backup-compress", '\0', POPT_ARG_INT, &compress, 0,
+		  "gzip level of the backup, 1 (fast) to 9 (small); default 0: not compressed, as upstream's", "LEVEL" },
 		{ "jobs", 'j', POPT_ARG_INT, &jobs, 0,
 		  "parallel jobs of the backup, connections of the reindex and the plausibility checks (default: one per CPU)", "N" },
 		{ "downtime", '\0', POPT_ARG_NONE, &downtime, 0,
@@ -123,6 +125,10 @@ int main(int argc, const char **argv)
 		rc = gm_cli_usage_error("--jobs must be between 1 and 64 (0: one per CPU)");
 	else if (no_backup && backup_dir)
 		rc = gm_cli_usage_error("--no-backup and --backup-dir exclude each other");
+	else if (compress < 0 || compress > 9)
+		rc = gm_cli_usage_error("--backup-compress takes a gzip level from 0 (none) to 9");
+	else if (no_backup && compress)
+		rc = gm_cli_usage_error("--no-backup and --backup-compress exclude each other");
 	if (rc == GM_OK && !check && !retire && !unretire && !list_backups)
 		rc = gm_run_open_log(gm_run_opts.log_file, "gm-upgrade_server", &err);
 	if (rc == GM_OK && (list_backups || prune >= 0)) {
@@ -142,6 +148,7 @@ int main(int argc, const char **argv)
 		opts.no_backup = no_backup;
 		opts.backup_dir = backup_dir;
 		opts.jobs = jobs;
+		opts.backup_compress = compress;
 		opts.json = json;
 		opts.yes = yes;
 		opts.ignore_checks = (const char *const *)ignore;
@@ -152,7 +159,8 @@ int main(int argc, const char **argv)
 		if (rehearse) {
 			struct gm_rehearse_opts ro = { .upstream_dir = opts.upstream_dir, .from = opts.from, .to = opts.to,
 						       .no_backup = no_backup, .backup_dir = gm_upgrade_backup_dir(&opts),
-						       .jobs = jobs, .json = json, .ignore_checks = opts.ignore_checks };
+						       .jobs = jobs, .backup_compress = compress, .json = json,
+						       .ignore_checks = opts.ignore_checks };
 			rc = gm_rehearse(&ro, &err);
 		} else {
 			rc = downtime ? gm_downtime_upgrade(&opts, &dopts, &err) : gm_upgrade_run(&opts, &err);

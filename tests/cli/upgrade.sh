@@ -76,6 +76,17 @@ run gm-upgrade_server --backup-dir "$GMDB_TESTDIR" 21 22 no-backup
 is "$rc" 2 "upstream's no-backup with --backup-dir exits 2"
 like "$err" '--no-backup and --backup-dir exclude each other' "and says so"
 
+for level in -1 10 x; do
+	run gm-upgrade_server --backup-compress="$level" 21 22
+	is "$rc" 2 "--backup-compress=$level exits 2"
+done
+like "$err" "--backup-compress" "and names the option"
+run gm-upgrade_server --backup-compress=10 21 22
+like "$err" '--backup-compress takes a gzip level from 0 \(none\) to 9' "the range is said"
+run gm-upgrade_server --no-backup --backup-compress=1 21 22
+is "$rc" 2 "--no-backup with --backup-compress exits 2"
+like "$err" '--no-backup and --backup-compress exclude each other' "and says so"
+
 run gm-upgrade_server --quiet --verbose 21 22
 is "$rc" 2 "--quiet with --verbose exits 2"
 

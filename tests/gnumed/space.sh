@@ -122,10 +122,14 @@ umount "$bk"
 
 # --- backups: named, listed, pruned ----------------------------------------------------
 for i in 1 2; do
-	gm-upgrade_server --yes 21 22 >"$tmp/run$i.out" 2>"$tmp/run$i.err" || { cat "$tmp/run$i.err"; bail "upgrade $i failed"; }
+	# the second one gzip'ed: a backup is a backup at any level
+	gm-upgrade_server --yes $([ "$i" = 2 ] && echo --backup-compress=1) 21 22 >"$tmp/run$i.out" 2>"$tmp/run$i.err" ||
+		{ cat "$tmp/run$i.err"; bail "upgrade $i failed"; }
 	sql postgres -c "DROP DATABASE gnumed_v22" >/dev/null
 	sleep 1
 done
+is "$(for d in "$GMDB_BACKUP_DIR"/backup-*.dir; do ls "$d" | grep -c '\.dat\.gz$'; done | grep -vc '^0$')" 1 \
+	"--backup-compress=1: that backup's data files are gzip'ed, the other's not"
 mkdir "$GMDB_BACKUP_DIR/backup-upgrade_v21_to_v22-elsewhere-2020-01-01-00-00-00.dir"
 chown postgres: "$GMDB_BACKUP_DIR"/*.dir
 run gm-upgrade_server --list-backups

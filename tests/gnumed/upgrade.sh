@@ -43,6 +43,8 @@ ok $? "--json: result, hash, backup, log file, steps"
 backup=$(tail -n 1 "$work/json.out")
 [ -d "$backup" ] && pg_restore --list "$backup" >/dev/null 2>&1
 ok $? "the backup is a dump pg_restore reads"
+ls "$backup"/*.dat >/dev/null 2>&1 && ! ls "$backup" | grep -q '\.gz$'
+ok $? "it is not compressed (--backup-compress 0, the default, as upstream's tar)"
 out=$(same gmref_v22 gnumed_v22 "${masks[@]}")
 ok $? "gmdb's v22 is upstream's v22: schema, rows (run times masked), roles"
 printf '%s\n' "$out" | sed 's/^/# /' | head -n 20
