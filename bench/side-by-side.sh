@@ -20,7 +20,8 @@
 # content by checksum). Prints one line per round and writes
 # $BENCH_OUT (default bench/runs/side-by-side.tsv, appended): source, MB,
 # mode, round, upstream's dump and engine seconds, gmdb's wall time and its
-# steps, the share, the load, the verdict. bench/plot.sh draws it.
+# steps, the share, the load, the verdict, and upstream's plausibility
+# checks' seconds (from its log). bench/plot.sh draws it.
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-1}
 shift || true
@@ -68,6 +69,19 @@ run_upstream() {  # mode label
 	t2=$(now)
 	rm -f "$bdir/upstream.tar"
 	td=$(elapsed "$t0" "$t1") te=$(elapsed "$t1" "$t2")
+	# its plausibility checks, from its log (whole seconds): from reading
+	# the list to the last line
+	uc=$(/usr/bin/python3 -c '
+import sys, datetime
+ts = lambda l: datetime.datetime.strptime(l[:19], "%Y-%m-%d %H:%M:%S")
+start = last = None
+for l in open(sys.argv[1], errors="replace"):
+    if not l[:4].isdigit():
+        continue
+    if start is None and "upgrade plausibility checks] found" in l:
+        start = ts(l)
+    last = ts(l)
+print(int((last - start).total_seconds()) if start else "?")' "$work/upstream-$2")
 }
 
 run_gmdb() {  # mode label
@@ -85,7 +99,7 @@ run_gmdb() {  # mode label
 
 echo "# gmdb bench/side-by-side.sh: $rounds round(s) of $* ($modes)"
 machine
-[ -s "$out" ] || printf 'source\tMB\tmode\tround\tfirst\tupstream_dump\tupstream_engine\tupstream\tgmdb\tshare\tload\tgmdb_steps\tequal\n' >"$out"
+[ -s "$out" ] || printf 'source\tMB\tmode\tround\tfirst\tupstream_dump\tupstream_engine\tupstream\tgmdb\tshare\tload\tgmdb_steps\tequal\tupstream_checks\n' >"$out"
 for src in "$@"; do
 	mb=$(sql postgres -c "SELECT pg_database_size('$src') / 1000000")
 	for mode in $modes; do
@@ -111,10 +125,10 @@ for src in "$@"; do
 			tu=$(awk -v a="$td" -v b="$te" 'BEGIN { printf "%.2f", a + b }')
 			share=$(awk -v a="$tg" -v b="$tu" 'BEGIN { printf "%.2f", a / b }')
 			[ "$early" = 0 ] || steps="$steps (early checks run again)"
-			printf '%s %s MB %-8s round %d (%s first): upstream %7.2f s (dump %.2f + engine %.2f)  gmdb %7.2f s  share %s  load %s\n  gmdb steps: %s\n  %s\n' \
-				"$src" "$mb" "$mode" "$r" "${order%% *}" "$tu" "$td" "$te" "$tg" "$share" "$load" "$steps" "$same"
-			printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$mb" "$mode" "$r" "${order%% *}" \
-				"$td" "$te" "$tu" "$tg" "$share" "$load" "$steps" "$same" >>"$out"
+			printf '%s %s MB %-8s round %d (%s first): upstream %7.2f s (dump %.2f + engine %.2f, its checks %s s)  gmdb %7.2f s  share %s  load %s\n  gmdb steps: %s\n  %s\n' \
+				"$src" "$mb" "$mode" "$r" "${order%% *}" "$tu" "$td" "$te" "$uc" "$tg" "$share" "$load" "$steps" "$same"
+			printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$mb" "$mode" "$r" "${order%% *}" \
+				"$td" "$te" "$tu" "$tg" "$share" "$load" "$steps" "$same" "$uc" >>"$out"
 		done
 	done
 done
