@@ -81,7 +81,7 @@ for l in open(sys.argv[1], errors="replace"):
     if start is None and "upgrade plausibility checks] found" in l:
         start = ts(l)
     last = ts(l)
-print(int((last - start).total_seconds()) if start else "?")' "$work/upstream-$2")
+print(int((last - start).total_seconds()) if start else "?")' "$work/upstream-$2.log")
 }
 
 run_gmdb() {  # mode label
