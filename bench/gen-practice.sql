@@ -11,7 +11,10 @@
 -- doc_kb KiB of incompressible binary content between them, a home address
 -- and a phone number, and a vaccination history of 10 shots (two each of
 -- five vaccines, so that the "latest vaccination" views have something to
--- choose), each at its own date two months after the one before.
+-- choose), each at its own date two months after the one before; an
+-- allergy state; and, for some patients, an allergy (one in 5), a
+-- procedure (1 in 2), an inbox message (1 in 10), external care (1 in 10),
+-- a place on the waiting list (the first 10).
 \set ON_ERROR_STOP 1
 \if :{?patients}
 \else
@@ -143,8 +146,42 @@ insert into clin.vaccination (fk_encounter, fk_episode, clin_when, fk_vaccine, b
 	join lateral (select pk from gen_epi where i = p.i order by pk desc limit 1) ep on true
 	join gen_vaccine v on v.n = s % 5
 	order by p.i, s;
+-- the rest of what upstream's checks count, in a general practice's
+-- proportions: an allergy state for every patient, recorded at the first
+-- visit, and an allergy for every fifth; a procedure for every second
+-- patient (at another practice's unit); a message in the inbox for every
+-- tenth, and external care of a health issue for every tenth; a waiting
+-- list of ten.
+insert into clin.allergy_state (fk_encounter, has_allergy, last_confirmed)
+	select e.pk, 0, e.started from gen_enc e where e.e = 1 order by e.i;
+insert into clin.allergy (clin_when, fk_encounter, fk_episode, substance, allergene, fk_type, narrative, soap_cat, definite)
+	select e.started, e.pk, ep.pk, (array['penicillin', 'ibuprofen', 'latex', 'birch pollen'])[1 + e.i / 5 % 4],
+		(array['penicillin', 'ibuprofen', 'latex', 'birch pollen'])[1 + e.i / 5 % 4],
+		(select min(pk) from clin._enum_allergy_type), 'rash, itching', 'o', true
+	from gen_enc e
+	join lateral (select pk from gen_epi where i = e.i order by pk limit 1) ep on true
+	where e.e = 1 and e.i % 5 = 0 order by e.i;
+insert into clin.procedure (clin_when, fk_encounter, fk_episode, narrative, soap_cat, fk_org_unit, is_ongoing)
+	select e.started, e.pk, ep.pk, (array['ECG', 'spirometry', 'wound care', 'joint injection'])[1 + e.i / 2 % 4],
+		'p', (select max(pk) from dem.org_unit), false
+	from gen_enc e
+	join lateral (select pk from gen_epi where i = e.i order by pk limit 1) ep on true
+	where e.e = 2 and e.i % 2 = 0 order by e.i;
+insert into dem.message_inbox (fk_staff, fk_inbox_item_type, comment, importance, fk_patient)
+	select (select min(pk) from dem.staff), (select min(pk) from dem.inbox_item_type),
+		'please review the lab results', 0, p.pk
+	from gen_pat p where p.i % 10 = 0 order by p.i;
+insert into clin.external_care (fk_encounter, fk_health_issue, fk_org_unit, provider)
+	select e.pk, g.pk, (select max(pk) from dem.org_unit), 'Dr. Specialist'
+	from gen_issue g join gen_enc e on e.i = g.i and e.e = 1
+	where g.i % 10 = 0 and g.h = 1 order by g.i;
+insert into clin.waiting_list (fk_patient, urgency, list_position, area, comment)
+	select p.pk, 0, (select coalesce(max(list_position), 0) from clin.waiting_list) + p.i, 'main waiting room', 'blood pressure check'
+	from gen_pat p where p.i <= 10 order by p.i;
+
 \timing off
-select format('generated %s patients: %s encounters, %s notes, %s test results, %s documents (%s), %s addresses, %s vaccinations',
+select format('generated %s patients: %s encounters, %s notes, %s test results, %s documents (%s), %s addresses, %s vaccinations, %s allergies, %s procedures, %s inbox messages',
 	:patients, (select count(*) from gen_enc), (select count(*) * 4 from gen_enc), (select count(*) * 3 from gen_enc),
 	(select count(*) from gen_doc), pg_size_pretty((select sum(length(data)) from blobs.doc_obj o join gen_doc d on d.pk = o.fk_doc)),
-	(select count(*) from gen_addr), (select count(*) * 10 from gen_pat));
+	(select count(*) from gen_addr), (select count(*) * 10 from gen_pat), (select count(*) from gen_pat where i % 5 = 0),
+	(select count(*) from gen_pat where i % 2 = 0), (select count(*) from gen_pat where i % 10 = 0));
