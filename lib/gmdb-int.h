@@ -1154,11 +1154,10 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
  * an odd number, nothing connected); *p is freed with
  * gm_plausibility_free, which also stops an old side still running.
  *
- * start_old opens conns owner connections to old_db (in the calling
- * thread) and runs the old queries on them, in list order, in a
- * background thread, which neither logs nor touches anything but those
- * connections (each query is claimed by one connection, of either
- * thread, and runs once). The caller must make
+ * start_old opens one owner connection to old_db (in the calling thread)
+ * and runs the old queries on it, in list order, in a background thread,
+ * which neither logs nor touches anything but that connection (each
+ * query is claimed by one connection, of either thread, and runs once). The caller must make
  * sure that old_db does not change from then until the results are used:
  * wait_old waits for the thread (GM_EFAIL when a signal came first: the
  * thread is stopped); discard_old cancels it or throws its results away
@@ -1184,7 +1183,7 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
  */
 struct gm_plausibility;
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **p, struct gm_error *err);
-int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, int conns, struct gm_error *err);
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err);
 bool gm_plausibility_old_running(const struct gm_plausibility *p);
 int gm_plausibility_wait_old(struct gm_plausibility *p);
 void gm_plausibility_discard_old(struct gm_plausibility *p);

@@ -616,14 +616,14 @@ static void *early_main(void *data)
 	return NULL;
 }
 
-int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, int conns, struct gm_error *err)
+int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err)
 {
 	sigset_t all, was;
 	int rc;
 
 	if (!p->defined || p->thread_running || p->old_done)
 		return GM_OK;
-	if (side_open(&p->early, old_db, "plausibility check: old", conns < 1 ? 1 : conns, err) < 0) {
+	if (side_open(&p->early, old_db, "plausibility check: old", 1, err) < 0) {
 		side_close(&p->early);
 		return GM_EFAIL;
 	}

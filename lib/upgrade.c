@@ -1420,7 +1420,7 @@ static void early_checks_start(struct upgrade *u)
 
 	if (!u->early)
 		return;
-	if (gm_plausibility_start_old(u->plaus, u->e.template_db, 1, &err) < 0) {
+	if (gm_plausibility_start_old(u->plaus, u->e.template_db, &err) < 0) {
 		gm_log(GM_LOG_INFO, "the plausibility checks wait for the upgrade: %s", err.message);
 		u->early = false;
 	} else {

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	if (early) {
 		struct gm_plausibility *p;
 		rc = gm_plausibility_prepare(&items, &p, &err);
-		if (rc == GM_OK && (rc = gm_plausibility_start_old(p, argv[1], 2, &err)) == GM_OK &&
+		if (rc == GM_OK && (rc = gm_plausibility_start_old(p, argv[1], &err)) == GM_OK &&
 		    (rc = gm_plausibility_run_new(p, argv[2], 2, &err)) == GM_OK && gm_plausibility_wait_old(p) < 0)
 			rc = gm_error_set(&err, GM_EFAIL, "interrupted");
 		if (rc == GM_OK)
