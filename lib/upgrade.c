@@ -53,6 +53,12 @@ static void pf_add(struct preflight *pf, enum pf_status st, const char *what, co
 	free(detail);
 }
 
+/* A tool's child process: tool_start starts it, tool_wait ends it. */
+struct pg_tool_child {
+	char *tool;
+	pid_t pid;      /* also its process group's: its workers are in it */
+};
+
 struct upgrade {
 	const struct gm_upgrade_opts *o;
 	struct gm_engine e;
@@ -82,6 +88,12 @@ struct upgrade {
 	bool early;             /* the source's sessions were counted before the clone */
 	long long sessions0;    /* pg_stat_database.sessions of the source then */
 	long own0;              /* the connections this process had opened to it then */
+	/* the backup, beside the upgrade (backup_start) */
+	struct pg_tool_child dump;
+	bool dump_running;      /* started, not yet waited for */
+	double dump_t0;
+	time_t backup_started;
+	long dump_sessions;     /* its sessions on the source */
 };
 
 static const char *upstream_dir(const struct gm_upgrade_opts *o)
@@ -819,15 +831,17 @@ int gm_pg_tool_run(const char *tool, const char *const *args, const char *dir, s
 	return gm_pg_tool_run_as(tool, NULL, args, dir, st, err);
 }
 
-int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *args, const char *dir, struct gm_step *st,
+static int tool_start(const char *tool, const char *user, const char *const *args, struct pg_tool_child *child,
 		      struct gm_error *err)
 {
 	char *path, *password = NULL;
-	int server, status, rc = GM_OK, n = 0;
+	int server, rc = GM_OK, n = 0;
 	const char **argv;
 	pid_t pid;
 	PGconn *c;
 
+	child->tool = gm_xstrdup(tool);
+	child->pid = -1;
 	c = gm_conn_open("template1", "gmdb", err);
 	if (!c)
 		return GM_EFAIL;
@@ -846,6 +860,10 @@ int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *arg
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
+		/* a process group of its own, with the workers of a parallel
+		 * pg_dump: gmdb stops them all, and only gmdb (a terminal's ^C
+		 * reaches gmdb, which stops it and cleans up) */
+		setpgid(0, 0);
 		if (gm_conn_opts.host)
 			setenv("PGHOST", gm_conn_opts.host, 1);
 		if (gm_conn_opts.port)
@@ -879,35 +897,83 @@ int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *arg
 	}
 	if (pid < 0) {
 		rc = gm_error_set(err, GM_EFAIL, "could not run %s: %s", tool, strerror(errno));
-		goto out;
+	} else {
+		setpgid(pid, pid);  /* before kill(-pid) can come: either call makes it */
+		child->pid = pid;
 	}
+	free(argv);
+	free(path);
+	free(password);
+	return rc;
+}
+
+/* Stop the tool and its workers (SIGTERM; SIGCONT for one that was
+ * stopped), wait for the tool, and for its workers to be gone too
+ * (they may still be writing where the caller removes things). */
+static int tool_stop(struct pg_tool_child *child)
+{
+	int status = -1;
+
+	kill(-child->pid, SIGTERM);
+	kill(-child->pid, SIGCONT);
+	while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* they end on SIGTERM at once; a second at most (and a zombie,
+	 * where nothing reaps orphans, counts as there) */
+	for (int i = 0; i < 20 && kill(-child->pid, 0) == 0; i++) {
+		if (i == 10)
+			kill(-child->pid, SIGKILL);
+		usleep(100000);
+	}
+	return status;
+}
+
+/*
+ * Wait for the tool that tool_start started; progress lines of step st
+ * (NULL: none) show how much dir holds. A signal to gmdb stops it. GM_OK
+ * if it ended with exit status 0. Frees what tool_start made.
+ */
+static int tool_wait(struct pg_tool_child *child, const char *dir, struct gm_step *st, struct gm_error *err)
+{
+	int status = -1, rc = GM_OK;
+
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
+		pid_t w = waitpid(child->pid, &status, WNOHANG);
+		if (w == child->pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			status = -1;
 			break;
 		}
 		if (gm_signals_caught()) {
-			kill(pid, SIGTERM);
-			waitpid(pid, &status, 0);
+			status = tool_stop(child);
 			break;
 		}
 		if (dir && st)
 			gm_step_progress(st, "%lld MB written", dir_bytes(dir) >> 20);
 		usleep(200000);
 	}
+	child->pid = -1;
 	if (gm_signals_check(err) < 0)
 		rc = GM_EFAIL;
 	else if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		rc = gm_error_set(err, GM_EFAIL, "%s failed (%s)", tool,
+		rc = gm_error_set(err, GM_EFAIL, "%s failed (%s)", child->tool,
 				  WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "it could not be run" : "see its messages above");
-out:
-	free(argv);
-	free(path);
-	free(password);
+	free(child->tool);
+	child->tool = NULL;
 	return rc;
+}
+
+int gm_pg_tool_run_as(const char *tool, const char *user, const char *const *args, const char *dir, struct gm_step *st,
+		      struct gm_error *err)
+{
+	struct pg_tool_child child;
+
+	if (tool_start(tool, user, args, &child, err) < 0) {
+		free(child.tool);
+		return GM_EFAIL;
+	}
+	return tool_wait(&child, dir, st, err);
 }
 
 /* "dbname='<name>'" for the tools, which take a bare name with "=" in it
@@ -917,31 +983,67 @@ char *gm_pg_tool_dbname(const char *db)
 	return conninfo_dbname(db);
 }
 
-static int backup(struct upgrade *u, struct gm_error *err)
+/*
+ * The backup reads only the source, which the run keeps as it was
+ * cloned: it starts right after the clone and runs beside the upgrade
+ * (backup_start); backup_finish waits for it before the plausibility
+ * checks count the source's sessions, pg_dump's among them. A failed dump
+ * fails the run, and its partial dump goes; a run that fails otherwise
+ * stops a dump still running and removes it (backup_stop).
+ */
+static int backup_start(struct upgrade *u, struct gm_error *err)
 {
-	struct gm_step st;
 	char stamp[32], host[256] = "localhost", jobs[16], level[16];
-	time_t now = time(NULL);
+	int njobs = u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	struct tm tm;
 	char *conninfo;
 	int rc;
 
-	localtime_r(&now, &tm);
+	u->backup_started = time(NULL);
+	localtime_r(&u->backup_started, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H-%M-%S", &tm);
 	gethostname(host, sizeof(host) - 1);
 	u->backup_path = gm_xasprintf("%s/backup-upgrade_v%d_to_v%d-%s-%s.dir", gm_upgrade_backup_dir(u->o), u->o->from, u->o->to,
 				      host, stamp);
-	snprintf(jobs, sizeof(jobs), "%d", u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(jobs, sizeof(jobs), "%d", njobs < 1 ? 1 : njobs);
 	/* uncompressed by default, as upstream's tar: gzip on one CPU took 4
 	 * times as long as the dump itself (bench/RESULTS.md, section 10) */
 	snprintf(level, sizeof(level), "--compress=%d", u->o->backup_compress);
 	conninfo = conninfo_dbname(u->e.template_db);
-	gm_step_begin(&st, "backing up \"%s\" to %s", u->e.template_db, u->backup_path);
+	gm_log(GM_LOG_NOTICE, "backing up \"%s\" to %s, beside the upgrade", u->e.template_db, u->backup_path);
 	{
 		const char *args[] = { "--format=directory", "--jobs", jobs, level, "--no-password", "--file",
 				       u->backup_path, "--dbname", conninfo, NULL };
-		rc = gm_pg_tool_run("pg_dump", args, u->backup_path, &st, err);
+		u->dump_t0 = gm_now();
+		rc = tool_start("pg_dump", NULL, args, &u->dump, err);
 	}
+	free(conninfo);
+	if (rc < 0) {
+		free(u->dump.tool);
+		u->dump.tool = NULL;
+		gm_error_prefix(err, "could not back up \"%s\"", u->e.template_db);
+		return rc;
+	}
+	u->dump_running = true;
+	/* pg_dump's sessions on the source: one, and one per worker of a
+	 * parallel dump (counted against PostgreSQL 15 to 18's pg_dump; a
+	 * miscount only makes the checks' old side run again) */
+	u->dump_sessions = njobs > 1 ? njobs + 1 : 1;
+	return GM_OK;
+}
+
+static int backup_finish(struct upgrade *u, struct gm_error *err)
+{
+	struct gm_step st;
+	char note[64];
+	int rc;
+
+	if (!u->dump_running)
+		return GM_OK;
+	u->dump_running = false;
+	gm_step_begin(&st, "backing up \"%s\" to %s (begun %.1f s ago)", u->e.template_db, u->backup_path,
+		      gm_now() - u->dump_t0);
+	rc = tool_wait(&u->dump, u->backup_path, &st, err);
 	if (rc < 0 && !gm_signals_caught()) {
 		char *why = gm_xstrdup(err->message && strchr(err->message, '(') ? strchr(err->message, '(') : "");
 		gm_error_set(err, GM_EFAIL, "pg_dump of \"%s\" failed %s", u->e.template_db, why);
@@ -950,12 +1052,49 @@ static int backup(struct upgrade *u, struct gm_error *err)
 				   "without a backup (--no-backup) if you have a recent one.");
 	}
 	if (rc == GM_OK)
-		rc = gm_backup_record(u->backup_path, u->e.template_db, u->o->from, u->o->to, now, err);
-	if (rc < 0)
+		rc = gm_backup_record(u->backup_path, u->e.template_db, u->o->from, u->o->to, u->backup_started, err);
+	if (rc < 0) {
 		remove_partial(u->backup_path);
-	free(conninfo);
-	gm_step_end(&st, rc, NULL);
+		free(u->backup_path);
+		u->backup_path = NULL;
+	}
+	snprintf(note, sizeof(note), "ok, %.1f s since it began", gm_now() - u->dump_t0);
+	gm_step_end(&st, rc, rc == GM_OK ? note : NULL);
+	step_json(u, "backup", gm_now() - u->dump_t0, rc);
 	return rc;
+}
+
+/* The run failed: a dump that is done is kept (it is a whole backup of
+ * the unchanged source); one still running is stopped and removed. */
+static void backup_stop(struct upgrade *u)
+{
+	int status = -1;
+	pid_t w;
+
+	if (!u->dump_running)
+		return;
+	u->dump_running = false;
+	while ((w = waitpid(u->dump.pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (w == u->dump.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		struct gm_error e = GM_ERROR_INIT;
+		if (gm_backup_record(u->backup_path, u->e.template_db, u->o->from, u->o->to, u->backup_started, &e) == GM_OK)
+			gm_log(GM_LOG_NOTICE, "the backup of \"%s\" was done before the run failed; it is kept: %s",
+			       u->e.template_db, u->backup_path);
+		else
+			remove_partial(u->backup_path);
+		gm_error_release(&e);
+	} else {
+		if (w != u->dump.pid)
+			tool_stop(&u->dump);
+		gm_log(GM_LOG_NOTICE, "the backup of \"%s\" is stopped", u->e.template_db);
+		remove_partial(u->backup_path);
+		free(u->backup_path);
+		u->backup_path = NULL;
+	}
+	u->dump.pid = -1;
+	free(u->dump.tool);
+	u->dump.tool = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1432,8 +1571,8 @@ static void early_checks_start(struct upgrade *u)
 /*
  * Whether the source stayed as the clone copied it while the early checks
  * ran: every client session on it since before the clone was one of
- * gmdb's own connections (the backup's pg_dump ended before the clone),
- * and nobody is on it now.
+ * gmdb's own connections or the backup's pg_dump (over by now), and
+ * nobody is on it now.
  * A write needs a session on the database: a client backend (counted), or
  * a background worker (logical replication, an extension's jobs), which
  * is not counted and, if one runs now, makes this answer no.
@@ -1442,9 +1581,11 @@ static bool source_unchanged(struct upgrade *u)
 {
 	struct gm_error err = GM_ERROR_INIT;
 	long long sessions = 0;
-	long live = 0, own = gm_conn_opened(u->e.template_db) - u->own0;
+	long live = 0, own = gm_conn_opened(u->e.template_db) - u->own0 + u->dump_sessions;
 	bool same = false;
 
+	if (u->dump_running)
+		return false;  /* not so: backup_finish comes first */
 	if (source_sessions(u->e.template_db, &sessions, &live, &err) < 0)
 		gm_log(GM_LOG_NOTICE, "could not count the sessions on \"%s\" (%s): its plausibility checks run again",
 		       u->e.template_db, err.message);
@@ -1657,14 +1798,14 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		goto out;
 
 	gm_engine_log_fingerprint(u.e.template_db, "source", u.source.hash);
-	if (!o->no_backup)
-		STEP(&u, "backup", backup(&u, err));
-	else
+	if (o->no_backup)
 		gm_log(GM_LOG_NOTICE, "no backup of \"%s\" (--no-backup)", u.e.template_db);
 	u.created_group = !role_exists(u.e.target);
 	if (rc == GM_OK && (rc = gm_plausibility_prepare(u.e.has_checks ? &u.e.checks : NULL, &u.plaus, err)) == GM_OK)
 		early_checks_prepare(&u);
 	STEP(&u, "clone", clone(&u, err));
+	if (rc == GM_OK && !o->no_backup)
+		rc = backup_start(&u, err);
 	if (rc == GM_OK)
 		early_checks_start(&u);
 	STEP(&u, "repair hash function", repair_hash_function(&u, err));
@@ -1703,6 +1844,9 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	gm_signals_watch(NULL);
 	gm_conn_close(u.e.conn);
 	u.e.conn = NULL;
+	/* the checks count the source's sessions once pg_dump's are over */
+	if (rc == GM_OK && (rc = gm_signals_check(err)) == GM_OK)
+		rc = backup_finish(&u, err);
 	STEP(&u, "plausibility", plausibility(&u, err));
 	if (rc == GM_OK) {
 		PGconn *c = gm_session_open(u.e.target, "GNUmed", NULL);
@@ -1715,9 +1859,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		rc = unmark(&u, err);
 	}
 	if (rc < 0) {
-		/* an old side still running on the source stops first */
+		/* an old side still running on the source stops first, and a
+		 * backup still running */
 		gm_plausibility_free(u.plaus);
 		u.plaus = NULL;
+		backup_stop(&u);
 		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
 			char *was = gm_xstrdup(err->message ? err->message : "");
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);

@@ -12,6 +12,9 @@
 #   a write          that changes a count (a new communication channel): run
 #                    again, the check fails, as upstream's (which reads the
 #                    source at the end) does
+# and with the backup, which runs beside the upgrade: its pg_dump's
+# sessions are gmdb's; a run that fails after the dump keeps it, one that
+# fails while it runs stops it and removes it.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
@@ -45,20 +48,29 @@ grep -qx "$work/wait.sql" "$tree/bootstrap/update_db-v21_v22.conf"
 ok $? "(the first bundle starts with the file that waits)"
 chmod -R a+rX "$work"
 
-# upgrade ACTION: gm-upgrade_server 21 22 on a fresh copy of the real v21;
-# once its session waits in wait.sql, ACTION runs (a shell command), then
-# the go-ahead; sets rc, err, log
+# upgrade ACTION [OPTION...]: gm-upgrade_server 21 22 on a fresh copy of
+# the real v21 (with the options, else --no-backup); once its session
+# waits in wait.sql, ACTION runs (a shell command; $pid is the run's),
+# then the go-ahead; sets rc, err, log. With stop_dump=1, the backup's
+# pg_dump is stopped (SIGSTOP) as soon as it runs, and dump is its pid
+# (empty if it ended first).
+stop_dump= dump= ncase=0
 upgrade() {
 	local action=$1 pid go n
+	shift
 	drop_db gnumed_v22 && clone_db gmref_v21 gnumed_v21 || bail "cannot copy gmref_v21"
 	rm -f "$GMDB_LOG_DIR"/*
-	gm-upgrade_server --upstream-dir "$tree" --no-backup --yes 21 22 >"$work/out" 2>"$work/err" 8>&- &
+	dump=
+	gm-upgrade_server --upstream-dir "$tree" "${@:---no-backup}" --yes 21 22 >"$work/out" 2>"$work/err" 8>&- &
 	pid=$!
-	for n in $(seq 6000); do
+	for n in $(seq 30000); do
+		if [ -n "$stop_dump" ] && [ -z "$dump" ] && dump=$(pgrep -P "$pid" -x pg_dump); then
+			kill -STOP "$dump"
+		fi
 		[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v22'
 			AND query LIKE '%gmtest_go%' AND pid <> pg_backend_pid()")" = 1 ] && break
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+		[ -n "$stop_dump" ] && [ -z "$dump" ] || sleep 0.1
 	done
 	kill -0 "$pid" 2>/dev/null || { wait "$pid"; cat "$work/err" >&2; bail "gm-upgrade_server ended before it waited"; }
 	eval "$action"
@@ -69,7 +81,7 @@ upgrade() {
 	# the go-ahead's session ends (killing the shell would leave psql)
 	sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'gmtest_go'" >/dev/null
 	wait "$go" 2>/dev/null
-	err=$(cat "$work/err")
+	err=$(cat "$work/err"); cp "$work/err" "$work/err.$((++ncase))"
 	log=$(cat "$GMDB_LOG_DIR"/gm-upgrade_server-*.log 2>/dev/null)
 }
 
@@ -92,6 +104,55 @@ is "$rc" 3 "a row added to the source meanwhile: the upgrade fails (exit 3)"
 like "$err" 'its plausibility checks run again' "the early results are thrown away"
 like "$err" 'plausibility check "communication channels" failed' "the check of what changed fails, as upstream's would"
 is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+
+# 4. the backup beside the upgrade: its pg_dump's sessions (one, and one
+# per worker) are counted as gmdb's, whatever the number of jobs
+bk=$work/backups
+mkdir -p "$bk" && chown postgres: "$bk"
+for jobs in 1 3; do
+	rm -rf "${bk:?}"/*
+	upgrade : --backup-dir "$bk" --jobs "$jobs"
+	is "$rc" 0 "with a backup (--jobs $jobs): the upgrade succeeds"
+	like "$log" "backing up \"gnumed_v21\" to $bk/backup-upgrade_v21_to_v22-.*\.dir, beside the upgrade" \
+		"--jobs $jobs: the backup starts after the clone, beside the upgrade"
+	unlike "$log" 'run again' "--jobs $jobs: the early results were used: pg_dump's sessions were counted as gmdb's"
+	b=$(ls -d "$bk"/backup-*.dir 2>/dev/null)
+	[ -f "$b/gmdb-backup.info" ] && grep -qx complete=1 "$b/gmdb-backup.info" && pg_restore --list "$b" >/dev/null 2>&1
+	ok $? "--jobs $jobs: the backup is complete and recorded"
+done
+
+# 5. the run fails once the dump is done: the backup is kept
+rm -rf "${bk:?}"/*
+# (done: no pg_dump child of the run but a zombie, which the run has not
+# waited for yet)
+upgrade 'while ps --ppid "$pid" -o stat=,comm= | grep -q "^[^Z].* pg_dump"; do sleep 0.1; done; kill -TERM "$pid"' --backup-dir "$bk"
+is "$rc" 1 "SIGTERM after the backup was done: exit 1"
+like "$err" "the backup of \"gnumed_v21\" was done before the run failed; it is kept: $bk/backup-" \
+	"it says the backup is kept"
+b=$(ls -d "$bk"/backup-*.dir 2>/dev/null)
+[ -f "$b/gmdb-backup.info" ] && grep -qx complete=1 "$b/gmdb-backup.info" && pg_restore --list "$b" >/dev/null 2>&1
+ok $? "and it is complete and recorded"
+is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+
+# 6. the run fails while the dump runs (stopped, so that it still runs):
+# the dump and its workers are stopped, and the partial dump goes
+stop_dump=1
+for attempt in 1 2 3; do
+	rm -rf "${bk:?}"/*
+	upgrade 'kill -TERM "$pid"' --backup-dir "$bk"
+	[ -n "$dump" ] && break
+	echo "# attempt $attempt: pg_dump ended before the test could stop it"
+done
+stop_dump=
+[ -n "$dump" ] || bail "pg_dump always ended before the test could stop it"
+is "$rc" 1 "SIGTERM while the backup runs: exit 1"
+like "$err" "the backup of \"gnumed_v21\" is stopped" "it says the backup is stopped"
+like "$err" "the partial dump $bk/backup-upgrade_v21_to_v22-.*\.dir is removed" "and that the partial dump is removed"
+is "$(ls -A "$bk")" "" "nothing of the dump is left"
+pgrep -f "pg_dump.*$bk" >/dev/null
+is "$?" 1 "no pg_dump process is left"
+is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+is "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v21'")" 0 "nobody is left on the source"
 
 for d in gnumed_v21 gnumed_v22 gmtest_go; do drop_db "$d"; done
 done_testing
