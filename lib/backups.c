@@ -90,7 +90,7 @@ int gm_backup_record(const char *path, const char *database, int from, int to, t
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	gmtime_r(&now, &tm);
 	strftime(done, sizeof(done), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	gm_buf_addf(&b, "# gmdb: a complete backup made by gm-upgrade_server (pg_dump -Fd -Z1)\n"
+	gm_buf_addf(&b, "# gmdb: a complete backup made by gm-upgrade_server (pg_dump -Fd)\n"
 			"database=%s\nfrom=%d\nto=%d\nstarted=%s\nfinished=%s\ncomplete=1\n", database, from, to, when, done);
 	rc = gm_safefile_dir_open(&d, path, false, 0700, err);
 	if (rc == 0)

@@ -12,7 +12,7 @@
  *    through the WAL, block by block), the steps and the REINDEX. pg_wal
  *    keeps at most max_wal_size + wal_keep_size of it, unless archiving or
  *    a replication slot without max_slot_wal_keep_size keeps all of it;
- *  - the backup (pg_dump -Fd -Z1) on the backup directory's file system.
+ *  - the backup (pg_dump -Fd, at --backup-compress's level) on the backup directory's file system.
  * The factors are measured on upstream's own upgrades of the reference
  * databases (bench/space.sh, bench/RESULTS.md) and rounded up. Places on
  * the same file system add up; each file system must have what the run
