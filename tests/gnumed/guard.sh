@@ -161,12 +161,10 @@ refused "the development tree, an aggregate of another form (a third part)" \
 	gm-upgrade_server --no-backup --yes --upstream-dir "$mcopy" 22 23
 
 # its own engine makes a v23 (fixing up a copy of the real v22 first, as
-# its upgrade-db.sh does); gm-fingerprint_db names it with that tree's
-# hashes, without them it cannot
-clone_db gmref_v22 gnumed_v22
-drop_db gnumed_v23
-(cd "$mtree/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
-	--log-file="$work/master.log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$work/master.out" 2>&1
+# its upgrade-db.sh does; the run the cluster keeps, master_v23_cached);
+# gm-fingerprint_db names it with that tree's hashes, without them it cannot
+drop_db gnumed_v22
+master_v23_cached "$work/master.log" gnumed_v23
 ok $? "upstream's development engine: upgrade_db-v22_v23.conf on a copy of the real v22"
 run env GMDB_UPSTREAM_DIR="$mtree" gm-fingerprint_db -e 23 gnumed_v23
 is "$rc" 0 "gm-fingerprint_db -e 23 with the development tree: a v23"

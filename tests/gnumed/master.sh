@@ -191,7 +191,11 @@ roles_same() {
 roles_baseline 22
 t0=$(date +%s)
 master_v23 "$work/master-v22_v23.log" ms_master_v23 ms_master_v22fix
-master_ran $? "master's engine: upgrade_db-v22_v23.conf on a copy of the real v22 ($(secs "$t0") s)" "$work/master-v22_v23.log.out"
+rc=$?
+master_ran $rc "master's engine: upgrade_db-v22_v23.conf on a copy of the real v22 ($(secs "$t0") s)" "$work/master-v22_v23.log.out"
+# the run the cluster keeps for the tests that use master's v23 (master_v23_cached)
+[ "$rc" != 0 ] || master_v23_keep ms_master_v23 ms_master_v22fix ||
+	echo "# (could not keep master's run: the tests that use it make their own)"
 roles_master=$(roles)
 like "$roles_master" 'gnumed_v23 > gm-dbo\|t\|postgres' "(master's engine granted its new group gnumed_v23 to gm-dbo with admin option)"
 run env GMDB_UPSTREAM_DIR="$tree" gm-fingerprint_db -q -e 23 ms_master_v23

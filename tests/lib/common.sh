@@ -106,6 +106,8 @@ need_reference() {
 		for v in $(seq 2 22); do
 			sql postgres -c "ALTER DATABASE gnumed_v$v RENAME TO gmref_v$v" || exit 1
 		done
+		# what master_v23_cached kept was made of the old gmref_v22
+		rm -f "$GMDB_CLUSTER/master-v23.kept"
 		touch "$GMDB_CLUSTER/reference.done"
 	) 9>"$GMDB_CLUSTER.reference.lock" || bail "could not build the reference GNUmed databases"
 }
@@ -208,6 +210,7 @@ need_upstream_master() {
 	rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$tarball" -C "$dir" && chmod -R a+rX "$dir" &&
 		ln -s "$dir/server" "$dir/Gnumed" || bail "cannot unpack $tarball"
 	GMDB_UPSTREAM_MASTER_DIR=$dir/server
+	GMDB_UPSTREAM_MASTER_TARBALL=$tarball
 }
 
 # master_engine CONF LOG: upstream's development engine (need_upstream_master)
@@ -259,4 +262,46 @@ master_v23() {
 	else
 		drop_db gnumed_v22
 	fi
+}
+
+# The v23 of master_v23, and the v22 its fixup left behind, are the same
+# databases whichever test asks for them: the cluster keeps one such run
+# (gmref_master_v23, gmref_master_v22fix) for the tests that use its result
+# (audit-master.sh, plausibility-master.sh, guard.sh), which copy it
+# (master_v23_cached), instead of running the engine once each.
+# tests/gnumed/master.sh, which runs the engine twice on copies of the real
+# v22 and compares the runs (with each other, and with gmdb's), keeps its
+# first run (master_v23_keep): in make check it runs first. The kept pair
+# belongs to one tarball and one gmref_v22 (need_reference forgets it when
+# it builds the reference anew): master-v23.kept in the cluster directory
+# names the tarball, and is written after both databases are complete.
+master_v23_kept() {
+	[ "$(cat "$GMDB_CLUSTER/master-v23.kept" 2>/dev/null)" = "$(sha256sum <"$GMDB_UPSTREAM_MASTER_TARBALL")" ] &&
+		[ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname IN ('gmref_master_v23', 'gmref_master_v22fix')")" = 2 ]
+}
+
+# master_v23_keep V23 V22FIXED: keep copies of a v23 and fixed-up v22 that
+# master_v23 made (unless a pair is kept already). Needs
+# serialize_gnumed_tests.
+master_v23_keep() {
+	master_v23_kept && return 0
+	rm -f "$GMDB_CLUSTER/master-v23.kept"
+	clone_db "$1" gmref_master_v23 && clone_db "$2" gmref_master_v22fix &&
+		sha256sum <"$GMDB_UPSTREAM_MASTER_TARBALL" >"$GMDB_CLUSTER/master-v23.kept"
+}
+
+# master_v23_cached LOG TARGET [FIXED]: what master_v23 LOG TARGET [FIXED]
+# makes, copied from the kept run; made by master_v23 (its log LOG) and
+# kept if there is none. Needs need_upstream_master, and
+# serialize_gnumed_tests unless master_v23_kept (copying the kept pair
+# does not use the real names; making it does).
+master_v23_cached() {
+	local log=$1 target=$2 fixed=${3:-}
+	if ! master_v23_kept; then
+		rm -f "$GMDB_CLUSTER/master-v23.kept"
+		master_v23 "$log" gmref_master_v23 gmref_master_v22fix &&
+			sha256sum <"$GMDB_UPSTREAM_MASTER_TARBALL" >"$GMDB_CLUSTER/master-v23.kept" || return 1
+	fi
+	clone_db gmref_master_v23 "$target" || return 1
+	[ -z "$fixed" ] || clone_db gmref_master_v22fix "$fixed"
 }
