@@ -27,14 +27,16 @@ was_running=
 { [ -f "$GMDB_CLUSTER/data/postmaster.pid" ] || [ "${GMDB_CARRY_KEEP_CLUSTER:-}" = 1 ]; } && was_running=1
 work=$(mktemp -d /tmp/gmcarry.XXXXXX) || die "mktemp failed"
 chmod 777 "$work"
+names_held=
 cleanup() {
-	drop_db gnumed_v22 2>/dev/null
+	[ -n "$names_held" ] && drop_db gnumed_v22 2>/dev/null
 	[ -z "$was_running" ] && "$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$GMDB_CLUSTER" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
 need_reference
 serialize_gnumed_tests
+names_held=1
 mkdir -p "$out" && chmod 755 "$out" || die "cannot make $out"
 rm -f "$out/done" "$out"/*.dump "$out/roles.sql"
 [ "$(sql postgres -c "SHOW server_version_num")" -lt 160000 ] ||
@@ -46,6 +48,9 @@ PGUSER=postgres "$GMDB_SRCDIR/tests/gnumed/run-upstream.sh" fixup_db-v22.conf "$
 	die "upstream's fixup_db-v22.conf failed"
 drop_db gmref_fixup_v22
 sql postgres -c 'ALTER DATABASE gnumed_v22 RENAME TO gmref_fixup_v22' >/dev/null || die "cannot rename the fixed-up copy"
+# the dumps do not use the real names: the tests that do go on meanwhile
+names_held=
+exec 8>&-
 
 dump_roles "$out/roles.sql" || die "cannot dump the roles"
 # two at a time: the machine has two CPUs, and pg_dump waits on the server
