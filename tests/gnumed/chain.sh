@@ -7,10 +7,12 @@
 # gmref_vN) before anyone calls it gmdb's bug or upstream's.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
-need_reference
-serialize_gnumed_tests
 work=$GMDB_TESTDIR/chain
 rm -rf "$work" && mkdir -p "$work/logs" && chmod -R 777 "$work"
+# in a copy of the shared cluster (the reference databases and roles): the
+# real names are its own for the twenty steps
+trap '"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$work/cluster" >/dev/null 2>&1; rm -rf "$work/cluster"' EXIT
+copy_reference_cluster "$work/cluster"
 export GMDB_LOG_DIR=$work/logs
 # pk_audit: rows logged by one multi-row statement are numbered in the order
 # PostgreSQL scans them, which depends on when pages were pruned, i.e. on

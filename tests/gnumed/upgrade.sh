@@ -7,10 +7,12 @@
 # clean up after every failure.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
-need_reference
-serialize_gnumed_tests
 work=$GMDB_TESTDIR/upgrade
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+# in a copy of the shared cluster (the reference databases and roles): the
+# real names are its own for the whole test
+trap '"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$work/cluster" >/dev/null 2>&1; rm -rf "$work/cluster"' EXIT
+copy_reference_cluster "$work/cluster"
 export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups
 mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
 # pk_audit: rows logged by one multi-row statement are numbered in the order

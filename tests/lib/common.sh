@@ -49,6 +49,33 @@ private_cluster() {
 	bail "could not start a private test cluster"
 }
 
+# copy_reference_cluster DIR: a private cluster in DIR that is a copy of the
+# shared one, its reference databases and roles included (pg_basebackup:
+# seconds for its gigabyte), started, PG* pointed at it; the caller stops
+# it. A test that uses the real names gnumed_vN for minutes runs there
+# instead of holding the shared cluster's names lock all that time: the
+# same databases on the same server with the same settings, and the tests
+# that need the lock go on meanwhile.
+copy_reference_cluster() {
+	local attempt port
+	need_reference
+	for attempt in 1 2 3 4 5; do
+		port=$(($(free_port) + RANDOM % 50))
+		if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" copy "$GMDB_CLUSTER" "$1" "$port" >/dev/null 2>"$GMDB_TESTDIR/copy.$$.err" &&
+			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" >/dev/null 2>>"$GMDB_TESTDIR/copy.$$.err"; then
+			rm -f "$GMDB_TESTDIR/copy.$$.err"
+			eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$1")"
+			unset PGUSER
+			return 0
+		fi
+		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$1" >/dev/null 2>&1
+		rm -rf "$1"
+	done
+	sed 's/^/# /' "$GMDB_TESTDIR/copy.$$.err"
+	rm -f "$GMDB_TESTDIR/copy.$$.err"
+	bail "could not make a copy of the shared test cluster"
+}
+
 # Start the shared cluster (once) and point PG* at it.
 need_cluster() {
 	(

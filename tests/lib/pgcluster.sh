@@ -4,6 +4,8 @@
 #   pgcluster.sh start DIR [PORT]   create (if needed) and start a cluster in DIR
 #   pgcluster.sh stop DIR           stop it
 #   pgcluster.sh env DIR            print the PGHOST/PGPORT exports for it
+#   pgcluster.sh copy SRC DIR PORT  make DIR a copy of the running cluster SRC
+#                                   (pg_basebackup), to listen on PORT
 #
 # The cluster belongs to the "postgres" OS user when run as root (PostgreSQL
 # refuses to run as root), otherwise to the calling user. It listens on a
@@ -75,6 +77,7 @@ start)
 		# trust for everyone but one role kept for password tests
 		cat >"$dir/data/pg_hba.conf" <<HBA
 local   all   all                        trust
+local   replication   all                trust
 host    all   gmdb_pwtest   127.0.0.1/32   scram-sha-256
 host    all   all           127.0.0.1/32   trust
 HBA
@@ -105,6 +108,30 @@ stop)
 	bin=$(pgbindir)
 	[ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
 	[ -f "$dir/data/postmaster.pid" ] || remove_sockdir
+	;;
+copy)
+	# the source: its socket and port; a replication connection, which
+	# clusters made here before allowed none: added then
+	src=$(cd "$dir" && pwd) dir=${3:?usage: pgcluster.sh copy SRC DIR PORT} port=${4:?usage: pgcluster.sh copy SRC DIR PORT}
+	bin=$(pgbindir)
+	srcport=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$src/data/postgresql.conf" | tail -n 1)
+	srcsock=$(sed -n "s/^unix_socket_directories = '\(.*\)'\$/\1/p" "$src/data/postgresql.conf" | tail -n 1)
+	tries=1
+	if ! grep -q '^local *replication ' "$src/data/pg_hba.conf"; then
+		as_owner sh -c "echo 'local   replication   all                trust' >>'$src/data/pg_hba.conf'" &&
+			as_owner "$bin/pg_ctl" -D "$src/data" reload >/dev/null || die "cannot allow replication connections to $src"
+		tries=20   # the postmaster rereads pg_hba.conf when it gets to it
+	fi
+	rm -rf "$dir" && mkdir -p "$dir" || die "cannot make $dir"
+	dir=$(cd "$dir" && pwd)
+	if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 755 "$dir"; fi
+	for i in $(seq "$tries"); do
+		as_owner "$bin/pg_basebackup" -h "$srcsock" -p "$srcport" -U postgres -D "$dir/data" -X stream -c fast && break
+		[ "$i" = "$tries" ] && die "pg_basebackup of $src failed"
+		rm -rf "${dir:?}/data"
+		sleep 0.5
+	done
+	as_owner sed -i "s|^port = .*|port = $port|" "$dir/data/postgresql.conf" || die "cannot set the port of $dir"
 	;;
 env)
 	dir=$(cd "$dir" && pwd)
