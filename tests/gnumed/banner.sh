@@ -196,6 +196,7 @@ is "$(rows)" 0 "a NULL message is no banner: after notice and unnotice there is 
 # a member of gm-doctors (who may write the banner in GNUmed, spec 9) can
 # do all of it, without being a superuser
 set_raw "$ref"
+lock_roles
 sql postgres -c "DROP ROLE IF EXISTS bn_doctor" >/dev/null
 sql postgres -c "CREATE ROLE bn_doctor LOGIN IN ROLE \"gm-doctors\"" >/dev/null || bail "cannot create a gm-doctors member"
 run gm-banner -U bn_doctor $db notice 21 22
@@ -208,6 +209,7 @@ is "$rc:$(stored_hex)" "0:$(hexstr "Praxis geschlossen")" "a member of gm-doctor
 run gm-banner -U bn_doctor $db clear
 is "$rc:$(rows)" "0:0" "a member of gm-doctors: clear works"
 sql postgres -c "DROP ROLE bn_doctor" >/dev/null
+unlock_roles
 
 drop_db $db
 done_testing

@@ -100,9 +100,11 @@ is "$(PGOPTIONS='-c search_path=evil,pg_catalog' gm-fixup_server --check -d $db 
 sql postgres -c "ALTER DATABASE $db SET search_path = evil, pg_catalog" >/dev/null
 is "$(fp)" "$plain" "a database default search_path evil,pg_catalog: the same fingerprint"
 sql postgres -c "ALTER DATABASE $db RESET search_path" >/dev/null
+lock_roles
 sql postgres -c "ALTER ROLE postgres IN DATABASE $db SET search_path = clin, dem, public" >/dev/null
 is "$(fp)" "$plain" "a role default search_path clin,dem,public: the same fingerprint"
 sql postgres -c "ALTER ROLE postgres IN DATABASE $db RESET search_path" >/dev/null
+unlock_roles
 drop_db $db
 
 # A v19-and-up hash function broken the way older databases have it (spec 4.4):

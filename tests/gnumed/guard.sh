@@ -11,6 +11,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 serialize_gnumed_tests
+lock_roles
 work=$GMDB_TESTDIR/guard
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
 export GMDB_LOG_DIR=$work/logs GMDB_BACKUP_DIR=$work/backups

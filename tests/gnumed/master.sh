@@ -93,6 +93,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 serialize_gnumed_tests
+lock_roles
 work=$GMDB_TESTDIR/master
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
 need_upstream_master "$work/upstream"

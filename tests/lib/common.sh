@@ -222,6 +222,19 @@ serialize_gnumed_tests() {
 	flock 8
 }
 
+# The roles lock: a test that compares the shared cluster's roles, their
+# members or role settings as they are minutes apart (master.sh, guard.sh)
+# holds it for its whole run; a test that makes a role or a role setting
+# there for a while holds it meanwhile (lock_roles ... unlock_roles), so
+# that the two never meet, whichever order make starts them in.
+lock_roles() {
+	exec 6>"$GMDB_CLUSTER.roles.lock"
+	flock 6
+}
+unlock_roles() {
+	exec 6>&-
+}
+
 # need_upstream_master: upstream's development tree (ncqgm/gnumed master,
 # the future v23), one of the project's shared inputs: the tarball
 # GMDB_UPSTREAM_MASTER names, or ../shared/upstream/gnumed-master-*-server.tar.gz

@@ -211,6 +211,7 @@ else
 fi
 
 # --- a user who may read the banner but not write it: exit 1 ------------------------
+lock_roles
 sql postgres -c "DROP ROLE IF EXISTS bn_reader" >/dev/null
 sql postgres -c "CREATE ROLE bn_reader LOGIN" >/dev/null
 sql bn_table -c "BEGIN READ WRITE; GRANT USAGE ON SCHEMA cfg TO bn_reader; GRANT SELECT ON cfg.db_logon_banner TO bn_reader; COMMIT" >/dev/null ||
@@ -266,5 +267,6 @@ stop_standby
 trap - EXIT
 drop_db bn_table
 sql postgres -c "DROP ROLE bn_reader" >/dev/null
+unlock_roles
 drop_db bn_plain
 done_testing

@@ -26,6 +26,7 @@ like "$err" "^gm-fingerprint_db: error: could not connect to database \"fp_plain
 is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
 
 # a wrong password: the test cluster asks gmdb_pwtest for one over TCP
+lock_roles
 sql postgres -c "DROP ROLE IF EXISTS gmdb_pwtest" >/dev/null
 sql postgres -c "CREATE ROLE gmdb_pwtest LOGIN PASSWORD 'right-password'" >/dev/null
 PGPASSWORD=wrong-password run gm-fingerprint_db -h 127.0.0.1 -U gmdb_pwtest fp_plain
@@ -64,5 +65,6 @@ is "$rc" 1 "an output file that cannot be created: exit 1"
 like "$err" "could not open output file \"/nonexistent-dir/fp.txt\"" "the message names it"
 
 sql postgres -c "DROP ROLE gmdb_pwtest" >/dev/null
+unlock_roles
 drop_db fp_plain
 done_testing
