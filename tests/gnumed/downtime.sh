@@ -51,7 +51,10 @@ banner_hex=$(printf '%s' "$banner" | od -An -v -tx1 | tr -d ' \n')
 stored_hex() { sql "$1" -c "SELECT encode(convert_to(message, 'UTF8'), 'hex') FROM cfg.db_logon_banner"; }
 connlimit() { sql postgres -c "SELECT datconnlimit FROM pg_database WHERE datname = '$1'"; }
 exists() { [ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ]; }
-same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$tmp/cmp" "$1" "$2" >"$tmp/cmp.out" 2>&1; }
+# orig_v21 and orig_v22 are only ever copied: what compare-db.sh reads of
+# them the first time serves every comparison (-a), and the end of the test
+# proves that they are still exactly that
+same() { PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$tmp/cmp" -a "$1" "$2" >"$tmp/cmp.out" 2>&1; }
 # a fresh gnumed_vN with a connection limit of its own, as the practice left it
 fresh() {
 	clone_db "orig_v$1" "gnumed_v$1" && sql postgres -c "ALTER DATABASE gnumed_v$1 CONNECTION LIMIT 7" >/dev/null
@@ -411,5 +414,12 @@ ok $? "the snapshot is the database as it was before the fixup"
 [ ! -e "$state" ]
 ok $? "no state file is left"
 drop_db gnumed_v22_gmdb_snapshot
+
+# what the comparisons took for orig_v21 and orig_v22 is what they are now
+for v in 21 22; do
+	PGUSER=postgres "$GMDB_SRCDIR/tests/lib/compare-db.sh" -w "$tmp/final" "orig_v$v" "orig_v$v" >/dev/null 2>&1 &&
+		cmp -s "$tmp/final/orig_v$v.schema" "$tmp/cmp/orig_v$v.schema" && cmp -s "$tmp/final/orig_v$v.rows" "$tmp/cmp/orig_v$v.rows"
+	ok $? "orig_v$v is at the end what every comparison above took it for (schema, rows): nothing changed it"
+done
 
 done_testing

@@ -1,7 +1,7 @@
 #!/bin/bash
 # compare-db.sh - are two GNUmed databases the same?
 #
-#   compare-db.sh [-w WORKDIR] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]...
+#   compare-db.sh [-w WORKDIR] [-a] [-N] [-B] [-m MASK]... [-t SCHEMA.TABLE.COLUMN]...
 #                 [-s SINCE -r SCHEMA.TABLE.COLUMN...] [-o OIDCOL]... DB_A DB_B
 #
 # Compares, in the cluster named by PGHOST/PGPORT (as the superuser):
@@ -30,6 +30,10 @@
 # -B leaves out a database comment that is gmdb's build record ("gmdb:
 # built by gm-upgrade_server ...", see lib/build.c): the one way a target
 # gmdb built differs from upstream's on purpose.
+# -a: DB_A is a database nothing writes to (a test's pristine copy, compared
+# again and again): its schema and rows are read from WORKDIR when an
+# earlier comparison there read them with the same options, else read and
+# kept there. The test proves at its end that DB_A is still what was kept.
 # Prints what differs;
 # exits 0 if nothing does, 1 if something does, 2 on error.
 set -u
@@ -41,9 +45,12 @@ omasks=()
 since=
 nnnames=
 build_record=
-while getopts w:m:t:r:s:o:NB o; do
+keep_a=
+opts="$*"
+while getopts w:m:t:r:s:o:NBa o; do
 	case $o in
 	w) work=$OPTARG ;;
+	a) keep_a=1 ;;
 	N) nnnames=1 ;;
 	B) build_record=1 ;;
 	m) masks+=("$OPTARG") ;;
@@ -60,10 +67,16 @@ shift $((OPTIND - 1))
 a=$1 b=$2
 [ -n "$work" ] || work=$(mktemp -d)
 mkdir -p "$work"
+# -a: the options but the database names identify what was kept of DB_A
+kept_key="${opts% "$a" "$b"}"
+reuse_a=
+[ -n "$keep_a" ] && [ -f "$work/$a.kept" ] && [ "$(cat "$work/$a.kept")" = "$kept_key" ] && reuse_a=1
+[ -n "$keep_a" ] && [ -z "$reuse_a" ] && rm -f "$work/$a.kept"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -U "${PGUSER:-postgres}" -d "$1" "${@:2}"; }
 
 # 1. schema
 for db in "$a" "$b"; do
+	[ -n "$reuse_a" ] && [ "$db" = "$a" ] && continue
 	pg_dump -U "${PGUSER:-postgres}" --schema-only --create "$db" >"$work/$db.schema.raw" || exit 2
 	# the database's own name, quoted or not, becomes DBNAME
 	sed -e "/^\\\\\(un\)\{0,1\}restrict /d" -e "s/\"$db\"/DBNAME/g" -e "s/\\b$db\\b/DBNAME/g" \
@@ -100,12 +113,14 @@ mtime="{$(printf '%s\n' "${tmasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 mrun="{$(printf '%s\n' "${rmasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 moid="{$(printf '%s\n' "${omasks[@]:-}" | sed '/^$/d' | paste -sd, -)}"
 for db in "$a" "$b"; do
+	[ -n "$reuse_a" ] && [ "$db" = "$a" ] && continue
 	q "$db" -F $'\t' -v masks_col="$mcol" -v masks_full="$mfull" -v masks_time="$mtime" -v masks_run="$mrun" -v masks_oid="$moid" -v since="${since:-infinity}" <<<"$tables_sql" >"$work/$db.tables" || exit 2
 	while IFS=$'\t' read -r ident name cols; do
 		[ -n "$cols" ] || cols="1"
 		echo "SELECT '$name', md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')), count(*) FROM (SELECT ROW($cols)::text AS r FROM $ident) s;"
 	done <"$work/$db.tables" | q "$db" >"$work/$db.rows" || exit 2
 done
+[ -n "$keep_a" ] && [ -z "$reuse_a" ] && printf '%s\n' "$kept_key" >"$work/$a.kept"
 if ! cmp -s "$work/$a.rows" "$work/$b.rows"; then
 	echo "rows differ in:"
 	diff "$work/$a.rows" "$work/$b.rows" | grep '^[<>]' | cut -d'|' -f1 | sort -u | sed 's/^[<>] /  /' | uniq | head -n 40
