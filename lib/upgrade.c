@@ -864,6 +864,9 @@ static int tool_start(const char *tool, const char *user, const char *const *arg
 		 * pg_dump: gmdb stops them all, and only gmdb (a terminal's ^C
 		 * reaches gmdb, which stops it and cleans up) */
 		setpgid(0, 0);
+		/* and so never stopped for writing its messages to a terminal
+		 * whose foreground it is not (stty tostop) */
+		signal(SIGTTOU, SIG_IGN);
 		if (gm_conn_opts.host)
 			setenv("PGHOST", gm_conn_opts.host, 1);
 		if (gm_conn_opts.port)
@@ -1021,6 +1024,8 @@ static int backup_start(struct upgrade *u, struct gm_error *err)
 	if (rc < 0) {
 		free(u->dump.tool);
 		u->dump.tool = NULL;
+		free(u->backup_path);   /* nothing was written */
+		u->backup_path = NULL;
 		gm_error_prefix(err, "could not back up \"%s\"", u->e.template_db);
 		return rc;
 	}
@@ -1085,9 +1090,13 @@ static void backup_stop(struct upgrade *u)
 			remove_partial(u->backup_path);
 		gm_error_release(&e);
 	} else {
-		if (w != u->dump.pid)
+		if (w != u->dump.pid) {
 			tool_stop(&u->dump);
-		gm_log(GM_LOG_NOTICE, "the backup of \"%s\" is stopped", u->e.template_db);
+			gm_log(GM_LOG_NOTICE, "the backup of \"%s\" is stopped", u->e.template_db);
+		} else {
+			gm_log(GM_LOG_WARNING, "the backup of \"%s\" failed as well (pg_dump's messages are above)",
+			       u->e.template_db);
+		}
 		remove_partial(u->backup_path);
 		free(u->backup_path);
 		u->backup_path = NULL;
