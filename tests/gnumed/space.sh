@@ -168,8 +168,19 @@ like "$(cat "$tmp/full.err")" "First (free space|start it|make sure of the cause
 like "$(cat "$tmp/full.err")" "then run \"gm-upgrade_server 21 22\" again" "and then"
 grep '^hint' "$tmp/full.err" | sed 's/^/# /'
 rm -f "$fs/filler"
-if ! sql postgres -c 'SELECT 1' >/dev/null 2>&1; then
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$cl" "$PGPORT" >/dev/null 2>&1 || bail "the server does not start again"
+# the server may be down, or still recovering from its own crash (the
+# postmaster restarts after a PANIC): wait for that before starting it
+up=
+for i in $(seq 120); do
+	sql postgres -c 'SELECT 1' >/dev/null 2>&1 && { up=1; break; }
+	[ -f "$cl/data/postmaster.pid" ] && kill -0 "$(head -n 1 "$cl/data/postmaster.pid")" 2>/dev/null || break
+	sleep 0.5
+done
+if [ -z "$up" ]; then
+	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$cl" "$PGPORT" >/dev/null 2>&1 || {
+		tail -n 20 "$cl/server.log" | sed 's/^/# /'
+		bail "the server does not start again"
+	}
 fi
 same orig_v21 gnumed_v21
 ok $? "gnumed_v21 is exactly as it was"
