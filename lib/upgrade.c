@@ -1031,8 +1031,9 @@ static int backup_start(struct upgrade *u, struct gm_error *err)
 	}
 	u->dump_running = true;
 	/* pg_dump's sessions on the source: one, and one per worker of a
-	 * parallel dump (counted against PostgreSQL 15 to 18's pg_dump; a
-	 * miscount only makes the checks' old side run again) */
+	 * parallel dump (counted for pg_dump 15, 17 and 18). More would make
+	 * the checks' old side run again; fewer means a worker could not
+	 * connect, and then the dump, and the run, fail */
 	u->dump_sessions = njobs > 1 ? njobs + 1 : 1;
 	return GM_OK;
 }
