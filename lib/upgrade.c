@@ -666,8 +666,10 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		u->target_is_leftover = comment && strncmp(comment, GM_BUILD_MARK, strlen(GM_BUILD_MARK)) == 0;
 		sessions_on(e->target, NULL, NULL, &who, &n, NULL);
 		/* a killed run's backends on its half-made target end when their
-		 * statement does: a few seconds under load */
-		for (int i = 0; n && u->target_is_leftover && i < 50; i++) {
+		 * statement does: a few seconds under load; a client that has just
+		 * disconnected (a script's psql before this run) leaves a backend
+		 * that is still on its way out, as on the source below */
+		for (int i = 0; n && i < (u->target_is_leftover ? 50 : 20); i++) {
 			usleep(100000);
 			gm_buf_release(&who);
 			sessions_on(e->target, NULL, NULL, &who, &n, NULL);
