@@ -61,6 +61,14 @@ done
 GMDB_KEEP_SHARED_CLUSTER=$([ -n "$deep_pid" ] && echo 1) timeout -k 60 40m make -j"$(nproc)" -s check TESTS="$tests" >/dev/null 2>&1
 status=$?
 echo "# make check: $((SECONDS - t0)) s"
+# where make check's time went: its ten longest tests, with when each
+# started (seconds after make check did)
+mc0=$(($(date +%s) - (SECONDS - t0)))
+grep -H '^# timing: started at' tests/*.log tests/*/*.log 2>/dev/null | grep -v -E '^tests/(debian/|deep-path)' |
+	sed -E 's/^(.*)\.log:# timing: started at ([0-9]+), ran ([0-9]+) s$/\3 \2 \1/' |
+	sort -rn | head -n 10 | while read -r ran at name; do
+		echo "#   $name: $ran s, from $((at - mc0)) s"
+	done
 [ "$status" = 124 ] && echo "make check did not finish within 40 minutes"
 if [ -f test-suite.log ]; then
 	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null |

@@ -9,6 +9,7 @@
 #   done_testing
 tap_n=0
 tap_failed=0
+tap_t0=$(date +%s)
 
 ok() {
 	tap_n=$((tap_n + 1))
@@ -64,5 +65,7 @@ bail() {
 
 done_testing() {
 	echo "1..$tap_n"
+	# for tests/run.sh's list of the longest tests
+	echo "# timing: started at $tap_t0, ran $(($(date +%s) - tap_t0)) s"
 	[ "$tap_failed" = 0 ]
 }
