@@ -31,22 +31,37 @@ free_port() {
 	echo "$p"
 }
 
-# private_cluster DIR: a cluster of the test's own in DIR (for tests that
-# change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
-# stops it. Another test may take the free port first: a few tries.
-private_cluster() {
-	local attempt port
+# on_free_port DIR FAILURE MAKE: "MAKE DIR PORT" makes a cluster in DIR and
+# starts it on PORT; PG* pointed at it. Another test may take the free port
+# first: up to five ports are tried, then the test bails out with FAILURE
+# and what the last try said.
+on_free_port() {
+	local dir=$1 failure=$2 make=$3 errs=$GMDB_TESTDIR/cluster.$$.err attempt
 	for attempt in 1 2 3 4 5; do
-		port=$(($(free_port) + RANDOM % 50))
-		if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" "$port" >/dev/null 2>&1; then
-			eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$1")"
+		if "$make" "$dir" $(($(free_port) + RANDOM % 50)) 2>"$errs"; then
+			rm -f "$errs"
+			eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$dir")"
 			unset PGUSER
 			return 0
 		fi
-		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$1" >/dev/null 2>&1
-		rm -rf "$1"
+		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$dir" >/dev/null 2>&1
+		rm -rf "$dir"
 	done
-	bail "could not start a private test cluster"
+	sed 's/^/# /' "$errs"
+	rm -f "$errs"
+	bail "$failure"
+}
+new_cluster_on() { "$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" "$2" >/dev/null; }
+copied_cluster_on() {
+	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" copy "$GMDB_CLUSTER" "$1" "$2" >/dev/null &&
+		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" >/dev/null
+}
+
+# private_cluster DIR: a cluster of the test's own in DIR (for tests that
+# change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
+# stops it.
+private_cluster() {
+	on_free_port "$1" "could not start a private test cluster" new_cluster_on
 }
 
 # copy_reference_cluster DIR: a private cluster in DIR that is a copy of the
@@ -57,23 +72,8 @@ private_cluster() {
 # same databases on the same server with the same settings, and the tests
 # that need the lock go on meanwhile.
 copy_reference_cluster() {
-	local attempt port
 	need_reference
-	for attempt in 1 2 3 4 5; do
-		port=$(($(free_port) + RANDOM % 50))
-		if "$GMDB_SRCDIR/tests/lib/pgcluster.sh" copy "$GMDB_CLUSTER" "$1" "$port" >/dev/null 2>"$GMDB_TESTDIR/copy.$$.err" &&
-			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" >/dev/null 2>>"$GMDB_TESTDIR/copy.$$.err"; then
-			rm -f "$GMDB_TESTDIR/copy.$$.err"
-			eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$1")"
-			unset PGUSER
-			return 0
-		fi
-		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$1" >/dev/null 2>&1
-		rm -rf "$1"
-	done
-	sed 's/^/# /' "$GMDB_TESTDIR/copy.$$.err"
-	rm -f "$GMDB_TESTDIR/copy.$$.err"
-	bail "could not make a copy of the shared test cluster"
+	on_free_port "$1" "could not make a copy of the shared test cluster" copied_cluster_on
 }
 
 # Start the shared cluster (once) and point PG* at it.
