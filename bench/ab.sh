@@ -21,34 +21,23 @@ shift 2 2>/dev/null || shift $#
 old=${GMDB_OLD_BUILD:?set GMDB_OLD_BUILD to an earlier gmdb build tree}
 [ -x "$old/tools/gm-upgrade_server" ] || bail "$old/tools/gm-upgrade_server is not built"
 new=$GMDB_BUILDDIR
-need_reference
-make_work ab
+bench_begin ab 21 22 bench_old_v22 bench_new_v22
 bdir=$work/backups
 mkdir -p "$bdir" && chmod 777 "$bdir"
-cleanup() {
-	drop_names gnumed_v21 gnumed_v22
-	names_unlock
-	for d in bench_old_v22 bench_new_v22; do quiet drop_db "$d"; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
 
 # upgrade BUILD LABEL OPTION...: time one upgrade of a fresh copy of $src,
 # keep the result as bench_LABEL_v22; prints "SECONDS STEPS"
 upgrade() {
 	local b=$1 l=$2 t0 t1 steps; shift 2
-	quiet drop_db gnumed_v22 && quiet clone_db "$src" gnumed_v21 || bail "could not copy $src"
-	sql gnumed_v21 -c 'CHECKPOINT' >/dev/null
+	fresh_source "$src"
 	rm -rf "${bdir:?}"/*
 	t0=$(now)
 	case " $* " in *" --no-backup "*) ;; *) set -- --backup-dir "$bdir" "$@" ;; esac
 	"$b/tools/gm-upgrade_server" --yes --json "$@" 21 22 >"$work/$l.json" 2>"$work/$l.err" ||
 		{ tail -n 20 "$work/$l.err" >&2; bail "the $l gm-upgrade_server failed"; }
 	t1=$(now)
-	[ "$(schema_hash gnumed_v22)" = "$V22_HASH" ] || bail "the $l result does not have the v22 hash"
 	steps=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join("%s=%.1f" % (s["step"], s["seconds"]) for s in d["steps"]))' "$work/$l.json")
-	quiet drop_db "bench_${l}_v22" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO bench_${l}_v22" >/dev/null &&
-		quiet drop_db gnumed_v21 || bail "could not keep the $l result"
+	keep_result "bench_${l}_v22" "$V22_HASH"
 	rm -rf "${bdir:?}"/*
 	echo "$(elapsed "$t0" "$t1") $steps"
 }

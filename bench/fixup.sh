@@ -16,28 +16,7 @@
 # turns at going first); its result must keep the v22 hash.
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
-need_reference
-make_work fixup
-cleanup() {
-	drop_names gnumed_v22
-	names_unlock
-	[ -n "${BENCH_KEEP:-}" ] || for d in bench_fxup_v22 bench_fxgm_v22 bench_fxold_v22; do quiet drop_db "$d"; done
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-prepare() {
-	quiet clone_db gmref_v22 gnumed_v22 || bail "could not copy gmref_v22 to gnumed_v22"
-	sql gnumed_v22 -c 'CHECKPOINT' >/dev/null
-}
-
-keep() {
-	local h
-	h=$(schema_hash gnumed_v22) || bail "no gnumed_v22 after the run"
-	[ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
-	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO $1" >/dev/null ||
-		bail "could not keep the result as $1"
-}
+bench_begin fixup 22 22 bench_fxup_v22 bench_fxgm_v22 bench_fxold_v22
 
 old=${BENCH_OLD:-}
 [ -z "$old" ] || [ -x "$old/tools/gm-fixup_server" ] || bail "$old/tools/gm-fixup_server is not built"
@@ -52,22 +31,22 @@ for r in $(seq "$rounds"); do
 	elif [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
 	load=$(loadavg)
 	for who in $order; do
-		prepare
+		fresh_source gmref_v22
 		t0=$(now)
 		if [ "$who" = upstream ]; then
 			PGUSER=postgres "$UPSTREAM_RUN" fixup_db-v22.conf "$work/upstream-$r" || bail "upstream's fixup failed in round $r"
 			tu=$(elapsed "$t0" "$(now)")
-			keep bench_fxup_v22
+			keep_result bench_fxup_v22 "$V22_HASH"
 		elif [ "$who" = old ]; then
 			"$old/tools/gm-fixup_server" -d gnumed_v22 >"$work/old-$r.err" 2>&1 ||
 				{ tail -n 20 "$work/old-$r.err" >&2; bail "the old gm-fixup_server failed in round $r"; }
 			to=$(elapsed "$t0" "$(now)")
-			keep bench_fxold_v22
+			keep_result bench_fxold_v22 "$V22_HASH"
 		else
 			gm-fixup_server -d gnumed_v22 --json >"$work/gmdb-$r.json" 2>"$work/gmdb-$r.err" ||
 				{ tail -n 20 "$work/gmdb-$r.err" >&2; bail "gm-fixup_server failed in round $r"; }
 			tg=$(elapsed "$t0" "$(now)")
-			keep bench_fxgm_v22
+			keep_result bench_fxgm_v22 "$V22_HASH"
 		fi
 	done
 	names_unlock

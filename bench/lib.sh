@@ -43,6 +43,45 @@ make_work() {
 	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
 }
 
+# bench_begin NAME FROM TO [RESULT...]: a benchmark of FROM -> TO (fixup:
+# FROM = TO): the reference databases, $work (make_work NAME), and on the
+# way out (bench_end) gnumed_vFROM and gnumed_vTO dropped if a round left
+# them while holding the names lock, the lock freed, and unless BENCH_KEEP
+# is set the kept results RESULT... and $work removed
+bench_begin() {
+	bench_from=$2 bench_to=$3
+	bench_results=("${@:4}")
+	need_reference
+	make_work "$1"
+	trap bench_end EXIT
+}
+bench_end() {
+	local d
+	drop_names "gnumed_v$bench_from" "gnumed_v$bench_to"
+	names_unlock
+	[ -z "${BENCH_KEEP:-}" ] || return 0
+	for d in "${bench_results[@]}"; do quiet drop_db "$d"; done
+	rm -rf "$work"
+}
+
+# fresh_source SOURCE: gnumed_vFROM a fresh copy of SOURCE, checkpointed,
+# and no gnumed_vTO (the caller holds the names lock)
+fresh_source() {
+	quiet drop_db "gnumed_v$bench_to" && quiet clone_db "$1" "gnumed_v$bench_from" ||
+		bail "could not copy $1 to gnumed_v$bench_from"
+	sql "gnumed_v$bench_from" -c 'CHECKPOINT' >/dev/null
+}
+
+# keep_result NAME HASH: gnumed_vTO, which must have schema hash HASH, kept
+# as NAME; gnumed_vFROM dropped
+keep_result() {
+	local h
+	h=$(schema_hash "gnumed_v$bench_to") || bail "no gnumed_v$bench_to after the run"
+	[ "$h" = "$2" ] || bail "gnumed_v$bench_to has schema hash $h, not $2"
+	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE \"gnumed_v$bench_to\" RENAME TO \"$1\"" >/dev/null &&
+		quiet drop_db "gnumed_v$bench_from" || bail "could not keep the result as $1"
+}
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 schema_hash() { sql "$1" -c "SELECT md5(gm.concat_table_structure())"; }

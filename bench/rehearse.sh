@@ -13,16 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-2}
 src=${BENCH_SOURCE:-gmref_v21}
-need_reference
-make_work rehearse
+bench_begin rehearse 21 22
 export GMDB_BACKUP_DIR=$work/backups
 mkdir -p "$GMDB_BACKUP_DIR" && chown postgres: "$GMDB_BACKUP_DIR"
-cleanup() {
-	drop_names gnumed_v21 gnumed_v22
-	names_unlock
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
 js() { python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 echo "# gmdb bench/rehearse.sh: $src -> v22, $rounds rounds"

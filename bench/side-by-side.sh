@@ -28,29 +28,9 @@ shift || true
 [ $# -gt 0 ] || set -- gmref_v21
 out=${BENCH_OUT:-$GMDB_SRCDIR/bench/runs/side-by-side.tsv}
 modes=${BENCH_MODES:-nobackup backup}
-need_reference
-make_work side
+bench_begin side 21 22 bench_up_v22 bench_gm_v22
 bdir=$work/backups
 mkdir -p "$bdir" && chmod 777 "$bdir"
-cleanup() {
-	drop_names gnumed_v21 gnumed_v22
-	names_unlock
-	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-prepare() {  # source
-	quiet drop_db gnumed_v22 && quiet clone_db "$1" gnumed_v21 || bail "could not copy $1 to gnumed_v21"
-	sql gnumed_v21 -c 'CHECKPOINT' >/dev/null
-}
-keep() {
-	local h
-	h=$(schema_hash gnumed_v22) || bail "no gnumed_v22 after the run"
-	[ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
-	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO $1" >/dev/null &&
-	quiet drop_db gnumed_v21 || bail "could not keep the result as $1"
-}
 
 # upstream: sets td (dump) and te (engine)
 run_upstream() {  # mode label
@@ -108,13 +88,13 @@ for src in "$@"; do
 			if [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
 			load=$(loadavg)
 			for who in $order; do
-				prepare "$src"
+				fresh_source "$src"
 				if [ "$who" = upstream ]; then
 					run_upstream "$mode" "$src-$mode-$r"
-					keep bench_up_v22
+					keep_result bench_up_v22 "$V22_HASH"
 				else
 					run_gmdb "$mode" "$src-$mode-$r"
-					keep bench_gm_v22
+					keep_result bench_gm_v22 "$V22_HASH"
 				fi
 			done
 			names_unlock

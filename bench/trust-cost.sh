@@ -20,27 +20,16 @@ rounds=${1:-5}
 old=${GMDB_OLD_BUILD:?set GMDB_OLD_BUILD to an earlier gmdb build tree}
 [ -x "$old/tools/gm-upgrade_server" ] || bail "$old/tools/gm-upgrade_server is not built"
 new=$GMDB_BUILDDIR
-need_reference
-make_work trust
-cleanup() {
-	drop_names gnumed_v21 gnumed_v22
-	names_unlock
-	for d in bench_old_v22 bench_new_v22; do quiet drop_db "$d"; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_begin trust 21 22 bench_old_v22 bench_new_v22
 
 upgrade() {  # BUILD LABEL: time one upgrade of a fresh gnumed_v21, keep the result as bench_LABEL_v22
 	local t0 t1
-	quiet drop_db gnumed_v22 && quiet clone_db gmref_v21 gnumed_v21 || bail "could not copy gmref_v21"
-	sql gnumed_v21 -c 'CHECKPOINT' >/dev/null
+	fresh_source gmref_v21
 	t0=$(now)
 	"$1/tools/gm-upgrade_server" --no-backup --yes 21 22 >"$work/up-$2.out" 2>&1 ||
 		{ tail -n 20 "$work/up-$2.out" >&2; bail "the $2 gm-upgrade_server failed"; }
 	t1=$(now)
-	[ "$(schema_hash gnumed_v22)" = "$V22_HASH" ] || bail "the $2 result does not have the v22 hash"
-	quiet drop_db "bench_$2_v22" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO bench_$2_v22" >/dev/null &&
-		quiet drop_db gnumed_v21 || bail "could not keep the $2 result"
+	keep_result "bench_$2_v22" "$V22_HASH"
 	elapsed "$t0" "$t1"
 }
 

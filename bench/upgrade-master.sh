@@ -19,32 +19,10 @@
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
 V23_HASH=73b15f63b0946e6837f306d770991f97
-need_reference
-make_work upgrade-master
+bench_begin upgrade-master 22 23 bench_up_v23 bench_gm_v23
 since=$(sql postgres -c "SELECT now()") || bail "cannot read the server's time"
 mapfile -t masks < <(master_v23_masks "$since")
 need_upstream_master "$work/master"
-cleanup() {
-	drop_names gnumed_v22 gnumed_v23
-	names_unlock
-	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v23 bench_gm_v23; do quiet drop_db "$d"; done
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-prepare() {
-	quiet drop_db gnumed_v23 && quiet clone_db gmref_v22 gnumed_v22 || bail "could not copy gmref_v22 to gnumed_v22"
-	sql gnumed_v22 -c 'CHECKPOINT' >/dev/null
-}
-
-keep() {
-	local h
-	h=$(schema_hash gnumed_v23) || bail "no gnumed_v23 after the run"
-	[ "$h" = "$V23_HASH" ] || bail "gnumed_v23 has schema hash $h, not $V23_HASH"
-	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v23 RENAME TO $1" >/dev/null &&
-	quiet drop_db gnumed_v22 || bail "could not keep the result as $1"
-}
-
 run_master() {  # round
 	local t0 t1
 	t0=$(now)
@@ -74,13 +52,13 @@ for r in $(seq "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then order="master gmdb"; else order="gmdb master"; fi
 	load=$(loadavg)
 	for who in $order; do
-		prepare
+		fresh_source gmref_v22
 		if [ "$who" = master ]; then
 			tu=$(run_master "$r") || exit 1
-			keep bench_up_v23
+			keep_result bench_up_v23 "$V23_HASH"
 		else
 			tg=$(run_gmdb "$r") || exit 1
-			keep bench_gm_v23
+			keep_result bench_gm_v23 "$V23_HASH"
 		fi
 	done
 	names_unlock

@@ -20,30 +20,7 @@ src=${BENCH_SOURCE:-gmref_v21}
 extras=${BENCH_EXTRAS-exact backup}
 masks=("${MASKS[@]}")
 [ "$src" = gmref_v21 ] || masks+=(-m blobs.doc_obj.data)
-need_reference
-make_work upgrade
-cleanup() {
-	drop_names gnumed_v21 gnumed_v22
-	names_unlock
-	[ -n "${BENCH_KEEP:-}" ] || for d in bench_up_v22 bench_gm_v22; do quiet drop_db "$d"; done
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-# fresh gnumed_v21 from the source, no gnumed_v22 (caller holds the lock)
-prepare() {
-	quiet drop_db gnumed_v22 && quiet clone_db "$src" gnumed_v21 || bail "could not copy $src to gnumed_v21"
-	sql gnumed_v21 -c 'CHECKPOINT' >/dev/null
-}
-
-# check the result in gnumed_v22 and keep it as $1
-keep() {
-	local h
-	h=$(schema_hash gnumed_v22) || bail "no gnumed_v22 after the run"
-	[ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
-	quiet drop_db "$1" && sql postgres -c "ALTER DATABASE gnumed_v22 RENAME TO $1" >/dev/null &&
-	quiet drop_db gnumed_v21 || bail "could not keep the result as $1"
-}
+bench_begin upgrade 21 22 bench_up_v22 bench_gm_v22
 
 run_upstream() {  # round
 	local t0 t1
@@ -80,13 +57,13 @@ for r in $(seq "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
 	load=$(loadavg)
 	for who in $order; do
-		prepare
+		fresh_source "$src"
 		if [ "$who" = upstream ]; then
 			tu=$(run_upstream "$r") || exit 1
-			keep bench_up_v22
+			keep_result bench_up_v22 "$V22_HASH"
 		else
 			tg=$(run_gmdb "$r" --no-backup) || exit 1
-			keep bench_gm_v22
+			keep_result bench_gm_v22 "$V22_HASH"
 		fi
 	done
 	names_unlock
@@ -102,21 +79,21 @@ printf 'median:  upstream %6.2f s  gmdb %6.2f s  gmdb takes %.1f %% of upstream'
 # what the schema-hash shortcut contributes, and what the backup costs
 case " $extras " in *" exact "*)
 	names_lock
-	prepare
+	fresh_source "$src"
 	te=$(export GMDB_EXACT=1; run_gmdb exact --no-backup) || exit 1
-	keep bench_gm_v22
+	keep_result bench_gm_v22 "$V22_HASH"
 	names_unlock
 	printf 'gmdb, shortcut off (GMDB_EXACT=1), no backup: %6.2f s\n' "$te"
 esac
 case " $extras " in *" backup "*)
 	names_lock
-	prepare
+	fresh_source "$src"
 	bdir=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-backup.XXXXXX")
 	chmod 777 "$bdir"
 	tb=$(export GMDB_BACKUP_DIR=$bdir; run_gmdb backup) || { rm -rf "$bdir"; exit 1; }
 	bsize=$(du -sh "$bdir" | cut -f1)
 	rm -rf "$bdir"
-	keep bench_gm_v22
+	keep_result bench_gm_v22 "$V22_HASH"
 	names_unlock
 	printf 'gmdb, backup on (GMDB_BACKUP_DIR, %s):       %6.2f s\n' "$bsize" "$tb"
 	grep -E 'backup' "$work/gmdb-backup.err" | sed 's/^/  /'
