@@ -26,9 +26,8 @@ need_upstream_master "$work/master"
 run_master() {  # round
 	local t0 t1
 	t0=$(now)
-	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 ./bootstrap_gm_db_system.py \
-		--log-file="$work/master-$1.log" --conf-file=upgrade_db-v22_v23.conf --quiet) >"$work/master-$1.out" 2>&1 ||
-		{ tail -n 5 "$work/master-$1.out" >&2; bail "master's engine failed in round $1"; }
+	master_engine upgrade_db-v22_v23.conf "$work/master-$1.log" ||
+		{ tail -n 5 "$work/master-$1.log.out" >&2; bail "master's engine failed in round $1"; }
 	t1=$(now)
 	elapsed "$t0" "$t1"
 }
