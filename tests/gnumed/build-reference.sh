@@ -33,11 +33,10 @@ conf="$logdir/bootstrap-upto-v$upto.conf"
 } >"$conf"
 grep -q "update_db-v$((upto - 1))_v$upto.conf" "$conf" || { echo "build-reference.sh: error: no upgrade to v$upto in $upstream" >&2; exit 1; }
 
-# a TMPDIR of its own for the engine's fixed-name audit file (run-upstream.sh)
-rm -rf "$logdir/tmp" && mkdir -m 700 "$logdir/tmp"
-[ "$(id -u)" != 0 ] || chown postgres: "$logdir/tmp"
+# the engine's TMPDIR: a directory of its own (tests/lib/engine-tmpdir.sh)
+tmpdir_run=$(cd "$(dirname "$0")/../lib" && pwd)/engine-tmpdir.sh
 cd "$upstream/bootstrap"
-TMPDIR=$logdir/tmp GM_DB_PORT=$PGPORT ${GMDB_PYTHON:-/usr/bin/python3} ./bootstrap_gm_db_system.py --log-file="$logdir/bootstrap-upto-v$upto.log" \
+GM_DB_PORT=$PGPORT "$tmpdir_run" "$logdir/tmp" ${GMDB_PYTHON:-/usr/bin/python3} ./bootstrap_gm_db_system.py --log-file="$logdir/bootstrap-upto-v$upto.log" \
 	--conf-file="$conf" --quiet >"$logdir/bootstrap-upto-v$upto.out" 2>&1 || {
 	tail -n 30 "$logdir/bootstrap-upto-v$upto.out" >&2
 	echo "build-reference.sh: error: upstream's bootstrapper failed, see $logdir/bootstrap-upto-v$upto.log" >&2

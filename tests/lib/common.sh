@@ -265,17 +265,12 @@ need_upstream_master() {
 # anything else, end of input included: it is answered yes. Runs as root:
 # the engine becomes postgres itself.
 master_engine() {
-	local conf=$1 log=$2 st
-	# a TMPDIR of its own for the engine's fixed-name audit file
-	# (tests/gnumed/run-upstream.sh says why), owned by postgres, whom it becomes
-	rm -rf "$log" "$log.tmp"
-	mkdir -m 700 "$log.tmp" || return 1
-	[ "$(id -u)" != 0 ] || chown postgres: "$log.tmp" || return 1
-	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && echo yes | TMPDIR=$log.tmp GM_CLUSTER_PORT=$PGPORT /usr/bin/python3 \
-		./bootstrap_gm_db_system.py --log-file="$log" --conf-file="$conf" --quiet) >"$log.out" 2>&1
-	st=$?
-	rm -rf "$log.tmp"
-	return $st
+	local conf=$1 log=$2
+	rm -f "$log"
+	# its TMPDIR while it runs: LOG.tmp (tests/lib/engine-tmpdir.sh)
+	(cd "$GMDB_UPSTREAM_MASTER_DIR/bootstrap" && echo yes | GM_CLUSTER_PORT=$PGPORT \
+		"$GMDB_SRCDIR/tests/lib/engine-tmpdir.sh" "$log.tmp" /usr/bin/python3 ./bootstrap_gm_db_system.py \
+		--log-file="$log" --conf-file="$conf" --quiet) >"$log.out" 2>&1
 }
 
 # master_v23_masks SINCE: compare-db.sh's options for two v23 databases made
