@@ -85,10 +85,9 @@ as_before() {  # DB TARGET WHAT
 
 # --- kill -9 at every step, then --recover ---------------------------------------------
 first=1
-all_steps="notice connlimit hba-lock sessions upgrade-started upgrade-done unnotice-target build-record
-	replaced-notice connlimit-restore hba-unlock"
+all_steps="notice connlimit hba-lock sessions upgrade-started upgrade-done unnotice-target build-record replaced-notice connlimit-restore hba-unlock"
 for step in ${GMDB_DOWNTIME_CRASH_STEPS:-$all_steps}; do
-	case " $(echo $all_steps) " in *" $step "*) ;; *) bail "GMDB_DOWNTIME_CRASH_STEPS: no step $step" ;; esac
+	case " $all_steps " in *" $step "*) ;; *) bail "GMDB_DOWNTIME_CRASH_STEPS: no step $step" ;; esac
 	drop_db gnumed_v22
 	fresh 21
 	GMDB_TEST_CRASH_AT=$step run gm-upgrade_server --downtime --no-backup --grace 1 21 22
