@@ -53,8 +53,8 @@ if [ "$(id -u)" = 0 ]; then
 	done
 fi
 # A hung test must not hold CI (90 minutes) for ever: make check gets 60
-# minutes, the jobs beside it 60 (deep path) and 80 (releases); on a slow
-# machine under their load the whole can take 45.
+# minutes, the jobs beside it 60 (deep path) and 80 (releases). On a slow
+# 2-CPU machine under their load make check took 58 minutes (README).
 t0=$SECONDS
 tests=
 for t in $(make -s print-tests); do
