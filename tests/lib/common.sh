@@ -14,6 +14,26 @@ set -u
 : "${GMDB_UPSTREAM_DIR:=/var/lib/gnumed/server}"
 export GMDB_SRCDIR GMDB_BUILDDIR GMDB_TESTDIR GMDB_UPSTREAM_DIR
 export PATH="$GMDB_BUILDDIR/tools:$PATH"
+# The programs themselves rather than the wrappers in front of them: each
+# call through one costs a shell or a Perl start, about a tenth of a second
+# of CPU on a slow machine, and the suite makes thousands of calls. The same
+# programs run, in the same environment:
+#  - libtool's wrapper script tools/NAME sets LD_LIBRARY_PATH to lib/.libs
+#    and execs tools/.libs/NAME (a build with shared libraries);
+#  - /usr/bin/psql, pg_dump, ... are postgresql-common's pg_wrapper, which
+#    runs the newest installed version's, the one pgcluster.sh's clusters
+#    run (PGBINDIR overrides both).
+if [ -x "$GMDB_BUILDDIR/tools/.libs/gm-upgrade_server" ] && [ -d "$GMDB_BUILDDIR/lib/.libs" ]; then
+	export LD_LIBRARY_PATH="$GMDB_BUILDDIR/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	PATH="$GMDB_BUILDDIR/tools/.libs:$PATH"
+fi
+if [ -n "${PGBINDIR:-}" ]; then
+	PATH="$PGBINDIR:$PATH"
+else
+	for tests_pgbin in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1); do
+		PATH="$tests_pgbin:$PATH"
+	done
+fi
 # Messages in English whatever the machine's locale.
 export LC_ALL=C.UTF-8 LANG=C.UTF-8
 unset PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS
