@@ -30,8 +30,12 @@ is() {
 	fi
 }
 
+# does a line of TEXT match REGEX (grep -E)? tap_grep TEXT REGEX: one
+# process, not two (no printf in a pipe); empty text has no line to match
+tap_grep() { [ -n "$1" ] && grep -Eq -- "$2" <<<"$1"; }
+
 like() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
+	if tap_grep "$1" "$2"; then
 		ok 0 "$3"
 	else
 		ok 1 "$3"
@@ -40,7 +44,7 @@ like() {
 }
 
 unlike() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
+	if tap_grep "$1" "$2"; then
 		ok 1 "$3"
 		printf '  [%s]\n  matches /%s/\n' "$1" "$2" | head -n 40 | sed 's/^/# /'
 	else
@@ -48,23 +52,38 @@ unlike() {
 	fi
 }
 
+# run's files: a directory made on its first call, removed by done_testing
+# and bail; each call's own pair of files in it (a process the command
+# left behind may still write to its pair)
+tap_run_dir= tap_run_n=0
 run() {
-	local o e
-	o=$(mktemp) e=$(mktemp)
-	"$@" >"$o" 2>"$e" </dev/null
+	local f
+	if [ -z "$tap_run_dir" ]; then
+		tap_run_dir=$(mktemp -d "${TMPDIR:-/tmp}/gmtap.XXXXXX") || bail "mktemp failed"
+	fi
+	tap_run_n=$((tap_run_n + 1))
+	f=$tap_run_dir/$BASHPID.$tap_run_n
+	"$@" >"$f.out" 2>"$f.err" </dev/null
 	rc=$?
-	out=$(cat "$o") err=$(cat "$e")
-	rm -f "$o" "$e"
+	# what $(cat FILE) gives, read by bash itself: no process started (a
+	# test makes hundreds of these calls, each process a cost on a slow
+	# machine)
+	IFS= read -r -d '' out <"$f.out" || :
+	IFS= read -r -d '' err <"$f.err" || :
+	out=${out%"${out##*[!$'\n']}"} err=${err%"${err##*[!$'\n']}"}
 	return 0
 }
 
 bail() {
 	echo "Bail out! $*"
+	[ -n "$tap_run_dir" ] && rm -rf "$tap_run_dir"
 	exit 1
 }
 
 done_testing() {
 	echo "1..$tap_n"
+	[ -n "$tap_run_dir" ] && rm -rf "$tap_run_dir"
+	tap_run_dir=
 	# for tests/run.sh's list of the longest tests
 	echo "# timing: started at $tap_t0, ran $(($(date +%s) - tap_t0)) s"
 	[ "$tap_failed" = 0 ]
