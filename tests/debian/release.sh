@@ -213,6 +213,17 @@ mount -t proc proc "$root/proc" || bail "cannot mount /proc in the chroot"
 # No service may start inside the chroot (postgresql comes with gnumed-server).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# What this chroot does without, none of it under test, each a cost on a
+# slow machine: dpkg's fsync of every file it unpacks, man-db's index
+# rebuilt after every install, the translated package descriptions, and the
+# main cluster that postgresql's postinst would make (the tests make their
+# own clusters, and the pg_upgradecluster test its 15/main).
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/99gmdb-ci-unsafe-io"
+echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/99gmdb-ci-no-translations"
+mkdir -p "$root/etc/postgresql-common/createcluster.d"
+echo 'create_main_cluster = false' >"$root/etc/postgresql-common/createcluster.d/99gmdb-ci.conf"
+echo 'man-db man-db/auto-update boolean false' >"$root/tmp/gmdb-ci.debconf"
+in_chroot debconf-set-selections /tmp/gmdb-ci.debconf || bail "debconf-set-selections failed in the chroot"
 if [ "$suite" = sid ]; then
 	echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
 else
