@@ -13,6 +13,21 @@
 # reference dumps only when they need them.
 set -u
 cd "$(dirname "$0")/.."
+# Each job's CPU time, and each test's (tests/lib/cpuacct.sh), where the
+# machine can count it: on a busy 2-CPU machine that, not the wall time, is
+# what a test costs.
+export GMDB_TEST_CPUACCT=${GMDB_TEST_CPUACCT-1}
+. tests/lib/cpuacct.sh
+cpudir=$(mktemp -d /tmp/gmcpu.XXXXXX) || exit 1
+# job_cgroup NAME: this subshell, and all it starts, into a cgroup of its
+# own; job_cpu NAME: that cgroup's "# cpu:" line, named
+job_cgroup() { cpuacct_enter "$1"; printf '%s\n' "$cpuacct_cg" >"$cpudir/$1"; }
+job_cpu() {
+	local cg
+	cg=$(cat "$cpudir/$1" 2>/dev/null)
+	[ -n "$cg" ] && cpuacct_line "$cg" | sed "s|^# cpu:|# $1: cpu:|"
+	return 0
+}
 bash tests/install-deps.sh || exit 1
 { [ -x configure ] || ./autogen.sh; } && ./configure --enable-werror -q && make -j"$(nproc)" -s || {
 	echo "0 passed, 1 failed"
@@ -26,6 +41,7 @@ chmod 755 "$carry"
 bg_pids=() carry_pid= deep_pid= deep_tests=
 if [ "$(id -u)" = 0 ]; then
 	(
+		job_cgroup carry-reference
 		t0=$SECONDS
 		if GMDB_CARRY_KEEP_CLUSTER=1 bash tests/debian/carry-reference.sh "$carry"; then
 			echo "# carry-reference.sh: done $((SECONDS - t0)) s after make check started"
@@ -41,14 +57,17 @@ if [ "$(id -u)" = 0 ]; then
 	# whose databases they copy once make check has built them. It is
 	# stopped here at the end.
 	(
+		job_cgroup deep-path
 		GMDB_DEEP_KEEP_CLUSTER=1 GMDB_DEEP_CHECK_LIMIT=55m timeout -k 30 60m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
 		echo $? >tests/deep-path.status
 	) &
 	deep_pid=$!
 	deep_tests=" $(bash tests/deep-path.sh --list) "
 	for suite in trixie forky; do
-		GMDB_CARRY_WAIT=2700 timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry" \
-			>"tests/debian/release-$suite.log" 2>&1 </dev/null &
+		(
+			job_cgroup "release-$suite"
+			GMDB_CARRY_WAIT=2700 exec timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry"
+		) >"tests/debian/release-$suite.log" 2>&1 </dev/null &
 		bg_pids+=($!)
 	done
 fi
@@ -60,17 +79,26 @@ tests=
 for t in $(make -s print-tests); do
 	case "$deep_tests" in *" $t "*) ;; *) tests="$tests $t" ;; esac
 done
-GMDB_KEEP_SHARED_CLUSTER=$([ -n "$deep_pid" ] && echo 1) timeout -k 60 60m make -j"$(nproc)" -s check TESTS="$tests" >/dev/null 2>&1
+(
+	job_cgroup make-check
+	GMDB_KEEP_SHARED_CLUSTER=$([ -n "$deep_pid" ] && echo 1) exec timeout -k 60 60m make -j"$(nproc)" -s check TESTS="$tests"
+) >/dev/null 2>&1
 status=$?
 echo "# make check: $((SECONDS - t0)) s"
+job_cpu make-check
 # where make check's time went: its ten longest tests, with when each
 # started (seconds after make check did)
 mc0=$(($(date +%s) - (SECONDS - t0)))
 grep -H '^# timing: started at' tests/*.log tests/*/*.log 2>/dev/null | grep -v -E '^tests/(debian/|deep-path)' |
 	sed -E 's/^(.*)\.log:# timing: started at ([0-9]+), ran ([0-9]+) s$/\3 \2 \1/' |
 	sort -rn | head -n 10 | while read -r ran at name; do
-		echo "#   $name: $ran s, from $((at - mc0)) s"
+		cpu=$(sed -n 's/^# cpu: \([0-9.]*\) s .*/, CPU \1 s/p' "$name.log")
+		echo "#   $name: $ran s, from $((at - mc0)) s$cpu"
 	done
+# and its shared cluster's server (tests/lib/common.sh's need_cluster)
+mc_cg=$(cat "$cpudir/make-check" 2>/dev/null)
+[ -n "$mc_cg" ] && [ -d "$mc_cg/gmdb-test.shared-cluster" ] &&
+	cpuacct_line "$mc_cg/gmdb-test.shared-cluster" | sed "s/^# cpu:/# make check, its shared cluster's server: cpu:/"
 [ "$status" = 124 ] && echo "make check did not finish within 60 minutes"
 if [ -f test-suite.log ]; then
 	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null |
@@ -106,13 +134,18 @@ tap_script() {
 		skipped=$((skipped + 1))
 		return
 	fi
-	timeout -k 30 "$limit" bash "$script" "$@" >"$log" 2>&1
+	(
+		job_cgroup "${script##*/}"
+		exec timeout -k 30 "$limit" bash "$script" "$@"
+	) >"$log" 2>&1
 	st=$?
 	tap_count "$log" "$st"
+	job_cpu "${script##*/}"
 }
 if [ -n "$carry_pid" ]; then
 	if wait "$carry_pid"; then
 		grep '^# carry' tests/debian/carry-reference.log
+		job_cpu carry-reference
 	else
 		tail -n 20 tests/debian/carry-reference.log
 		echo "not ok - the reference databases could not be dumped for the other releases"
@@ -125,6 +158,7 @@ fi
 if [ -n "$deep_pid" ]; then
 	wait "$deep_pid"
 	tap_count tests/deep-path.log "$(cat tests/deep-path.status 2>/dev/null || echo 1)"
+	job_cpu deep-path
 	bash tests/lib/pgcluster.sh stop tests/tmp/cluster >/dev/null 2>&1
 else
 	tap_script tests/deep-path.sh 20m
@@ -136,8 +170,10 @@ for i in "${!bg_pids[@]}"; do
 	st=$?
 	suite=$([ "$i" = 0 ] && echo trixie || echo forky)
 	tap_count "tests/debian/release-$suite.log" "$st"
+	job_cpu "release-$suite"
 done
-rm -rf "$carry"
+rm -rf "$carry" "$cpudir"
+cpuacct_cleanup
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
 # As root (as CI runs), nothing may be skipped: a skip is a failure.
 if [ "$(id -u)" = 0 ] && [ "$skipped" != 0 ]; then

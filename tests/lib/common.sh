@@ -102,7 +102,13 @@ need_cluster() {
 		flock -w 600 9 || { echo "waited 10 minutes for $GMDB_CLUSTER.lock" >&2; exit 1; }
 		if [ ! -f "$GMDB_CLUSTER/data/postmaster.pid" ]; then
 			port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$GMDB_CLUSTER/data/postgresql.conf" 2>/dev/null | tail -n 1)
-			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" 9>&- >&2
+			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" 9>&- >&2 || exit 1
+			# GMDB_TEST_CPUACCT (tests/lib/cpuacct.sh): the server's CPU
+			# is no one test's: a cgroup beside the test's, in its job's
+			if [ -n "${tap_cg:-}" ]; then
+				cg=${tap_cg%/*}/gmdb-test.shared-cluster
+				{ mkdir -p "$cg" && head -n 1 "$GMDB_CLUSTER/data/postmaster.pid" >"$cg/cgroup.procs"; } 2>/dev/null || true
+			fi
 		fi
 	) 9>"$GMDB_CLUSTER.lock" || bail "could not start the test cluster"
 	eval "$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" env "$GMDB_CLUSTER")"

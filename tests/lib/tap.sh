@@ -10,6 +10,11 @@
 tap_n=0
 tap_failed=0
 tap_t0=$(date +%s)
+# GMDB_TEST_CPUACCT=1: the test's CPU time at its end (tests/lib/cpuacct.sh)
+. "${BASH_SOURCE[0]%/*}/cpuacct.sh"
+tap_cg=${0##*/}
+cpuacct_enter "${tap_cg%.sh}"
+tap_cg=$cpuacct_cg
 
 ok() {
 	tap_n=$((tap_n + 1))
@@ -86,5 +91,6 @@ done_testing() {
 	tap_run_dir=
 	# for tests/run.sh's list of the longest tests
 	echo "# timing: started at $tap_t0, ran $(($(date +%s) - tap_t0)) s"
+	[ -n "$tap_cg" ] && cpuacct_line "$tap_cg"
 	[ "$tap_failed" = 0 ]
 }
