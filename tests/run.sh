@@ -19,6 +19,10 @@ cd "$(dirname "$0")/.."
 export GMDB_TEST_CPUACCT=${GMDB_TEST_CPUACCT-1}
 . tests/lib/cpuacct.sh
 cpudir=$(mktemp -d /tmp/gmcpu.XXXXXX) || exit 1
+# the shared cluster's server, whichever job starts it (common.sh)
+cpuacct_enter run
+run_cg=$cpuacct_cg
+[ -n "$cpuacct_cg" ] && export GMDB_TEST_CPUACCT_SHARED=$cpuacct_cg/gmdb-test.shared-cluster
 # job_cgroup NAME: this subshell, and all it starts, into a cgroup of its
 # own; job_cpu NAME: that cgroup's "# cpu:" line, named
 job_cgroup() { cpuacct_enter "$1"; printf '%s\n' "$cpuacct_cg" >"$cpudir/$1"; }
@@ -95,10 +99,11 @@ grep -H '^# timing: started at' tests/*.log tests/*/*.log 2>/dev/null | grep -v 
 		cpu=$(sed -n 's/^# cpu: \([0-9.]*\) s .*/, CPU \1 s/p' "$name.log")
 		echo "#   $name: $ran s, from $((at - mc0)) s$cpu"
 	done
-# and its shared cluster's server (tests/lib/common.sh's need_cluster)
-mc_cg=$(cat "$cpudir/make-check" 2>/dev/null)
-[ -n "$mc_cg" ] && [ -d "$mc_cg/gmdb-test.shared-cluster" ] &&
-	cpuacct_line "$mc_cg/gmdb-test.shared-cluster" | sed "s/^# cpu:/# make check, its shared cluster's server: cpu:/"
+# and the shared cluster's server so far (tests/lib/common.sh's need_cluster;
+# it builds the reference databases, and serves the deep path and the
+# carried dumps too)
+[ -d "${GMDB_TEST_CPUACCT_SHARED:-/nonexistent}" ] &&
+	cpuacct_line "$GMDB_TEST_CPUACCT_SHARED" | sed "s/^# cpu:/# the shared cluster's server: cpu:/"
 [ "$status" = 124 ] && echo "make check did not finish within 60 minutes"
 if [ -f test-suite.log ]; then
 	grep -E '^(not ok|Bail out)' tests/*.log tests/*/*.log 2>/dev/null |
@@ -173,13 +178,17 @@ for i in "${!bg_pids[@]}"; do
 	job_cpu "release-$suite"
 done
 rm -rf "$carry" "$cpudir"
-cpuacct_cleanup
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
 # As root (as CI runs), nothing may be skipped: a skip is a failure.
 if [ "$(id -u)" = 0 ] && [ "$skipped" != 0 ]; then
 	grep -h -E '^ok .*# SKIP' tests/*.log tests/*/*.log 2>/dev/null | head -n 20
 	echo "$skipped tests skipped as root: counted as failures"
 	failed=$((failed + skipped))
+fi
+if [ -n "$run_cg" ]; then
+	cpuacct_line "$run_cg" | sed 's/^# cpu:/# the whole run: cpu:/'
+	echo $$ >"${run_cg%/*}/cgroup.procs" 2>/dev/null
+	cpuacct_cleanup
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

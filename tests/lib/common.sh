@@ -104,9 +104,10 @@ need_cluster() {
 			port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$GMDB_CLUSTER/data/postgresql.conf" 2>/dev/null | tail -n 1)
 			"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$GMDB_CLUSTER" "${port:-$(free_port)}" 9>&- >&2 || exit 1
 			# GMDB_TEST_CPUACCT (tests/lib/cpuacct.sh): the server's CPU
-			# is no one test's: a cgroup beside the test's, in its job's
+			# is no one test's: a cgroup of its own, GMDB_TEST_CPUACCT_SHARED
+			# (tests/run.sh's), else one beside the test's
 			if [ -n "${tap_cg:-}" ]; then
-				cg=${tap_cg%/*}/gmdb-test.shared-cluster
+				cg=${GMDB_TEST_CPUACCT_SHARED:-${tap_cg%/*}/gmdb-test.shared-cluster}
 				{ mkdir -p "$cg" && head -n 1 "$GMDB_CLUSTER/data/postmaster.pid" >"$cg/cgroup.procs"; } 2>/dev/null || true
 			fi
 		fi
