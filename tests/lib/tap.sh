@@ -64,7 +64,9 @@ tap_run_dir= tap_run_n=0
 run() {
 	local f
 	if [ -z "$tap_run_dir" ]; then
-		tap_run_dir=$(mktemp -d "${TMPDIR:-/tmp}/gmtap.XXXXXX") || bail "mktemp failed"
+		# in /tmp, not TMPDIR: a test may point TMPDIR at a directory it
+		# proves gmdb leaves empty (tests/gnumed/rehearse.sh)
+		tap_run_dir=$(mktemp -d /tmp/gmtap.XXXXXX) || bail "mktemp failed"
 	fi
 	tap_run_n=$((tap_run_n + 1))
 	f=$tap_run_dir/$BASHPID.$tap_run_n
