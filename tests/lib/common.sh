@@ -21,18 +21,14 @@ export PATH="$GMDB_BUILDDIR/tools:$PATH"
 #  - libtool's wrapper script tools/NAME sets LD_LIBRARY_PATH to lib/.libs
 #    and execs tools/.libs/NAME (a build with shared libraries);
 #  - /usr/bin/psql, pg_dump, ... are postgresql-common's pg_wrapper, which
-#    runs the newest installed version's, the one pgcluster.sh's clusters
-#    run (PGBINDIR overrides both).
+#    runs the newest installed version's: the directory pgcluster.sh's
+#    clusters run theirs from (pgcluster.sh bindir; PGBINDIR overrides it).
 if [ -x "$GMDB_BUILDDIR/tools/.libs/gm-upgrade_server" ] && [ -d "$GMDB_BUILDDIR/lib/.libs" ]; then
 	export LD_LIBRARY_PATH="$GMDB_BUILDDIR/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 	PATH="$GMDB_BUILDDIR/tools/.libs:$PATH"
 fi
-if [ -n "${PGBINDIR:-}" ]; then
-	PATH="$PGBINDIR:$PATH"
-else
-	for tests_pgbin in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1); do
-		PATH="$tests_pgbin:$PATH"
-	done
+if tests_pgbin=$("$GMDB_SRCDIR/tests/lib/pgcluster.sh" bindir 2>/dev/null); then
+	PATH="$tests_pgbin:$PATH"
 fi
 # Messages in English whatever the machine's locale.
 export LC_ALL=C.UTF-8 LANG=C.UTF-8

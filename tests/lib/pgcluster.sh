@@ -6,6 +6,7 @@
 #   pgcluster.sh env DIR            print the PGHOST/PGPORT exports for it
 #   pgcluster.sh copy SRC DIR PORT  make DIR a copy of the running cluster SRC
 #                                   (pg_basebackup), to listen on PORT
+#   pgcluster.sh bindir             print the server binaries' directory
 #
 # The cluster belongs to the "postgres" OS user when run as root (PostgreSQL
 # refuses to run as root), otherwise to the calling user. It listens on a
@@ -61,7 +62,8 @@ remove_sockdir() {
 }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|env DIR [PORT]"
+[ "$cmd" = bindir ] && { pgbindir; exit; }
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|env DIR [PORT], copy SRC DIR PORT, bindir"
 
 case "$cmd" in
 start)
