@@ -15,10 +15,11 @@ set -u
 cd "$(dirname "$0")/.."
 # Each job's CPU time, and each test's (tests/lib/cpuacct.sh), where the
 # machine can count it: on a busy 2-CPU machine that, not the wall time, is
-# what a test costs.
-export GMDB_TEST_CPUACCT=${GMDB_TEST_CPUACCT-1}
+# what a test costs. GMDB_TEST_CPUACCT=0 turns it off.
+export GMDB_TEST_CPUACCT=${GMDB_TEST_CPUACCT:-1}
 . tests/lib/cpuacct.sh
 cpudir=$(mktemp -d /tmp/gmcpu.XXXXXX) || exit 1
+# the whole run in a cgroup, every job's below it, and beside them one for
 # the shared cluster's server, whichever job starts it (common.sh)
 cpuacct_enter run
 run_cg=$cpuacct_cg
@@ -188,7 +189,7 @@ fi
 if [ -n "$run_cg" ]; then
 	cpuacct_line "$run_cg" | sed 's/^# cpu:/# the whole run: cpu:/'
 	echo $$ >"${run_cg%/*}/cgroup.procs" 2>/dev/null
-	cpuacct_cleanup
+	cpuacct_cleanup "$run_cg"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -6,18 +6,18 @@
 #                         cpuacct_cg (empty when off or impossible)
 #   cpuacct_line CGROUP   its CPU time so far, as a "# cpu:" line
 #
-# On only with GMDB_TEST_CPUACCT=1 (tests/run.sh sets it), as root, where
+# On only with GMDB_TEST_CPUACCT=1 (tests/run.sh's default), as root, where
 # cgroup v1's cpuacct controller is mounted (/sys/fs/cgroup/cpuacct, or
 # cpu,cpuacct): cpuacct counts hierarchically, so a job's cgroup includes
 # its tests' and the servers they start. On a busy machine the CPU time of
 # a test says what it costs; its wall time says what else ran. The cgroups
-# stay behind, empty once their processes are gone: cpuacct_cleanup removes
-# them.
+# stay behind, empty once their processes are gone: cpuacct_cleanup CGROUP
+# removes one and those below it.
 cpuacct_cg=
 cpuacct_enter() {
 	local ctl path mnt
 	cpuacct_cg=
-	[ -n "${GMDB_TEST_CPUACCT:-}" ] && [ -r /proc/self/cgroup ] || return 0
+	[ "${GMDB_TEST_CPUACCT:-}" = 1 ] && [ -r /proc/self/cgroup ] || return 0
 	while IFS=: read -r _ ctl path; do
 		case ",$ctl," in
 		*,cpuacct,*)
@@ -41,11 +41,9 @@ cpuacct_line() {
 		$((user / 100)) $((user % 100)) $((sys / 100)) $((sys % 100)) "${1##*/}"
 }
 
-# cpuacct_cleanup: every empty gmdb-test.* cgroup, innermost first
+# cpuacct_cleanup CGROUP: it and the cgroups below it, innermost first (a
+# cgroup that still holds a process stays)
 cpuacct_cleanup() {
-	local mnt
-	for mnt in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/cpu,cpuacct; do
-		[ -d "$mnt" ] && find "$mnt" -depth -mindepth 1 -type d -name 'gmdb-test.*' -exec rmdir {} + 2>/dev/null
-	done
+	find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
 	return 0
 }
