@@ -126,19 +126,22 @@ static char *audit_max(PGconn *c, const char *pk, struct gm_error *err)
 
 /* Run one statement on one row: GM_OK when it worked and was audited, or
  * the practice's rules refused it (*refused), or the audit machinery broke
- * (*broken: what, malloc'ed); GM_EFAIL when the check itself could not go on. */
+ * (*broken: what, malloc'ed); GM_EFAIL when the check itself could not go on.
+ * base is the audit trail's highest key when the table's savepoint was set
+ * (every table's work is rolled back, so it is the same for all of them);
+ * *since counts the rows above it so far, and this statement's are the
+ * rows above it afterwards less those: one count of the audit trail (a scan
+ * of every log table's key) per statement, where reading the highest key
+ * again before each would be two. */
 static int try_one(PGconn *c, const char *what, const char *schema, const char *table, const char *sql,
-		   const char *pk, bool *refused, char **broken, struct gm_error *err)
+		   const char *pk, const char *base, long *since, bool *refused, char **broken, struct gm_error *err)
 {
 	struct gm_error e = GM_ERROR_INIT;
-	char *base = audit_max(c, pk, err);
 	int rc;
 	long n;
 
 	*refused = false;
 	*broken = NULL;
-	if (!base)
-		return GM_EFAIL;
 	gm_db_exec(c, "SAVEPOINT gmdb_audit_check_stmt", NULL);
 	{
 		PGresult *res = gm_db_run(c, sql, 0, NULL, &e);
@@ -149,12 +152,18 @@ static int try_one(PGconn *c, const char *what, const char *schema, const char *
 			gm_log(GM_LOG_DEBUG, "audit check: %s of a row of %s.%s changed no row", what, schema, table);
 			*refused = true;
 			PQclear(res);
-			free(base);
+			/* whatever its triggers wrote all the same is not the next
+			 * statement's */
+			n = audit_rows_since(c, pk, base, err);
+			if (n < 0)
+				return GM_EFAIL;
+			*since = n;
 			return GM_OK;
 		}
 		PQclear(res);
 	}
 	if (rc < 0) {
+		/* back to before the statement: the rows above base are *since again */
 		gm_db_exec(c, "ROLLBACK TO SAVEPOINT gmdb_audit_check_stmt", NULL);
 		rc = GM_OK;
 		if (machinery_error(e.sqlstate)) {
@@ -167,15 +176,14 @@ static int try_one(PGconn *c, const char *what, const char *schema, const char *
 			*refused = true;
 		}
 		gm_error_release(&e);
-		free(base);
 		return rc;
 	}
 	n = audit_rows_since(c, pk, base, err);
-	free(base);
 	if (n < 0)
 		return GM_EFAIL;
-	if (n == 0)
+	if (n - *since <= 0)
 		*broken = gm_xasprintf("%s of a row of %s.%s wrote no row into audit.audit_trail", what, schema, table);
+	*since = n;
 	return GM_OK;
 }
 
@@ -219,7 +227,7 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 	PGresult *tables = NULL;
 	struct seqval *before = NULL, *after = NULL;
 	size_t nbefore = 0, nafter = 0;
-	char *pk = NULL, *present = NULL;
+	char *pk = NULL, *present = NULL, *base = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -259,6 +267,8 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 	rc = read_seqs(c, &before, &nbefore, err);
 	if (rc == GM_OK)
 		rc = gm_db_exec(c, "BEGIN READ WRITE", err);
+	if (rc == GM_OK && !(base = audit_max(c, pk, err)))
+		rc = GM_EFAIL;
 	for (int i = 0; rc == GM_OK && i < PQntuples(tables); i++) {
 		const char *s = PQgetvalue(tables, i, 0), *t = PQgetvalue(tables, i, 1), *col = PQgetvalue(tables, i, 2);
 		char *q, *ctid = NULL;
@@ -285,8 +295,9 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 		gm_db_exec(c, "SAVEPOINT gmdb_audit_check", NULL);
 		{
 			char *broken = NULL, *name = gm_xasprintf("%s.%s", s, t);
+			long since = 0;
 			q = gm_sqlf(c, "UPDATE ONLY %I.%I SET %I = %I WHERE ctid = %L::tid", s, t, col, col, ctid);
-			rc = try_one(c, "an UPDATE", s, t, q, pk, &refused, &broken, err);
+			rc = try_one(c, "an UPDATE", s, t, q, pk, base, &since, &refused, &broken, err);
 			free(q);
 			if (rc == GM_OK && !broken) {
 				if (refused)
@@ -295,7 +306,7 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 					out->updated++;
 				q = gm_sqlf(c, "DELETE FROM ONLY %I.%I WHERE ctid = (SELECT ctid FROM ONLY %I.%I LIMIT 1)", s,
 					    t, s, t);
-				rc = try_one(c, "a DELETE", s, t, q, pk, &refused, &broken, err);
+				rc = try_one(c, "a DELETE", s, t, q, pk, base, &since, &refused, &broken, err);
 				free(q);
 				if (rc == GM_OK && !broken && refused)
 					out->refused++;
@@ -348,5 +359,6 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 	free_seqs(after, nafter);
 	PQclear(tables);
 	free(pk);
+	free(base);
 	return rc;
 }
