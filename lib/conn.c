@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,148 +303,6 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 	return conn;
 }
 
-/*
- * Connections to template1, the maintenance database, kept for the next
- * gm_conn_open of the same kind. A run asks template1 a small question
- * (does a database exist, who is on it, how much room is there) a dozen
- * times, and a new session is a new server process: 22-28 ms each on a
- * slow 2-CPU machine (bench/RESULTS.md, section 12). template1 is never a
- * run's source, target or snapshot, so a session kept there cannot stand in
- * the way of a CREATE DATABASE ... TEMPLATE, a DROP or a RENAME of one.
- *
- * Only a connection opened by gm_conn_open_ex with GM_CONN_SAFE_PATH alone
- * is kept, and only when it is idle (no transaction open): gm_conn_close
- * runs DISCARD ALL on it (settings, roles, prepared statements, LISTEN,
- * temporary tables, advisory locks all go: the lock of lib/lock.c is given
- * back at close, as before) and parks it. The next open for the same user,
- * application name and server takes it after setting the safe search_path
- * again, which also proves the session is still there; one that fails that
- * is closed and a new one opened. The parked ones are closed at exit, by
- * the process that opened them.
- */
-#define PARKED_MAX 4
-static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct parked {
-	PGconn *conn;
-	char *key;
-} parked[PARKED_MAX], *keyed;
-static size_t n_keyed;
-static pid_t park_pid;
-
-static bool parkable(const char *dbname, unsigned flags)
-{
-	return flags == GM_CONN_SAFE_PATH && strcmp(dbname, "template1") == 0;
-}
-
-static char *park_key(const char *user, const char *label)
-{
-	const char *port = gm_conn_opts.port;
-	if (!port && (!getenv("PGPORT") || !*getenv("PGPORT")))
-		port = getenv("GM_DB_PORT");
-	return gm_xasprintf("%s\n%s\n%s\n%s\n%s\n%s", user, label ? label : gm_log_progname(),
-			    gm_conn_opts.host ? gm_conn_opts.host : "", port ? port : "",
-			    getenv("PGHOST") ? getenv("PGHOST") : "", getenv("PGPORT") ? getenv("PGPORT") : "");
-}
-
-static void parked_close_all(void)
-{
-	if (getpid() != park_pid)
-		return; /* a child's copy of the sockets is not its to close */
-	for (size_t i = 0; i < PARKED_MAX; i++) {
-		if (parked[i].conn)
-			PQfinish(parked[i].conn);
-		free(parked[i].key);
-		parked[i].conn = NULL;
-		parked[i].key = NULL;
-	}
-}
-
-/* A process forked from the one that parked them (lib/downtime.c's child)
- * shares their sockets with it: it forgets them, without a word to the
- * server, which would end the parent's sessions. Called with park_lock. */
-static void parked_forget_if_inherited(void)
-{
-	if (!park_pid || park_pid == getpid())
-		return;
-	for (size_t i = 0; i < PARKED_MAX; i++) {
-		parked[i].conn = NULL;
-		parked[i].key = NULL;
-	}
-	park_pid = getpid();
-}
-
-static PGconn *unpark(const char *key)
-{
-	PGconn *conn = NULL;
-
-	pthread_mutex_lock(&park_lock);
-	parked_forget_if_inherited();
-	for (size_t i = 0; i < PARKED_MAX && !conn; i++)
-		if (parked[i].conn && strcmp(parked[i].key, key) == 0) {
-			conn = parked[i].conn;
-			free(parked[i].key);
-			parked[i].conn = NULL;
-			parked[i].key = NULL;
-		}
-	pthread_mutex_unlock(&park_lock);
-	if (conn) {
-		PGresult *res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			PQclear(res);
-			PQfinish(conn);
-			return NULL;
-		}
-		PQclear(res);
-	}
-	return conn;
-}
-
-/* remember which connections may be parked, with their key */
-static void keyed_add(PGconn *conn, char *key)
-{
-	pthread_mutex_lock(&park_lock);
-	keyed = gm_xrealloc(keyed, (n_keyed + 1) * sizeof(*keyed));
-	keyed[n_keyed].conn = conn;
-	keyed[n_keyed++].key = key;
-	pthread_mutex_unlock(&park_lock);
-}
-
-static char *keyed_take(PGconn *conn)
-{
-	char *key = NULL;
-
-	pthread_mutex_lock(&park_lock);
-	for (size_t i = 0; i < n_keyed; i++)
-		if (keyed[i].conn == conn) {
-			key = keyed[i].key;
-			keyed[i] = keyed[--n_keyed];
-			break;
-		}
-	pthread_mutex_unlock(&park_lock);
-	return key;
-}
-
-static PGconn *open_maybe_parked(const char *dbname, const char *user, const char *label, unsigned flags,
-				 struct gm_error *err)
-{
-	char *key;
-	PGconn *conn;
-
-	if (!parkable(dbname, flags))
-		return open_conn(dbname, user, label, flags, err);
-	key = park_key(user, label);
-	conn = unpark(key);
-	if (conn)
-		gm_log(GM_LOG_DEBUG, "reusing a session on database \"%s\" as \"%s\"", dbname, user);
-	else
-		conn = open_conn(dbname, user, label, flags, err);
-	if (conn)
-		keyed_add(conn, key);
-	else
-		free(key);
-	return conn;
-}
-
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err)
 {
@@ -464,7 +321,7 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 	}
 	if (gm_privs_drop(err) < 0)
 		return NULL;
-	return open_maybe_parked(dbname, user ? user : gm_conn_user(), label, flags, err);
+	return open_conn(dbname, user ? user : gm_conn_user(), label, flags, err);
 }
 
 PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err)
@@ -474,32 +331,6 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 
 void gm_conn_close(PGconn *conn)
 {
-	char *key;
-
-	if (!conn)
-		return;
-	key = keyed_take(conn);
-	if (key && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
-		PGresult *res = PQexec(conn, "DISCARD ALL");
-		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-		pthread_mutex_lock(&park_lock);
-		parked_forget_if_inherited();
-		for (size_t i = 0; ok && i < PARKED_MAX; i++)
-			if (!parked[i].conn) {
-				if (!park_pid) {
-					atexit(parked_close_all);
-					park_pid = getpid();
-				}
-				parked[i].conn = conn;
-				parked[i].key = key;
-				conn = NULL;
-				key = NULL;
-				break;
-			}
-		pthread_mutex_unlock(&park_lock);
-	}
-	free(key);
 	if (conn)
 		PQfinish(conn);
 }
