@@ -189,17 +189,31 @@ static PGconn *superuser_conn(const char *db, const char *label, unsigned flags,
 
 /* The owner of database db (pg_database.datdba) and whether it is a
  * superuser, read on a superuser connection to db. */
+static int owner_on(PGconn *c, const char *db, char **role, bool *super, struct gm_error *err);
 static int owner_of(const char *db, char **role, bool *super, unsigned flags, struct gm_error *err)
 {
 	/* on a connection to db itself: a failure is the server's word on db */
 	PGconn *c = superuser_conn(db, "gmdb owner", flags, err);
-	PGresult *res;
-	int rc = GM_OK;
+	int rc;
 
 	*role = NULL;
 	*super = false;
 	if (!c)
 		return GM_EFAIL;
+	rc = owner_on(c, db, role, super, err);
+	gm_conn_close(c);
+	return rc;
+}
+
+/* The same on c, a superuser's connection to db (every name qualified: its
+ * search_path may be the database's own). */
+static int owner_on(PGconn *c, const char *db, char **role, bool *super, struct gm_error *err)
+{
+	PGresult *res;
+	int rc = GM_OK;
+
+	*role = NULL;
+	*super = false;
 	res = gm_db_query(c, "SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d "
 			     "JOIN pg_catalog.pg_authid r ON r.oid OPERATOR(pg_catalog.=) d.datdba "
 			     "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
@@ -213,7 +227,6 @@ static int owner_of(const char *db, char **role, bool *super, unsigned flags, st
 		*super = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	}
 	PQclear(res);
-	gm_conn_close(c);
 	return rc;
 }
 
@@ -309,12 +322,16 @@ static int verify(PGconn *conn, const char *role, struct gm_error *err)
 	return rc;
 }
 
+/* the run's user (-U, PGUSER) was found to be a superuser */
+static bool user_is_super;
+
 PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsigned flags, struct gm_error *err)
 {
 	struct gm_error first = GM_ERROR_INIT;
 	char *owner = NULL;
 	bool super = false;
 	PGconn *conn = NULL;
+	int rc;
 	unsigned cflags = GM_CONN_NO_PROMPT | (flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT));
 	const char *user = gm_conn_opts.user && *gm_conn_opts.user ? gm_conn_opts.user : getenv("PGUSER");
 
@@ -325,6 +342,10 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 		 * do. */
 		bool super_user;
 		char *who;
+		/* a superuser once, a superuser for the run: with the role
+		 * known, no connection is needed to tell */
+		if (role && user_is_super)
+			goto owner;
 		conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
 		if (!conn)
 			return NULL;
@@ -333,11 +354,27 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 			return NULL;
 		}
 		free(who);
+		user_is_super = super_user;
 		if (!super_user && (!role || strcmp(user, role) == 0))
 			return conn;
-		gm_conn_close(conn);
-		conn = NULL;
+		/* a superuser: the same connection says who owns db */
+		if (super_user && !role) {
+			rc = owner_on(conn, db, &owner, &super, err);
+			gm_conn_close(conn);
+			conn = NULL;
+			if (rc < 0)
+				return NULL;
+			role = owner;
+			if (super) {
+				conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
+				goto done;
+			}
+		} else {
+			gm_conn_close(conn);
+			conn = NULL;
+		}
 	}
+owner:
 	if (!role) {
 		if (owner_of(db, &owner, &super, flags, err) < 0)
 			return NULL;
