@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <pthread.h>
 #include <sys/select.h>
 #include <unistd.h>
 
@@ -303,12 +304,165 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 	return conn;
 }
 
+/*
+ * The pool (gm_conn_pool_begin): sessions of the run's own user closed
+ * while it is on are kept, reset (DISCARD ALL: settings back to those the
+ * session started with, no temporary objects, locks, prepared statements
+ * or role), and given to the next open of the same database by the same
+ * thread. Only the thread that began it uses it; only sessions opened with
+ * no user named (the run's own: never an owner's session, whose code ran
+ * in it).
+ */
+static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int pool_depth;
+static pthread_t pool_thread;
+#define POOL_MAX 8
+static PGconn *parked[POOL_MAX];
+static size_t n_parked;
+static PGconn **poolable; /* opened while the pool was on, with no user named */
+static size_t n_poolable;
+
+/* Is the pool on for this thread? Called with pool_mutex held. */
+static bool pool_mine(void)
+{
+	return pool_depth > 0 && pthread_equal(pool_thread, pthread_self());
+}
+
+void gm_conn_pool_begin(void)
+{
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_depth++ == 0)
+		pool_thread = pthread_self();
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
+{
+	size_t n = 0, kept = 0;
+
+	pthread_mutex_lock(&pool_mutex);
+	for (size_t i = 0; i < n_parked; i++) {
+		if (db && strcmp(PQdb(parked[i]), db) != 0) {
+			parked[kept++] = parked[i];
+			continue;
+		}
+		if (pids && n < max)
+			pids[n] = PQbackendPID(parked[i]);
+		n++;
+		PQfinish(parked[i]);
+	}
+	n_parked = kept;
+	pthread_mutex_unlock(&pool_mutex);
+	return n < max ? n : max;
+}
+
+void gm_conn_pool_end(void)
+{
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_depth > 0 && --pool_depth == 0) {
+		free(poolable);
+		poolable = NULL;
+		n_poolable = 0;
+		pthread_mutex_unlock(&pool_mutex);
+		gm_conn_pool_flush(NULL, NULL, 0);
+		return;
+	}
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+/* A parked session of database dbname for this thread, set up as a new one
+ * with flags and label would be; NULL if there is none (or it broke). */
+static PGconn *pool_take(const char *dbname, const char *user, const char *label, unsigned flags)
+{
+	PGconn *conn = NULL;
+	PGresult *res;
+	const char *p[1] = { label ? label : gm_log_progname() };
+
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_mine())
+		for (size_t i = n_parked; i-- > 0;)
+			if (strcmp(PQdb(parked[i]), dbname) == 0 && strcmp(PQuser(parked[i]), user) == 0) {
+				conn = parked[i];
+				parked[i] = parked[--n_parked];
+				break;
+			}
+	pthread_mutex_unlock(&pool_mutex);
+	if (!conn)
+		return NULL;
+	res = PQexecParams(conn,
+			   (flags & GM_CONN_SAFE_PATH)
+				   ? "SELECT pg_catalog.set_config('application_name', $1, false), "
+				     "pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
+				   : "SELECT pg_catalog.set_config('application_name', $1, false)",
+			   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
+	gm_log(GM_LOG_DEBUG, "reusing a session on database \"%s\" (backend %d)", dbname, PQbackendPID(conn));
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_mine()) {
+		poolable = gm_xrealloc(poolable, (n_poolable + 1) * sizeof(*poolable));
+		poolable[n_poolable++] = conn;
+	}
+	pthread_mutex_unlock(&pool_mutex);
+	return conn;
+}
+
+/* conn, just opened with no user named: the pool may keep it when closed. */
+static void pool_note(PGconn *conn)
+{
+	if (!conn)
+		return;
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_mine()) {
+		poolable = gm_xrealloc(poolable, (n_poolable + 1) * sizeof(*poolable));
+		poolable[n_poolable++] = conn;
+	}
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+/* Park conn if the pool takes it: true if it did. */
+static bool pool_park(PGconn *conn)
+{
+	bool mine = false;
+	PGresult *res;
+
+	pthread_mutex_lock(&pool_mutex);
+	for (size_t i = 0; i < n_poolable; i++)
+		if (poolable[i] == conn) {
+			mine = pool_mine();
+			poolable[i] = poolable[--n_poolable];
+			break;
+		}
+	pthread_mutex_unlock(&pool_mutex);
+	if (!mine || PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return false;
+	res = PQexec(conn, "DISCARD ALL");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_mine() && n_parked < POOL_MAX) {
+		parked[n_parked++] = conn;
+		conn = NULL;
+	}
+	pthread_mutex_unlock(&pool_mutex);
+	return conn == NULL;
+}
+
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err)
 {
 	PGconn *conn;
 
 	if (keeps_root(flags)) {
+		if (!user && (conn = pool_take(dbname, "postgres", label, flags)))
+			return conn;
 		if (as_postgres(true, err) < 0)
 			return NULL;
 		gm_log(GM_LOG_DEBUG, "connecting as the OS user \"postgres\", staying root");
@@ -317,11 +471,18 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 			gm_conn_close(conn);
 			return NULL;
 		}
+		if (!user)
+			pool_note(conn);
 		return conn;
 	}
 	if (gm_privs_drop(err) < 0)
 		return NULL;
-	return open_conn(dbname, user ? user : gm_conn_user(), label, flags, err);
+	if (!user && (conn = pool_take(dbname, gm_conn_user(), label, flags)))
+		return conn;
+	conn = open_conn(dbname, user ? user : gm_conn_user(), label, flags, err);
+	if (!user)
+		pool_note(conn);
+	return conn;
 }
 
 PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err)
@@ -331,7 +492,7 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 
 void gm_conn_close(PGconn *conn)
 {
-	if (conn)
+	if (conn && !pool_park(conn))
 		PQfinish(conn);
 }
 

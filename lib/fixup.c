@@ -330,6 +330,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	struct gm_shortcut *shortcut = NULL;
 	double t0 = gm_now();
 	struct gm_step st;
+	bool pooled = false;
 
 	if ((rc = precheck(o, err)) < 0)
 		return rc;
@@ -344,6 +345,10 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	 * owner session: its hash proves the shortcut's hash function too */
 	if (!o->check && !o->list)
 		shortcut = gm_shortcut_new(&e.conn);
+	/* until the first change, only reading: the run's own sessions are
+	 * kept and reused (gm_conn_pool_begin) */
+	gm_conn_pool_begin();
+	pooled = true;
 	rc = prepare(o, shortcut, &e, &target, &db, &version, &conf, err);
 	if (rc < 0)
 		goto out;
@@ -371,6 +376,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	if (rc < 0)
 		goto out;
 	e.jobs = o->jobs;
+	gm_conn_pool_end();
+	pooled = false;
 
 	gm_step_begin(&st, "preparing the roles");
 	rc = gm_engine_bootstrap_server(&e, err);
@@ -410,6 +417,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	}
 
 out:
+	if (pooled)
+		gm_conn_pool_end();
 	if (o->json && !o->list) {
 		struct summary s = { db, version, e.conf_path, hash ? hash : target.hash, e.statements, e.ignored_errors,
 				     gm_now() - t0, rc, rc < 0 ? err->message : NULL };

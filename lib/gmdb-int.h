@@ -280,6 +280,22 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
 void gm_conn_log_notice(void *arg, const PGresult *res);
+/*
+ * While the pool is on (between gm_conn_pool_begin and gm_conn_pool_end,
+ * which nest), the beginning thread's sessions of the run's own user
+ * (gm_conn_open_ex with no user) are not closed by gm_conn_close but reset
+ * (DISCARD ALL) and kept, up to 8, for the next open of the same database:
+ * a new session costs the server a process (20-30 ms on some machines).
+ * Only for read-only steps: a kept session does not see database or role
+ * settings (ALTER ... SET) made after it started, and it counts as a
+ * session on its database (CREATE DATABASE ... TEMPLATE waits for it).
+ * gm_conn_pool_end closes every kept one; gm_conn_pool_flush those of
+ * database db (NULL: all) now, their backends' pids into pids (at most
+ * max), returning how many it wrote.
+ */
+void gm_conn_pool_begin(void);
+void gm_conn_pool_end(void);
+size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
 /* How many connections this process has opened to database db so far. */
 long gm_conn_opened(const char *db);
 /* For a root process that stays root: act as the postgres OS user (effective

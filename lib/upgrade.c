@@ -205,13 +205,18 @@ static int database_info(const char *db, bool *exists, long long *bytes, char **
 static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, struct gm_buf *list, int *n,
 		       struct gm_error *err)
 {
-	PGconn *c = gm_conn_open("template1", "gmdb check", err);
+	PGconn *c;
 	PGresult *res;
 	const char *p[1] = { db };
+	/* this run's own sessions kept on db (gm_conn_pool_begin) are closed
+	 * first; their backends may still be on their way out */
+	int mine[8];
+	size_t n_mine = gm_conn_pool_flush(db, mine, 8);
 
 	*n = 0;
 	if (nremote)
 		*nremote = 0;
+	c = gm_conn_open("template1", "gmdb check", err);
 	if (!c)
 		return GM_EFAIL;
 	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
@@ -221,6 +226,11 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 	for (int i = 0; i < PQntuples(res); i++) {
 		bool net = remote && strcmp(PQgetvalue(res, i, 5), "t") == 0;
 		struct gm_buf *b = net ? remote : list;
+		bool own = false;
+		for (size_t k = 0; k < n_mine; k++)
+			own = own || atoi(PQgetvalue(res, i, 0)) == mine[k];
+		if (own)
+			continue;
 		gm_buf_addf(b, "%s  pid %s, user \"%s\", application \"%s\", from %s, since %s", b->len ? "\n" : "",
 			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 			    PQgetvalue(res, i, 4));
@@ -1714,6 +1724,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	struct gm_shortcut *shortcut = NULL;
 	char *conf;
 	int rc;
+	bool pooled = false;
 
 	memset(&u, 0, sizeof(u));
 	memset(&pf, 0, sizeof(pf));
@@ -1760,6 +1771,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if ((rc = prepare_aggregate(&u, err)) < 0)
 		goto out;
 
+	/* The checks before the clone only read: their sessions of the run's
+	 * own user are kept and reused (gm_conn_pool_begin) until the clone,
+	 * which needs the source to itself. */
+	gm_conn_pool_begin();
+	pooled = true;
 	rc = preflight(&u, &pf, err);
 	if (rc < 0)
 		goto out;
@@ -1794,6 +1810,9 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	gm_log(GM_LOG_INFO, "%s", gm_buf_str(&pf.report));
 	if (!o->yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
 		char answer[16] = "";
+		/* no kept session waits for an answer: one on template1 would
+		 * make others' CREATE DATABASE fail meanwhile */
+		gm_conn_pool_flush(NULL, NULL, 0);
 		fputs(gm_buf_str(&pf.report), stderr);
 		fprintf(stderr, "Upgrade \"%s\" (v%d) into a new database \"%s\" (v%d)%s? [y/N] ", u.e.template_db,
 			o->from, u.e.target, o->to, o->no_backup ? " without a backup" : "");
@@ -1813,6 +1832,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (o->no_backup)
 		gm_log(GM_LOG_NOTICE, "no backup of \"%s\" (--no-backup)", u.e.template_db);
 	u.created_group = !role_exists(u.e.target);
+	gm_conn_pool_end();
+	pooled = false;
 	if (rc == GM_OK && (rc = gm_plausibility_prepare(u.e.has_checks ? &u.e.checks : NULL, &u.plaus, err)) == GM_OK)
 		early_checks_prepare(&u);
 	STEP(&u, "clone", clone(&u, err));
@@ -1931,6 +1952,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	}
 
 out:
+	if (pooled)
+		gm_conn_pool_end();
 	if (o->result) {
 		o->result->checks = u.n_checks;
 		o->result->checks_failed = u.checks_failed;
