@@ -764,7 +764,14 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		gm_error_release(&cerr);
 	}
 	if (e->scripts.n || (u->aggregate && u->fix.scripts.n)) {
-		if (gm_run_check_python(&cerr) < 0)
+		/* the python3 started early has loaded python3's psycopg2 (and
+		 * upstream's modules), else the check says what is missing */
+		bool early = e->pyimport && gm_pyimport_ready(e->pyimport) == GM_OK;
+		if (!early) {
+			gm_pyimport_free(e->pyimport);
+			e->pyimport = NULL;
+		}
+		if (!early && gm_run_check_python(&cerr) < 0)
 			pf_add(pf, PF_FAIL, "python3", "%s", cerr.message);
 		else
 			pf_add(pf, PF_OK, "python3", "python3 and psycopg2 for %zu data import script(s)",
@@ -1770,6 +1777,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	}
 	if ((rc = prepare_aggregate(&u, err)) < 0)
 		goto out;
+	/* python3 loads its modules for the data import scripts while the
+	 * checks run (lib/pyimport.c, as the fixup does); it connects only
+	 * when the step runs, and not at all if the run stops before */
+	if (u.e.scripts.n)
+		u.e.pyimport = gm_pyimport_start(upstream_dir(o), NULL);
 
 	/* The checks before the clone only read: their sessions of the run's
 	 * own user are kept and reused (gm_conn_pool_begin) until the clone,
