@@ -100,16 +100,40 @@ static bool machinery_error(const char *state)
 			 strncmp(state, "2F", 2) == 0 || strncmp(state, "39", 2) == 0 || strncmp(state, "XX", 2) == 0);
 }
 
+/* The count of the audit trail's rows above a key, prepared once per check
+ * (gm_audit_check): planned anew, each of the hundred or so counts planned
+ * a scan of every log table (about 1.8 ms against 0.5 ms on the real v22). */
+#define COUNT_STMT "gmdb_audit_check_count"
+
+static bool prepare_count(PGconn *c, const char *pk)
+{
+	char *q = gm_sqlf(c, "SELECT count(*) FROM audit.audit_trail WHERE %I > $1::bigint", pk);
+	PGresult *res;
+	bool ok;
+
+	gm_log(GM_LOG_SQL, "PREPARE " COUNT_STMT " AS %s", q);
+	res = PQprepare(c, COUNT_STMT, q, 1, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	free(q);
+	return ok;
+}
+
 /* The number of audit rows with a key above base. */
 static long audit_rows_since(PGconn *c, const char *pk, const char *base, struct gm_error *err)
 {
-	char *q = gm_sqlf(c, "SELECT count(*) FROM audit.audit_trail WHERE %I > %L::bigint", pk, base);
-	char *v = NULL;
+	const char *p[1] = { base };
+	PGresult *res;
 	long n = -1;
-	if (gm_db_value(c, q, 0, NULL, &v, err) == GM_OK && v)
-		n = atol(v);
-	free(v);
-	free(q);
+
+	(void)pk;
+	gm_log(GM_LOG_SQL, "EXECUTE " COUNT_STMT "(%s)", base);
+	res = PQexecPrepared(c, COUNT_STMT, 1, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = atol(PQgetvalue(res, 0, 0));
+	else
+		gm_error_from_result(err, GM_EFAIL, res, "could not count the audit trail's rows");
+	PQclear(res);
 	return n;
 }
 
@@ -265,6 +289,9 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 		return GM_EFAIL;
 	}
 	rc = read_seqs(c, &before, &nbefore, err);
+	if (rc == GM_OK && !prepare_count(c, pk))
+		rc = gm_error_set(err, GM_EFAIL, "could not prepare the count of the audit trail: %s",
+				  PQerrorMessage(c));
 	if (rc == GM_OK)
 		rc = gm_db_exec(c, "BEGIN READ WRITE", err);
 	if (rc == GM_OK && !(base = audit_max(c, pk, err)))
@@ -323,6 +350,7 @@ int gm_audit_check(PGconn *c, struct gm_audit_check *out, struct gm_error *err)
 		free(ctid);
 	}
 	gm_db_exec(c, "ROLLBACK", NULL);
+	gm_db_exec(c, "DEALLOCATE " COUNT_STMT, NULL);
 	/* set back what the rolled back work advanced */
 	{
 		struct gm_error e2 = GM_ERROR_INIT;
