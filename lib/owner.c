@@ -322,7 +322,8 @@ static int verify(PGconn *conn, const char *role, struct gm_error *err)
 	return rc;
 }
 
-/* the run's user (-U, PGUSER) was found to be a superuser */
+/* the run's user (-U, PGUSER) was found to be a superuser (read and set by
+ * the plausibility checks' threads too: atomically) */
 static bool user_is_super;
 
 PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsigned flags, struct gm_error *err)
@@ -344,7 +345,7 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 		char *who;
 		/* a superuser once, a superuser for the run: with the role
 		 * known, no connection is needed to tell */
-		if (role && user_is_super)
+		if (role && __atomic_load_n(&user_is_super, __ATOMIC_RELAXED))
 			goto owner;
 		conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
 		if (!conn)
@@ -354,7 +355,7 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 			return NULL;
 		}
 		free(who);
-		user_is_super = super_user;
+		__atomic_store_n(&user_is_super, super_user, __ATOMIC_RELAXED);
 		if (!super_user && (!role || strcmp(user, role) == 0))
 			return conn;
 		/* a superuser: the same connection says who owns db */
