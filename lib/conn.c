@@ -267,7 +267,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		password = NULL; /* the run's password is the superuser's */
 	if (may_prompt && !password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
-	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\"", dbname, user);
+	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\" (%s)", dbname, user, label ? label : gm_log_progname());
 	conn = connect_once(dbname, user, label, password);
 	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
