@@ -316,7 +316,12 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int pool_depth;
 static pthread_t pool_thread;
-#define POOL_MAX 8
+#define POOL_MAX GM_CONN_POOL_MAX
+/* where sessions for template1 go while the pool is on: a kept session on
+ * template1, the default template, would make another user's CREATE
+ * DATABASE wait and fail (lock.c's sessions are there too) */
+#define MAINTENANCE_DB "postgres"
+static bool no_maintenance_db; /* it could not be reached: template1, not kept */
 static PGconn *parked[POOL_MAX];
 static size_t n_parked;
 static PGconn **poolable; /* opened while the pool was on, with no user named */
@@ -334,6 +339,34 @@ void gm_conn_pool_begin(void)
 	if (pool_depth++ == 0)
 		pool_thread = pthread_self();
 	pthread_mutex_unlock(&pool_mutex);
+}
+
+/* Wait, on c, up to about 5 s for the backends pids[0..n) to leave
+ * pg_stat_activity (a closed session's backend takes some milliseconds to
+ * exit): a count of a database's sessions right after must not see them. */
+void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
+{
+	struct gm_buf list = GM_BUF_INIT;
+	const char *p[1];
+
+	if (!c || n == 0)
+		return;
+	gm_buf_addc(&list, '{');
+	for (size_t i = 0; i < n; i++)
+		gm_buf_addf(&list, "%s%d", i ? "," : "", pids[i]);
+	gm_buf_addc(&list, '}');
+	p[0] = gm_buf_str(&list);
+	for (int tries = 0; tries < 500; tries++) {
+		char *v = NULL;
+		bool gone = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
+					   "WHERE pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[])",
+					1, p, &v, NULL) != GM_OK || !v || strcmp(v, "0") == 0;
+		free(v);
+		if (gone)
+			break;
+		usleep(10000);
+	}
+	gm_buf_release(&list);
 }
 
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
@@ -358,16 +391,32 @@ size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
 
 void gm_conn_pool_end(void)
 {
+	PGconn *waiter = NULL;
+	int pids[POOL_MAX];
+	size_t n;
+
 	pthread_mutex_lock(&pool_mutex);
-	if (pool_depth > 0 && --pool_depth == 0) {
-		free(poolable);
-		poolable = NULL;
-		n_poolable = 0;
+	if (pool_depth == 0 || --pool_depth > 0) {
 		pthread_mutex_unlock(&pool_mutex);
-		gm_conn_pool_flush(NULL, NULL, 0);
 		return;
 	}
+	free(poolable);
+	poolable = NULL;
+	n_poolable = 0;
+	/* one kept session on the maintenance database waits for the others'
+	 * backends to be gone: what comes next (the clone, a count of the
+	 * target's sessions) must not meet them */
+	for (size_t i = 0; i < n_parked; i++)
+		if (strcmp(PQdb(parked[i]), MAINTENANCE_DB) == 0) {
+			waiter = parked[i];
+			parked[i] = parked[--n_parked];
+			break;
+		}
 	pthread_mutex_unlock(&pool_mutex);
+	n = gm_conn_pool_flush(NULL, pids, POOL_MAX);
+	gm_conn_wait_gone(waiter, pids, n);
+	if (waiter)
+		PQfinish(waiter);
 }
 
 /* A parked session of database dbname for this thread, set up as a new one
@@ -401,6 +450,7 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 		return NULL;
 	}
 	PQclear(res);
+	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
 	gm_log(GM_LOG_DEBUG, "reusing a session on database \"%s\" (backend %d)", dbname, PQbackendPID(conn));
 	pthread_mutex_lock(&pool_mutex);
 	if (pool_mine()) {
@@ -411,10 +461,11 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 	return conn;
 }
 
-/* conn, just opened with no user named: the pool may keep it when closed. */
+/* conn, just opened with no user named: the pool may keep it when closed
+ * (never one on template1). */
 static void pool_note(PGconn *conn)
 {
-	if (!conn)
+	if (!conn || strcmp(PQdb(conn), "template1") == 0)
 		return;
 	pthread_mutex_lock(&pool_mutex);
 	if (pool_mine()) {
@@ -455,10 +506,36 @@ static bool pool_park(PGconn *conn)
 	return conn == NULL;
 }
 
+/* Is the pool on for this thread? */
+static bool pool_on(void)
+{
+	bool on;
+
+	pthread_mutex_lock(&pool_mutex);
+	on = pool_mine();
+	pthread_mutex_unlock(&pool_mutex);
+	return on;
+}
+
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err)
 {
 	PGconn *conn;
+
+	/* the run's own cluster-wide reads while the pool is on: on the
+	 * maintenance database, where a kept session is in nobody's way */
+	if (!user && strcmp(dbname, "template1") == 0 && !no_maintenance_db && pool_on()) {
+		struct gm_error merr = GM_ERROR_INIT;
+		conn = gm_conn_open_ex(MAINTENANCE_DB, NULL, label, flags, &merr);
+		if (!conn) {
+			gm_log(GM_LOG_DEBUG, "no session on \"%s\" (%s): template1 it is, not kept", MAINTENANCE_DB,
+			       merr.message ? merr.message : "?");
+			no_maintenance_db = true;
+		}
+		gm_error_release(&merr);
+		if (conn)
+			return conn;
+	}
 
 	if (keeps_root(flags)) {
 		if (!user && (conn = pool_take(dbname, "postgres", label, flags)))

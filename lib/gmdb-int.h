@@ -283,19 +283,25 @@ void gm_conn_log_notice(void *arg, const PGresult *res);
 /*
  * While the pool is on (between gm_conn_pool_begin and gm_conn_pool_end,
  * which nest), the beginning thread's sessions of the run's own user
- * (gm_conn_open_ex with no user) are not closed by gm_conn_close but reset
- * (DISCARD ALL) and kept, up to 8, for the next open of the same database:
- * a new session costs the server a process (20-30 ms on some machines).
- * Only for read-only steps: a kept session does not see database or role
- * settings (ALTER ... SET) made after it started, and it counts as a
- * session on its database (CREATE DATABASE ... TEMPLATE waits for it).
- * gm_conn_pool_end closes every kept one; gm_conn_pool_flush those of
- * database db (NULL: all) now, their backends' pids into pids (at most
- * max), returning how many it wrote.
+ * (gm_conn_open_ex with no user; the same role as the run's, whatever runs
+ * in them) are not closed by gm_conn_close but reset (DISCARD ALL) and
+ * kept, up to 8, for the next open of the same database: a new session
+ * costs the server a process (20-30 ms on some machines). Its opens of
+ * template1 go to the maintenance database postgres (if it can be reached;
+ * else to template1, not kept). Only for read-only steps: a kept session
+ * does not see database or role settings (ALTER ... SET) made after it
+ * started, and it counts as a session on its database. gm_conn_pool_end
+ * closes every kept one and waits for their backends to be gone;
+ * gm_conn_pool_flush closes those of database db (NULL: all) now, their
+ * backends' pids into pids (at most max), returning how many it wrote;
+ * gm_conn_wait_gone waits on c, up to about 5 s, until the backends pids
+ * have left pg_stat_activity.
  */
+#define GM_CONN_POOL_MAX 8
 void gm_conn_pool_begin(void);
 void gm_conn_pool_end(void);
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
+void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
 /* How many connections this process has opened to database db so far. */
 long gm_conn_opened(const char *db);
 /* For a root process that stays root: act as the postgres OS user (effective

@@ -107,7 +107,7 @@ PGconn *gm_session_setup(PGconn *conn, const char *dbname, struct gm_error *err)
 					       : "SELECT pg_catalog.set_config('timezone', $1, false)", 1, p);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		gm_error_from_conn(err, GM_EFAIL, conn, "lost the connection to database \"%s\"", dbname);
-		PQfinish(conn);
+		gm_conn_close(conn);
 		return NULL;
 	}
 	return conn;

@@ -209,9 +209,9 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 	PGresult *res;
 	const char *p[1] = { db };
 	/* this run's own sessions kept on db (gm_conn_pool_begin) are closed
-	 * first; their backends may still be on their way out */
-	int mine[8];
-	size_t n_mine = gm_conn_pool_flush(db, mine, 8);
+	 * first, and their backends waited for */
+	int mine[GM_CONN_POOL_MAX];
+	size_t n_mine = gm_conn_pool_flush(db, mine, GM_CONN_POOL_MAX);
 
 	*n = 0;
 	if (nremote)
@@ -219,6 +219,7 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 	c = gm_conn_open("template1", "gmdb check", err);
 	if (!c)
 		return GM_EFAIL;
+	gm_conn_wait_gone(c, mine, n_mine);
 	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
 	gm_conn_close(c);
 	if (!res)
@@ -226,11 +227,6 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 	for (int i = 0; i < PQntuples(res); i++) {
 		bool net = remote && strcmp(PQgetvalue(res, i, 5), "t") == 0;
 		struct gm_buf *b = net ? remote : list;
-		bool own = false;
-		for (size_t k = 0; k < n_mine; k++)
-			own = own || atoi(PQgetvalue(res, i, 0)) == mine[k];
-		if (own)
-			continue;
 		gm_buf_addf(b, "%s  pid %s, user \"%s\", application \"%s\", from %s, since %s", b->len ? "\n" : "",
 			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 			    PQgetvalue(res, i, 4));
