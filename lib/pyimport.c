@@ -138,6 +138,8 @@ int gm_pyimport_ready(struct gm_pyimport *p)
 {
 	char line[4096];
 
+	if (p->ready)
+		return GM_OK;
 	while (fgets(line, sizeof(line), p->outf)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (strcmp(line, "gmdb: ready") == 0) {
