@@ -310,8 +310,8 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
  * session started with, no temporary objects, locks, prepared statements
  * or role), and given to the next open of the same database by the same
  * thread. Only the thread that began it uses it; only sessions opened with
- * no user named (the run's own: never an owner's session, whose code ran
- * in it).
+ * no user named (the run's own user's: never one gm_owner_open opened as
+ * the owner; any code that ran in a kept one ran as that same role).
  */
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int pool_depth;
@@ -419,6 +419,20 @@ void gm_conn_pool_end(void)
 		PQfinish(waiter);
 }
 
+/* conn, opened (or taken from the pool) with no user named: the pool may
+ * keep it when closed (never one on template1). */
+static void pool_note(PGconn *conn)
+{
+	if (!conn || strcmp(PQdb(conn), "template1") == 0)
+		return;
+	pthread_mutex_lock(&pool_mutex);
+	if (pool_mine()) {
+		poolable = gm_xrealloc(poolable, (n_poolable + 1) * sizeof(*poolable));
+		poolable[n_poolable++] = conn;
+	}
+	pthread_mutex_unlock(&pool_mutex);
+}
+
 /* A parked session of database dbname for this thread, set up as a new one
  * with flags and label would be; NULL if there is none (or it broke). */
 static PGconn *pool_take(const char *dbname, const char *user, const char *label, unsigned flags)
@@ -452,27 +466,8 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 	PQclear(res);
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
 	gm_log(GM_LOG_DEBUG, "reusing a session on database \"%s\" (backend %d)", dbname, PQbackendPID(conn));
-	pthread_mutex_lock(&pool_mutex);
-	if (pool_mine()) {
-		poolable = gm_xrealloc(poolable, (n_poolable + 1) * sizeof(*poolable));
-		poolable[n_poolable++] = conn;
-	}
-	pthread_mutex_unlock(&pool_mutex);
+	pool_note(conn);
 	return conn;
-}
-
-/* conn, just opened with no user named: the pool may keep it when closed
- * (never one on template1). */
-static void pool_note(PGconn *conn)
-{
-	if (!conn || strcmp(PQdb(conn), "template1") == 0)
-		return;
-	pthread_mutex_lock(&pool_mutex);
-	if (pool_mine()) {
-		poolable = gm_xrealloc(poolable, (n_poolable + 1) * sizeof(*poolable));
-		poolable[n_poolable++] = conn;
-	}
-	pthread_mutex_unlock(&pool_mutex);
 }
 
 /* Park conn if the pool takes it: true if it did. */

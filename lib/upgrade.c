@@ -1818,8 +1818,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	gm_log(GM_LOG_INFO, "%s", gm_buf_str(&pf.report));
 	if (!o->yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
 		char answer[16] = "";
-		/* no kept session waits for an answer: one on template1 would
-		 * make others' CREATE DATABASE fail meanwhile */
+		/* no kept session waits for an answer, which may take any
+		 * time: the source's would hold it for as long */
 		gm_conn_pool_flush(NULL, NULL, 0);
 		fputs(gm_buf_str(&pf.report), stderr);
 		fprintf(stderr, "Upgrade \"%s\" (v%d) into a new database \"%s\" (v%d)%s? [y/N] ", u.e.template_db,
