@@ -187,26 +187,9 @@ static PGconn *superuser_conn(const char *db, const char *label, unsigned flags,
 	return gm_conn_open_ex(db, NULL, label, GM_CONN_SAFE_PATH | (flags & GM_CONN_KEEP_ROOT), err);
 }
 
-/* The owner of database db (pg_database.datdba) and whether it is a
- * superuser, read on a superuser connection to db. */
-static int owner_on(PGconn *c, const char *db, char **role, bool *super, struct gm_error *err);
-static int owner_of(const char *db, char **role, bool *super, unsigned flags, struct gm_error *err)
-{
-	/* on a connection to db itself: a failure is the server's word on db */
-	PGconn *c = superuser_conn(db, "gmdb owner", flags, err);
-	int rc;
-
-	*role = NULL;
-	*super = false;
-	if (!c)
-		return GM_EFAIL;
-	rc = owner_on(c, db, role, super, err);
-	gm_conn_close(c);
-	return rc;
-}
-
-/* The same on c, a superuser's connection to db (every name qualified: its
- * search_path may be the database's own). */
+/* The owner of the database c is connected to (pg_database.datdba) and
+ * whether it is a superuser, read on c, a superuser's connection to db
+ * (every name qualified: its search_path may be the database's own). */
 static int owner_on(PGconn *c, const char *db, char **role, bool *super, struct gm_error *err)
 {
 	PGresult *res;
@@ -227,6 +210,22 @@ static int owner_on(PGconn *c, const char *db, char **role, bool *super, struct 
 		*super = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	}
 	PQclear(res);
+	return rc;
+}
+
+/* The same on a superuser connection of its own to db. */
+static int owner_of(const char *db, char **role, bool *super, unsigned flags, struct gm_error *err)
+{
+	/* on a connection to db itself: a failure is the server's word on db */
+	PGconn *c = superuser_conn(db, "gmdb owner", flags, err);
+	int rc;
+
+	*role = NULL;
+	*super = false;
+	if (!c)
+		return GM_EFAIL;
+	rc = owner_on(c, db, role, super, err);
+	gm_conn_close(c);
 	return rc;
 }
 
@@ -361,15 +360,15 @@ PGconn *gm_owner_open(const char *db, const char *role, const char *label, unsig
 		/* a superuser: the same connection says who owns db */
 		if (super_user && !role) {
 			rc = owner_on(conn, db, &owner, &super, err);
+			/* nobody below the superuser owns this database: this
+			 * connection is what the open below would make */
+			if (rc == GM_OK && super)
+				goto done;
 			gm_conn_close(conn);
 			conn = NULL;
 			if (rc < 0)
 				return NULL;
 			role = owner;
-			if (super) {
-				conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
-				goto done;
-			}
 		} else {
 			gm_conn_close(conn);
 			conn = NULL;
