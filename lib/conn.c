@@ -285,6 +285,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		return NULL;
 	}
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
+	gm_log(GM_LOG_DEBUG, "connected to database \"%s\" as \"%s\" (backend %d)", dbname, PQuser(conn), PQbackendPID(conn));
 	count_opened(dbname);
 	if (!where_host && PQhost(conn) && *PQhost(conn)) {
 		/* the server this run works on, for the commands its hints print */
@@ -326,6 +327,7 @@ static PGconn *parked[POOL_MAX];
 static size_t n_parked;
 static PGconn **poolable; /* opened while the pool was on, with no user named */
 static size_t n_poolable;
+static size_t n_reused; /* sessions given again since the pool began */
 
 /* Is the pool on for this thread? Called with pool_mutex held. */
 static bool pool_mine(void)
@@ -335,10 +337,17 @@ static bool pool_mine(void)
 
 void gm_conn_pool_begin(void)
 {
+	bool first;
+
 	pthread_mutex_lock(&pool_mutex);
-	if (pool_depth++ == 0)
+	first = pool_depth++ == 0;
+	if (first) {
 		pool_thread = pthread_self();
+		n_reused = 0;
+	}
 	pthread_mutex_unlock(&pool_mutex);
+	if (first)
+		gm_log(GM_LOG_DEBUG, "session pool on: the run's own sessions are kept and reused");
 }
 
 /* Wait, on c, up to about 5 s for the backends pids[0..n) to leave
@@ -393,7 +402,7 @@ void gm_conn_pool_end(void)
 {
 	PGconn *waiter = NULL;
 	int pids[POOL_MAX];
-	size_t n;
+	size_t n, reused;
 
 	pthread_mutex_lock(&pool_mutex);
 	if (pool_depth == 0 || --pool_depth > 0) {
@@ -412,11 +421,13 @@ void gm_conn_pool_end(void)
 			parked[i] = parked[--n_parked];
 			break;
 		}
+	reused = n_reused;
 	pthread_mutex_unlock(&pool_mutex);
 	n = gm_conn_pool_flush(NULL, pids, POOL_MAX);
 	gm_conn_wait_gone(waiter, pids, n);
 	if (waiter)
 		PQfinish(waiter);
+	gm_log(GM_LOG_DEBUG, "session pool off: %zu sessions reused, %zu kept sessions closed", reused, n + (waiter != NULL));
 }
 
 /* conn, opened (or taken from the pool) with no user named: the pool may
@@ -465,6 +476,9 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 	}
 	PQclear(res);
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
+	pthread_mutex_lock(&pool_mutex);
+	n_reused++;
+	pthread_mutex_unlock(&pool_mutex);
 	gm_log(GM_LOG_DEBUG, "reusing a session on database \"%s\" (backend %d)", dbname, PQbackendPID(conn));
 	pool_note(conn);
 	return conn;
