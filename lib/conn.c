@@ -335,10 +335,45 @@ static bool pool_mine(void)
 	return pool_depth > 0 && pthread_equal(pool_thread, pthread_self());
 }
 
+/*
+ * A child forked while the pool is on (lib/downtime.c's, lib/run.c's before
+ * its exec) shares the parked sessions' sockets with its parent: it must
+ * neither take one (two processes speaking on one session) nor close one
+ * (libpq's Terminate would end the parent's session). The child forgets
+ * the pool without touching a session: their sockets close at its exec
+ * (libpq opens them close-on-exec) or its exit. The mutex is held across
+ * the fork, so that the child never inherits it locked by another thread.
+ */
+static void pool_atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool_mutex);
+}
+
+static void pool_atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+static void pool_atfork_child(void)
+{
+	pool_depth = 0;
+	n_parked = 0;
+	poolable = NULL; /* the parent's to free */
+	n_poolable = 0;
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+static void pool_atfork_register(void)
+{
+	pthread_atfork(pool_atfork_prepare, pool_atfork_parent, pool_atfork_child);
+}
+
 void gm_conn_pool_begin(void)
 {
+	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 	bool first;
 
+	pthread_once(&atfork_once, pool_atfork_register);
 	pthread_mutex_lock(&pool_mutex);
 	first = pool_depth++ == 0;
 	if (first) {

@@ -11,7 +11,10 @@
 #   - every session the pool kept is closed when it goes off, and the
 #     clone, which fails while any other session is on its source, works;
 #   - an owner's session (gm-dbo's) is never given again: the reused
-#     sessions are all of the run's own user, by their backend's PID.
+#     sessions are all of the run's own user, by their backend's PID;
+#   - a child forked while the pool is on (pool-fork-run) is never given
+#     a session its parent kept, and does not end it: the parent gets it
+#     back, alive.
 # That the results equal upstream's is upgrade.sh's and fixup.sh's.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
@@ -68,4 +71,10 @@ is "$rc" 0 "gm-fixup_server -vv -d gmt_pool"
 run gm-fingerprint_db -q --expect-version 22 gmt_pool
 is "$rc" 0 "the result has the v22 hash"
 pool_checks "$work/fixup.log" 'STEP    preparing the roles' "fixup"
+
+# --- a fork while the pool is on ---------------------------------------------------------
+read -r kept child reused alive < <("$GMDB_BUILDDIR/tests/gnumed/pool-fork-run" postgres)
+ok "$([ -n "$child" ] && [ "$child" -gt 0 ] && [ "$child" != "$kept" ]; echo $?)" \
+	"a child forked while the pool is on opens a session of its own (backend ${child:-none}), not the parent's kept one (${kept:-none})"
+is "${reused:-}:${alive:-}" "$kept:1" "the parent gets its kept session back, alive"
 done_testing
