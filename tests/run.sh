@@ -60,10 +60,11 @@ if [ "$(id -u)" = 0 ]; then
 	# checkout path (tests/deep-path.sh): beside make check, and only
 	# there (make check leaves them out), with the same reference cluster,
 	# whose databases they copy once make check has built them. It is
-	# stopped here at the end.
+	# stopped here at the end. Of tests/gnumed/downtime.sh only the kill -9
+	# loop, at every step: the rest of it runs on trixie (release.sh).
 	(
 		job_cgroup deep-path
-		GMDB_DEEP_KEEP_CLUSTER=1 GMDB_DEEP_CHECK_LIMIT=55m timeout -k 30 60m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
+		GMDB_DOWNTIME_PARTS=crash GMDB_DEEP_KEEP_CLUSTER=1 GMDB_DEEP_CHECK_LIMIT=55m timeout -k 30 60m bash tests/deep-path.sh >tests/deep-path.log 2>&1 </dev/null
 		echo $? >tests/deep-path.status
 	) &
 	deep_pid=$!

@@ -21,9 +21,9 @@
 #     make check of tests/gnumed/carried.sh (fingerprint of v2 ... v22,
 #     upgrade 21 22 with and without a backup, the v22 fixup, each result
 #     compared with upstream's of PostgreSQL 15 carried the same way),
-#     on forky tests/gnumed/downtime.sh (the downtime procedure and its
-#     recovery after a kill -9 at three of its eleven steps: the host's run on
-#     PostgreSQL 15 kills it at every step), tests/pg/hba-lock.sh and tests/cli/*.sh
+#     tests/gnumed/downtime.sh (the downtime procedure: on trixie all but
+#     its kill -9 loop, on forky the loop at three of its eleven steps; the
+#     host's run on PostgreSQL 15 is the loop at every step), tests/pg/hba-lock.sh and tests/cli/*.sh
 #     (with bash-completion and mount installed: nothing skipped). Both
 #     sides of every comparison run the same step definitions: the host's
 #     gnumed-server tree, copied into the chroot (GMDB_UPSTREAM_DIR).
@@ -485,20 +485,28 @@ cpu_mark "the restore of the reference databases"
 
 layer="tests/gnumed/carried.sh tests/pg/hba-lock.sh tests/cli/banner.sh tests/cli/fingerprint.sh
 	tests/cli/fixup.sh tests/cli/hba-lock.sh tests/cli/upgrade.sh"
-# the downtime procedure: on the newest server (forky's); PostgreSQL 15
-# runs it on the host (tests/deep-path.sh), at every step
-[ "$want_pg" = 18 ] && layer="tests/gnumed/downtime.sh $layer"
+# The downtime procedure (tests/gnumed/downtime.sh) on both: its kill -9
+# loop runs at every step on the host's PostgreSQL 15 (tests/deep-path.sh,
+# GMDB_DOWNTIME_PARTS=crash), the rest of it (signals, a failing upgrade,
+# the whole procedure, --retire, the fixup's) on trixie's 17, Debian's
+# stable release, and the loop again on forky's 18 at three steps, whose
+# undoing covers every kind of change the procedure makes on the server:
+# after hba-lock, the banner's notice, the connection limit and
+# pg_hba.conf; after upgrade-started, a half-built target; after
+# build-record, a whole one with its record. The rest once, the loop on
+# two majors: not every part on every server (in CPU time, the rest is
+# about 240 s of this machine's, each step of the loop about 18 s).
+layer="tests/gnumed/downtime.sh $layer"
+case "$want_pg" in
+17) downtime_parts=rest ;;
+*) downtime_parts=crash ;;
+esac
+crash_steps="hba-lock upgrade-started build-record"
 # GMDB_RELEASE_LAYER: another list of tests, for a developer's rerun of a
 # few of them (CI runs the whole layer).
 layer=${GMDB_RELEASE_LAYER:-$layer}
-# downtime.sh's kill -9 at every step ran on this host's server
-# (tests/deep-path.sh); here at three, whose undoing covers every kind of
-# change the procedure makes on the server: after hba-lock, the banner's
-# notice, the connection limit and pg_hba.conf; after upgrade-started, a
-# half-built target; after build-record, a whole one with its record
-crash_steps="hba-lock upgrade-started build-record"
 t0=$SECONDS
-in_chroot sh -c "cd /build/src && cp -f \$(automake --print-libdir)/tap-driver.sh build-aux/ && GMDB_TEST_CLUSTER=/tmp/gmref GMDB_UPSTREAM_DIR=/gmdb-upstream GMDB_DOWNTIME_CRASH_STEPS='$crash_steps' timeout -k 30 60m make -j2 -s check TESTS='$(echo $layer)'" \
+in_chroot sh -c "cd /build/src && cp -f \$(automake --print-libdir)/tap-driver.sh build-aux/ && GMDB_TEST_CLUSTER=/tmp/gmref GMDB_UPSTREAM_DIR=/gmdb-upstream GMDB_DOWNTIME_PARTS='$downtime_parts' GMDB_DOWNTIME_CRASH_STEPS='$crash_steps' timeout -k 30 60m make -j2 -s check TESTS='$(echo $layer)'" \
 	>"$logs/check.log" 2>&1
 rc=$?
 echo "# make check of the real-database layer on PostgreSQL $want_pg: $((SECONDS - t0)) s, exit $rc"
