@@ -79,6 +79,7 @@ check() {
 				*) ok 1 "$t: $line" ;;
 				esac
 			done < <(grep -E '^(ok|not ok|Bail out)' "$log")
+			grep -E '^# downtime parts:' "$log" | sed "s|^# |# $t: |"
 		else
 			ok 1 "$t did not run"
 			tail -n 20 "$top/$name.log" | sed 's/^/# /'

@@ -207,6 +207,16 @@ for i in "${!bg_pids[@]}"; do
 	tap_count "tests/debian/release-$suite.log" "$st"
 	job_cpu "release-$suite"
 done
+# Every part of tests/gnumed/downtime.sh ran in one job at least (the deep
+# path's, trixie's and forky's each choose theirs: GMDB_DOWNTIME_PARTS)
+if [ "$(id -u)" = 0 ]; then
+	for part in crash rest; do
+		grep -h '^# tests/gnumed/downtime.sh: downtime parts:' tests/deep-path.log tests/debian/release-*.log 2>/dev/null |
+			grep -q -F " $part " && continue
+		echo "not ok - tests/gnumed/downtime.sh's part \"$part\" ran in none of the jobs"
+		failed=$((failed + 1))
+	done
+fi
 rm -rf "$carry" "$cpudir"
 [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
 # As root (as CI runs), nothing may be skipped: a skip is a failure.

@@ -497,8 +497,8 @@ layer="tests/gnumed/carried.sh tests/pg/hba-lock.sh tests/cli/banner.sh tests/cl
 # two majors: not every part on every server (in CPU time, the rest is
 # about 240 s of this machine's, each step of the loop about 18 s).
 layer="tests/gnumed/downtime.sh $layer"
-case "$want_pg" in
-17) downtime_parts=rest ;;
+case "$suite" in
+trixie) downtime_parts=rest ;;
 *) downtime_parts=crash ;;
 esac
 crash_steps="hba-lock upgrade-started build-record"
@@ -524,7 +524,7 @@ for t in $layer; do
 			*) ok 1 "$suite: $t: $line" ;;
 			esac
 		done < <(grep -E '^(ok|not ok|Bail out)' "$log")
-		grep -E '^# (PostgreSQL|total|timing)' "$log" | sed "s|^# |# $t: |"
+		grep -E '^# (PostgreSQL|total|timing|downtime parts)' "$log" | sed "s|^# |# $t: |"
 	else
 		ok 1 "$suite: $t did not run"
 		show_log "$logs/check.log" 20
