@@ -336,13 +336,17 @@ static bool pool_mine(void)
 }
 
 /*
- * A child forked while the pool is on (lib/downtime.c's, lib/run.c's before
- * its exec) shares the parked sessions' sockets with its parent: it must
- * neither take one (two processes speaking on one session) nor close one
- * (libpq's Terminate would end the parent's session). The child forgets
- * the pool without touching a session: their sockets close at its exec
- * (libpq opens them close-on-exec) or its exit. The mutex is held across
- * the fork, so that the child never inherits it locked by another thread.
+ * A child forked while the pool is on shares the parked sessions' sockets
+ * with its parent: it must neither take one (two processes speaking on one
+ * session) nor close one (libpq's Terminate would end the parent's
+ * session). Today's forks while the pool is on (lib/run.c's, lib/upgrade.c's
+ * pg_dump) exec at once, and lib/downtime.c's worker forks before any pool
+ * begins; this keeps any later one safe too. The child forgets the pool
+ * without touching a session: their sockets close at its exec (libpq opens
+ * them close-on-exec) or its exit. That covers the kept sessions only: a
+ * session in use at the fork is the parent's, and the child must not close
+ * it. The mutex is held across the fork, so that the child never inherits
+ * it locked by another thread.
  */
 static void pool_atfork_prepare(void)
 {
@@ -358,7 +362,7 @@ static void pool_atfork_child(void)
 {
 	pool_depth = 0;
 	n_parked = 0;
-	poolable = NULL; /* the parent's to free */
+	poolable = NULL; /* the child's copy, left to its exec or exit */
 	n_poolable = 0;
 	pthread_mutex_unlock(&pool_mutex);
 }

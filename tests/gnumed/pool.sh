@@ -8,8 +8,9 @@
 #   - no session is opened on template1 while it is on (a kept session
 #     there would make another user's CREATE DATABASE fail): those go to
 #     the maintenance database postgres;
-#   - every session the pool kept is closed when it goes off, and the
-#     clone, which fails while any other session is on its source, works;
+#   - the sessions the pool kept are closed when it goes off (it says how
+#     many), and the clone, which fails while any other session is on its
+#     source, works;
 #   - an owner's session (gm-dbo's) is never given again: the reused
 #     sessions are all of the run's own user, by their backend's PID;
 #   - a child forked while the pool is on (pool-fork-run) is never given
@@ -51,7 +52,8 @@ pool_checks() {
 		while read -r pid; do sed -n "1,${off:-1}p" "$log" | grep -E "DEBUG   connected to database .* as \"[^\"]*\" \(backend $pid\)\$" | tail -n 1 |
 			sed -n 's/.* as "\([^"]*\)" (backend.*/\1/p'; done | sort -u | paste -sd, -)" postgres \
 		"$what: every session reused was one of the run's own user's, none the owner's"
-	like "$(sed -n 's/.*kept sessions closed.*/&/p' "$log")" '[0-9]+ kept sessions closed' "$what: the kept sessions closed when it went off"
+	n=$(sed -n 's/.*DEBUG   session pool off: .*, \([0-9]*\) kept sessions closed$/\1/p' "$log" | head -n 1)
+	ok "$([ "${n:-0}" -gt 0 ]; echo $?)" "$what: it closed the sessions it kept when it went off (${n:-none})"
 }
 
 # --- the upgrade ---------------------------------------------------------------------
