@@ -165,9 +165,9 @@ capt() { in_chroot apt-get -q -y -o DPkg::Lock::Timeout=600 "$@"; }
 as_builder() { in_chroot runuser -u builder -- env HOME=/build sh -c "cd /build && $1"; }
 cver() { in_chroot dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 show_log() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
-# cpu_mark STEP: the CPU time this test's cgroup spent since the last mark
-# (GMDB_TEST_CPUACCT, tests/lib/cpuacct.sh): which step of a release costs
-# CI its time
+# cpu_mark STEPS: the CPU time this test's cgroup spent since the last mark
+# (GMDB_TEST_CPUACCT, tests/lib/cpuacct.sh), named after what ran since:
+# which step of a release costs CI its time
 cpu_prev=0
 cpu_mark() {
 	local ns
@@ -212,7 +212,7 @@ wait $bg
 rc=$?
 bg=
 ok $rc "debootstrap --variant=minbase $suite from $mirror ($((SECONDS - t0)) s)"
-cpu_mark "debootstrap"
+cpu_mark "the start and debootstrap"
 [ "$rc" = 0 ] || { show_log "$logs/debootstrap.log"; bail "debootstrap $suite failed"; }
 is "$(. "$root/etc/os-release"; echo "$VERSION_CODENAME")" "$suite" "the chroot is Debian $suite ($(cat "$root/etc/debian_version"))"
 
@@ -269,7 +269,7 @@ in_chroot sh -c 'cd /build/src && apt-get -q -y -o DPkg::Lock::Timeout=600 --no-
 	>"$logs/deps.log" 2>&1
 rc=$?
 ok $rc "apt-get build-dep ./ (debian/control's Build-Depends)${lint:+ and lintian} install in the chroot ($((SECONDS - t0)) s)"
-cpu_mark "apt-get update and build-dep"
+cpu_mark "the chroot set up, apt-get update and build-dep"
 [ "$rc" = 0 ] || { show_log "$logs/deps.log"; bail "cannot install the build dependencies on $suite"; }
 grep -h '^Need to get' "$logs/deps.log" | sed 's/^/# build-dep: /'
 dh_ver=$(cver debhelper)
@@ -323,7 +323,7 @@ is "$rc" 0 "apt-get -s install ./$deb gnumed-server: every dependency resolves o
 t0=$SECONDS
 run in_chroot sh -c "cd /build && apt-get -q -y -o DPkg::Lock::Timeout=600 install ./$deb gnumed-server"
 is "$rc" 0 "apt-get install ./$deb gnumed-server succeeds in the chroot ($((SECONDS - t0)) s)"
-cpu_mark "apt-get install of gmdb and gnumed-server"
+cpu_mark "lintian (forky), apt-get install of gmdb and gnumed-server"
 [ "$rc" = 0 ] || { printf '%s\n' "$out" "$err" | tail -n 30 | sed 's/^/# /'; bail "cannot install the package on $suite"; }
 unlike "$out$err" "dpkg: error|Errors were encountered" "dpkg reports no error"
 printf '%s\n' "$out" | grep '^Need to get' | sed 's/^/# install: /'
@@ -357,7 +357,7 @@ in_chroot sh -c "cd /build/src && AUTOPKGTEST_TMP=/tmp/autopkgtest GMDB_TEST_REF
 	>"$logs/autopkgtest.log" 2>&1
 rc=$?
 is "$rc" 0 "debian/tests/installed-tools (the autopkgtest) on $suite with upstream's v22 carried from PostgreSQL 15 ($((SECONDS - t0)) s)"
-cpu_mark "the autopkgtest"
+cpu_mark "the package checks and the autopkgtest"
 grep -E '^(ok|# )' "$logs/autopkgtest.log" | sed 's/^/# autopkgtest: /'
 [ "$rc" = 0 ] && grep -q 'gm-fixup_server -d gnumed_v22 applies' "$logs/autopkgtest.log"
 ok $? "the autopkgtest fixed up the real v22 database with the installed gm-fixup_server"
@@ -409,7 +409,7 @@ EOF
 	t0=$SECONDS
 	run in_chroot pg_upgradecluster -v 17 15 main
 	is "$rc" 0 "pg_upgradecluster -v 17 15 main succeeds ($((SECONDS - t0)) s)"
-	cpu_mark "postgresql-15 and pg_upgradecluster"
+	cpu_mark "postgresql-15 installed, 15/main made, pg_upgradecluster"
 	printf '%s\n' "$out" "$err" | grep -E 'gmdb|phase|^Success' | sed 's/^/# pg_upgradecluster: /'
 	[ "$rc" = 0 ] || printf '%s\n' "$out" "$err" | tail -n 20 | sed 's/^/# /'
 	like "$out" "gmdb: checking the GNUmed databases of cluster 17/main \(upgraded from 15" "the hook ran at finish, on the new cluster"
@@ -480,7 +480,7 @@ psql -X -A -t -d postgres -c "SELECT count(*) FROM pg_database WHERE datname ~ '
 EOF
 run in_chroot bash /build/restore.sh "$port"
 is "$rc:$out" "0:22" "the 22 reference databases and the roles of PostgreSQL 15 restored into PostgreSQL $want_pg on $suite ($((SECONDS - t0)) s)"
-cpu_mark "the restore of the reference databases"
+cpu_mark "the hook checks (trixie), the purge, the restore of the reference databases"
 [ "$rc" = 0 ] || { printf '%s\n' "$err" | tail -n 20 | sed 's/^/# /'; bail "cannot restore the reference databases"; }
 
 layer="tests/gnumed/carried.sh tests/pg/hba-lock.sh tests/cli/banner.sh tests/cli/fingerprint.sh
