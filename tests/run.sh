@@ -34,38 +34,6 @@ job_cpu() {
 	return 0
 }
 bash tests/install-deps.sh || exit 1
-# Huge pages for the test clusters' shared memory during the run (as root,
-# where the kernel lets us): PostgreSQL's huge_pages = try, its default,
-# maps a cluster's whole segment on them when the kernel can give them,
-# and falls back to ordinary pages when not. On a virtual machine each
-# 4 kB page a new backend touches is a costly fault, and the suite starts
-# thousands of backends: bench/test-hugepages.sh measures what huge pages
-# save (bench/RESULTS.md, section 14). They are allowed as surplus pages
-# (vm.nr_overcommit_hugepages), taken when a cluster starts and given back
-# when it stops, so that nothing stays pinned when a run is killed: up to
-# 1280 of 2 MB, eight clusters of 256 MB at once, never more than an
-# eighth of the machine's memory; the limit as it was at the end.
-# GMDB_TEST_HUGEPAGES=0: none.
-hugepages_before=
-hp_ctl=/proc/sys/vm/nr_overcommit_hugepages
-if [ "$(id -u)" = 0 ] && [ -w "$hp_ctl" ] && [ "${GMDB_TEST_HUGEPAGES:-1}" = 1 ]; then
-	hugepages_before=$(cat "$hp_ctl")
-	hp_kb=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
-	mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-	hp_want=1280
-	[ -n "$mem_kb" ] && [ $((mem_kb / 8 / 2048)) -lt "$hp_want" ] && hp_want=$((mem_kb / 8 / 2048))
-	if [ "${hp_kb:-0}" = 2048 ] && [ "$hugepages_before" -lt "$hp_want" ]; then
-		{ echo "$hp_want" >"$hp_ctl"; } 2>/dev/null
-		echo "# huge pages for the test clusters: up to $(cat "$hp_ctl") of 2 MB, on demand (vm.nr_overcommit_hugepages was $hugepages_before)"
-	else
-		hugepages_before=
-	fi
-fi
-hugepages_restore() {
-	[ -n "$hugepages_before" ] && { echo "$hugepages_before" >"$hp_ctl"; } 2>/dev/null
-	hugepages_before=
-}
-trap hugepages_restore EXIT
 { [ -x configure ] || ./autogen.sh; } && ./configure --enable-werror -q && make -j"$(nproc)" -s || {
 	echo "0 passed, 1 failed"
 	exit 1
