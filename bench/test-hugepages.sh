@@ -3,11 +3,13 @@
 #
 #   GMDB_TEST_CLUSTER=DIR [BENCH_JOBS=N] bench/test-hugepages.sh [ROUNDS [PAGES [TEST...]]]
 #       (default: 2 rounds, 1280 pages, the four real-database tests below,
-#       as many tests at once as there are CPUs, as tests/run.sh runs them)
+#       as many tests at once as there are CPUs, as tests/run.sh runs them;
+#       tests/run.sh itself uses no huge pages: RESULTS section 14)
 #
 # As root. Each round runs the same make check of TEST... twice, with no
 # huge pages and with up to PAGES huge pages of 2 MB allowed as surplus
-# pages (vm.nr_overcommit_hugepages, as tests/run.sh does; in alternating
+# pages (vm.nr_overcommit_hugepages: taken when a cluster starts, given
+# back when it stops; in alternating
 # order), the test cluster DIR restarted before each so that its shared
 # memory is mapped the one way or the other. The server is started in a
 # cgroup of its own (cgroup v1's cpuacct, tests/lib/cpuacct.sh) and the
@@ -30,7 +32,7 @@ tests=${*:-tests/gnumed/banner.sh tests/gnumed/fingerprint.sh tests/gnumed/audit
 ctl=/proc/sys/vm/nr_overcommit_hugepages
 [ -w "$ctl" ] || die "$ctl cannot be written here"
 [ "$(cat /proc/sys/vm/nr_hugepages)" = 0 ] ||
-	die "vm.nr_hugepages is $(cat /proc/sys/vm/nr_hugepages): the runs without huge pages would use that pool (a tests/run.sh running?)"
+	die "vm.nr_hugepages is $(cat /proc/sys/vm/nr_hugepages): the runs without huge pages would use that pool"
 cl=${GMDB_TEST_CLUSTER:?set GMDB_TEST_CLUSTER to the test cluster (with its reference databases)}
 [ -f "$cl/reference.done" ] || die "$cl has no reference databases (run make check with GMDB_TEST_CLUSTER=$cl once)"
 port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$cl/data/postgresql.conf" | tail -n 1)
