@@ -1197,11 +1197,24 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
  * started yet, on up to jobs connections to the early side's database,
  * beside it. A new value whose old query then fails is not used.
  *
+ * start_new starts the new side early: it opens up to jobs connections to
+ * new_db (in the calling thread) and runs what run_new would, in a
+ * background thread that neither logs nor touches anything else, while
+ * the caller goes on; run_new and finish wait for it (GM_EFAIL when a
+ * signal came first: it is cancelled) instead of running the new side
+ * themselves. The caller must make sure that new_db does not change from
+ * then until the results are used: nothing may write to it, not even
+ * what is rolled back later (sequences are not). GM_EFAIL when a
+ * connection fails: nothing runs, and run_new or finish run the new side
+ * as before. new_owner names the role the new side's connections log in
+ * as (NULL, the default: the database's owner, looked up for each).
+ *
  * finish runs the old side where no early results are kept (on up to jobs
  * connections at once), then the new side on new_db on up to jobs
- * connections, only where the old query gave a value (and run_new did not
- * already), longest old query first, and fills *checks in list order,
- * with the messages and statuses of gm_plausibility_run.
+ * connections, only where the old query gave a value (and run_new or
+ * start_new did not already; it connects to new_db only once in all),
+ * longest old query first, and fills *checks in list order, with the
+ * messages and statuses of gm_plausibility_run.
  */
 struct gm_plausibility;
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **p, struct gm_error *err);
@@ -1210,6 +1223,8 @@ bool gm_plausibility_old_running(const struct gm_plausibility *p);
 int gm_plausibility_wait_old(struct gm_plausibility *p);
 void gm_plausibility_discard_old(struct gm_plausibility *p);
 int gm_plausibility_run_old(struct gm_plausibility *p, const char *old_db, int jobs, struct gm_error *err);
+void gm_plausibility_new_owner(struct gm_plausibility *p, const char *owner);
+int gm_plausibility_start_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err);
 int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err);
 int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const char *new_db, int jobs,
 			   struct gm_check **checks, size_t *n, struct gm_error *err);

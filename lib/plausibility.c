@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEPARATOR "::::"
@@ -470,11 +471,11 @@ static void run_side(struct side *s)
 	free(fds);
 }
 
-static PGconn *open_side(const char *db, const char *label, struct gm_error *err)
+static PGconn *open_side(const char *db, const char *role, const char *label, struct gm_error *err)
 {
 	/* the checks read the owner's views and call the owner's functions:
-	 * as the owner, never as the superuser */
-	PGconn *conn = gm_owner_open(db, NULL, label, 0, err);
+	 * as the owner (role, NULL: the database's), never as the superuser */
+	PGconn *conn = gm_owner_open(db, role, label, 0, err);
 	PGresult *res;
 
 	if (!conn)
@@ -494,13 +495,14 @@ static PGconn *open_side(const char *db, const char *label, struct gm_error *err
 	return conn;
 }
 
-static int side_open(struct side *s, const char *db, const char *label, int k, struct gm_error *err)
+static int side_open(struct side *s, const char *db, const char *role, const char *label, int k,
+		     struct gm_error *err)
 {
 	s->conns = gm_xcalloc((size_t)k, sizeof(*s->conns));
 	s->cancels = gm_xcalloc((size_t)k, sizeof(*s->cancels));
 	s->k = 0;
 	for (int i = 0; i < k; i++) {
-		if (!(s->conns[i] = open_side(db, label, err)))
+		if (!(s->conns[i] = open_side(db, role, label, err)))
 			return GM_EFAIL;
 		s->cancels[i] = PQgetCancel(s->conns[i]);
 		s->k++;
@@ -567,6 +569,17 @@ struct gm_plausibility {
 	atomic_int stop;
 	atomic_int finished;       /* the thread is through */
 	char *early_db;            /* the database it runs on */
+	/* the new side's background run (start_new) */
+	struct side late;
+	pthread_t late_thread;
+	bool late_running;
+	atomic_int late_stop;
+	pthread_mutex_t late_mutex;
+	pthread_cond_t late_cond;
+	bool late_finished;        /* under late_mutex */
+	size_t *late_order;
+	char *new_owner;           /* the new database's owner, NULL: looked up */
+	bool new_connected;        /* a side has run on the new database */
 };
 
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **pp, struct gm_error *err)
@@ -578,6 +591,9 @@ int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility 
 		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
 	p = gm_xcalloc(1, sizeof(*p));
 	atomic_init(&p->stop, 0);
+	atomic_init(&p->late_stop, 0);
+	pthread_mutex_init(&p->late_mutex, NULL);
+	pthread_cond_init(&p->late_cond, NULL);
 	p->defined = items != NULL;
 	if (items) {
 		p->list = gm_xcalloc(items->n / 2 + 1, sizeof(*p->list));
@@ -623,7 +639,7 @@ int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, str
 
 	if (!p->defined || p->thread_running || p->old_done)
 		return GM_OK;
-	if (side_open(&p->early, old_db, "plausibility check: old", 1, err) < 0) {
+	if (side_open(&p->early, old_db, NULL, "plausibility check: old", 1, err) < 0) {
 		side_close(&p->early);
 		return GM_EFAIL;
 	}
@@ -709,9 +725,13 @@ static int run_on(struct gm_plausibility *p, struct job *jobs, const size_t *ord
 
 	for (size_t i = 0; i < p->n; i++)
 		todo += jobs[i].run && !atomic_load(&jobs[i].claimed);
-	/* upstream connects even for an empty list */
+	/* upstream connects even for an empty list; but once is enough */
+	if (!todo && jobs == p->new && p->new_connected)
+		return GM_OK;
+	if (jobs == p->new)
+		p->new_connected = true;
 	k = (size_t)k > todo ? (int)(todo ? todo : 1) : k;
-	rc = side_open(&s, db, label, k, err);
+	rc = side_open(&s, db, jobs == p->new ? p->new_owner : NULL, label, k, err);
 	if (rc == GM_OK) {
 		s.jobs = jobs;
 		s.n = p->n;
@@ -767,6 +787,115 @@ static size_t *new_order(struct gm_plausibility *p)
 	return order;
 }
 
+
+/* The new side's background run (start_new): joined, its connections
+ * closed, its notices logged; cancelled first if cancel. */
+static void stop_late(struct gm_plausibility *p, bool cancel)
+{
+	if (!p->late_running)
+		return;
+	if (cancel)
+		atomic_store(&p->late_stop, 1);
+	pthread_join(p->late_thread, NULL);
+	p->late_running = false;
+	side_close(&p->late);
+	log_kept_notices(&p->late);
+	free(p->late_order);
+	p->late_order = NULL;
+	atomic_store(&p->late_stop, 0);
+}
+
+/* Wait for the new side's background run: GM_EFAIL when a signal came
+ * first (it is then cancelled). */
+static int wait_late(struct gm_plausibility *p)
+{
+	if (!p->late_running)
+		return GM_OK;
+	pthread_mutex_lock(&p->late_mutex);
+	while (!p->late_finished && !gm_signals_caught()) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&p->late_cond, &p->late_mutex, &until);
+	}
+	bool done = p->late_finished;
+	pthread_mutex_unlock(&p->late_mutex);
+	stop_late(p, !done);
+	return done ? GM_OK : GM_EFAIL;
+}
+
+static void *late_main(void *data)
+{
+	struct gm_plausibility *p = data;
+	run_side(&p->late);
+	pthread_mutex_lock(&p->late_mutex);
+	p->late_finished = true;
+	pthread_cond_signal(&p->late_cond);
+	pthread_mutex_unlock(&p->late_mutex);
+	return NULL;
+}
+
+void gm_plausibility_new_owner(struct gm_plausibility *p, const char *owner)
+{
+	free(p->new_owner);
+	p->new_owner = owner ? gm_xstrdup(owner) : NULL;
+}
+
+int gm_plausibility_start_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err)
+{
+	sigset_t all, was;
+	size_t todo = 0;
+	int rc;
+
+	if (!p->defined || p->late_running)
+		return GM_OK;
+	/* as run_new: every check whose old query has not failed */
+	for (size_t i = 0; i < p->n; i++) {
+		p->new[i].run = p->old[i].run && atomic_load(&p->old[i].outcome) != JOB_FAILED;
+		todo += p->new[i].run && !atomic_load(&p->new[i].claimed);
+	}
+	if (!todo)
+		return GM_OK;
+	if (jobs < 1)
+		jobs = 1;
+	p->late_order = new_order(p);
+	if (side_open(&p->late, new_db, p->new_owner, "plausibility check: new", (size_t)jobs > todo ? (int)todo : jobs,
+		      err) < 0) {
+		side_close(&p->late);
+		free(p->late_order);
+		p->late_order = NULL;
+		return GM_EFAIL;
+	}
+	p->new_connected = true;
+	p->late.jobs = p->new;
+	p->late.n = p->n;
+	p->late.order = p->late_order;
+	p->late.stop = &p->late_stop;
+	gm_buf_init(&p->late.notices);
+	for (int i = 0; i < p->late.k; i++)
+		PQsetNoticeReceiver(p->late.conns[i], keep_notice, &p->late);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->new[p->late_order[i]].run)
+			gm_log(GM_LOG_SQL, "%s", p->new[p->late_order[i]].sql);
+	p->late_finished = false;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
+	rc = pthread_create(&p->late_thread, NULL, late_main, p);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	if (rc != 0) {
+		side_close(&p->late);
+		free(p->late_order);
+		p->late_order = NULL;
+		return gm_error_set(err, GM_EFAIL, "could not start the plausibility checks' thread: %s", strerror(rc));
+	}
+	p->late_running = true;
+	return GM_OK;
+}
+
 int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err)
 {
 	size_t *order, left = 0;
@@ -774,13 +903,20 @@ int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int j
 
 	if (!p->defined)
 		return GM_OK;
-	/* every check whose old query has not failed (it may yet give a
-	 * value); finish ignores those whose old query does not */
-	for (size_t i = 0; i < p->n; i++)
-		p->new[i].run = p->old[i].run && atomic_load(&p->old[i].outcome) != JOB_FAILED;
-	order = new_order(p);
-	rc = run_on(p, p->new, order, new_db, "plausibility check: new", jobs < 1 ? 1 : jobs, err);
-	free(order);
+	if (p->late_running) {
+		/* start_new runs it */
+		if (wait_late(p) < 0)
+			return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
+		rc = GM_OK;
+	} else {
+		/* every check whose old query has not failed (it may yet give a
+		 * value); finish ignores those whose old query does not */
+		for (size_t i = 0; i < p->n; i++)
+			p->new[i].run = p->old[i].run && atomic_load(&p->old[i].outcome) != JOB_FAILED;
+		order = new_order(p);
+		rc = run_on(p, p->new, order, new_db, "plausibility check: new", jobs < 1 ? 1 : jobs, err);
+		free(order);
+	}
 	/* what the early side has not started yet, on as many connections
 	 * more (jobs are claimed: each runs once, on either side) */
 	for (size_t i = 0; i < p->n && p->thread_running; i++)
@@ -806,6 +942,8 @@ int gm_plausibility_finish(struct gm_plausibility *p, const char *old_db, const 
 		jobs = 1;
 	if (gm_plausibility_run_old(p, old_db, jobs, err) < 0)
 		return GM_EFAIL;
+	if (wait_late(p) < 0)
+		return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
 	/* as upstream: the new query runs only where the old one gave a value
 	 * (run_new may have run some before the old side was through) */
 	for (size_t i = 0; i < p->n; i++)
@@ -869,6 +1007,10 @@ void gm_plausibility_free(struct gm_plausibility *p)
 	if (!p)
 		return;
 	stop_early(p, true);
+	stop_late(p, true);
+	pthread_mutex_destroy(&p->late_mutex);
+	pthread_cond_destroy(&p->late_cond);
+	free(p->new_owner);
 	for (size_t i = 0; i < p->n; i++) {
 		job_reset(&p->old[i]);
 		job_reset(&p->new[i]);

@@ -1594,6 +1594,28 @@ static void early_checks_start(struct upgrade *u)
 }
 
 /*
+ * After the audit check, the last step that writes to the target (and
+ * whose sequences, rolled back, it sets back): the new side of the checks
+ * starts on the target, beside the result hash and the fingerprint, which
+ * only read. Its connections log in as the owner the target was made for,
+ * as the owner session does.
+ */
+static void late_checks_start(struct upgrade *u)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	int jobs = u->o->jobs > 0 ? u->o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!u->e.has_checks || getenv("GMDB_NO_EARLY_CHECKS"))
+		return;
+	gm_plausibility_new_owner(u->plaus, u->e.owner);
+	if (gm_plausibility_start_new(u->plaus, u->e.target, jobs, &err) < 0)
+		gm_log(GM_LOG_INFO, "the new side of the plausibility checks waits for its step: %s", err.message);
+	else
+		gm_log(GM_LOG_INFO, "the new side of the plausibility checks runs on \"%s\" meanwhile", u->e.target);
+	gm_error_release(&err);
+}
+
+/*
  * Whether the source stayed as the clone copied it while the early checks
  * ran: every client session on it since before the clone was one of
  * gmdb's own connections or the backup's pg_dump (over by now), and
@@ -1877,6 +1899,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	STEP(&u, "security settings", gm_engine_security_settings(&u.e, err));
 	STEP(&u, "data import scripts", gm_engine_import_scripts(&u.e, err));
 	STEP(&u, "audit check", audit_check(&u, err));
+	if (rc == GM_OK)
+		late_checks_start(&u);
 	/* upstream logs the fingerprint first (step 17), then checks the hash
 	 * (18): both only read, so the fingerprint reuses the hash */
 	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));

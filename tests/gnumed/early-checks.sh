@@ -154,5 +154,42 @@ is "$?" 1 "no pg_dump process is left"
 is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
 is "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v21'")" 0 "nobody is left on the source"
 
+# 7. the target's side starts once nothing writes to the target any more:
+# after gmdb's audit check, beside the verification of the schema hash
+upgrade :
+is "$rc" 0 "the target's side early: the upgrade succeeds"
+order=$(printf '%s\n' "$log" | grep -o -e 'checking the audit trail and notification triggers \.\.\. ok' \
+	-e 'the new side of the plausibility checks runs on "gnumed_v22" meanwhile' \
+	-e 'verifying the schema hash of "gnumed_v22"$' -e 'checking the migrated data for plausibility \.\.\. ok' | paste -sd'|' -)
+is "$order" 'checking the audit trail and notification triggers ... ok|the new side of the plausibility checks runs on "gnumed_v22" meanwhile|verifying the schema hash of "gnumed_v22"|checking the migrated data for plausibility ... ok' \
+	"after the audit check, before the hash is verified, and done by the checks' step"
+is "$(printf '%s\n' "$log" | grep -c 'connecting to database "gnumed_v22" as "[^"]*" (plausibility check: new)')" 2 \
+	"on two connections (one per CPU, --jobs), opened once: none for the checks' step itself"
+unlike "$log" 'connecting to database "gnumed_v22" as "postgres" \(plausibility check: new\)' \
+	"as the owner the target was made for, with no superuser session to look it up"
+
+# 8. the run ends while a query of the target's side runs (one that would
+# sleep for an hour, added to the tree's checks): it is cancelled, and
+# nothing is left
+slow=$work/tree-slow
+mkdir -p "$slow" && cp -a "$tree/bootstrap" "$tree/pycommon" "$slow/" && ln -s "$GMDB_UPSTREAM_DIR/sql" "$slow/sql"
+sed -i 's/^upgrade plausibility checks = \$upgrade plausibility checks\$$/&\ngmdb slow::::select 1\n\tselect 1 from pg_catalog.pg_sleep(3600)/' \
+	"$slow/bootstrap/update_db-v21_v22.conf"
+grep -q 'pg_sleep(3600)' "$slow/bootstrap/update_db-v21_v22.conf"
+ok $? "(a tree whose checks have one that sleeps on the target)"
+chmod -R a+rX "$slow"
+saved=$tree tree=$slow
+# (from the go-ahead on: the sleeping query, then SIGTERM; a run still
+# there a minute later is killed, so that one that does not cancel its
+# query fails the test instead of hanging it)
+upgrade '( for n in $(seq 1200); do [ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '"'gnumed_v22'"' AND query LIKE '"'%pg_sleep(3600)%'"' AND state = '"'active'"' AND pid <> pg_backend_pid()")" = 1 ] && break; sleep 0.1; done; kill -TERM "$pid"; for n in $(seq 600); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL "$pid" ) 8>&- &'
+tree=$saved
+is "$rc" 1 "SIGTERM while a query of the target's side runs: exit 1"
+like "$err" 'interrupted' "it says it was interrupted"
+like "$log" 'the new side of the plausibility checks runs on "gnumed_v22" meanwhile' "(the target's side ran early)"
+is "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")" 0 \
+	"the sleeping query was cancelled"
+is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+
 for d in gnumed_v21 gnumed_v22 gmtest_go; do drop_db "$d"; done
 done_testing
