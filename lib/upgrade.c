@@ -1275,20 +1275,40 @@ static int clone(struct upgrade *u, struct gm_error *err)
 
 /* The target is finished: take the mark off. A target that kept it would
  * be dropped by the next run as half-made, so failing here fails the run. */
+/*
+ * The end of a run that succeeded: upstream's note on pg_hba.conf, the
+ * build record, and the build mark replaced by it (or by the final mark),
+ * all on one session to the target (COMMENT ON DATABASE names it); on
+ * template1 if the target takes no connection, without a record then.
+ */
 static int unmark(struct upgrade *u, struct gm_error *err)
 {
-	PGconn *c = gm_conn_open("template1", "gmdb", err);
+	struct gm_error terr = GM_ERROR_INIT;
+	PGconn *c = gm_conn_open(u->e.target, "gmdb", &terr);
 	char *record = NULL;
 	int rc = GM_EFAIL;
-	if (c && !u->o->final_mark) {
-		/* the build record: what --replace-target looks at later */
-		struct gm_error rerr = GM_ERROR_INIT;
-		PGconn *t = gm_conn_open(u->e.target, "gmdb", &rerr);
-		if (!t || gm_build_record(t, u->o->from, u->o->to, u->e.template_db, &record, &rerr) < 0)
+
+	if (c) {
+		u->e.conn = c;
+		gm_engine_check_hba(&u->e);
+		u->e.conn = NULL;
+		if (!u->o->final_mark) {
+			/* the build record: what --replace-target looks at later */
+			if (gm_build_record(c, u->o->from, u->o->to, u->e.template_db, &record, &terr) < 0)
+				gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it",
+				       u->e.target, terr.message);
+		}
+	} else {
+		if (!u->o->final_mark)
 			gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it",
-			       u->e.target, rerr.message);
-		gm_conn_close(t);
-		gm_error_release(&rerr);
+			       u->e.target, terr.message);
+		c = gm_conn_open("template1", "gmdb", err);
+	}
+	gm_error_release(&terr);
+	/* a GNUmed database defaults to read-only transactions */
+	if (c && (rc = gm_db_exec(c, "SET default_transaction_read_only TO off", err)) < 0) {
+		gm_conn_close(c);
+		c = NULL;
 	}
 	if (c) {
 		rc = gm_db_comment_database(c, u->e.target, u->o->final_mark ? u->o->final_mark : record, err);
@@ -1913,16 +1933,8 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (rc == GM_OK && (rc = gm_signals_check(err)) == GM_OK)
 		rc = backup_finish(&u, err);
 	STEP(&u, "plausibility", plausibility(&u, err));
-	if (rc == GM_OK) {
-		PGconn *c = gm_session_open(u.e.target, "GNUmed", NULL);
-		if (c) {
-			u.e.conn = c;
-			gm_engine_check_hba(&u.e);
-			gm_conn_close(c);
-			u.e.conn = NULL;
-		}
+	if (rc == GM_OK)
 		rc = unmark(&u, err);
-	}
 	if (rc < 0) {
 		/* an old side still running on the source stops first, and a
 		 * backup still running */
