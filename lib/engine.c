@@ -1443,9 +1443,10 @@ void gm_engine_check_hba(struct gm_engine *e)
 	free(path);
 }
 
-void gm_engine_log_fingerprint(const char *database, const char *what, const char *known_hash)
+void gm_engine_log_fingerprint(const char *database, const char *owner, const char *what, const char *known_hash)
 {
-	struct gm_fingerprint_opts o = { .database = database, .expect_version = -1, .known_hash = known_hash };
+	struct gm_fingerprint_opts o = { .database = database, .expect_version = -1, .known_hash = known_hash,
+					 .owner = owner };
 	struct gm_fingerprint fp;
 	struct gm_error err = GM_ERROR_INIT;
 

@@ -132,7 +132,7 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 
 	/* the hash function, the counted tables: the owner's, read as the owner
 	 * (as upstream's gm-fingerprint_db connects as gm-dbo) */
-	conn = gm_owner_open(opts->database, NULL, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
+	conn = gm_owner_open(opts->database, opts->owner, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
 	if (!conn)
 		return GM_EFAIL;
 	rc = gm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);

@@ -564,8 +564,9 @@ int gm_engine_import_scripts(struct gm_engine *e, struct gm_error *err);
 int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *err);
 void gm_engine_check_hba(struct gm_engine *e);
 /* Log upstream's fingerprint of database (known_hash: computed already
- * in this run, not again; NULL: compute it). */
-void gm_engine_log_fingerprint(const char *database, const char *what, const char *known_hash);
+ * in this run, not again; NULL: compute it), read as owner (NULL: the
+ * database's, looked up). */
+void gm_engine_log_fingerprint(const char *database, const char *owner, const char *what, const char *known_hash);
 
 /* generation.c: the generations of upstream's engine gmdb reproduces.
  * Recognise the tree's engine by the fingerprints of its parts: GM_OK and

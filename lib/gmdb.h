@@ -254,6 +254,7 @@ struct gm_fingerprint_opts {
 	const char *output; /* also write what is printed to this file */
 	int expect_version; /* -1: none */
 	const char *known_hash; /* the caller computed it in this run already: not again */
+	const char *owner;  /* the database's owner, if the caller knows it (NULL: looked up) */
 };
 
 void gm_fingerprint_init(struct gm_fingerprint *fp);

@@ -1878,7 +1878,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (rc < 0)
 		goto out;
 
-	gm_engine_log_fingerprint(u.e.template_db, "source", u.source.hash);
+	gm_engine_log_fingerprint(u.e.template_db, NULL, "source", u.source.hash);
 	if (o->no_backup)
 		gm_log(GM_LOG_NOTICE, "no backup of \"%s\" (--no-backup)", u.e.template_db);
 	u.created_group = !role_exists(u.e.target);
@@ -1925,7 +1925,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	 * (18): both only read, so the fingerprint reuses the hash */
 	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));
 	if (rc == GM_OK)
-		gm_engine_log_fingerprint(u.e.target, "target", u.result_hash);
+		gm_engine_log_fingerprint(u.e.target, u.e.owner, "target", u.result_hash);
 	gm_signals_watch(NULL);
 	gm_conn_close(u.e.conn);
 	u.e.conn = NULL;
