@@ -267,15 +267,149 @@ void gm_audit_emit(struct gm_buf *out, const char *item)
 	gm_buf_adds(out, ";\n");
 }
 
+/*
+ * The catalog reads of one generation, made at once. Upstream asks, for
+ * each audited table, whether it and its log table exist and what columns
+ * each has, a query at a time through information_schema: about six
+ * queries a table, 2-3 ms each. The same rows of the same views, read
+ * once for every table of the schemas involved (the audited tables', the
+ * audit schema) in the generation's snapshot, answer every one of those
+ * questions alike; nothing is written while the DDL is generated. A
+ * question about a schema not read at once is asked as upstream asks it.
+ * Set while generate() runs (which runs in one thread).
+ */
+struct cached_table {
+	const char *schema, *table;
+	int first, n;  /* its rows in cache.cols; n 0: a base table without columns read */
+};
+static struct {
+	bool on;
+	struct gm_strv schemas;
+	PGresult *cols, *tables;
+	struct cached_table *col_index, *table_index;
+	size_t n_col_index, n_table_index;
+	char *fn_schema, *fn_name;  /* the last function asked after, and the answer */
+	bool fn_exists;
+} cache;
+
+static int cached_cmp(const void *a, const void *b)
+{
+	const struct cached_table *x = a, *y = b;
+	int c = strcmp(x->schema, y->schema);
+	return c ? c : strcmp(x->table, y->table);
+}
+
+static const struct cached_table *cached_find(const struct cached_table *index, size_t n, const char *schema,
+					      const char *table)
+{
+	struct cached_table key = { .schema = schema, .table = table };
+	return n ? bsearch(&key, index, n, sizeof(*index), cached_cmp) : NULL;
+}
+
+static bool cached_schema(const char *schema)
+{
+	return cache.on && gm_audit_strv_has(&cache.schemas, schema);
+}
+
+static void cache_release(void)
+{
+	PQclear(cache.cols);
+	PQclear(cache.tables);
+	free(cache.col_index);
+	free(cache.table_index);
+	gm_strv_release(&cache.schemas);
+	free(cache.fn_schema);
+	free(cache.fn_name);
+	memset(&cache, 0, sizeof(cache));
+}
+
+/* The schemas as a text[] literal: every element double-quoted, with " and
+ * \ escaped by a backslash. */
+static char *text_array(const struct gm_strv *v)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	gm_buf_addc(&b, '{');
+	for (size_t i = 0; i < v->n; i++) {
+		gm_buf_adds(&b, i ? ",\"" : "\"");
+		for (const char *c = v->v[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				gm_buf_addc(&b, '\\');
+			gm_buf_addc(&b, *c);
+		}
+		gm_buf_addc(&b, '"');
+	}
+	gm_buf_addc(&b, '}');
+	return gm_buf_detach(&b);
+}
+
+/* Read the columns and base tables of the schemas of the registered
+ * tables (res: audit-registered-tables) and of the audit schema. */
+static int cache_fill(PGconn *conn, const PGresult *res, struct gm_error *err)
+{
+	char *arr;
+	const char *params[1];
+	size_t k = 0;
+
+	gm_strv_push(&cache.schemas, GM_AUDIT_SCHEMA);
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!gm_audit_strv_has(&cache.schemas, PQgetvalue(res, i, 0)))
+			gm_strv_push(&cache.schemas, PQgetvalue(res, i, 0));
+	arr = text_array(&cache.schemas);
+	params[0] = arr;
+	cache.cols = gm_db_query(conn, gm_sql("audit-columns-all"), 1, params, err);
+	cache.tables = cache.cols ? gm_db_query(conn, gm_sql("audit-tables-all"), 1, params, err) : NULL;
+	free(arr);
+	if (!cache.cols || !cache.tables) {
+		gm_error_prefix(err, "could not read the columns of the tables to audit");
+		return GM_EFAIL;
+	}
+	/* the rows come grouped by table, in ordinal order within one */
+	cache.col_index = gm_xcalloc((size_t)PQntuples(cache.cols) + 1, sizeof(*cache.col_index));
+	for (int i = 0; i < PQntuples(cache.cols); i++) {
+		const char *schema = PQgetvalue(cache.cols, i, 0), *table = PQgetvalue(cache.cols, i, 1);
+		if (k && strcmp(cache.col_index[k - 1].schema, schema) == 0 && strcmp(cache.col_index[k - 1].table, table) == 0) {
+			cache.col_index[k - 1].n++;
+			continue;
+		}
+		cache.col_index[k++] = (struct cached_table){ schema, table, i, 1 };
+	}
+	cache.n_col_index = k;
+	qsort(cache.col_index, k, sizeof(*cache.col_index), cached_cmp);
+	cache.table_index = gm_xcalloc((size_t)PQntuples(cache.tables) + 1, sizeof(*cache.table_index));
+	for (int i = 0; i < PQntuples(cache.tables); i++)
+		cache.table_index[i] = (struct cached_table){ PQgetvalue(cache.tables, i, 0), PQgetvalue(cache.tables, i, 1), 0, 0 };
+	cache.n_table_index = (size_t)PQntuples(cache.tables);
+	qsort(cache.table_index, cache.n_table_index, sizeof(*cache.table_index), cached_cmp);
+	cache.on = true;
+	return GM_OK;
+}
+
 int gm_audit_exists(PGconn *conn, const char *sql_name, const char *a, const char *b, bool *out,
 			struct gm_error *err)
 {
 	const char *params[2] = { a, b };
 	char *val = NULL;
-	int rc = gm_db_value(conn, gm_sql(sql_name), 2, params, &val, err);
+	int rc;
 
+	if (strcmp(sql_name, "audit-table-exists") == 0 && cached_schema(a)) {
+		*out = cached_find(cache.table_index, cache.n_table_index, a, b) != NULL;
+		return GM_OK;
+	}
+	if (cache.on && strcmp(sql_name, "audit-function-exists") == 0 && cache.fn_schema &&
+	    strcmp(cache.fn_schema, a) == 0 && strcmp(cache.fn_name, b) == 0) {
+		*out = cache.fn_exists;
+		return GM_OK;
+	}
+	rc = gm_db_value(conn, gm_sql(sql_name), 2, params, &val, err);
 	*out = rc == GM_OK && val && strcmp(val, "t") == 0;
 	free(val);
+	if (rc == GM_OK && cache.on && strcmp(sql_name, "audit-function-exists") == 0) {
+		free(cache.fn_schema);
+		free(cache.fn_name);
+		cache.fn_schema = gm_xstrdup(a);
+		cache.fn_name = gm_xstrdup(b);
+		cache.fn_exists = *out;
+	}
 	return rc;
 }
 
@@ -307,16 +441,28 @@ int gm_audit_columns(PGconn *conn, const char *schema, const char *table, struct
 			struct gm_strv *types, struct gm_error *err)
 {
 	const char *params[2] = { schema, table };
-	PGresult *res = gm_db_query(conn, gm_sql("audit-columns"), 2, params, err);
+	PGresult *res = NULL;
+	int first = 0, end, col = 0;
 
-	if (!res) {
-		gm_error_prefix(err, "could not read the columns of \"%s.%s\"", schema, table);
-		return GM_EFAIL;
+	if (cached_schema(schema)) {
+		/* the rows of audit-columns-all for this table: columns 2 and 3 */
+		const struct cached_table *t = cached_find(cache.col_index, cache.n_col_index, schema, table);
+		first = t ? t->first : 0;
+		end = t ? t->first + t->n : 0;
+		col = 2;
+	} else {
+		res = gm_db_query(conn, gm_sql("audit-columns"), 2, params, err);
+		if (!res) {
+			gm_error_prefix(err, "could not read the columns of \"%s.%s\"", schema, table);
+			return GM_EFAIL;
+		}
+		end = PQntuples(res);
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *udt = PQgetvalue(res, i, 1);
-		if (reserved_words && !gm_sql_ident_plain(PQgetvalue(res, i, 0), reserved_words)) {
-			refuse_name("column", PQgetvalue(res, i, 0), schema, table, err);
+	const PGresult *rows = res ? res : cache.cols;
+	for (int i = first; i < end; i++) {
+		const char *name = PQgetvalue(rows, i, col), *udt = PQgetvalue(rows, i, col + 1);
+		if (reserved_words && !gm_sql_ident_plain(name, reserved_words)) {
+			refuse_name("column", name, schema, table, err);
 			PQclear(res);
 			return GM_ECHECK;
 		}
@@ -326,7 +472,7 @@ int gm_audit_columns(PGconn *conn, const char *schema, const char *table, struct
 			PQclear(res);
 			return GM_ECHECK;
 		}
-		gm_strv_push(names, PQgetvalue(res, i, 0));
+		gm_strv_push(names, name);
 		if (!types)
 			continue;
 		if (udt[0] == '_')
@@ -546,6 +692,9 @@ static int generate(PGconn *conn, const struct gm_audit_generator *gen, struct g
 		PQclear(res);
 		return gm_error_set(err, GM_ECHECK, "no tables are registered for auditing in audit.audited_tables");
 	}
+	rc = cache_fill(conn, res, err);
+	if (rc < 0)
+		goto out;
 	rc = gm_audit_columns(conn, GM_AUDIT_SCHEMA, GM_AUDIT_FIELDS_TABLE, &skip, NULL, err);
 	if (rc < 0)
 		goto out;
@@ -577,6 +726,7 @@ static int generate(PGconn *conn, const struct gm_audit_generator *gen, struct g
 	}
 out:
 	reserved_words = NULL;
+	cache_release();
 	PQclear(res);
 	gm_strv_release(&skip);
 	gm_strv_release(&reserved);
