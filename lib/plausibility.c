@@ -593,7 +593,15 @@ int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility 
 	atomic_init(&p->stop, 0);
 	atomic_init(&p->late_stop, 0);
 	pthread_mutex_init(&p->late_mutex, NULL);
-	pthread_cond_init(&p->late_cond, NULL);
+	{
+		/* timed waits on the monotonic clock: a step of the wall clock
+		 * neither shortens nor stretches them */
+		pthread_condattr_t attr;
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->late_cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	p->defined = items != NULL;
 	if (items) {
 		p->list = gm_xcalloc(items->n / 2 + 1, sizeof(*p->list));
@@ -775,14 +783,18 @@ static int by_old_secs(const void *a, const void *b, void *arg)
 static size_t *new_order(struct gm_plausibility *p)
 {
 	size_t *order = gm_xcalloc(p->n + 1, sizeof(*order)), k = 0, known;
+	bool *pending = gm_xcalloc(p->n + 1, sizeof(*pending));
 
+	/* each outcome read once: the early side may finish one meanwhile,
+	 * and a check counted on both sides would be run on neither */
 	for (size_t i = 0; i < p->n; i++)
-		if (atomic_load(&p->old[i].outcome) == JOB_PENDING)
+		if ((pending[i] = atomic_load(&p->old[i].outcome) == JOB_PENDING))
 			order[k++] = i;
 	known = k;
 	for (size_t i = 0; i < p->n; i++)
-		if (atomic_load(&p->old[i].outcome) != JOB_PENDING)
+		if (!pending[i])
 			order[k++] = i;
+	free(pending);
 	qsort_r(order + known, k - known, sizeof(*order), by_old_secs, p->old);
 	return order;
 }
@@ -814,7 +826,7 @@ static int wait_late(struct gm_plausibility *p)
 	pthread_mutex_lock(&p->late_mutex);
 	while (!p->late_finished && !gm_signals_caught()) {
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += 100 * 1000 * 1000;
 		if (until.tv_nsec >= 1000 * 1000 * 1000) {
 			until.tv_sec++;
