@@ -306,9 +306,12 @@ static const struct cached_table *cached_find(const struct cached_table *index, 
 	return n ? bsearch(&key, index, n, sizeof(*index), cached_cmp) : NULL;
 }
 
-static bool cached_schema(const char *schema)
+/* Whether schema.table's question is answered from the cache. Not for a
+ * name longer than PostgreSQL's 63 bytes: the per-table query compares it
+ * as a name, cut to 63 bytes, where the cache would compare it whole. */
+static bool cached(const char *schema, const char *table)
 {
-	return cache.on && gm_audit_strv_has(&cache.schemas, schema);
+	return cache.on && strlen(schema) < 64 && strlen(table) < 64 && gm_audit_strv_has(&cache.schemas, schema);
 }
 
 static void cache_release(void)
@@ -391,7 +394,7 @@ int gm_audit_exists(PGconn *conn, const char *sql_name, const char *a, const cha
 	char *val = NULL;
 	int rc;
 
-	if (strcmp(sql_name, "audit-table-exists") == 0 && cached_schema(a)) {
+	if (strcmp(sql_name, "audit-table-exists") == 0 && cached(a, b)) {
 		*out = cached_find(cache.table_index, cache.n_table_index, a, b) != NULL;
 		return GM_OK;
 	}
@@ -444,7 +447,7 @@ int gm_audit_columns(PGconn *conn, const char *schema, const char *table, struct
 	PGresult *res = NULL;
 	int first = 0, end, col = 0;
 
-	if (cached_schema(schema)) {
+	if (cached(schema, table)) {
 		/* the rows of audit-columns-all for this table: columns 2 and 3 */
 		const struct cached_table *t = cached_find(cache.col_index, cache.n_col_index, schema, table);
 		first = t ? t->first : 0;
