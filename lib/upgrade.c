@@ -1278,8 +1278,11 @@ static int clone(struct upgrade *u, struct gm_error *err)
 /*
  * The end of a run that succeeded: upstream's note on pg_hba.conf, the
  * build record, and the build mark replaced by it (or by the final mark),
- * all on one session to the target (COMMENT ON DATABASE names it); on
- * template1 if the target takes no connection, without a record then.
+ * on one session to the target (COMMENT ON DATABASE names it). The
+ * target's session starts with the settings its owner may have given the
+ * database (a statement_timeout, read-only transactions): if the COMMENT
+ * fails there, it is made from template1, as it is, without a record,
+ * when the target takes no connection.
  */
 static int unmark(struct upgrade *u, struct gm_error *err)
 {
@@ -1292,25 +1295,25 @@ static int unmark(struct upgrade *u, struct gm_error *err)
 		u->e.conn = c;
 		gm_engine_check_hba(&u->e);
 		u->e.conn = NULL;
-		if (!u->o->final_mark) {
-			/* the build record: what --replace-target looks at later */
-			if (gm_build_record(c, u->o->from, u->o->to, u->e.template_db, &record, &terr) < 0)
-				gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it",
-				       u->e.target, terr.message);
-		}
-	} else {
-		if (!u->o->final_mark)
+		if (!u->o->final_mark &&
+		    gm_build_record(c, u->o->from, u->o->to, u->e.template_db, &record, &terr) < 0)
 			gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it",
 			       u->e.target, terr.message);
-		c = gm_conn_open("template1", "gmdb", err);
+		gm_error_release(&terr);
+		/* a GNUmed database defaults to read-only transactions */
+		rc = gm_db_exec(c, "SET default_transaction_read_only TO off", &terr);
+		if (rc == GM_OK)
+			rc = gm_db_comment_database(c, u->e.target, u->o->final_mark ? u->o->final_mark : record, &terr);
+		if (rc < 0)
+			gm_log(GM_LOG_INFO, "could not replace the build mark on \"%s\" itself (%s): from template1",
+			       u->e.target, terr.message);
+		gm_conn_close(c);
+	} else if (!u->o->final_mark) {
+		gm_log(GM_LOG_WARNING, "no build record on \"%s\" (%s): --replace-target will not drop it", u->e.target,
+		       terr.message);
 	}
 	gm_error_release(&terr);
-	/* a GNUmed database defaults to read-only transactions */
-	if (c && (rc = gm_db_exec(c, "SET default_transaction_read_only TO off", err)) < 0) {
-		gm_conn_close(c);
-		c = NULL;
-	}
-	if (c) {
+	if (rc < 0 && (c = gm_conn_open("template1", "gmdb", err)) != NULL) {
 		rc = gm_db_comment_database(c, u->e.target, u->o->final_mark ? u->o->final_mark : record, err);
 		gm_conn_close(c);
 	}
@@ -1618,7 +1621,10 @@ static void early_checks_start(struct upgrade *u)
  * whose sequences, rolled back, it sets back): the new side of the checks
  * starts on the target, beside the result hash and the fingerprint, which
  * only read. Its connections log in as the owner the target was made for,
- * as the owner session does.
+ * as the owner session does. (The owner session's end drops the temporary
+ * objects upstream's files left in it, a change of the catalogs only, which
+ * before also happened as the checks began: a backend ends after its
+ * connection closes.)
  */
 static void late_checks_start(struct upgrade *u)
 {
