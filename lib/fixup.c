@@ -405,7 +405,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	if (rc == GM_OK)
 		rc = gm_engine_verify_result(&e, &hash, err);
 	if (rc == GM_OK)
-		gm_engine_log_fingerprint(db, NULL, "fixed-up", hash);
+		gm_engine_log_fingerprint(db, e.owner, "fixed-up", hash);
 	if (rc == GM_OK)
 		gm_engine_check_hba(&e);
 	if (rc < 0) {
