@@ -101,7 +101,55 @@ static char *prompt_password(const char *user)
 	return gm_xstrdup(buf);
 }
 
-static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password)
+/*
+ * The switches every connection starts with, whatever the database's owner
+ * gave the database (ALTER DATABASE ... SET, applied at login but weaker
+ * than a client's switches):
+ *   role=none: a database setting "role" would make the session act as that
+ *     role; the superuser's session would then run as the owner;
+ *   event_triggers=off, for the run's own superuser on PostgreSQL 17 and
+ *     later: a login event trigger runs at login, before a safe
+ *     search_path is set, as whoever logs in (and a DDL one beside every
+ *     step). The server's version and whether the run's user is a superuser
+ *     are learnt from the run's first session on a maintenance database
+ *     (postgres or template1, which are the administrator's; opened for
+ *     that alone if the first session is to another database): an older
+ *     server refuses a switch it does not know, and an ordinary user this
+ *     one. Learnt before any thread of the run connects.
+ */
+#define OPTS_ALL "-c role=none"
+#define OPTS_SUPER OPTS_ALL " -c event_triggers=off"
+static pthread_mutex_t learn_mutex = PTHREAD_MUTEX_INITIALIZER;
+static bool learnt, super_opts;
+
+static bool is_maintenance(const char *dbname)
+{
+	return strcmp(dbname, "postgres") == 0 || strcmp(dbname, "template1") == 0;
+}
+
+static void learn(PGconn *conn)
+{
+	const char *su = PQparameterStatus(conn, "is_superuser");
+
+	pthread_mutex_lock(&learn_mutex);
+	super_opts = PQserverVersion(conn) >= 170000 && su && strcmp(su, "on") == 0;
+	pthread_mutex_unlock(&learn_mutex);
+	gm_log(GM_LOG_DEBUG, "server %d, superuser %s: sessions start with \"%s\"", PQserverVersion(conn),
+	       su ? su : "?", super_opts ? OPTS_SUPER : OPTS_ALL);
+}
+
+const char *gm_conn_options(bool own)
+{
+	bool s;
+
+	pthread_mutex_lock(&learn_mutex);
+	s = own && super_opts;
+	pthread_mutex_unlock(&learn_mutex);
+	return s ? OPTS_SUPER : OPTS_ALL;
+}
+
+static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password,
+			    const char *options)
 {
 	const char *keys[12], *vals[12];
 	int n = 0;
@@ -122,9 +170,9 @@ static PGconn *connect_once(const char *dbname, const char *user, const char *la
 	keys[n] = "fallback_application_name"; vals[n++] = gm_log_progname();
 	keys[n] = "client_encoding"; vals[n++] = "UTF8";
 	/* PGOPTIONS (or a service file's options) would set anything, the
-	 * search_path the schema hash depends on too: ignored. A blank, because
-	 * libpq takes "" for not given; the server finds no switches in it. */
-	keys[n] = "options"; vals[n++] = " ";
+	 * search_path the schema hash depends on too: ignored, replaced by
+	 * gmdb's own (gm_conn_options) */
+	keys[n] = "options"; vals[n++] = options;
 	keys[n] = NULL; vals[n] = NULL;
 	return PQconnectdbParams(keys, vals, 0);
 }
@@ -256,24 +304,61 @@ long gm_conn_opened(const char *db)
 	return 0;
 }
 
-static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags,
+static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
+			 struct gm_error *err);
+
+/* The run's first session of its own user (gm_conn_options): to dbname if
+ * that is a maintenance database (*here), else to one opened for it now. */
+static void learn_first(const char *dbname, const char *user, const char *label, unsigned flags, bool *here)
+{
+	static const char *const dbs[] = { "postgres", "template1" };
+	bool first;
+
+	pthread_mutex_lock(&learn_mutex);
+	first = !learnt;
+	learnt = true;
+	pthread_mutex_unlock(&learn_mutex);
+	*here = first && is_maintenance(dbname);
+	if (!first || *here)
+		return;
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		struct gm_error e = GM_ERROR_INIT;
+		PGconn *c = open_conn(dbs[i], user, label, flags & ~(unsigned)GM_CONN_SAFE_PATH, false, &e);
+
+		if (!c)
+			gm_log(GM_LOG_DEBUG, "%s", e.message ? e.message : "?");
+		gm_error_release(&e);
+		if (c) {
+			learn(c);
+			PQfinish(c);
+			return;
+		}
+	}
+}
+
+static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err)
 {
 	PGconn *conn;
 	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
 	bool may_prompt = !(flags & GM_CONN_NO_PROMPT);
+	bool learn_here = false;
+	const char *options;
 
 	if (flags & GM_CONN_NO_PROMPT)
 		password = NULL; /* the run's password is the superuser's */
 	if (may_prompt && !password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
+	if (own)
+		learn_first(dbname, user, label, flags, &learn_here);
+	options = gm_conn_options(own);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\" (%s)", dbname, user, label ? label : gm_log_progname());
-	conn = connect_once(dbname, user, label, password);
+	conn = connect_once(dbname, user, label, password, options);
 	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
 		PQfinish(conn);
 		password = prompted_password = prompt_password(user);
-		conn = connect_once(dbname, user, label, password);
+		conn = connect_once(dbname, user, label, password, options);
 	}
 	if (PQstatus(conn) == CONNECTION_BAD) {
 		char *msg = one_line(PQerrorMessage(conn));
@@ -284,6 +369,8 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		PQfinish(conn);
 		return NULL;
 	}
+	if (learn_here)
+		learn(conn);
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
 	gm_log(GM_LOG_DEBUG, "connected to database \"%s\" as \"%s\" (backend %d)", dbname, PQuser(conn), PQbackendPID(conn));
 	count_opened(dbname);
@@ -591,7 +678,7 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 		if (as_postgres(true, err) < 0)
 			return NULL;
 		gm_log(GM_LOG_DEBUG, "connecting as the OS user \"postgres\", staying root");
-		conn = open_conn(dbname, user ? user : "postgres", label, flags, err);
+		conn = open_conn(dbname, user ? user : "postgres", label, flags, !user, err);
 		if (as_postgres(false, err) < 0) {
 			gm_conn_close(conn);
 			return NULL;
@@ -604,7 +691,7 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 		return NULL;
 	if (!user && (conn = pool_take(dbname, gm_conn_user(), label, flags)))
 		return conn;
-	conn = open_conn(dbname, user ? user : gm_conn_user(), label, flags, err);
+	conn = open_conn(dbname, user ? user : gm_conn_user(), label, flags, !user, err);
 	if (!user)
 		pool_note(conn);
 	return conn;

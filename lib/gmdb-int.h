@@ -279,6 +279,12 @@ enum gm_conn_flags {
 PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label, unsigned flags,
 			struct gm_error *err);
 void gm_conn_close(PGconn *conn);
+/* The options (-c switches) every connection starts with: "-c role=none",
+ * and for the run's own user (own) "-c event_triggers=off" too where that
+ * user is a superuser on PostgreSQL 17 or later (learnt from the run's
+ * first session: conn.c). For the environment (PGOPTIONS) of the PostgreSQL
+ * tools gmdb runs. */
+const char *gm_conn_options(bool own);
 void gm_conn_log_notice(void *arg, const PGresult *res);
 /*
  * While the pool is on (between gm_conn_pool_begin and gm_conn_pool_end,

@@ -850,6 +850,7 @@ static int tool_start(const char *tool, const char *user, const char *const *arg
 		      struct gm_error *err)
 {
 	char *path, *password = NULL;
+	const char *options;
 	int server, rc = GM_OK, n = 0;
 	const char **argv;
 	pid_t pid;
@@ -866,6 +867,7 @@ static int tool_start(const char *tool, const char *user, const char *const *arg
 	password = PQpass(c) && *PQpass(c) ? gm_xstrdup(PQpass(c)) : NULL;
 	gm_conn_close(c);
 	path = pg_tool(tool, server);
+	options = gm_conn_options(!user); /* before the fork: it takes a lock */
 	while (args[n])
 		n++;
 	argv = gm_xcalloc((size_t)n + 2, sizeof(*argv));
@@ -896,7 +898,8 @@ static int tool_start(const char *tool, const char *user, const char *const *arg
 			if (password)
 				setenv("PGPASSWORD", password, 1);
 		}
-		unsetenv("PGOPTIONS");  /* ignored, as by gmdb's own connections */
+		/* the switches of gmdb's own connections, never the caller's */
+		setenv("PGOPTIONS", options, 1);
 		if (geteuid() == 0) {
 			/* still root (-U named another user): the tool writes into the
 			 * postgres user's directories as that user, never as root

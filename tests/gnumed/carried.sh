@@ -74,9 +74,50 @@ done
 # --- the upgrade 21 22, with a backup ---------------------------------------------------
 clone_db gmref_v21 gnumed_v21
 clone_db gmref_v21 up_source_before
+# What the source's owner and a superuser may have put into it. The owner:
+# ALTER DATABASE ... SET role, to a role with no rights (a database setting
+# applies to every session that logs in, a superuser's too). A superuser,
+# where the server has them (PostgreSQL 17): a login event trigger that
+# logs who logs in, at login, before gmdb can set anything; the clone
+# copies it into the target. gmdb's sessions start with role=none, and
+# its superuser ones, the backup's pg_dump too, with event_triggers=off.
+logins=
+if [ "$major" -ge 17 ]; then
+	logins=1
+	sql_rw gnumed_v21 <<'SQL' >/dev/null || bail "cannot make the login event trigger"
+CREATE FUNCTION public.cr_login() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE LOG 'cr-login: db=% session=% current=% app=%', current_database(), session_user, current_user,
+		current_setting('application_name');
+END $$;
+CREATE EVENT TRIGGER cr_login ON login EXECUTE FUNCTION public.cr_login();
+SQL
+fi
+sql postgres -c "DROP ROLE IF EXISTS cr_nobody" -c "CREATE ROLE cr_nobody NOLOGIN" -c "GRANT cr_nobody TO \"gm-dbo\"" >/dev/null ||
+	bail "cannot make the role cr_nobody"
+PGOPTIONS="-c default_transaction_read_only=off" psql -X -q -U gm-dbo -d gnumed_v21 -c "ALTER DATABASE gnumed_v21 SET role = cr_nobody" ||
+	bail "gm-dbo cannot set the role of its database"
+is "$(sql gnumed_v21 -c "SELECT current_user")" cr_nobody "(a superuser's psql to gnumed_v21 acts as cr_nobody now)"
+log_from=$(($(stat -c %s "$GMDB_CLUSTER/server.log") + 1))
 run gm-upgrade_server --yes 21 22
-is "$rc" 0 "PostgreSQL $major: gm-upgrade_server 21 22 (with a backup)"
+is "$rc" 0 "PostgreSQL $major: gm-upgrade_server 21 22 (with a backup), the source's owner having set its role to one with no rights"
 [ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 15 | sed 's/^/# /'
+if [ -n "$logins" ]; then
+	seen=$(tail -c "+$log_from" "$GMDB_CLUSTER/server.log" | grep -o 'cr-login: .*' | sort | uniq -c)
+	printf '%s\n' "$seen" | sed 's/^/# /'
+	like "$seen" 'cr-login: db=gnumed_v21 session=gm-dbo current=gm-dbo' \
+		"PostgreSQL $major: a login event trigger in the source fired for the owner's sessions (as gm-dbo, not as cr_nobody)"
+	unlike "$seen" 'session=postgres' "PostgreSQL $major: and for none of gmdb's superuser sessions, the backup's pg_dump's neither"
+	unlike "$seen" 'current=cr_nobody' "PostgreSQL $major: no session of gmdb's acted as the role the owner set"
+fi
+# the source and the target as they would be without them
+for d in gnumed_v21 gnumed_v22; do
+	[ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$d'")" = 1 ] || continue
+	PGOPTIONS="-c role=none -c default_transaction_read_only=off${logins:+ -c event_triggers=off}" psql -X -q -U postgres -d "$d" \
+		-c "ALTER DATABASE $d RESET role" ${logins:+-c "DROP EVENT TRIGGER IF EXISTS cr_login" -c "DROP FUNCTION IF EXISTS public.cr_login()"} ||
+		bail "cannot take the owner's setting and the login trigger out of $d again"
+done
+sql postgres -c "DROP ROLE cr_nobody" >/dev/null
 like "$err" 'verifying the schema hash of "gnumed_v22" \.\.\. ok' "the result has the known v22 hash"
 like "$err" 'checking the migrated data for plausibility \.\.\. ok' "upstream's plausibility checks passed"
 unlike "$err" 'run again' "PostgreSQL $major: the backup's pg_dump (beside the upgrade) is counted as gmdb's sessions: the checks' early results are used"

@@ -104,6 +104,23 @@ lock_roles
 sql postgres -c "ALTER ROLE postgres IN DATABASE $db SET search_path = clin, dem, public" >/dev/null
 is "$(fp)" "$plain" "a role default search_path clin,dem,public: the same fingerprint"
 sql postgres -c "ALTER ROLE postgres IN DATABASE $db RESET search_path" >/dev/null
+# The owner's ALTER DATABASE ... SET role: every session that logs in would
+# act as that role, a superuser's too (a database setting is applied at
+# login). gmdb's sessions start with role=none, which outweighs it.
+# fp_nobody has no rights in the database: acting as it, nothing is read.
+sql postgres -c "DROP ROLE IF EXISTS fp_nobody" -c "CREATE ROLE fp_nobody NOLOGIN" -c "GRANT fp_nobody TO \"gm-dbo\"" >/dev/null ||
+	bail "cannot make the role fp_nobody"
+PGOPTIONS="-c default_transaction_read_only=off" psql -X -q -U gm-dbo -d $db -c "ALTER DATABASE $db SET role = fp_nobody" ||
+	bail "gm-dbo cannot set the role of its database"
+is "$(sql $db -c "SELECT current_user || ' ' || session_user")" "fp_nobody postgres" \
+	"(after the owner's ALTER DATABASE $db SET role = fp_nobody, a superuser's psql acts as fp_nobody)"
+is "$(fp)" "$plain" "a database setting role = fp_nobody by the owner: the same fingerprint, row counts and all"
+run gm-fixup_server --check -d $db
+is "$rc" 0 "a database setting role = fp_nobody: gm-fixup_server --check works"
+is "$(printf '%s\n' "$out" | head -n 1)" \
+	"database \"$db\": v22, schema hash $(printf '%s\n' "$plain" | sed -n 's/^ *Schema hash: \([0-9a-f]*\).*/\1/p')" \
+	"and finds the v22 hash"
+sql postgres -c "ALTER DATABASE $db RESET role" -c "DROP ROLE fp_nobody" >/dev/null
 unlock_roles
 drop_db $db
 
