@@ -557,30 +557,140 @@ void gm_plausibility_master_items(const struct gm_strv *items, struct gm_strv *o
 /* A run of the checks, the old side possibly early                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A side run in a background thread (the old side's early run, the new
+ * side's started before the checks' step): its connections are opened by
+ * the main thread, which alone logs (the thread keeps its server notices
+ * for the main thread to log) and alone takes signals; the main thread
+ * waits for it, cancels it, joins it.
+ */
+struct bg {
+	struct side side;
+	pthread_t thread;
+	bool running;              /* started, not joined yet */
+	atomic_int stop;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;       /* on the monotonic clock */
+	bool finished;             /* under mutex: the thread is through */
+	size_t *order;             /* the side's order, owned; NULL: list order */
+};
+
 struct gm_plausibility {
 	bool defined;              /* the conf has the option */
 	struct gm_check *list;
 	size_t n;
 	struct job *old, *new;     /* one per check */
-	struct side early;         /* the old side's background run */
-	pthread_t thread;
-	bool thread_running;
+	struct bg early;           /* the old side's background run (start_old) */
 	bool old_done;             /* the old side's results are there */
-	atomic_int stop;
-	atomic_int finished;       /* the thread is through */
 	char *early_db;            /* the database it runs on */
-	/* the new side's background run (start_new) */
-	struct side late;
-	pthread_t late_thread;
-	bool late_running;
-	atomic_int late_stop;
-	pthread_mutex_t late_mutex;
-	pthread_cond_t late_cond;
-	bool late_finished;        /* under late_mutex */
-	size_t *late_order;
+	struct bg late;            /* the new side's background run (start_new) */
 	char *new_owner;           /* the new database's owner, NULL: looked up */
 	bool new_connected;        /* a side has run on the new database */
 };
+
+static void bg_init(struct bg *b)
+{
+	/* timed waits on the monotonic clock: a step of the wall clock
+	 * neither shortens nor stretches them */
+	pthread_condattr_t attr;
+
+	atomic_init(&b->stop, 0);
+	pthread_mutex_init(&b->mutex, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void *bg_main(void *data)
+{
+	struct bg *b = data;
+
+	run_side(&b->side);
+	pthread_mutex_lock(&b->mutex);
+	b->finished = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->mutex);
+	return NULL;
+}
+
+/* Run jobs[0..n) in order (owned from here on; NULL: list order) on b's
+ * open side, in a thread; on failure b's side is closed. */
+static int bg_start(struct bg *b, struct job *jobs, size_t n, size_t *order, struct gm_error *err)
+{
+	sigset_t all, was;
+	int rc;
+
+	b->side.jobs = jobs;
+	b->side.n = n;
+	b->side.order = b->order = order;
+	b->side.stop = &b->stop;
+	gm_buf_init(&b->side.notices);
+	for (int i = 0; i < b->side.k; i++)
+		PQsetNoticeReceiver(b->side.conns[i], keep_notice, &b->side);
+	for (size_t i = 0; i < n; i++)
+		if (jobs[order ? order[i] : i].run)
+			gm_log(GM_LOG_SQL, "%s", jobs[order ? order[i] : i].sql);
+	b->finished = false;
+	/* signals stay with the main thread, which ends the run */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
+	rc = pthread_create(&b->thread, NULL, bg_main, b);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	if (rc != 0) {
+		side_close(&b->side);
+		free(b->order);
+		b->side.order = b->order = NULL;
+		return gm_error_set(err, GM_EFAIL, "could not start the plausibility checks' thread: %s", strerror(rc));
+	}
+	b->running = true;
+	return GM_OK;
+}
+
+/* b's thread joined, its connections closed, its notices logged;
+ * cancelled first if cancel. */
+static void bg_stop(struct bg *b, bool cancel)
+{
+	if (!b->running)
+		return;
+	if (cancel)
+		atomic_store(&b->stop, 1);
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	side_close(&b->side);
+	log_kept_notices(&b->side);
+	free(b->order);
+	b->side.order = b->order = NULL;
+	atomic_store(&b->stop, 0);
+}
+
+/* Wait until b's thread is through (true) or a signal came (false). */
+static bool bg_wait(struct bg *b)
+{
+	bool done;
+
+	pthread_mutex_lock(&b->mutex);
+	while (!b->finished && !gm_signals_caught()) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&b->cond, &b->mutex, &until);
+	}
+	done = b->finished;
+	pthread_mutex_unlock(&b->mutex);
+	return done;
+}
+
+static void bg_destroy(struct bg *b)
+{
+	bg_stop(b, true);
+	pthread_mutex_destroy(&b->mutex);
+	pthread_cond_destroy(&b->cond);
+}
 
 int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility **pp, struct gm_error *err)
 {
@@ -590,18 +700,8 @@ int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility 
 	if (items && items->n % 2)
 		return gm_error_set(err, GM_EUSAGE, "odd number of plausibility check items (%zu)", items->n);
 	p = gm_xcalloc(1, sizeof(*p));
-	atomic_init(&p->stop, 0);
-	atomic_init(&p->late_stop, 0);
-	pthread_mutex_init(&p->late_mutex, NULL);
-	{
-		/* timed waits on the monotonic clock: a step of the wall clock
-		 * neither shortens nor stretches them */
-		pthread_condattr_t attr;
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&p->late_cond, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	bg_init(&p->early);
+	bg_init(&p->late);
 	p->defined = items != NULL;
 	if (items) {
 		p->list = gm_xcalloc(items->n / 2 + 1, sizeof(*p->list));
@@ -632,94 +732,45 @@ int gm_plausibility_prepare(const struct gm_strv *items, struct gm_plausibility 
 	return GM_OK;
 }
 
-static void *early_main(void *data)
-{
-	struct gm_plausibility *p = data;
-	run_side(&p->early);
-	atomic_store(&p->finished, 1);
-	return NULL;
-}
-
 int gm_plausibility_start_old(struct gm_plausibility *p, const char *old_db, struct gm_error *err)
 {
-	sigset_t all, was;
-	int rc;
-
-	if (!p->defined || p->thread_running || p->old_done)
+	if (!p->defined || p->early.running || p->old_done)
 		return GM_OK;
-	if (side_open(&p->early, old_db, NULL, "plausibility check: old", 1, err) < 0) {
-		side_close(&p->early);
+	if (side_open(&p->early.side, old_db, NULL, "plausibility check: old", 1, err) < 0) {
+		side_close(&p->early.side);
 		return GM_EFAIL;
 	}
 	free(p->early_db);
 	p->early_db = gm_xstrdup(old_db);
-	p->early.jobs = p->old;
-	p->early.n = p->n;
-	p->early.stop = &p->stop;
-	gm_buf_init(&p->early.notices);
-	for (int i = 0; i < p->early.k; i++)
-		PQsetNoticeReceiver(p->early.conns[i], keep_notice, &p->early);
-	for (size_t i = 0; i < p->n; i++)
-		if (p->old[i].run)
-			gm_log(GM_LOG_SQL, "%s", p->old[i].sql);
-	/* signals stay with the main thread, which ends the run */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &was);
-	atomic_store(&p->finished, 0);
-	rc = pthread_create(&p->thread, NULL, early_main, p);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
-	if (rc != 0) {
-		side_close(&p->early);
-		return gm_error_set(err, GM_EFAIL, "could not start the plausibility checks' thread: %s", strerror(rc));
-	}
-	p->thread_running = true;
-	return GM_OK;
+	return bg_start(&p->early, p->old, p->n, NULL, err);
 }
 
 bool gm_plausibility_old_running(const struct gm_plausibility *p)
 {
-	return p && p->thread_running;
-}
-
-static void stop_early(struct gm_plausibility *p, bool cancel)
-{
-	if (!p->thread_running)
-		return;
-	if (cancel)
-		atomic_store(&p->stop, 1);
-	pthread_join(p->thread, NULL);
-	p->thread_running = false;
-	side_close(&p->early);
-	log_kept_notices(&p->early);
-	if (!cancel) {
-		/* run_new may have left some to finish */
-		p->old_done = true;
-		for (size_t i = 0; i < p->n; i++)
-			if (p->old[i].run && !p->old[i].done)
-				p->old_done = false;
-	}
+	return p && p->early.running;
 }
 
 int gm_plausibility_wait_old(struct gm_plausibility *p)
 {
-	if (!p || !p->thread_running)
+	if (!p || !p->early.running)
 		return GM_OK;
-	while (!atomic_load(&p->finished)) {
-		if (gm_signals_caught()) {
-			gm_plausibility_discard_old(p);
-			return GM_EFAIL;
-		}
-		usleep(100000);
+	if (!bg_wait(&p->early)) {
+		gm_plausibility_discard_old(p);
+		return GM_EFAIL;
 	}
-	stop_early(p, false);
+	bg_stop(&p->early, false);
+	/* run_new may have left some to finish */
+	p->old_done = true;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->old[i].run && !p->old[i].done)
+			p->old_done = false;
 	return GM_OK;
 }
 
 void gm_plausibility_discard_old(struct gm_plausibility *p)
 {
-	stop_early(p, true);
+	bg_stop(&p->early, true);
 	p->old_done = false;
-	atomic_store(&p->stop, 0);
 	for (size_t i = 0; i < p->n; i++)
 		job_reset(&p->old[i]);
 }
@@ -800,55 +851,17 @@ static size_t *new_order(struct gm_plausibility *p)
 }
 
 
-/* The new side's background run (start_new): joined, its connections
- * closed, its notices logged; cancelled first if cancel. */
-static void stop_late(struct gm_plausibility *p, bool cancel)
-{
-	if (!p->late_running)
-		return;
-	if (cancel)
-		atomic_store(&p->late_stop, 1);
-	pthread_join(p->late_thread, NULL);
-	p->late_running = false;
-	side_close(&p->late);
-	log_kept_notices(&p->late);
-	free(p->late_order);
-	p->late_order = NULL;
-	atomic_store(&p->late_stop, 0);
-}
-
-/* Wait for the new side's background run: GM_EFAIL when a signal came
- * first (it is then cancelled). */
+/* Wait for the new side's background run, then join it: GM_EFAIL when a
+ * signal came first (it is then cancelled). */
 static int wait_late(struct gm_plausibility *p)
 {
-	if (!p->late_running)
-		return GM_OK;
-	pthread_mutex_lock(&p->late_mutex);
-	while (!p->late_finished && !gm_signals_caught()) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += 100 * 1000 * 1000;
-		if (until.tv_nsec >= 1000 * 1000 * 1000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000 * 1000 * 1000;
-		}
-		pthread_cond_timedwait(&p->late_cond, &p->late_mutex, &until);
-	}
-	bool done = p->late_finished;
-	pthread_mutex_unlock(&p->late_mutex);
-	stop_late(p, !done);
-	return done ? GM_OK : GM_EFAIL;
-}
+	bool done;
 
-static void *late_main(void *data)
-{
-	struct gm_plausibility *p = data;
-	run_side(&p->late);
-	pthread_mutex_lock(&p->late_mutex);
-	p->late_finished = true;
-	pthread_cond_signal(&p->late_cond);
-	pthread_mutex_unlock(&p->late_mutex);
-	return NULL;
+	if (!p->late.running)
+		return GM_OK;
+	done = bg_wait(&p->late);
+	bg_stop(&p->late, !done);
+	return done ? GM_OK : GM_EFAIL;
 }
 
 void gm_plausibility_new_owner(struct gm_plausibility *p, const char *owner)
@@ -859,11 +872,9 @@ void gm_plausibility_new_owner(struct gm_plausibility *p, const char *owner)
 
 int gm_plausibility_start_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err)
 {
-	sigset_t all, was;
 	size_t todo = 0;
-	int rc;
 
-	if (!p->defined || p->late_running)
+	if (!p->defined || p->late.running)
 		return GM_OK;
 	/* as run_new: every check whose old query has not failed */
 	for (size_t i = 0; i < p->n; i++) {
@@ -874,38 +885,13 @@ int gm_plausibility_start_new(struct gm_plausibility *p, const char *new_db, int
 		return GM_OK;
 	if (jobs < 1)
 		jobs = 1;
-	p->late_order = new_order(p);
-	if (side_open(&p->late, new_db, p->new_owner, "plausibility check: new", (size_t)jobs > todo ? (int)todo : jobs,
-		      err) < 0) {
-		side_close(&p->late);
-		free(p->late_order);
-		p->late_order = NULL;
+	if (side_open(&p->late.side, new_db, p->new_owner, "plausibility check: new",
+		      (size_t)jobs > todo ? (int)todo : jobs, err) < 0) {
+		side_close(&p->late.side);
 		return GM_EFAIL;
 	}
 	p->new_connected = true;
-	p->late.jobs = p->new;
-	p->late.n = p->n;
-	p->late.order = p->late_order;
-	p->late.stop = &p->late_stop;
-	gm_buf_init(&p->late.notices);
-	for (int i = 0; i < p->late.k; i++)
-		PQsetNoticeReceiver(p->late.conns[i], keep_notice, &p->late);
-	for (size_t i = 0; i < p->n; i++)
-		if (p->new[p->late_order[i]].run)
-			gm_log(GM_LOG_SQL, "%s", p->new[p->late_order[i]].sql);
-	p->late_finished = false;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &was);
-	rc = pthread_create(&p->late_thread, NULL, late_main, p);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
-	if (rc != 0) {
-		side_close(&p->late);
-		free(p->late_order);
-		p->late_order = NULL;
-		return gm_error_set(err, GM_EFAIL, "could not start the plausibility checks' thread: %s", strerror(rc));
-	}
-	p->late_running = true;
-	return GM_OK;
+	return bg_start(&p->late, p->new, p->n, new_order(p), err);
 }
 
 int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int jobs, struct gm_error *err)
@@ -915,7 +901,7 @@ int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int j
 
 	if (!p->defined)
 		return GM_OK;
-	if (p->late_running) {
+	if (p->late.running) {
 		/* start_new runs it */
 		if (wait_late(p) < 0)
 			return gm_signals_check(err) < 0 ? GM_EFAIL : gm_error_set(err, GM_EFAIL, "interrupted");
@@ -931,7 +917,7 @@ int gm_plausibility_run_new(struct gm_plausibility *p, const char *new_db, int j
 	}
 	/* what the early side has not started yet, on as many connections
 	 * more (jobs are claimed: each runs once, on either side) */
-	for (size_t i = 0; i < p->n && p->thread_running; i++)
+	for (size_t i = 0; i < p->n && p->early.running; i++)
 		left += p->old[i].run && !atomic_load(&p->old[i].claimed);
 	if (rc == GM_OK && left)
 		rc = run_on(p, p->old, NULL, p->early_db, "plausibility check: old", jobs < 1 ? 1 : jobs, err);
@@ -1018,10 +1004,8 @@ void gm_plausibility_free(struct gm_plausibility *p)
 {
 	if (!p)
 		return;
-	stop_early(p, true);
-	stop_late(p, true);
-	pthread_mutex_destroy(&p->late_mutex);
-	pthread_cond_destroy(&p->late_cond);
+	bg_destroy(&p->early);
+	bg_destroy(&p->late);
 	free(p->new_owner);
 	for (size_t i = 0; i < p->n; i++) {
 		job_reset(&p->old[i]);
