@@ -109,6 +109,12 @@ if [ -n "$logins" ]; then
 		"PostgreSQL $major: a login event trigger in the source fired for the owner's sessions (as gm-dbo, not as cr_nobody)"
 	unlike "$seen" 'session=postgres' "PostgreSQL $major: and for none of gmdb's superuser sessions, the backup's pg_dump's neither"
 	unlike "$seen" 'current=cr_nobody' "PostgreSQL $major: no session of gmdb's acted as the role the owner set"
+	# and it does fire for a superuser who logs in without the switches
+	log_from=$(($(stat -c %s "$GMDB_CLUSTER/server.log") + 1))
+	sql gnumed_v21 -c "SELECT 1" >/dev/null
+	sleep 0.2
+	like "$(tail -c "+$log_from" "$GMDB_CLUSTER/server.log")" 'cr-login: db=gnumed_v21 session=postgres current=cr_nobody app=psql' \
+		"(the trigger fires for a superuser's psql, acting as cr_nobody)"
 fi
 # the source and the target as they would be without them
 for d in gnumed_v21 gnumed_v22; do
