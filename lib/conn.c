@@ -107,35 +107,57 @@ static char *prompt_password(const char *user)
  * than a client's switches):
  *   role=none: a database setting "role" would make the session act as that
  *     role; the superuser's session would then run as the owner;
- *   event_triggers=off, for the run's own superuser on PostgreSQL 17 and
- *     later: a login event trigger runs at login, before a safe
- *     search_path is set, as whoever logs in (and a DDL one beside every
- *     step). The server's version and whether the run's user is a superuser
- *     are learnt from the run's first session on a maintenance database
- *     (postgres or template1, which are the administrator's; opened for
- *     that alone if the first session is to another database): an older
- *     server refuses a switch it does not know, and an ordinary user this
- *     one. Learnt before any thread of the run connects.
+ *   event_triggers=off, for the run's own user where it is a superuser, on
+ *     PostgreSQL 17 and later: a login event trigger runs at login, before
+ *     a safe search_path is set, as whoever logs in (and a DDL one beside
+ *     every step).
+ * An older server refuses a switch it does not know, and an ordinary user
+ * the second one: the server's version, and whether the run's user is a
+ * superuser (its role's rolsuper, which no setting of a database's
+ * changes), are learnt from the run's first session on a maintenance
+ * database (postgres, else template1; opened for that alone where the
+ * first session of the run's own user goes elsewhere). Where neither can be
+ * reached or read, the run's own sessions try both switches and go without
+ * the second one only where the server refuses it by name. Learnt before
+ * any thread of the run connects (the main thread connects first).
  */
 #define OPTS_ALL "-c role=none"
 #define OPTS_SUPER OPTS_ALL " -c event_triggers=off"
 static pthread_mutex_t learn_mutex = PTHREAD_MUTEX_INITIALIZER;
-static bool learnt, super_opts;
+static enum { LEARN_NOT_YET, LEARN_BUSY, LEARNT, LEARN_FAILED } learn_state;
+static bool super_opts;
 
 static bool is_maintenance(const char *dbname)
 {
 	return strcmp(dbname, "postgres") == 0 || strcmp(dbname, "template1") == 0;
 }
 
-static void learn(PGconn *conn)
+static void learnt_as(int state, bool super)
 {
-	const char *su = PQparameterStatus(conn, "is_superuser");
-
 	pthread_mutex_lock(&learn_mutex);
-	super_opts = PQserverVersion(conn) >= 170000 && su && strcmp(su, "on") == 0;
+	learn_state = state;
+	super_opts = super;
 	pthread_mutex_unlock(&learn_mutex);
-	gm_log(GM_LOG_DEBUG, "server %d, superuser %s: sessions start with \"%s\"", PQserverVersion(conn),
-	       su ? su : "?", super_opts ? OPTS_SUPER : OPTS_ALL);
+}
+
+/* From conn, a session of the run's own user: true if it could tell. */
+static bool learn(PGconn *conn)
+{
+	const char *p[1] = { PQuser(conn) };
+	PGresult *res = PQexecParams(conn,
+				     "SELECT r.rolsuper FROM pg_catalog.pg_roles r "
+				     "WHERE r.rolname OPERATOR(pg_catalog.=) $1",
+				     1, NULL, p, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	bool super = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	if (!ok)
+		return false;
+	learnt_as(LEARNT, PQserverVersion(conn) >= 170000 && super);
+	gm_log(GM_LOG_DEBUG, "server %d, \"%s\" %s superuser: sessions start with \"%s\"", PQserverVersion(conn),
+	       PQuser(conn), super ? "a" : "no", gm_conn_options(true));
+	return true;
 }
 
 const char *gm_conn_options(bool own)
@@ -143,7 +165,7 @@ const char *gm_conn_options(bool own)
 	bool s;
 
 	pthread_mutex_lock(&learn_mutex);
-	s = own && super_opts;
+	s = own && (learn_state == LEARN_FAILED || (learn_state == LEARNT && super_opts));
 	pthread_mutex_unlock(&learn_mutex);
 	return s ? OPTS_SUPER : OPTS_ALL;
 }
@@ -307,50 +329,59 @@ long gm_conn_opened(const char *db)
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err);
 
-/* The run's first session of its own user (gm_conn_options): to dbname if
- * that is a maintenance database (*here), else to one opened for it now. */
+/* Before the run's first session of its own user (gm_conn_options): to
+ * dbname if that is a maintenance database (*here: learn from it), else
+ * learnt now from a session opened for it. */
 static void learn_first(const char *dbname, const char *user, const char *label, unsigned flags, bool *here)
 {
 	static const char *const dbs[] = { "postgres", "template1" };
-	bool first;
 
+	*here = false;
 	pthread_mutex_lock(&learn_mutex);
-	first = !learnt;
-	learnt = true;
-	pthread_mutex_unlock(&learn_mutex);
-	*here = first && is_maintenance(dbname);
-	if (!first || *here)
+	if (learn_state != LEARN_NOT_YET) {
+		pthread_mutex_unlock(&learn_mutex);
 		return;
+	}
+	learn_state = LEARN_BUSY;
+	pthread_mutex_unlock(&learn_mutex);
+	if (is_maintenance(dbname)) {
+		*here = true;
+		return;
+	}
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		struct gm_error e = GM_ERROR_INIT;
 		PGconn *c = open_conn(dbs[i], user, label, flags & ~(unsigned)GM_CONN_SAFE_PATH, false, &e);
+		bool done = c && learn(c);
 
 		if (!c)
 			gm_log(GM_LOG_DEBUG, "%s", e.message ? e.message : "?");
 		gm_error_release(&e);
-		if (c) {
-			learn(c);
-			PQfinish(c);
+		PQfinish(c);
+		if (done)
 			return;
-		}
 	}
+	gm_log(GM_LOG_DEBUG, "could not learn the server's version from a maintenance database: trying \"%s\"",
+	       OPTS_SUPER);
+	learnt_as(LEARN_FAILED, false);
 }
 
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err)
 {
 	PGconn *conn;
-	const char *password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
+	const char *password;
 	bool may_prompt = !(flags & GM_CONN_NO_PROMPT);
 	bool learn_here = false;
-	const char *options;
+	const char *options, *sa;
 
+	/* first: its session may ask for the password */
+	if (own)
+		learn_first(dbname, user, label, flags, &learn_here);
+	password = gm_conn_opts.password ? gm_conn_opts.password : prompted_password;
 	if (flags & GM_CONN_NO_PROMPT)
 		password = NULL; /* the run's password is the superuser's */
 	if (may_prompt && !password && gm_conn_opts.ask_password && gm_cli_interactive())
 		password = prompted_password = prompt_password(user);
-	if (own)
-		learn_first(dbname, user, label, flags, &learn_here);
 	options = gm_conn_options(own);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\" (%s)", dbname, user, label ? label : gm_log_progname());
 	conn = connect_once(dbname, user, label, password, options);
@@ -360,7 +391,19 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		password = prompted_password = prompt_password(user);
 		conn = connect_once(dbname, user, label, password, options);
 	}
+	if (PQstatus(conn) == CONNECTION_BAD && strcmp(options, OPTS_SUPER) == 0 &&
+	    strstr(PQerrorMessage(conn), "event_triggers")) {
+		/* not learnt: an older server, or no superuser (the message
+		 * names the setting in any language) */
+		PQfinish(conn);
+		learnt_as(LEARNT, false);
+		options = OPTS_ALL;
+		gm_log(GM_LOG_DEBUG, "the server refuses event_triggers: sessions start with \"%s\"", options);
+		conn = connect_once(dbname, user, label, password, options);
+	}
 	if (PQstatus(conn) == CONNECTION_BAD) {
+		if (learn_here)
+			learnt_as(LEARN_NOT_YET, false);  /* the next session learns */
 		char *msg = one_line(PQerrorMessage(conn));
 		gm_error_set(err, GM_EFAIL, "could not connect to database \"%s\": %s", dbname, msg);
 		if (PQconnectionNeedsPassword(conn))
@@ -369,8 +412,21 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		PQfinish(conn);
 		return NULL;
 	}
-	if (learn_here)
-		learn(conn);
+	/* a session acting as another role from its start: the database's
+	 * settings would have to make it so (PostgreSQL ignores a database's
+	 * session_authorization today; role is outweighed above) */
+	sa = PQparameterStatus(conn, "session_authorization");
+	if (sa && strcmp(sa, PQuser(conn)) != 0) {
+		gm_error_set(err, GM_EFAIL, "could not connect to database \"%s\": its session acts as role \"%s\", not \"%s\"",
+			     dbname, sa, PQuser(conn));
+		gm_error_hint(err, "See what ALTER DATABASE ... SET gave it: psql -c '\\drds'");
+		PQfinish(conn);
+		if (learn_here)
+			learnt_as(LEARN_NOT_YET, false);
+		return NULL;
+	}
+	if (learn_here && !learn(conn))
+		learnt_as(LEARN_FAILED, false);
 	PQsetNoticeReceiver(conn, gm_conn_log_notice, NULL);
 	gm_log(GM_LOG_DEBUG, "connected to database \"%s\" as \"%s\" (backend %d)", dbname, PQuser(conn), PQbackendPID(conn));
 	count_opened(dbname);
@@ -678,7 +734,9 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 		if (as_postgres(true, err) < 0)
 			return NULL;
 		gm_log(GM_LOG_DEBUG, "connecting as the OS user \"postgres\", staying root");
-		conn = open_conn(dbname, user ? user : "postgres", label, flags, !user, err);
+		/* the run's own user also where a caller names it */
+		conn = open_conn(dbname, user ? user : "postgres", label, flags, !user || strcmp(user, "postgres") == 0,
+				 err);
 		if (as_postgres(false, err) < 0) {
 			gm_conn_close(conn);
 			return NULL;
@@ -691,7 +749,8 @@ PGconn *gm_conn_open_ex(const char *dbname, const char *user, const char *label,
 		return NULL;
 	if (!user && (conn = pool_take(dbname, gm_conn_user(), label, flags)))
 		return conn;
-	conn = open_conn(dbname, user ? user : gm_conn_user(), label, flags, !user, err);
+	conn = open_conn(dbname, user ? user : gm_conn_user(), label, flags, !user || strcmp(user, gm_conn_user()) == 0,
+			 err);
 	if (!user)
 		pool_note(conn);
 	return conn;
