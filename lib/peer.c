@@ -632,8 +632,8 @@ static int remove_blocks(PGconn *conn, const struct gm_peer *p, bool *changed, s
  * counts against the grant (not, say, a connection limit). */
 static int verify_login(PGconn *conn, const char *role, struct gm_error *err)
 {
-	const char *keys[] = { "host", "port", "dbname", "user", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { PQhost(conn), PQport(conn), PQdb(conn), role, LABEL, "10", NULL };
+	const char *keys[] = { "host", "port", "dbname", "user", "application_name", "connect_timeout", "options", NULL };
+	const char *vals[] = { PQhost(conn), PQport(conn), PQdb(conn), role, LABEL, "10", gm_conn_options(false), NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 0);
 	int rc = GM_OK;
 

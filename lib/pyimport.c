@@ -42,6 +42,7 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 	struct gm_pyimport *p;
 	int out[2], in[2];
 	char *bootstrap;
+	const char *options;
 
 	p = gm_xcalloc(1, sizeof(*p));
 	p->pid = -1;
@@ -69,6 +70,7 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 		return NULL;
 	}
 	bootstrap = gm_xasprintf("%s/bootstrap", upstream_dir);
+	options = gm_conn_options(false); /* before the fork: it takes a lock */
 	fflush(NULL);
 	p->pid = fork();
 	if (p->pid == 0) {
@@ -86,7 +88,8 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 		/* it logs in as the owner, the way C4 does (lib/owner.c): the
 		 * temporary peer grant of this run, or the owner's ~/.pgpass entry */
 		unsetenv("PGPASSWORD");
-		unsetenv("PGOPTIONS"); /* ignored, as by gmdb's own connections */
+		/* the switches of gmdb's own connections, never the caller's */
+		setenv("PGOPTIONS", options, 1);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -1990,11 +1990,11 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 			 * --create sets that before the data comes */
 			if ((u.started_as_root || o->in_procedure) && !gm_conn_opts.user)
 				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed, as root:\n    runuser -u postgres -- "
-				       "env PGOPTIONS='-c default_transaction_read_only=off' pg_restore%s --create -d postgres %s",
+				       "env PGOPTIONS='-c default_transaction_read_only=off -c role=none' pg_restore%s --create -d postgres %s",
 				       u.e.template_db, args, path);
 			else
 				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed:\n    "
-				       "PGOPTIONS='-c default_transaction_read_only=off' pg_restore%s -U %s --create -d postgres %s",
+				       "PGOPTIONS='-c default_transaction_read_only=off -c role=none' pg_restore%s -U %s --create -d postgres %s",
 				       u.e.template_db, args, user, path);
 			free(args);
 			free(path);

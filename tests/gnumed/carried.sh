@@ -98,8 +98,21 @@ sql postgres -c "DROP ROLE IF EXISTS cr_nobody" -c "CREATE ROLE cr_nobody NOLOGI
 PGOPTIONS="-c default_transaction_read_only=off" psql -X -q -U gm-dbo -d gnumed_v21 -c "ALTER DATABASE gnumed_v21 SET role = cr_nobody" ||
 	bail "gm-dbo cannot set the role of its database"
 is "$(sql gnumed_v21 -c "SELECT current_user")" cr_nobody "(a superuser's psql to gnumed_v21 acts as cr_nobody now)"
+# and authentication as Debian sets it up: postgres by peer, everyone else
+# by password, so that gmdb reaches the owner through its temporary peer
+# grant (its superuser sessions reconnect while they grant and revoke it)
+hba=$GMDB_CLUSTER/data/pg_hba.conf ident=$GMDB_CLUSTER/data/pg_ident.conf
+cp -p "$hba" "$work/hba.orig" && cp -p "$ident" "$work/ident.orig" || bail "cannot keep pg_hba.conf and pg_ident.conf"
+printf '%s\n' 'local all postgres peer map=crtest' 'local all all scram-sha-256' 'host all all 127.0.0.1/32 scram-sha-256' >"$hba"
+printf '%s\n' 'crtest postgres postgres' 'crtest root postgres' >"$ident"
+sql postgres -c "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+psql -X -A -t -w -U gm-dbo -d postgres -c 'SELECT 1' >/dev/null 2>&1 &&
+	bail "gm-dbo can log in without a password: the cluster is not set up as Debian's"
 log_from=$(($(stat -c %s "$GMDB_CLUSTER/server.log") + 1))
 run gm-upgrade_server --yes 21 22
+cp -p "$work/hba.orig" "$hba" && cp -p "$work/ident.orig" "$ident" && sql postgres -c "SELECT pg_reload_conf()" >/dev/null && sleep 0.5 ||
+	bail "cannot put pg_hba.conf and pg_ident.conf back"
+like "$err" 'temporary owner access: the OS user' "PostgreSQL $major: the owner was reached through the temporary peer grant"
 is "$rc" 0 "PostgreSQL $major: gm-upgrade_server 21 22 (with a backup), the source's owner having set its role to one with no rights"
 [ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 15 | sed 's/^/# /'
 if [ -n "$logins" ]; then

@@ -281,7 +281,7 @@ fresh 21
 GMDB_BACKUP_DIR=$tmp/backups run gm-upgrade_server 21 22
 is "$rc" 0 "a plain build of gnumed_v22, with a backup"
 restore=$(hint_commands "$err")
-like "$restore" "^runuser -u postgres -- env PGOPTIONS='-c default_transaction_read_only=off' pg_restore -h $PGHOST -p $PGPORT --create -d postgres $tmp/backups/backup-upgrade_v21_to_v22-.*\.dir$" \
+like "$restore" "^runuser -u postgres -- env PGOPTIONS='-c default_transaction_read_only=off -c role=none' pg_restore -h $PGHOST -p $PGPORT --create -d postgres $tmp/backups/backup-upgrade_v21_to_v22-.*\.dir$" \
 	"it prints how to restore the backup, naming the server, as the postgres user"
 sql postgres -c "ALTER DATABASE gnumed_v21 RENAME TO gnumed_v21_before" >/dev/null
 run elsewhere "$restore"
