@@ -3,6 +3,8 @@
 #
 #   bench/plot.sh [TSV [PNG]]    (default: bench/runs/side-by-side.tsv -> bench/upgrade-time.png)
 #
+# PLOT_MACHINE names the machine in the title (default "2 CPUs, shared").
+#
 # One point per source and mode: the median of its rounds; log-log axes.
 # Needs gnuplot (Debian: gnuplot-nox).
 set -eu
@@ -23,7 +25,7 @@ done
 gnuplot <<EOF
 set terminal pngcairo size 900,600 noenhanced
 set output "$png"
-set title "gm-upgrade_server 21 22: wall time against database size (2 CPUs, shared)"
+set title "gm-upgrade_server 21 22: wall time against database size (${PLOT_MACHINE:-2 CPUs, shared})"
 set xlabel "size of gnumed_v21 (MB)"
 set ylabel "wall time (s)"
 set logscale xy
