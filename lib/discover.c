@@ -13,8 +13,28 @@ void gm_found_release(struct gm_found *f, size_t n)
 		free(f[i].name);
 		free(f[i].hash);
 		free(f[i].problem);
+		free(f[i].event_triggers);
 	}
 	free(f);
+}
+
+/*
+ * An event trigger fires on DDL as whoever runs it: on a server before
+ * PostgreSQL 17 in gmdb's superuser sessions too (from 17 on they start
+ * with event_triggers=off, lib/conn.c), where its function, or what that
+ * calls through upstream's search_path, may be the owner's. And upstream's
+ * engine would fire it where gmdb would not. A GNUmed database has none:
+ * gmdb stops before changing anything, and says how to go on.
+ */
+int gm_found_event_triggers_refused(const struct gm_found *f, struct gm_error *err)
+{
+	if (!f->event_triggers)
+		return GM_OK;
+	gm_error_set(err, GM_ECHECK, "database \"%s\" has enabled event triggers, which would fire on the DDL this run executes: %s",
+		     f->name, f->event_triggers);
+	gm_error_detail(err, "A GNUmed database has none; gmdb does not run upstream's SQL beside them.");
+	gm_error_hint(err, "Disable them for the run (ALTER EVENT TRIGGER name DISABLE) and enable them again after it.");
+	return GM_ECHECK;
 }
 
 /*
@@ -40,6 +60,15 @@ static int identify(const char *dbname, struct gm_found *f, bool owner_session, 
 	rc = gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == GM_OK)
 		rc = gm_db_value(c, "SELECT pg_catalog.to_regnamespace('gm') IS NOT NULL", 0, NULL, &has_gm, err);
+	/* enabled (origin or always; replica ones fire only in replication
+	 * sessions), but login ones, which fire at login only */
+	if (rc == GM_OK)
+		rc = gm_db_value(c,
+				 "SELECT pg_catalog.string_agg(pg_catalog.format('%I (%s)', e.evtname, e.evtevent), ', ' "
+				 "ORDER BY e.evtname) FROM pg_catalog.pg_event_trigger e "
+				 "WHERE e.evtenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::pg_catalog.\"char\"[]) "
+				 "AND e.evtevent OPERATOR(pg_catalog.<>) 'login'",
+				 0, NULL, &f->event_triggers, err);
 	gm_db_exec(c, "ROLLBACK", NULL);
 	gm_conn_close(c);
 	if (rc == GM_OK && strcmp(has_gm, "t") == 0) {
@@ -104,6 +133,7 @@ int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err)
 			free(f[k].name);
 			free(f[k].hash);
 			free(f[k].problem);
+			free(f[k].event_triggers);
 			gm_error_release(&ierr);
 			continue;
 		}

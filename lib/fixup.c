@@ -49,6 +49,7 @@ static int identify(struct gm_shortcut *sc, const char *db, struct gm_found *tar
 		free(target->name);
 		free(target->hash);
 		free(target->problem);
+		free(target->event_triggers);
 		rc = gm_identify(db, target, err);
 	} else if (rc == GM_OK && target->hash && !target->hash_repaired) {
 		gm_shortcut_proven(sc, fp, user);
@@ -246,6 +247,8 @@ static int prepare(const struct gm_fixup_opts *o, struct gm_shortcut *sc, struct
 		gm_error_hint(err, "A fixup applies to the version it is for only: check the database with gm-fingerprint_db.");
 	}
 	if (rc == GM_OK)
+		rc = gm_found_event_triggers_refused(target, err);
+	if (rc == GM_OK)
 		rc = gm_engine_check_files(e, err);
 	/* python3 and psycopg2 are there: the python3 started early has
 	 * loaded them, else the check says what is missing */
@@ -311,6 +314,7 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 	free(target.name);
 	free(target.hash);
 	free(target.problem);
+	free(target.event_triggers);
 	free(conf);
 	return rc;
 }
@@ -430,6 +434,7 @@ out:
 	free(target.name);
 	free(target.hash);
 	free(target.problem);
+	free(target.event_triggers);
 	free(db);
 	free(conf);
 	free(hash);

@@ -808,7 +808,15 @@ struct gm_found {
 	int version;        /* -1: not a known hash */
 	bool hash_repaired;
 	char *problem;      /* why there is no hash */
+	/* its enabled event triggers other than login ones ("name (event)",
+	 * comma-separated), NULL: none. They would fire on the DDL a fixup
+	 * or upgrade runs; gmdb refuses to run where they are (see
+	 * gm_found_event_triggers_refused). */
+	char *event_triggers;
 };
+/* Set err (GM_ECHECK) and return GM_ECHECK where f has event triggers
+ * that gmdb refuses to run beside, else GM_OK. */
+int gm_found_event_triggers_refused(const struct gm_found *f, struct gm_error *err);
 /* Identify one database (read-only). */
 int gm_identify(const char *dbname, struct gm_found *f, struct gm_error *err);
 /* The same, the hash computed on a session set up as upstream's owner

@@ -661,6 +661,10 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		       u->o->from, u->source.hash_repaired ? " (through upstream's repaired hash function)" : "");
 	if (u->source.version >= 0 && u->source.version != u->o->from)
 		gm_buf_addf(&pf->report, "         (its hash is the known hash of v%d)\n", u->source.version);
+	if (u->source.event_triggers)
+		pf_add(pf, PF_FAIL, "event triggers", "database \"%s\" has enabled event triggers, which would fire on "
+		       "the upgrade's DDL: %s; disable them for the run (ALTER EVENT TRIGGER name DISABLE), a GNUmed "
+		       "database has none", e->template_db, u->source.event_triggers);
 	database_info(e->template_db, &exists, &u->source_bytes, NULL, NULL);
 
 	/* the target */
@@ -2025,6 +2029,7 @@ out:
 	free(u.source.name);
 	free(u.source.hash);
 	free(u.source.problem);
+	free(u.source.event_triggers);
 	free(u.backup_path);
 	free(u.result_hash);
 	gm_engine_release(&u.e);

@@ -228,5 +228,40 @@ like "$err" 'checking the audit trail and notification triggers \.\.\. ok \([0-9
 	"rows were updated and deleted, and each was audited"
 drop_db gnumed_v22
 
+# A database with an enabled event trigger (a GNUmed database has none): it
+# would fire on the DDL of the upgrade or fixup, in gmdb's superuser
+# sessions before PostgreSQL 17, and where upstream's engine would fire it
+# gmdb would not. Both refuse before changing anything, naming it; a login
+# trigger (PostgreSQL 17) and a disabled one are no reason to refuse.
+sql_rw gnumed_v21 <<'SQL' >/dev/null || bail "cannot make the event trigger"
+CREATE FUNCTION public.gd_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$;
+CREATE EVENT TRIGGER gd_ddl ON ddl_command_end EXECUTE FUNCTION public.gd_ddl();
+SQL
+before=$(state)
+run gm-upgrade_server --no-backup --yes 21 22
+is "$rc" 3 "an enabled event trigger in the source: the upgrade is refused (exit 3)"
+like "$err" 'event triggers: database "gnumed_v21" has enabled event triggers, which would fire on the upgrade.s DDL: gd_ddl \(ddl_command_end\); disable them for the run \(ALTER EVENT TRIGGER name DISABLE\)' \
+	"the preflight names it and says what to do"
+is "$(state)" "$before" "nothing was changed"
+[ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" = 0 ]
+ok $? "no target was made"
+clone_db gmref_v22 gd_v22
+sql_rw gd_v22 <<'SQL' >/dev/null || bail "cannot make the event trigger"
+CREATE FUNCTION public.gd_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$;
+CREATE EVENT TRIGGER gd_ddl ON sql_drop EXECUTE FUNCTION public.gd_ddl();
+SQL
+revs=$(sql gd_v22 -c "SELECT count(*) FROM gm.schema_revision")
+run gm-fixup_server -d gd_v22
+is "$rc" 3 "an enabled event trigger: the fixup is refused (exit 3)"
+like "$err" 'error: database "gd_v22" has enabled event triggers, which would fire on the DDL this run executes: gd_ddl \(sql_drop\)' \
+	"it names the trigger"
+like "$err" 'hint: Disable them for the run \(ALTER EVENT TRIGGER name DISABLE\)' "and says what to do"
+is "$(sql gd_v22 -c "SELECT count(*) FROM gm.schema_revision")" "$revs" "nothing of the fixup ran"
+sql_rw gd_v22 -c "ALTER EVENT TRIGGER gd_ddl DISABLE" >/dev/null
+run gm-fixup_server --check -d gd_v22
+is "$rc" 0 "the trigger disabled: gm-fixup_server --check is content"
+drop_db gd_v22
+sql_rw gnumed_v21 -c "DROP EVENT TRIGGER gd_ddl" -c "DROP FUNCTION public.gd_ddl()" >/dev/null
+
 drop_db gnumed_v22_ref
 done_testing
