@@ -44,14 +44,24 @@ bash tests/install-deps.sh || exit 1
 carry=$(mktemp -d /tmp/gmcarry.XXXXXX) || exit 1
 chmod 755 "$carry"
 bg_pids=() carry_pid= deep_pid= deep_tests=
+# Each background job writes its exit status into a file of its own: the
+# status of "wait PID" is lost where the PID has come round again to
+# another child of this shell meanwhile (a machine whose pid_max is 32768
+# goes through that many in a run: bash then says "wait: pid ... is not a
+# child of this shell"). Such a job has ended, and written its file.
+# job_status FILE: the status it wrote, 1 if none.
+job_status() { cat "$1" 2>/dev/null || echo 1; }
+rm -f tests/debian/carry-reference.status tests/debian/release-*.status tests/deep-path.status
 if [ "$(id -u)" = 0 ]; then
 	(
 		job_cgroup carry-reference
 		t0=$SECONDS
 		if GMDB_CARRY_KEEP_CLUSTER=1 bash tests/debian/carry-reference.sh "$carry"; then
 			echo "# carry-reference.sh: done $((SECONDS - t0)) s after make check started"
+			echo 0 >tests/debian/carry-reference.status
 		else
 			touch "$carry/failed"
+			echo 1 >tests/debian/carry-reference.status
 			exit 1
 		fi
 	) >tests/debian/carry-reference.log 2>&1 </dev/null &
@@ -72,7 +82,8 @@ if [ "$(id -u)" = 0 ]; then
 	for suite in trixie forky; do
 		(
 			job_cgroup "release-$suite"
-			GMDB_CARRY_WAIT=2700 exec timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry"
+			GMDB_CARRY_WAIT=2700 timeout -k 120 80m bash tests/debian/release.sh "$suite" "$carry"
+			echo $? >"tests/debian/release-$suite.status"
 		) >"tests/debian/release-$suite.log" 2>&1 </dev/null &
 		bg_pids+=($!)
 	done
@@ -150,7 +161,8 @@ tap_script() {
 	job_cpu "${script##*/}"
 }
 if [ -n "$carry_pid" ]; then
-	if wait "$carry_pid"; then
+	wait "$carry_pid" 2>/dev/null
+	if [ "$(job_status tests/debian/carry-reference.status)" = 0 ]; then
 		grep '^# carry' tests/debian/carry-reference.log
 		job_cpu carry-reference
 	else
@@ -163,8 +175,8 @@ fi
 # (started beside make check above); the Debian package, built from this clone's HEAD, installed beside
 # gnumed-server, its autopkgtest run on a real database, triggered and purged.
 if [ -n "$deep_pid" ]; then
-	wait "$deep_pid"
-	tap_count tests/deep-path.log "$(cat tests/deep-path.status 2>/dev/null || echo 1)"
+	wait "$deep_pid" 2>/dev/null
+	tap_count tests/deep-path.log "$(job_status tests/deep-path.status)"
 	job_cpu deep-path
 	bash tests/lib/pgcluster.sh stop tests/tmp/cluster >/dev/null 2>&1
 else
@@ -173,9 +185,9 @@ fi
 GMDB_CARRY_DIR=$carry tap_script tests/debian/package.sh 15m
 # trixie and forky, started in the background above
 for i in "${!bg_pids[@]}"; do
-	wait "${bg_pids[$i]}"
-	st=$?
+	wait "${bg_pids[$i]}" 2>/dev/null
 	suite=$([ "$i" = 0 ] && echo trixie || echo forky)
+	st=$(job_status "tests/debian/release-$suite.status")
 	tap_count "tests/debian/release-$suite.log" "$st"
 	job_cpu "release-$suite"
 done
