@@ -64,7 +64,8 @@ static int identify(const char *dbname, struct gm_found *f, bool owner_session, 
 	 * sessions), but login ones, which fire at login only */
 	if (rc == GM_OK)
 		rc = gm_db_value(c,
-				 "SELECT pg_catalog.string_agg(pg_catalog.format('%I (%s)', e.evtname, e.evtevent), ', ' "
+				 "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(e.evtname) OPERATOR(pg_catalog.||) ' (' "
+				 "OPERATOR(pg_catalog.||) e.evtevent OPERATOR(pg_catalog.||) ')', ', ' "
 				 "ORDER BY e.evtname) FROM pg_catalog.pg_event_trigger e "
 				 "WHERE e.evtenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::pg_catalog.\"char\"[]) "
 				 "AND e.evtevent OPERATOR(pg_catalog.<>) 'login'",
