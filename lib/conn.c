@@ -144,16 +144,16 @@ static void learnt_as(int state, bool super)
 static bool learn(PGconn *conn)
 {
 	const char *p[1] = { PQuser(conn) };
-	PGresult *res = PQexecParams(conn,
-				     "SELECT r.rolsuper FROM pg_catalog.pg_roles r "
-				     "WHERE r.rolname OPERATOR(pg_catalog.=) $1",
-				     1, NULL, p, NULL, NULL, 0);
-	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-	bool super = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	char *v = NULL;
+	bool super;
 
-	PQclear(res);
-	if (!ok)
+	if (gm_db_value(conn, "SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1",
+			1, p, &v, NULL) < 0 || !v) {
+		free(v);
 		return false;
+	}
+	super = strcmp(v, "t") == 0;
+	free(v);
 	learnt_as(LEARNT, PQserverVersion(conn) >= 170000 && super);
 	gm_log(GM_LOG_DEBUG, "server %d, \"%s\" %s superuser: sessions start with \"%s\"", PQserverVersion(conn),
 	       PQuser(conn), super ? "a" : "no", gm_conn_options(true));

@@ -1991,15 +1991,16 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 			char *user = gm_shell_quote(gm_conn_user());
 			gm_log(GM_LOG_NOTICE, "backup of \"%s\": %s", u.e.template_db, u.backup_path);
 			/* a GNUmed database defaults to read-only transactions, and
-			 * --create sets that before the data comes */
+			 * --create sets that before the data comes; and a database
+			 * setting role, which gmdb's own switches outweigh */
 			if ((u.started_as_root || o->in_procedure) && !gm_conn_opts.user)
 				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed, as root:\n    runuser -u postgres -- "
-				       "env PGOPTIONS='-c default_transaction_read_only=off -c role=none' pg_restore%s --create -d postgres %s",
-				       u.e.template_db, args, path);
+				       "env PGOPTIONS='-c default_transaction_read_only=off %s' pg_restore%s --create -d postgres %s",
+				       u.e.template_db, gm_conn_options(false), args, path);
 			else
 				gm_log(GM_LOG_NOTICE, "to restore it once \"%s\" is dropped or renamed:\n    "
-				       "PGOPTIONS='-c default_transaction_read_only=off -c role=none' pg_restore%s -U %s --create -d postgres %s",
-				       u.e.template_db, args, user, path);
+				       "PGOPTIONS='-c default_transaction_read_only=off %s' pg_restore%s -U %s --create -d postgres %s",
+				       u.e.template_db, gm_conn_options(false), args, user, path);
 			free(args);
 			free(path);
 			free(user);
