@@ -7,14 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+void gm_found_clear(struct gm_found *f)
+{
+	free(f->name);
+	free(f->hash);
+	free(f->problem);
+	free(f->event_triggers);
+	memset(f, 0, sizeof(*f));
+}
+
 void gm_found_release(struct gm_found *f, size_t n)
 {
-	for (size_t i = 0; f && i < n; i++) {
-		free(f[i].name);
-		free(f[i].hash);
-		free(f[i].problem);
-		free(f[i].event_triggers);
-	}
+	for (size_t i = 0; f && i < n; i++)
+		gm_found_clear(&f[i]);
 	free(f);
 }
 
@@ -131,20 +136,15 @@ int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err)
 		struct gm_error ierr = GM_ERROR_INIT;
 		if (gm_identify(PQgetvalue(res, i, 0), &f[k], &ierr) < 0) {
 			gm_log(GM_LOG_INFO, "skipping database \"%s\": %s", PQgetvalue(res, i, 0), ierr.message);
-			free(f[k].name);
-			free(f[k].hash);
-			free(f[k].problem);
-			free(f[k].event_triggers);
+			gm_found_clear(&f[k]);
 			gm_error_release(&ierr);
 			continue;
 		}
 		gm_error_release(&ierr);
 		if (f[k].gnumed)
 			k++;
-		else {
-			free(f[k].name);
-			memset(&f[k], 0, sizeof(f[k]));
-		}
+		else
+			gm_found_clear(&f[k]);
 	}
 	PQclear(res);
 	*out = f;

@@ -46,10 +46,7 @@ static int identify(struct gm_shortcut *sc, const char *db, struct gm_found *tar
 		 * shortcut is then proven, or not, in the bundles' session */
 		gm_log(GM_LOG_INFO, "the schema hash failed in an owner session of \"%s\" (%s): computed with pg_catalog first",
 		       db, target->problem ? target->problem : "?");
-		free(target->name);
-		free(target->hash);
-		free(target->problem);
-		free(target->event_triggers);
+		gm_found_clear(target);
 		rc = gm_identify(db, target, err);
 	} else if (rc == GM_OK && target->hash && !target->hash_repaired) {
 		gm_shortcut_proven(sc, fp, user);
@@ -311,10 +308,7 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 		*db = NULL;
 	}
 	gm_engine_release(&e);
-	free(target.name);
-	free(target.hash);
-	free(target.problem);
-	free(target.event_triggers);
+	gm_found_clear(&target);
 	free(conf);
 	return rc;
 }
@@ -431,10 +425,7 @@ out:
 	gm_lock_release(lock);
 	gm_engine_release(&e);
 	gm_shortcut_free(shortcut);
-	free(target.name);
-	free(target.hash);
-	free(target.problem);
-	free(target.event_triggers);
+	gm_found_clear(&target);
 	free(db);
 	free(conf);
 	free(hash);

@@ -827,6 +827,8 @@ int gm_identify_as_owner_session(const char *dbname, struct gm_found *f, char **
 /* The GNUmed databases of the cluster. */
 int gm_discover(struct gm_found **out, size_t *n, struct gm_error *err);
 void gm_found_release(struct gm_found *f, size_t n);
+/* Free one's fields (the struct itself stays, zeroed). */
+void gm_found_clear(struct gm_found *f);
 
 /* ------------------------------------------------------------------ */
 /* Locks (lock.c): one run at a time per database, cluster-wide        */

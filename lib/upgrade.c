@@ -2027,10 +2027,7 @@ out:
 	gm_buf_release(&u.steps_json);
 	gm_buf_release(&pf.report);
 	gm_error_release(&pf.first);
-	free(u.source.name);
-	free(u.source.hash);
-	free(u.source.problem);
-	free(u.source.event_triggers);
+	gm_found_clear(&u.source);
 	free(u.backup_path);
 	free(u.result_hash);
 	gm_engine_release(&u.e);
