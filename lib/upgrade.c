@@ -661,10 +661,9 @@ static int preflight(struct upgrade *u, struct preflight *pf, struct gm_error *e
 		       u->o->from, u->source.hash_repaired ? " (through upstream's repaired hash function)" : "");
 	if (u->source.version >= 0 && u->source.version != u->o->from)
 		gm_buf_addf(&pf->report, "         (its hash is the known hash of v%d)\n", u->source.version);
-	if (u->source.event_triggers)
-		pf_add(pf, PF_FAIL, "event triggers", "database \"%s\" has enabled event triggers, which would fire on "
-		       "the upgrade's DDL: %s; disable them for the run (ALTER EVENT TRIGGER name DISABLE), a GNUmed "
-		       "database has none", e->template_db, u->source.event_triggers);
+	if (gm_found_event_triggers_refused(&u->source, &cerr) < 0)
+		pf_add(pf, PF_FAIL, "event triggers", "%s. %s", cerr.message, cerr.hint);
+	gm_error_release(&cerr);
 	database_info(e->template_db, &exists, &u->source_bytes, NULL, NULL);
 
 	/* the target */

@@ -233,23 +233,24 @@ drop_db gnumed_v22
 # sessions before PostgreSQL 17, and where upstream's engine would fire it
 # gmdb would not. Both refuse before changing anything, naming it; a login
 # trigger (PostgreSQL 17) and a disabled one are no reason to refuse.
-sql_rw gnumed_v21 <<'SQL' >/dev/null || bail "cannot make the event trigger"
+# event_trigger DB EVENT: an enabled event trigger gd_ddl on EVENT in DB
+event_trigger() {
+	sql_rw "$1" -v ev="$2" <<'SQL' >/dev/null || bail "cannot make the event trigger in $1"
 CREATE FUNCTION public.gd_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$;
-CREATE EVENT TRIGGER gd_ddl ON ddl_command_end EXECUTE FUNCTION public.gd_ddl();
+CREATE EVENT TRIGGER gd_ddl ON :ev EXECUTE FUNCTION public.gd_ddl();
 SQL
+}
+event_trigger gnumed_v21 ddl_command_end
 before=$(state)
 run gm-upgrade_server --no-backup --yes 21 22
 is "$rc" 3 "an enabled event trigger in the source: the upgrade is refused (exit 3)"
-like "$err" 'event triggers: database "gnumed_v21" has enabled event triggers, which would fire on the upgrade.s DDL: gd_ddl \(ddl_command_end\); disable them for the run \(ALTER EVENT TRIGGER name DISABLE\)' \
-	"the preflight names it and says what to do"
+like "$err" 'event triggers: database "gnumed_v21" has enabled event triggers, which would fire on the DDL this run executes: gd_ddl \(ddl_command_end\)\. Disable them for the run \(ALTER EVENT TRIGGER name DISABLE\)' \
+	"the preflight names it and says what to do, as gm-fixup_server does"
 is "$(state)" "$before" "nothing was changed"
 [ "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" = 0 ]
 ok $? "no target was made"
 clone_db gmref_v22 gd_v22
-sql_rw gd_v22 <<'SQL' >/dev/null || bail "cannot make the event trigger"
-CREATE FUNCTION public.gd_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'ddl'; END $$;
-CREATE EVENT TRIGGER gd_ddl ON sql_drop EXECUTE FUNCTION public.gd_ddl();
-SQL
+event_trigger gd_v22 sql_drop
 revs=$(sql gd_v22 -c "SELECT count(*) FROM gm.schema_revision")
 run gm-fixup_server -d gd_v22
 is "$rc" 3 "an enabled event trigger: the fixup is refused (exit 3)"
