@@ -1582,6 +1582,26 @@ static int source_sessions(const char *db, long long *sessions, long *live, stru
 }
 
 /*
+ * The run fails after its sessions on the source (the checks' old side,
+ * the backup's pg_dump) were closed or stopped: they are gone before it
+ * ends. A backend ends a moment after its client, on a busy server not at
+ * once, and until then counts as somebody on the source (for the admin,
+ * and for the next run's check that nobody is on it).
+ */
+static void source_left(const char *db)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	long long sessions;
+	long live = 0;
+
+	if (source_sessions(db, &sessions, &live, &err) < 0)
+		gm_log(GM_LOG_INFO, "could not count the sessions on \"%s\": %s", db, err.message);
+	else if (live > 0)
+		gm_log(GM_LOG_INFO, "%ld session(s) still on \"%s\" (5 s after the run's own were closed)", live, db);
+	gm_error_release(&err);
+}
+
+/*
  * Before the clone: whether the old side of the checks can run early. It
  * can if the source's sessions can be counted and nobody but autovacuum is
  * on it (the clone needs that anyway).
@@ -1950,9 +1970,12 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (rc < 0) {
 		/* an old side still running on the source stops first, and a
 		 * backup still running */
+		bool on_source = u.early || u.dump_running;
 		gm_plausibility_free(u.plaus);
 		u.plaus = NULL;
 		backup_stop(&u);
+		if (on_source)
+			source_left(u.e.template_db);
 		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
 			char *was = gm_xstrdup(err->message ? err->message : "");
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
