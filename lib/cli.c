@@ -109,6 +109,10 @@ int gm_cli_parse(poptContext *ctx, const char *progname, int argc, const char **
 
 int gm_cli_finish(int rc, struct gm_error *err)
 {
+	/* a backend ends a moment after its client closes the session (on a
+	 * busy server not at once): whatever comes next, the admin's next
+	 * step or a script's, finds none of the run's left */
+	gm_conn_wait_closed();
 	gm_journal_warn_unfinished();
 	if (rc < 0 && err && err->message)
 		gm_log_report(err);

@@ -328,6 +328,25 @@ long gm_conn_opened(const char *db)
 
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err);
+/*
+ * The backends of the sessions this process closed (the latest CLOSED_MAX),
+ * for gm_conn_wait_closed. Lock-free: sessions close in the checks'
+ * threads too, and children fork beside them.
+ */
+#define CLOSED_MAX 64
+static int closed_pids[CLOSED_MAX];
+static size_t n_closed;
+
+/* PQfinish, noting the backend of a session that was open. */
+static void conn_finish(PGconn *conn)
+{
+	if (conn && PQstatus(conn) == CONNECTION_OK && PQbackendPID(conn) > 0) {
+		size_t i = __atomic_fetch_add(&n_closed, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&closed_pids[i % CLOSED_MAX], PQbackendPID(conn), __ATOMIC_RELEASE);
+	}
+	PQfinish(conn);
+}
+
 
 /* Before the run's first session of its own user (gm_conn_options): to
  * dbname if that is a maintenance database (*here: learn from it), else
@@ -356,7 +375,7 @@ static void learn_first(const char *dbname, const char *user, const char *label,
 		if (!c)
 			gm_log(GM_LOG_DEBUG, "%s", e.message ? e.message : "?");
 		gm_error_release(&e);
-		PQfinish(c);
+		conn_finish(c);
 		if (done)
 			return;
 	}
@@ -387,7 +406,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 	conn = connect_once(dbname, user, label, password, options);
 	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
-		PQfinish(conn);
+		conn_finish(conn);
 		password = prompted_password = prompt_password(user);
 		conn = connect_once(dbname, user, label, password, options);
 	}
@@ -395,7 +414,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 	    strstr(PQerrorMessage(conn), "event_triggers")) {
 		/* not learnt: an older server, or no superuser (the message
 		 * names the setting in any language) */
-		PQfinish(conn);
+		conn_finish(conn);
 		learnt_as(LEARNT, false);
 		options = OPTS_ALL;
 		gm_log(GM_LOG_DEBUG, "the server refuses event_triggers: sessions start with \"%s\"", options);
@@ -409,7 +428,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		if (PQconnectionNeedsPassword(conn))
 			gm_error_hint(err, "Give the password in ~/.pgpass or PGPASSFILE, or run as root to connect as postgres over the local socket.");
 		free(msg);
-		PQfinish(conn);
+		conn_finish(conn);
 		return NULL;
 	}
 	/* a session acting as another role from its start: the database's
@@ -420,7 +439,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		gm_error_set(err, GM_EFAIL, "could not connect to database \"%s\": its session acts as role \"%s\", not \"%s\"",
 			     dbname, sa, PQuser(conn));
 		gm_error_hint(err, "See what ALTER DATABASE ... SET gave it: psql -c '\\drds'");
-		PQfinish(conn);
+		conn_finish(conn);
 		if (learn_here)
 			learnt_as(LEARN_NOT_YET, false);
 		return NULL;
@@ -440,7 +459,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			gm_error_from_result(err, GM_EFAIL, res, "could not set a safe search_path");
 			PQclear(res);
-			PQfinish(conn);
+			conn_finish(conn);
 			return NULL;
 		}
 		PQclear(res);
@@ -560,6 +579,29 @@ void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 	gm_buf_release(&list);
 }
 
+void gm_conn_wait_closed(void)
+{
+	size_t total = __atomic_load_n(&n_closed, __ATOMIC_ACQUIRE), n = total < CLOSED_MAX ? total : CLOSED_MAX;
+	int pids[CLOSED_MAX];
+	struct gm_error err = GM_ERROR_INIT;
+	PGconn *c;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		pids[i] = __atomic_load_n(&closed_pids[i], __ATOMIC_ACQUIRE);
+	/* on the maintenance database, in nobody's way (template1 is
+	 * CREATE DATABASE's template); its own backend is not waited for */
+	c = gm_conn_open_ex(no_maintenance_db ? "template1" : MAINTENANCE_DB, NULL, "gmdb", GM_CONN_SAFE_PATH, &err);
+	if (!c) {
+		gm_log(GM_LOG_DEBUG, "not waiting for the run's closed sessions to be gone: %s", err.message);
+	} else {
+		gm_conn_wait_gone(c, pids, n);
+		PQfinish(c);
+	}
+	gm_error_release(&err);
+}
+
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
 {
 	size_t n = 0, kept = 0;
@@ -573,7 +615,7 @@ size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
 		if (pids && n < max)
 			pids[n] = PQbackendPID(parked[i]);
 		n++;
-		PQfinish(parked[i]);
+		conn_finish(parked[i]);
 	}
 	n_parked = kept;
 	pthread_mutex_unlock(&pool_mutex);
@@ -608,7 +650,7 @@ void gm_conn_pool_end(void)
 	n = gm_conn_pool_flush(NULL, pids, POOL_MAX);
 	gm_conn_wait_gone(waiter, pids, n);
 	if (waiter)
-		PQfinish(waiter);
+		conn_finish(waiter);
 	gm_log(GM_LOG_DEBUG, "session pool off: %zu sessions reused, %zu kept sessions closed", reused, n + (waiter != NULL));
 }
 
@@ -653,7 +695,7 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 			   1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		PQclear(res);
-		PQfinish(conn);
+		conn_finish(conn);
 		return NULL;
 	}
 	PQclear(res);
@@ -764,7 +806,7 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 void gm_conn_close(PGconn *conn)
 {
 	if (conn && !pool_park(conn))
-		PQfinish(conn);
+		conn_finish(conn);
 }
 
 PGresult *gm_db_run(PGconn *conn, const char *sql, int nparams, const char *const *params,

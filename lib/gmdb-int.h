@@ -308,6 +308,10 @@ void gm_conn_pool_begin(void);
 void gm_conn_pool_end(void);
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
 void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
+/* Wait, up to about 5 s, for the backends of the sessions this process
+ * closed (the latest 64) to be gone: a tool's run ends with none of its
+ * sessions left on the server (gm_cli_finish). */
+void gm_conn_wait_closed(void);
 /* How many connections this process has opened to database db so far. */
 long gm_conn_opened(const char *db);
 /* For a root process that stays root: act as the postgres OS user (effective

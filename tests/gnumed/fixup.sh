@@ -2,7 +2,7 @@
 # gm-fixup_server against upstream's own fixup, side by side, on two copies
 # of the same real v22 database (made by upstream's bootstrapper and
 # upstream's update_db-v21_v22.conf); then the second run, --check, --list,
-# the lock, discovery, and bad input.
+# the lock, discovery, bad input, and that no session is left when it ends.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
@@ -109,6 +109,67 @@ run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
 is "$rc" 3 "a real run refuses it too, before changing anything"
 is "$(hash gnumed_v22)" "$h1" "nothing changed"
 mv "$work/v22-invoice_id_grants-fixup.sql" "$tree/sql/v21-v22/fixups/"
+
+# the run ends with none of its sessions left on the server: the last file
+# leaves a temporary table in its owner session and waits until another
+# session (the test's) holds a lock on it, so that the session's backend,
+# which drops the table as it ends, waits for that lock (a backend ends a
+# moment after its client closes the session, on a busy server not at
+# once: this makes the moment as long as the test likes). The test lets go
+# once the run has said its last line and is still there, waiting.
+last=$tree/sql/v21-v22/fixups/v22-release_notes-fixup.sql
+cp -p "$last" "$work/last.sql"
+cat >>"$last" <<'EOF'
+-- gmdb's tests (fixup.sh): a temporary table, kept until someone holds a lock on it
+create temporary table gmt_linger (a integer);
+DO '
+DECLARE
+	t0 timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.relation = ''pg_temp.gmt_linger''::regclass
+			AND l.pid <> pg_catalog.pg_backend_pid() AND l.granted)
+	      AND pg_catalog.clock_timestamp() < t0 + interval ''60 s'' LOOP
+		PERFORM pg_catalog.pg_sleep(0.05);
+	END LOOP;
+END';
+EOF
+gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$work/out" 2>"$work/err" 8>&- &
+gpid=$!
+owner= ns= locker=
+for n in $(seq 1200); do
+	kill -0 "$gpid" 2>/dev/null || break
+	owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND query LIKE '%gmt_linger%' AND pid <> pg_backend_pid()")
+	ns=$(sql gnumed_v22 -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'")
+	[ -n "$owner" ] && [ -n "$ns" ] && break
+	sleep 0.05
+done
+if [ -n "$owner" ] && [ -n "$ns" ]; then
+	sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE $ns.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+	locker=$!
+fi
+# until the run's last line, then a second for it to end
+for n in $(seq 1200); do
+	kill -0 "$gpid" 2>/dev/null || break
+	grep -q 'schema hash' "$work/err" && break
+	sleep 0.05
+done
+for n in $(seq 10); do
+	kill -0 "$gpid" 2>/dev/null || break
+	sleep 0.1
+done
+let_go() { sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null; }
+kill -0 "$gpid" 2>/dev/null && let_go
+wait "$gpid"
+rc=$?
+left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${owner:-0}'")
+let_go
+wait "$locker" 2>/dev/null
+cp -p "$work/last.sql" "$last"
+[ -n "$owner" ] && [ -n "$ns" ]
+ok $? "(the last file's owner session made its temporary table: backend $owner)"
+is "$rc" 0 "a run whose owner session's backend cannot end at once: exit 0"
+is "$left" 0 "and when it ends, none of its sessions is left (it waited for the backend)"
+like "$(cat "$work/err")" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "(the temporary table changed nothing else)"
 
 # a file that fails: the run fails naming file, line, PostgreSQL's message
 printf '\\set ON_ERROR_STOP 1\nselect 1;\nselect * from gmdb_no_such_table;\n' >>"$tree/sql/v21-v22/fixups/v22-dem-v_message_inbox-fixup.sql"
