@@ -389,7 +389,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 {
 	PGconn *conn;
 	const char *password;
-	bool may_prompt = !(flags & GM_CONN_NO_PROMPT);
+	bool may_prompt = !(flags & (GM_CONN_NO_PROMPT | GM_CONN_NO_ASK));
 	bool learn_here = false;
 	const char *options, *sa;
 
@@ -591,8 +591,11 @@ void gm_conn_wait_closed(void)
 	for (size_t i = 0; i < n; i++)
 		pids[i] = __atomic_load_n(&closed_pids[i], __ATOMIC_ACQUIRE);
 	/* on the maintenance database, in nobody's way (template1 is
-	 * CREATE DATABASE's template); its own backend is not waited for */
-	c = gm_conn_open_ex(no_maintenance_db ? "template1" : MAINTENANCE_DB, NULL, "gmdb", GM_CONN_SAFE_PATH, &err);
+	 * CREATE DATABASE's template); its own backend is not waited for. It
+	 * asks for no password at the end of a run, and a run that kept root
+	 * (gm-hba-lock) keeps it */
+	c = gm_conn_open_ex(no_maintenance_db ? "template1" : MAINTENANCE_DB, NULL, "gmdb",
+			    GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT | GM_CONN_NO_ASK, &err);
 	if (!c) {
 		gm_log(GM_LOG_DEBUG, "not waiting for the run's closed sessions to be gone: %s", err.message);
 	} else {

@@ -268,6 +268,7 @@ enum gm_conn_flags {
 	GM_CONN_SAFE_PATH = 1 << 0,  /* search_path = pg_catalog, pg_temp */
 	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
 	GM_CONN_NO_PROMPT = 1 << 2,  /* never ask for a password, nor use the run's (-W, PGPASSWORD is libpq's) */
+	GM_CONN_NO_ASK = 1 << 3,     /* never ask for a password (the run's is used) */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for the owner's
