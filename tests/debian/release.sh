@@ -23,7 +23,9 @@
 #     compared with upstream's of PostgreSQL 15 carried the same way),
 #     tests/gnumed/downtime.sh (the downtime procedure: on trixie all but
 #     its kill -9 loop, on forky the loop at three of its eleven steps; the
-#     host's run on PostgreSQL 15 is the loop at every step), tests/pg/hba-lock.sh and tests/cli/*.sh
+#     host's run on PostgreSQL 15 is the loop at every step), tests/pg/hba-lock.sh,
+#     tests/pg/conn-learn.sh (the sessions' switches where no maintenance
+#     database can be reached) and tests/cli/*.sh
 #     (with bash-completion and mount installed: nothing skipped). Both
 #     sides of every comparison run the same step definitions: the host's
 #     gnumed-server tree, copied into the chroot (GMDB_UPSTREAM_DIR).
@@ -483,7 +485,7 @@ is "$rc:$out" "0:22" "the 22 reference databases and the roles of PostgreSQL 15 
 cpu_mark "the hook checks (trixie), the purge, the restore of the reference databases"
 [ "$rc" = 0 ] || { printf '%s\n' "$err" | tail -n 20 | sed 's/^/# /'; bail "cannot restore the reference databases"; }
 
-layer="tests/gnumed/carried.sh tests/pg/hba-lock.sh tests/cli/banner.sh tests/cli/fingerprint.sh
+layer="tests/gnumed/carried.sh tests/pg/hba-lock.sh tests/pg/conn-learn.sh tests/cli/banner.sh tests/cli/fingerprint.sh
 	tests/cli/fixup.sh tests/cli/hba-lock.sh tests/cli/upgrade.sh"
 # The downtime procedure (tests/gnumed/downtime.sh) on both: its kill -9
 # loop runs at every step on the host's PostgreSQL 15 (tests/deep-path.sh,
