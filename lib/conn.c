@@ -553,7 +553,10 @@ void gm_conn_pool_begin(void)
 
 /* Wait, on c, up to about 5 s for the backends pids[0..n) to leave
  * pg_stat_activity (a closed session's backend takes some milliseconds to
- * exit): a count of a database's sessions right after must not see them. */
+ * exit): a count of a database's sessions right after must not see them.
+ * c's own backend never counts (its pid may be one of them again: the
+ * system reuses process ids); another's that reuses one makes it wait the
+ * 5 s, no worse. */
 void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 {
 	struct gm_buf list = GM_BUF_INIT;
@@ -569,7 +572,8 @@ void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 	for (int tries = 0; tries < 500; tries++) {
 		char *v = NULL;
 		bool gone = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
-					   "WHERE pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[])",
+					   "WHERE pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[]) "
+					   "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
 					1, p, &v, NULL) != GM_OK || !v || strcmp(v, "0") == 0;
 		free(v);
 		if (gone)
