@@ -111,7 +111,10 @@ int gm_cli_finish(int rc, struct gm_error *err)
 {
 	/* a backend ends a moment after its client closes the session (on a
 	 * busy server not at once): whatever comes next, the admin's next
-	 * step or a script's, finds none of the run's left */
+	 * step or a script's, finds none of the run's left. The temporary
+	 * owner access is taken back first (else at exit): its sessions
+	 * count too */
+	gm_owner_release();
 	gm_conn_wait_closed();
 	gm_journal_warn_unfinished();
 	if (rc < 0 && err && err->message)

@@ -171,9 +171,9 @@ const char *gm_conn_options(bool own)
 }
 
 static PGconn *connect_once(const char *dbname, const char *user, const char *label, const char *password,
-			    const char *options)
+			    const char *options, unsigned flags)
 {
-	const char *keys[12], *vals[12];
+	const char *keys[13], *vals[13];
 	int n = 0;
 
 	if (gm_conn_opts.host) { keys[n] = "host"; vals[n++] = gm_conn_opts.host; }
@@ -195,6 +195,7 @@ static PGconn *connect_once(const char *dbname, const char *user, const char *la
 	 * search_path the schema hash depends on too: ignored, replaced by
 	 * gmdb's own (gm_conn_options) */
 	keys[n] = "options"; vals[n++] = options;
+	if (flags & GM_CONN_BRIEF) { keys[n] = "connect_timeout"; vals[n++] = "5"; }
 	keys[n] = NULL; vals[n] = NULL;
 	return PQconnectdbParams(keys, vals, 0);
 }
@@ -329,16 +330,18 @@ long gm_conn_opened(const char *db)
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err);
 /*
- * The backends of the sessions this process closed (the latest CLOSED_MAX),
- * for gm_conn_wait_closed. Lock-free: sessions close in the checks'
- * threads too, and children fork beside them.
+ * The backends of the sessions this process closed (the latest CLOSED_MAX:
+ * the checks' two sides close up to 2 x 64 with --jobs 64), for
+ * gm_conn_wait_closed. Lock-free: sessions close in the checks' threads
+ * too, and children fork beside them; by the time it reads them those
+ * threads have been joined. A slot claimed but not written yet reads as 0
+ * or an older pid: no match, or at worst the wait's 5 s.
  */
-#define CLOSED_MAX 64
+#define CLOSED_MAX 256
 static int closed_pids[CLOSED_MAX];
 static size_t n_closed;
 
-/* PQfinish, noting the backend of a session that was open. */
-static void conn_finish(PGconn *conn)
+void gm_conn_finish(PGconn *conn)
 {
 	if (conn && PQstatus(conn) == CONNECTION_OK && PQbackendPID(conn) > 0) {
 		size_t i = __atomic_fetch_add(&n_closed, 1, __ATOMIC_RELAXED);
@@ -375,7 +378,7 @@ static void learn_first(const char *dbname, const char *user, const char *label,
 		if (!c)
 			gm_log(GM_LOG_DEBUG, "%s", e.message ? e.message : "?");
 		gm_error_release(&e);
-		conn_finish(c);
+		gm_conn_finish(c);
 		if (done)
 			return;
 	}
@@ -403,22 +406,22 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		password = prompted_password = prompt_password(user);
 	options = gm_conn_options(own);
 	gm_log(GM_LOG_DEBUG, "connecting to database \"%s\" as \"%s\" (%s)", dbname, user, label ? label : gm_log_progname());
-	conn = connect_once(dbname, user, label, password, options);
+	conn = connect_once(dbname, user, label, password, options, flags);
 	if (may_prompt && PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !password &&
 	    !gm_conn_opts.no_password && gm_cli_interactive()) {
-		conn_finish(conn);
+		gm_conn_finish(conn);
 		password = prompted_password = prompt_password(user);
-		conn = connect_once(dbname, user, label, password, options);
+		conn = connect_once(dbname, user, label, password, options, flags);
 	}
 	if (PQstatus(conn) == CONNECTION_BAD && strcmp(options, OPTS_SUPER) == 0 &&
 	    strstr(PQerrorMessage(conn), "event_triggers")) {
 		/* not learnt: an older server, or no superuser (the message
 		 * names the setting in any language) */
-		conn_finish(conn);
+		gm_conn_finish(conn);
 		learnt_as(LEARNT, false);
 		options = OPTS_ALL;
 		gm_log(GM_LOG_DEBUG, "the server refuses event_triggers: sessions start with \"%s\"", options);
-		conn = connect_once(dbname, user, label, password, options);
+		conn = connect_once(dbname, user, label, password, options, flags);
 	}
 	if (PQstatus(conn) == CONNECTION_BAD) {
 		if (learn_here)
@@ -428,7 +431,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		if (PQconnectionNeedsPassword(conn))
 			gm_error_hint(err, "Give the password in ~/.pgpass or PGPASSFILE, or run as root to connect as postgres over the local socket.");
 		free(msg);
-		conn_finish(conn);
+		gm_conn_finish(conn);
 		return NULL;
 	}
 	/* a session acting as another role from its start: the database's
@@ -439,7 +442,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		gm_error_set(err, GM_EFAIL, "could not connect to database \"%s\": its session acts as role \"%s\", not \"%s\"",
 			     dbname, sa, PQuser(conn));
 		gm_error_hint(err, "See what ALTER DATABASE ... SET gave it: psql -c '\\drds'");
-		conn_finish(conn);
+		gm_conn_finish(conn);
 		if (learn_here)
 			learnt_as(LEARN_NOT_YET, false);
 		return NULL;
@@ -459,7 +462,7 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			gm_error_from_result(err, GM_EFAIL, res, "could not set a safe search_path");
 			PQclear(res);
-			conn_finish(conn);
+			gm_conn_finish(conn);
 			return NULL;
 		}
 		PQclear(res);
@@ -557,30 +560,36 @@ void gm_conn_pool_begin(void)
  * c's own backend never counts (its pid may be one of them again: the
  * system reuses process ids); another's that reuses one makes it wait the
  * 5 s, no worse. */
-void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
+long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 {
 	struct gm_buf list = GM_BUF_INIT;
 	const char *p[1];
+	long left = 0;
+	double until = gm_now() + 5.0;
 
 	if (!c || n == 0)
-		return;
+		return 0;
 	gm_buf_addc(&list, '{');
 	for (size_t i = 0; i < n; i++)
 		gm_buf_addf(&list, "%s%d", i ? "," : "", pids[i]);
 	gm_buf_addc(&list, '}');
 	p[0] = gm_buf_str(&list);
-	for (int tries = 0; tries < 500; tries++) {
+	for (;;) {
 		char *v = NULL;
-		bool gone = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
-					   "WHERE pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[]) "
-					   "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
-					1, p, &v, NULL) != GM_OK || !v || strcmp(v, "0") == 0;
+		if (gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
+				   "WHERE pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[]) "
+				   "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
+				1, p, &v, NULL) != GM_OK || !v)
+			left = 0;  /* cannot tell: not waited for */
+		else
+			left = atol(v);
 		free(v);
-		if (gone)
+		if (left == 0 || gm_now() >= until)
 			break;
 		usleep(10000);
 	}
 	gm_buf_release(&list);
+	return left;
 }
 
 void gm_conn_wait_closed(void)
@@ -588,22 +597,34 @@ void gm_conn_wait_closed(void)
 	size_t total = __atomic_load_n(&n_closed, __ATOMIC_ACQUIRE), n = total < CLOSED_MAX ? total : CLOSED_MAX;
 	int pids[CLOSED_MAX];
 	struct gm_error err = GM_ERROR_INIT;
-	PGconn *c;
+	PGconn *c = NULL;
+	long left;
+	/* on the maintenance database, in nobody's way (template1 is
+	 * CREATE DATABASE's template), else template1; its own backend is
+	 * not waited for. It asks for no password at the end of a run, gives
+	 * up on a server it cannot reach within 5 s (a run that failed because
+	 * the network went away must not hang on it), and a run that kept
+	 * root (gm-hba-lock) keeps it */
+	const unsigned flags = GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT | GM_CONN_NO_ASK | GM_CONN_BRIEF;
 
 	if (n == 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		pids[i] = __atomic_load_n(&closed_pids[i], __ATOMIC_ACQUIRE);
-	/* on the maintenance database, in nobody's way (template1 is
-	 * CREATE DATABASE's template); its own backend is not waited for. It
-	 * asks for no password at the end of a run, and a run that kept root
-	 * (gm-hba-lock) keeps it */
-	c = gm_conn_open_ex(no_maintenance_db ? "template1" : MAINTENANCE_DB, NULL, "gmdb",
-			    GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT | GM_CONN_NO_ASK, &err);
+	if (!no_maintenance_db)
+		c = gm_conn_open_ex(MAINTENANCE_DB, NULL, "gmdb", flags, &err);
 	if (!c) {
-		gm_log(GM_LOG_DEBUG, "not waiting for the run's closed sessions to be gone: %s", err.message);
+		gm_error_release(&err);
+		c = gm_conn_open_ex("template1", NULL, "gmdb", flags, &err);
+	}
+	if (!c) {
+		gm_log(GM_LOG_DEBUG, "not waiting for the backends of the run's closed sessions to end: %s",
+		       err.message ? err.message : "?");
 	} else {
-		gm_conn_wait_gone(c, pids, n);
+		left = gm_conn_wait_gone(c, pids, n);
+		if (left > 0)
+			gm_log(GM_LOG_INFO, "%ld of the run's closed sessions still had a backend after 5 s: they end by themselves",
+			       left);
 		PQfinish(c);
 	}
 	gm_error_release(&err);
@@ -622,7 +643,7 @@ size_t gm_conn_pool_flush(const char *db, int *pids, size_t max)
 		if (pids && n < max)
 			pids[n] = PQbackendPID(parked[i]);
 		n++;
-		conn_finish(parked[i]);
+		gm_conn_finish(parked[i]);
 	}
 	n_parked = kept;
 	pthread_mutex_unlock(&pool_mutex);
@@ -657,7 +678,7 @@ void gm_conn_pool_end(void)
 	n = gm_conn_pool_flush(NULL, pids, POOL_MAX);
 	gm_conn_wait_gone(waiter, pids, n);
 	if (waiter)
-		conn_finish(waiter);
+		gm_conn_finish(waiter);
 	gm_log(GM_LOG_DEBUG, "session pool off: %zu sessions reused, %zu kept sessions closed", reused, n + (waiter != NULL));
 }
 
@@ -702,7 +723,7 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 			   1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		PQclear(res);
-		conn_finish(conn);
+		gm_conn_finish(conn);
 		return NULL;
 	}
 	PQclear(res);
@@ -813,7 +834,7 @@ PGconn *gm_conn_open(const char *dbname, const char *label, struct gm_error *err
 void gm_conn_close(PGconn *conn)
 {
 	if (conn && !pool_park(conn))
-		conn_finish(conn);
+		gm_conn_finish(conn);
 }
 
 PGresult *gm_db_run(PGconn *conn, const char *sql, int nparams, const char *const *params,

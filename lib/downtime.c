@@ -212,8 +212,10 @@ static int run_child(child_fn fn, void *arg, struct gm_journal *ps, const char *
 		close(go[0]);
 		if (crc == GM_OK)
 			crc = fn(arg, &res, &cerr);
-		/* the temporary owner access ends before the parent goes on */
+		/* the temporary owner access ends before the parent goes on, and
+		 * the child's sessions are gone */
 		gm_owner_release();
+		gm_conn_wait_closed();
 		gm_buf_addf(&out, "%d", crc);
 		gm_buf_add(&out, "", 1);
 		put_field(&out, cerr.message);

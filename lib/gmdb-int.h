@@ -269,6 +269,7 @@ enum gm_conn_flags {
 	GM_CONN_KEEP_ROOT = 1 << 1,  /* as root: connect as the postgres OS user, stay root */
 	GM_CONN_NO_PROMPT = 1 << 2,  /* never ask for a password, nor use the run's (-W, PGPASSWORD is libpq's) */
 	GM_CONN_NO_ASK = 1 << 3,     /* never ask for a password (the run's is used) */
+	GM_CONN_BRIEF = 1 << 4,      /* give up connecting after 5 s (connect_timeout) */
 };
 /* The general form: user NULL means the default user; without
  * GM_CONN_SAFE_PATH the database's own search_path stays (for the owner's
@@ -301,17 +302,22 @@ void gm_conn_log_notice(void *arg, const PGresult *res);
  * closes every kept one and waits for their backends to be gone;
  * gm_conn_pool_flush closes those of database db (NULL: all) now, their
  * backends' pids into pids (at most max), returning how many it wrote;
- * gm_conn_wait_gone waits on c, up to about 5 s, until the backends pids
- * have left pg_stat_activity.
+ * gm_conn_wait_gone waits on c, up to 5 s, until the backends pids
+ * have left pg_stat_activity, returning how many had not.
  */
 #define GM_CONN_POOL_MAX 8
 void gm_conn_pool_begin(void);
 void gm_conn_pool_end(void);
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
-void gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
-/* Wait, up to about 5 s, for the backends of the sessions this process
- * closed (the latest 64) to be gone: a tool's run ends with none of its
- * sessions left on the server (gm_cli_finish). */
+long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
+/* PQfinish, noting the backend of a session that was open, for
+ * gm_conn_wait_closed (every session of gmdb's own ends through it). */
+void gm_conn_finish(PGconn *conn);
+/* Wait, up to 5 s, for the backends of the sessions this process closed
+ * (the latest 256) to be gone, so that a tool's run ends with none of its
+ * own sessions left on the server (gm_cli_finish; a downtime procedure's
+ * child before it reports back). Not pg_dump's or the data import
+ * scripts' (their own processes'). */
 void gm_conn_wait_closed(void);
 /* How many connections this process has opened to database db so far. */
 long gm_conn_opened(const char *db);

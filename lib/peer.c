@@ -646,7 +646,7 @@ static int verify_login(PGconn *conn, const char *role, struct gm_error *err)
 			gm_log(GM_LOG_INFO, "could not try the temporary peer grant for role \"%s\": %s", role, msg);
 		}
 	}
-	PQfinish(c);
+	gm_conn_finish(c);
 	return rc;
 }
 

@@ -1597,7 +1597,8 @@ static void source_left(const char *db)
 	if (source_sessions(db, &sessions, &live, &err) < 0)
 		gm_log(GM_LOG_INFO, "could not count the sessions on \"%s\": %s", db, err.message);
 	else if (live > 0)
-		gm_log(GM_LOG_INFO, "%ld session(s) still on \"%s\" (5 s after the run's own were closed)", live, db);
+		gm_log(GM_LOG_INFO, "%ld session(s) still on \"%s\" 5 s after the run's own were closed or stopped "
+				    "(somebody else's, or the run's, not yet ended)", live, db);
 	gm_error_release(&err);
 }
 

@@ -138,7 +138,8 @@ gpid=$!
 owner= ns= locker=
 for n in $(seq 1200); do
 	kill -0 "$gpid" 2>/dev/null || break
-	owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND query LIKE '%gmt_linger%' AND pid <> pg_backend_pid()")
+	owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND usename = 'gm-dbo' AND state = 'active'
+		AND query LIKE '%gmt_linger%'")
 	ns=$(sql gnumed_v22 -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'")
 	[ -n "$owner" ] && [ -n "$ns" ] && break
 	sleep 0.05

@@ -22,7 +22,7 @@ major=$(sql postgres -c "SELECT current_setting('server_version_num')::int / 100
 hba=$cl/data/pg_hba.conf
 sql postgres -c "CREATE DATABASE cl_plain" >/dev/null || bail "cannot make cl_plain"
 cp -p "$hba" "$tmp/hba.orig"
-reload() { sql cl_plain -c "SELECT pg_reload_conf()" >/dev/null && sleep 0.3; }
+reload() { sql cl_plain -c "SELECT pg_reload_conf()" >/dev/null; }
 
 # 1. both maintenance databases reachable: learnt from the first session
 # (a database that is not GNUmed's: the run's sessions read enough of it to
@@ -37,6 +37,10 @@ unlike "$err" 'could not learn' "what the sessions start with was learnt there"
 # lines, which come first): the run still works
 { printf '%s\n' "local postgres,template1 all reject" "host postgres,template1 all 127.0.0.1/32 reject"; cat "$tmp/hba.orig"; } >"$hba"
 reload || bail "cannot reload the cluster's configuration"
+for n in $(seq 100); do
+	psql -X -A -t -w -U postgres -d template1 -c 'SELECT 1' >/dev/null 2>&1 || break
+	sleep 0.1
+done
 psql -X -A -t -w -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
 is "$?" 2 "(postgres and template1 are out of reach now)"
 run gm-fingerprint_db -v -v cl_plain
