@@ -560,6 +560,19 @@ void gm_conn_pool_begin(void)
  * c's own backend never counts (its pid may be one of them again: the
  * system reuses process ids); another's that reuses one makes it wait the
  * 5 s, no worse. */
+PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_error *err)
+{
+	PGconn *c = NULL;
+
+	if (!no_maintenance_db) {
+		c = gm_conn_open_ex(MAINTENANCE_DB, NULL, label, flags, err);
+		if (c)
+			return c;
+		gm_error_release(err);
+	}
+	return gm_conn_open_ex("template1", NULL, label, flags, err);
+}
+
 long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 {
 	struct gm_buf list = GM_BUF_INIT;
@@ -597,11 +610,10 @@ void gm_conn_wait_closed(void)
 	size_t total = __atomic_load_n(&n_closed, __ATOMIC_ACQUIRE), n = total < CLOSED_MAX ? total : CLOSED_MAX;
 	int pids[CLOSED_MAX];
 	struct gm_error err = GM_ERROR_INIT;
-	PGconn *c = NULL;
+	PGconn *c;
 	long left;
-	/* on the maintenance database, in nobody's way (template1 is
-	 * CREATE DATABASE's template), else template1; its own backend is
-	 * not waited for. It asks for no password at the end of a run, gives
+	/* on the maintenance database (its own backend is not waited
+	 * for). It asks for no password at the end of a run, gives
 	 * up on a server it cannot reach within 5 s (a run that failed because
 	 * the network went away must not hang on it), and a run that kept
 	 * root (gm-hba-lock) keeps it */
@@ -611,12 +623,7 @@ void gm_conn_wait_closed(void)
 		return;
 	for (size_t i = 0; i < n; i++)
 		pids[i] = __atomic_load_n(&closed_pids[i], __ATOMIC_ACQUIRE);
-	if (!no_maintenance_db)
-		c = gm_conn_open_ex(MAINTENANCE_DB, NULL, "gmdb", flags, &err);
-	if (!c) {
-		gm_error_release(&err);
-		c = gm_conn_open_ex("template1", NULL, "gmdb", flags, &err);
-	}
+	c = gm_conn_open_maintenance("gmdb", flags, &err);
 	if (!c) {
 		gm_log(GM_LOG_DEBUG, "not waiting for the backends of the run's closed sessions to end: %s",
 		       err.message ? err.message : "?");

@@ -310,6 +310,11 @@ void gm_conn_pool_begin(void);
 void gm_conn_pool_end(void);
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
 long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
+/* A session of the run's own user for reads of the whole cluster that
+ * may last (waits): on the maintenance database postgres, in nobody's way
+ * (template1 is CREATE DATABASE's template, which another user's CREATE
+ * DATABASE finds busy while somebody is on it), else on template1. */
+PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_error *err);
 /* PQfinish, noting the backend of a session that was open, for
  * gm_conn_wait_closed (every session of gmdb's own ends through it). */
 void gm_conn_finish(PGconn *conn);

@@ -1557,7 +1557,8 @@ static int auditing(struct upgrade *u, struct gm_error *err)
  */
 static int source_sessions(const char *db, long long *sessions, long *live, struct gm_error *err)
 {
-	PGconn *c = gm_conn_open("template1", "gmdb check", err);
+	/* (up to 5 s: not on template1) */
+	PGconn *c = gm_conn_open_maintenance("gmdb check", GM_CONN_SAFE_PATH, err);
 	const char *p[1] = { db };
 	int rc = GM_EFAIL;
 
