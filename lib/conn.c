@@ -573,13 +573,16 @@ PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_er
 	return gm_conn_open_ex("template1", NULL, label, flags, err);
 }
 
-long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
+long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n, bool *interrupted)
 {
 	struct gm_buf list = GM_BUF_INIT;
 	const char *p[1];
 	long left = 0;
 	double until = gm_now() + 5.0;
+	int signals = gm_signals_count();
 
+	if (interrupted)
+		*interrupted = false;
 	if (!c || n == 0)
 		return 0;
 	gm_buf_addc(&list, '{');
@@ -597,6 +600,11 @@ long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n)
 		else
 			left = atol(v);
 		free(v);
+		if (left > 0 && gm_signals_count() != signals) {
+			if (interrupted)
+				*interrupted = true;
+			break;
+		}
 		if (left == 0 || gm_now() >= until)
 			break;
 		usleep(10000);
@@ -628,8 +636,12 @@ void gm_conn_wait_closed(void)
 		gm_log(GM_LOG_DEBUG, "not waiting for the backends of the run's closed sessions to end: %s",
 		       err.message ? err.message : "?");
 	} else {
-		left = gm_conn_wait_gone(c, pids, n);
-		if (left > 0)
+		bool interrupted;
+		left = gm_conn_wait_gone(c, pids, n, &interrupted);
+		if (interrupted)
+			gm_log(GM_LOG_INFO, "%ld of the run's closed sessions still have a backend: not waiting for them "
+					    "any longer (signal %d)", left, gm_signals_caught());
+		else if (left > 0)
 			gm_log(GM_LOG_INFO, "%ld of the run's closed sessions still had a backend after 5 s: they end by themselves",
 			       left);
 		PQfinish(c);
@@ -683,7 +695,7 @@ void gm_conn_pool_end(void)
 	reused = n_reused;
 	pthread_mutex_unlock(&pool_mutex);
 	n = gm_conn_pool_flush(NULL, pids, POOL_MAX);
-	gm_conn_wait_gone(waiter, pids, n);
+	gm_conn_wait_gone(waiter, pids, n, NULL);
 	if (waiter)
 		gm_conn_finish(waiter);
 	gm_log(GM_LOG_DEBUG, "session pool off: %zu sessions reused, %zu kept sessions closed", reused, n + (waiter != NULL));

@@ -303,13 +303,14 @@ void gm_conn_log_notice(void *arg, const PGresult *res);
  * gm_conn_pool_flush closes those of database db (NULL: all) now, their
  * backends' pids into pids (at most max), returning how many it wrote;
  * gm_conn_wait_gone waits on c, up to 5 s, until the backends pids
- * have left pg_stat_activity, returning how many had not.
+ * have left pg_stat_activity, returning how many had not; a signal caught
+ * meanwhile ends it early (*interrupted, if not NULL).
  */
 #define GM_CONN_POOL_MAX 8
 void gm_conn_pool_begin(void);
 void gm_conn_pool_end(void);
 size_t gm_conn_pool_flush(const char *db, int *pids, size_t max);
-long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n);
+long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n, bool *interrupted);
 /* A session of the run's own user for reads of the whole cluster that
  * may last (waits): on the maintenance database postgres, in nobody's way
  * (template1 is CREATE DATABASE's template, which another user's CREATE
@@ -803,6 +804,9 @@ bool gm_signals_hup_ignored(void);
 void gm_signals_install(void);
 /* The signal caught, or 0. */
 int gm_signals_caught(void);
+/* How many signals were caught so far: a wait on the way out gives up on
+ * one that comes after it began (the admin's second ^C). */
+int gm_signals_count(void);
 /* Which connection's statement a signal cancels (NULL: none). */
 void gm_signals_watch(PGconn *conn);
 /* GM_EFAIL with an error naming the signal, if one was caught. */

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, n_signals;
 static PGcancel *volatile watched;
 
 static void on_signal(int sig)
@@ -20,6 +20,7 @@ static void on_signal(int sig)
 	PGcancel *c = watched;
 
 	got_signal = sig;
+	n_signals++;
 	if (c)
 		PQcancel(c, buf, sizeof(buf));
 }
@@ -53,6 +54,11 @@ void gm_signals_install(void)
 int gm_signals_caught(void)
 {
 	return (int)got_signal;
+}
+
+int gm_signals_count(void)
+{
+	return (int)n_signals;
 }
 
 void gm_signals_watch(PGconn *conn)

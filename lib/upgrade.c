@@ -219,7 +219,7 @@ static int sessions_on(const char *db, struct gm_buf *remote, int *nremote, stru
 	c = gm_conn_open("template1", "gmdb check", err);
 	if (!c)
 		return GM_EFAIL;
-	gm_conn_wait_gone(c, mine, n_mine);
+	gm_conn_wait_gone(c, mine, n_mine, NULL);
 	res = gm_db_query(c, gm_sql("sessions-on-database"), 1, p, err);
 	gm_conn_close(c);
 	if (!res)
@@ -1560,7 +1560,7 @@ static int source_sessions(const char *db, long long *sessions, long *live, stru
 	/* (up to 5 s: not on template1) */
 	PGconn *c = gm_conn_open_maintenance("gmdb check", GM_CONN_SAFE_PATH, err);
 	const char *p[1] = { db };
-	int rc = GM_EFAIL;
+	int rc = GM_EFAIL, signals = gm_signals_count();
 
 	if (!c)
 		return GM_EFAIL;
@@ -1574,7 +1574,8 @@ static int source_sessions(const char *db, long long *sessions, long *live, stru
 			*live = atol(PQgetvalue(res, 0, 1));
 		}
 		PQclear(res);
-		if (rc < 0 || *live == 0)
+		/* (a second signal: no more waiting) */
+		if (rc < 0 || *live == 0 || gm_signals_count() != signals)
 			break;
 		usleep(100000);
 	}

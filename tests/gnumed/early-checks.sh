@@ -14,7 +14,8 @@
 #                    source at the end) does
 # and with the backup, which runs beside the upgrade: its pg_dump's
 # sessions are gmdb's; a run that fails after the dump keeps it, one that
-# fails while it runs stops it and removes it.
+# fails while it runs stops it and removes it. Last, the run's wait at its
+# end for the backends of the sessions it closed gives up at a signal.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
@@ -190,6 +191,69 @@ like "$log" 'the new side of the plausibility checks runs on "gnumed_v22" meanwh
 is "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")" 0 \
 	"the sleeping query was cancelled"
 is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "nothing is left of the new database"
+
+# 9. the run's last wait, for the backends of the sessions it closed
+# (gmdb(7)), gives up at a second signal: the owner session leaves a
+# temporary table in the target and waits until the test holds a lock on
+# it, so that its backend waits at its end; once the run waits for it,
+# SIGINT. (Without giving up it would wait its 5 s and say so.)
+linger=$work/tree-linger
+mkdir -p "$linger" && cp -a "$tree/bootstrap" "$tree/pycommon" "$linger/" && ln -s "$GMDB_UPSTREAM_DIR/sql" "$linger/sql"
+cat >"$work/linger.sql" <<'EOF'
+-- gmdb's tests (early-checks.sh): a temporary table, kept until someone holds a lock on it
+create temporary table gmt_linger (a integer);
+DO '
+DECLARE
+	t0 timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.relation = ''pg_temp.gmt_linger''::regclass
+			AND l.pid <> pg_catalog.pg_backend_pid() AND l.granted)
+	      AND pg_catalog.clock_timestamp() < t0 + interval ''60 s'' LOOP
+		PERFORM pg_catalog.pg_sleep(0.05);
+	END LOOP;
+END';
+EOF
+sed -i "s|^$work/wait.sql\$|&\n$work/linger.sql|" "$linger/bootstrap/update_db-v21_v22.conf"
+grep -qx "$work/linger.sql" "$linger/bootstrap/update_db-v21_v22.conf"
+ok $? "(a tree whose first bundle leaves a temporary table in the owner session)"
+chmod -R a+rX "$linger" "$work/linger.sql"
+lingered=
+# (the lock once the table is there, SIGINT once the run's last wait runs)
+lock_then_int() {
+	local n owner ns
+	for n in $(seq 1200); do
+		kill -0 "$pid" 2>/dev/null || return
+		owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND usename = 'gm-dbo'
+			AND state = 'active' AND query LIKE '%gmt_linger%'")
+		ns=$(sql gnumed_v22 -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relname = 'gmt_linger'" 2>/dev/null)
+		[ -n "$owner" ] && [ -n "$ns" ] && break
+		sleep 0.05
+	done
+	[ -n "$ns" ] || return
+	sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE $ns.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+	echo "$owner" >"$work/lingered"
+	for n in $(seq 6000); do
+		kill -0 "$pid" 2>/dev/null || return
+		[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND application_name = 'gmdb'
+			AND query LIKE '%int4[])%pg_backend_pid()%'")" = 1 ] && break
+		sleep 0.05
+	done
+	kill -INT "$pid"
+}
+saved=$tree tree=$linger
+rm -f "$work/lingered"
+upgrade '( lock_then_int ) 8>&- &'
+tree=$saved
+lingered=$(cat "$work/lingered" 2>/dev/null)
+left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${lingered:-0}'")
+sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+[ -n "$lingered" ]
+ok $? "(the owner session made its temporary table, and the test holds a lock on it: backend $lingered)"
+is "$rc" 0 "the upgrade succeeds"
+like "$log" "1 of the run's closed sessions still have a backend: not waiting for them any longer \\(signal 2\\)" \
+	"its last wait for its sessions' backends gives up at SIGINT, and says so"
+is "$left" 1 "(the owner session's backend was still there: it waited at its end)"
 
 for d in gnumed_v21 gnumed_v22 gmtest_go; do drop_db "$d"; done
 done_testing
