@@ -199,20 +199,7 @@ is "$(sql postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_
 # SIGINT. (Without giving up it would wait its 5 s and say so.)
 linger=$work/tree-linger
 mkdir -p "$linger" && cp -a "$tree/bootstrap" "$tree/pycommon" "$linger/" && ln -s "$GMDB_UPSTREAM_DIR/sql" "$linger/sql"
-cat >"$work/linger.sql" <<'EOF'
--- gmdb's tests (early-checks.sh): a temporary table, kept until someone holds a lock on it
-create temporary table gmt_linger (a integer);
-DO '
-DECLARE
-	t0 timestamptz := pg_catalog.clock_timestamp();
-BEGIN
-	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.relation = ''pg_temp.gmt_linger''::regclass
-			AND l.pid <> pg_catalog.pg_backend_pid() AND l.granted)
-	      AND pg_catalog.clock_timestamp() < t0 + interval ''60 s'' LOOP
-		PERFORM pg_catalog.pg_sleep(0.05);
-	END LOOP;
-END';
-EOF
+linger_sql >"$work/linger.sql"
 sed -i "s|^$work/wait.sql\$|&\n$work/linger.sql|" "$linger/bootstrap/update_db-v21_v22.conf"
 grep -qx "$work/linger.sql" "$linger/bootstrap/update_db-v21_v22.conf"
 ok $? "(a tree whose first bundle leaves a temporary table in the owner session)"
@@ -223,15 +210,12 @@ lock_then_int() {
 	local n owner ns
 	for n in $(seq 1200); do
 		kill -0 "$pid" 2>/dev/null || return
-		owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND usename = 'gm-dbo'
-			AND state = 'active' AND query LIKE '%gmt_linger%'")
-		ns=$(sql gnumed_v22 -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE c.relname = 'gmt_linger'" 2>/dev/null)
-		[ -n "$owner" ] && [ -n "$ns" ] && break
+		read -r owner ns < <(linger_find gnumed_v22)
+		[ -n "$ns" ] && break
 		sleep 0.05
 	done
 	[ -n "$ns" ] || return
-	sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE $ns.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+	linger_lock gnumed_v22 "$ns"
 	echo "$owner" >"$work/lingered"
 	for n in $(seq 6000); do
 		kill -0 "$pid" 2>/dev/null || return
@@ -247,7 +231,7 @@ upgrade '( lock_then_int ) 8>&- &'
 tree=$saved
 lingered=$(cat "$work/lingered" 2>/dev/null)
 left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${lingered:-0}'")
-sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+linger_release
 [ -n "$lingered" ]
 ok $? "(the owner session made its temporary table, and the test holds a lock on it: backend $lingered)"
 is "$rc" 0 "the upgrade succeeds"

@@ -119,33 +119,18 @@ mv "$work/v22-invoice_id_grants-fixup.sql" "$tree/sql/v21-v22/fixups/"
 # once the run has said its last line and is still there, waiting.
 last=$tree/sql/v21-v22/fixups/v22-release_notes-fixup.sql
 cp -p "$last" "$work/last.sql"
-cat >>"$last" <<'EOF'
--- gmdb's tests (fixup.sh): a temporary table, kept until someone holds a lock on it
-create temporary table gmt_linger (a integer);
-DO '
-DECLARE
-	t0 timestamptz := pg_catalog.clock_timestamp();
-BEGIN
-	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.relation = ''pg_temp.gmt_linger''::regclass
-			AND l.pid <> pg_catalog.pg_backend_pid() AND l.granted)
-	      AND pg_catalog.clock_timestamp() < t0 + interval ''60 s'' LOOP
-		PERFORM pg_catalog.pg_sleep(0.05);
-	END LOOP;
-END';
-EOF
+linger_sql >>"$last"
 gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$work/out" 2>"$work/err" 8>&- &
 gpid=$!
 owner= ns= locker=
 for n in $(seq 1200); do
 	kill -0 "$gpid" 2>/dev/null || break
-	owner=$(sql postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND usename = 'gm-dbo' AND state = 'active'
-		AND query LIKE '%gmt_linger%'")
-	ns=$(sql gnumed_v22 -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'")
-	[ -n "$owner" ] && [ -n "$ns" ] && break
+	read -r owner ns < <(linger_find gnumed_v22)
+	[ -n "$ns" ] && break
 	sleep 0.05
 done
-if [ -n "$owner" ] && [ -n "$ns" ]; then
-	sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE $ns.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+if [ -n "$ns" ]; then
+	linger_lock gnumed_v22 "$ns"
 	locker=$!
 fi
 # until the run's last line, then a second for it to end
@@ -158,12 +143,11 @@ for n in $(seq 10); do
 	kill -0 "$gpid" 2>/dev/null || break
 	sleep 0.1
 done
-let_go() { sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null; }
-kill -0 "$gpid" 2>/dev/null && let_go
+kill -0 "$gpid" 2>/dev/null && linger_release
 wait "$gpid"
 rc=$?
 left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${owner:-0}'")
-let_go
+linger_release
 wait "$locker" 2>/dev/null
 cp -p "$work/last.sql" "$last"
 [ -n "$owner" ] && [ -n "$ns" ]

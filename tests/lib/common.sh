@@ -239,6 +239,46 @@ peer_reference_cluster() {
 	rm -f "$tmp"/*.dump
 }
 
+# The tests of a run's wait for its closed sessions' backends (gmdb(7)):
+# linger_sql prints SQL in upstream's form (single quotes: its runner knows
+# no dollar quotes) that leaves a temporary table gmt_linger in its session
+# and waits, up to 60 s, until another session holds a lock on it; the
+# session's backend then waits for that lock at its end. linger_find DB
+# prints "PID SCHEMA" of gm-dbo's session on DB running it and of the
+# table, once both are there; linger_lock DB SCHEMA holds the lock (in the
+# background), linger_release lets go.
+linger_sql() {
+	cat <<'EOF'
+-- gmdb's tests (tests/lib/common.sh, linger_sql): a temporary table, kept until someone holds a lock on it
+create temporary table gmt_linger (a integer);
+DO '
+DECLARE
+	t0 timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.relation = ''pg_temp.gmt_linger''::regclass
+			AND l.pid <> pg_catalog.pg_backend_pid() AND l.granted)
+	      AND pg_catalog.clock_timestamp() < t0 + interval ''60 s'' LOOP
+		PERFORM pg_catalog.pg_sleep(0.05);
+	END LOOP;
+END';
+EOF
+}
+linger_find() {
+	local owner ns
+	owner=$(sql postgres -v db="$1" <<'EOF'
+SELECT pid FROM pg_stat_activity WHERE datname = :'db' AND usename = 'gm-dbo' AND state = 'active' AND query LIKE '%gmt_linger%';
+EOF
+)
+	ns=$(sql "$1" -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'" 2>/dev/null)
+	[ -n "$owner" ] && [ -n "$ns" ] && echo "$owner $ns"
+}
+linger_lock() {
+	sql_rw "$1" -c "BEGIN" -c "LOCK TABLE $2.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+}
+linger_release() {
+	sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+}
+
 drop_db() {
 	sql postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
 }
