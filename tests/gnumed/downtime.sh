@@ -32,14 +32,7 @@ has_part() { case "$parts" in *" $1 "*) return 0 ;; esac; return 1; }
 echo "# downtime parts:$parts"
 need_reference
 
-tmp=$(mktemp -d "$GMDB_TESTDIR/downtime.XXXXXX") || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cluster
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+private_workdir downtime
 
 # --- the databases, from the shared reference cluster ---------------------------------
 # the shared cluster: another server, for a --recover pointed at the wrong one

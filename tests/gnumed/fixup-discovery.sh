@@ -11,14 +11,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-tmp=$(mktemp -d "$GMDB_TESTDIR/fixup-discovery.XXXXXX") || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cluster
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+private_workdir fixup-discovery
 peer_reference_cluster "$cl" "$tmp"
 sql postgres -c 'ALTER DATABASE gmref_v22 RENAME TO gnumed_v22' >/dev/null || bail "cannot rename gmref_v22"
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs

@@ -73,6 +73,22 @@ copied_cluster_on() {
 		"$GMDB_SRCDIR/tests/lib/pgcluster.sh" start "$1" >/dev/null
 }
 
+# private_workdir NAME: a temporary directory of the test's own, $tmp
+# (mode 755, under GMDB_TESTDIR), and the place of a private cluster in it,
+# $cl; at exit the test's cleanup_extra (if it has one) runs, the cluster
+# is stopped and the directory removed.
+private_workdir() {
+	tmp=$(mktemp -d "$GMDB_TESTDIR/$1.XXXXXX") || bail "cannot make a temporary directory"
+	chmod 755 "$tmp"
+	cl=$tmp/cluster
+	trap private_workdir_cleanup EXIT
+}
+private_workdir_cleanup() {
+	declare -F cleanup_extra >/dev/null && cleanup_extra
+	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+
 # private_cluster DIR: a cluster of the test's own in DIR (for tests that
 # change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
 # stops it.

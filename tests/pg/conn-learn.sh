@@ -9,14 +9,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 
-tmp=$(mktemp -d "$GMDB_TESTDIR/conn-learn.XXXXXX") || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cluster
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+private_workdir conn-learn
 private_cluster "$cl"
 major=$(sql postgres -c "SELECT current_setting('server_version_num')::int / 10000")
 hba=$cl/data/pg_hba.conf

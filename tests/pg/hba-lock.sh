@@ -5,16 +5,9 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
 
-tmp=$(mktemp -d "$GMDB_TESTDIR/hba-lock.XXXXXX") || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cluster
+private_workdir hba-lock
 bgpid=
-cleanup() {
-	[ -n "$bgpid" ] && kill "$bgpid" 2>/dev/null
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+cleanup_extra() { [ -n "$bgpid" ] && kill "$bgpid" 2>/dev/null; }
 
 private_cluster "$cl"
 export GMDB_STATE_DIR=$tmp/state

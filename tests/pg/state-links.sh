@@ -14,16 +14,10 @@
 [ "$(id -u)" = 0 ] || bail "this test plays root against the postgres OS user: run it as root"
 id postgres >/dev/null 2>&1 || bail "there is no OS user postgres"
 
-tmp=$(mktemp -d "$GMDB_TESTDIR/state-links.XXXXXX") || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
+private_workdir state-links
 canary=$(mktemp /root/gmdb-canary-XXXXXX) || bail "cannot make the canary"
 canary_dir=$(mktemp -d /root/gmdb-canary-dir-XXXXXX) || bail "cannot make the canary directory"
-cl=$tmp/cluster
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp" "$canary" "$canary_dir"
-}
-trap cleanup EXIT
+cleanup_extra() { rm -rf "$canary" "$canary_dir"; }
 
 printf 'root only\n' >"$canary"
 chmod 600 "$canary"
