@@ -554,12 +554,6 @@ void gm_conn_pool_begin(void)
 		gm_log(GM_LOG_DEBUG, "session pool on: the run's own sessions are kept and reused");
 }
 
-/* Wait, on c, up to about 5 s for the backends pids[0..n) to leave
- * pg_stat_activity (a closed session's backend takes some milliseconds to
- * exit): a count of a database's sessions right after must not see them.
- * c's own backend never counts (its pid may be one of them again: the
- * system reuses process ids); another's that reuses one makes it wait the
- * 5 s, no worse. */
 PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_error *err)
 {
 	PGconn *c = NULL;
@@ -573,6 +567,13 @@ PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_er
 	return gm_conn_open_ex("template1", NULL, label, flags, err);
 }
 
+/* Wait, on c, up to 5 s for the backends pids[0..n) to leave
+ * pg_stat_activity (a closed session's backend takes some milliseconds to
+ * exit): a count of a database's sessions right after must not see them.
+ * A signal caught meanwhile ends the wait (*interrupted).
+ * c's own backend never counts (its pid may be one of them again: the
+ * system reuses process ids); another's that reuses one makes it wait the
+ * 5 s, no worse. */
 long gm_conn_wait_gone(PGconn *c, const int *pids, size_t n, bool *interrupted)
 {
 	struct gm_buf list = GM_BUF_INIT;
@@ -620,11 +621,11 @@ void gm_conn_wait_closed(void)
 	struct gm_error err = GM_ERROR_INIT;
 	PGconn *c;
 	long left;
-	/* on the maintenance database (its own backend is not waited
-	 * for). It asks for no password at the end of a run, gives
-	 * up on a server it cannot reach within 5 s (a run that failed because
-	 * the network went away must not hang on it), and a run that kept
-	 * root (gm-hba-lock) keeps it */
+	/* on the maintenance database (its own backend is not waited for);
+	 * it asks for no password at the end of a run, gives up on a server
+	 * it cannot reach within 5 s (a run that failed because the network
+	 * went away must not hang on it), and a run that kept root
+	 * (gm-hba-lock) keeps it */
 	const unsigned flags = GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT | GM_CONN_NO_ASK | GM_CONN_BRIEF;
 
 	if (n == 0)
