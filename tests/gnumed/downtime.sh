@@ -12,7 +12,8 @@
 # GMDB_DOWNTIME_PARTS names the parts that run (default: both): "crash",
 # that kill -9 loop; "rest", everything after it (a crash into a new group
 # role, a failing upgrade, SIGTERM, SIGHUP, a local session, --replace-target,
-# the whole procedure, --retire, the fixup's procedure and its snapshot).
+# the whole procedure, --retire, the fixup's procedure, its snapshot and its
+# child's wait for the backends of its sessions).
 # tests/run.sh runs the loop at every step on this host's PostgreSQL 15
 # (tests/deep-path.sh), and tests/debian/release.sh the rest on trixie's 17
 # and the loop at three steps on forky's 18: the loop on two server majors,
@@ -413,6 +414,44 @@ run gm-fixup_server --recover
 is "$rc" 0 "gm-fixup_server --recover: exit 0"
 as_before gnumed_v22 gnumed_v22_gmdb_snapshot "killed after the snapshot"
 cp -p "$tmp/saved.sql" "$f"
+
+# the fixup's child waits for the backends of the sessions it closed before
+# it reports back (gmdb(7)): the last file leaves a temporary table in its
+# owner session and waits until the test holds a lock on it, so that the
+# backend waits at its end. When the first end-of-run wait is seen, the
+# parent must not have gone on yet (its first step after the fixup takes
+# the notice out of the banner); then the test lets go.
+linger_sql >>"$f"
+fresh 22
+gm-fixup_server --downtime --grace 1 -d gnumed_v22 --upstream-dir "$tree" 22 >"$tmp/linger.out" 2>"$tmp/linger.err" 8>&- &
+gpid=$!
+owner= ns= waited= early=
+for n in $(seq 1200); do
+	kill -0 "$gpid" 2>/dev/null || break
+	read -r owner ns < <(linger_find gnumed_v22)
+	[ -n "$ns" ] && break
+	sleep 0.05
+done
+[ -n "$ns" ] && linger_lock gnumed_v22 "$ns"
+for n in $(seq 1200); do
+	kill -0 "$gpid" 2>/dev/null || break
+	if [ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND application_name = 'gmdb'
+		AND query LIKE '%int4[])%pg_backend_pid()%'")" = 1 ]; then
+		waited=1
+		grep -q 'taking the notice out of the banner' "$tmp/linger.err" || early=1
+		break
+	fi
+	sleep 0.05
+done
+linger_release
+wait "$gpid"
+rc=$?
+cp -p "$tmp/saved.sql" "$f"
+[ -n "$ns" ] && [ -n "$waited" ]
+ok $? "(the fixup's owner session made its temporary table, and a run's end-of-run wait ran)"
+is "$early" 1 "the fixup's child waited for its owner session's backend before the parent went on"
+is "$rc" 0 "and the procedure ended well: exit 0"
+[ "$rc" = 0 ] && [ "$early" = 1 ] || sed 's/^/# linger: /' "$tmp/linger.err" | tail -n 40 >&2
 
 # a fixup that got through, the procedure killed before it was done: the
 # database goes back to the snapshot too

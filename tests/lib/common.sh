@@ -285,8 +285,11 @@ linger_find() {
 SELECT pid FROM pg_stat_activity WHERE datname = :'db' AND usename = 'gm-dbo' AND state = 'active' AND query LIKE '%gmt_linger%';
 EOF
 )
+	# only then a session on DB: before, it could meet a run's check that
+	# nobody is connected there (--downtime's "a local session is open")
+	[ -n "$owner" ] || return 1
 	ns=$(sql "$1" -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'" 2>/dev/null)
-	[ -n "$owner" ] && [ -n "$ns" ] && echo "$owner $ns"
+	[ -n "$ns" ] && echo "$owner $ns"
 }
 linger_lock() {
 	sql_rw "$1" -c "BEGIN" -c "LOCK TABLE $2.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
