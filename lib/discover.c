@@ -47,13 +47,17 @@ int gm_found_event_triggers_refused(const struct gm_found *f, struct gm_error *e
  * function is the owner's: it is called as the owner, with pg_catalog
  * first (owner_session false), or in a session set up as the owner
  * session of upstream's engine (true), which also reads the shortcut's
- * fingerprint (*fp) and says who the session is (*user).
+ * fingerprint (*fp) and says who the session is (*user). Definitions
+ * gmdb knows are not called but read from the catalogs
+ * (gm_schema_hash_known): then *fp is NULL, as the hash proves nothing
+ * about the function for the shortcut.
  */
 static int identify(const char *dbname, struct gm_found *f, bool owner_session, char **fp, char **user,
 		    struct gm_error *err)
 {
 	PGconn *c;
 	char *has_gm = NULL;
+	bool from_catalogs = false;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -84,10 +88,14 @@ static int identify(const char *dbname, struct gm_found *f, bool owner_session, 
 				  : gm_owner_open(dbname, NULL, "gmdb discovery", GM_CONN_SAFE_PATH, &herr);
 		if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &herr) == GM_OK &&
 		    (!owner_session || gm_db_value(c, gm_sql("shortcut-fingerprint"), 0, NULL, fp, &herr) == GM_OK) &&
-		    gm_schema_hash(c, -1, &f->hash, &f->hash_repaired, &herr) == GM_OK) {
+		    gm_schema_hash_known(c, -1, &f->hash, &f->hash_repaired, &from_catalogs, &herr) == GM_OK) {
 			f->version = gm_version_for_hash(f->hash);
 			if (owner_session)
 				*user = gm_xstrdup(PQuser(c));
+			if (owner_session && from_catalogs) {
+				free(*fp);
+				*fp = NULL;
+			}
 		} else {
 			f->problem = gm_xstrdup(herr.message ? herr.message : "could not compute the schema hash");
 			if (owner_session) {

@@ -1080,6 +1080,8 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 		}
 		gm_step_end(&st, rc, rc == GM_OK && !present ? "skipped (no gm.revalidate_all_constraints(), as upstream)" : NULL);
 	}
+	if (e->after_revalidate)
+		e->after_revalidate(e);
 
 	if (rc == GM_OK && gm_generation_has(e->generation, GM_GEN_COLLATIONS)) {
 		gm_step_begin(&st, "validating the collations of \"%s\"", e->target);
@@ -1377,9 +1379,9 @@ int gm_engine_verify_result(struct gm_engine *e, char **hash, struct gm_error *e
 	gm_step_begin(&st, "verifying the schema hash of \"%s\"", e->target);
 	rc = gm_session_begin(e->conn, err);
 	if (rc == GM_OK)
-		rc = gm_schema_hash(e->conn, e->target_version == -2 ? (e->expect_version > 0 ? e->expect_version : -1)
-								     : e->target_version,
-				    hash, &repaired, err);
+		rc = gm_schema_hash_known(e->conn, e->target_version == -2 ? (e->expect_version > 0 ? e->expect_version : -1)
+									   : e->target_version,
+					  hash, &repaired, NULL, err);
 	gm_session_rollback(e->conn);
 	if (rc == GM_OK && e->target_version == -2) {
 		/* upstream's definition says "devel": upstream checks nothing */

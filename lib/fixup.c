@@ -318,6 +318,11 @@ static void prove_early(struct gm_engine *e)
 	gm_shortcut_prove_early(e->rewrite_data, e->target, e->owner);
 }
 
+static void settle_proof(struct gm_engine *e)
+{
+	gm_shortcut_settle(e->rewrite_data);
+}
+
 int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 {
 	struct gm_engine e;
@@ -387,6 +392,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	 * locks and the hash's could deadlock) */
 	e.rewrite_data = shortcut;
 	e.after_reindex = prove_early;
+	e.after_revalidate = settle_proof;
 	if (rc == GM_OK)
 		rc = gm_engine_superuser_steps(&e, err);
 	if (rc == GM_OK)

@@ -547,6 +547,9 @@ struct gm_engine {
 	void *progress_data;
 	/* called once the reindex is done, before the revalidation (NULL: none) */
 	void (*after_reindex)(struct gm_engine *e);
+	/* called after the revalidation, before anything writes to the
+	 * target's tables (NULL: none); also when the revalidation failed */
+	void (*after_revalidate)(struct gm_engine *e);
 	/* every index of the target was rebuilt moments ago in this run (an
 	 * aggregate's fixup, in the clone): its REINDEX is not done again */
 	bool reindexed_already;
@@ -661,6 +664,13 @@ char *gm_shortcut_rewrite(void *data, const char *statement);
  * background; the first rewrite with the same definitions takes the
  * outcome (lib/shortcut.c says why that is the same proof). */
 void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *owner);
+/* Wait for the early proof's hash and end its session, keeping its
+ * outcome for the first rewrite: before anything writes to the database,
+ * so that no snapshot of the proof's holds back the pruning of the rows
+ * the files update (which would place their new versions elsewhere than
+ * upstream's run does, and number the audit rows of a later multi-row
+ * UPDATE in another order). */
+void gm_shortcut_settle(struct gm_shortcut *s);
 /* The hash function worked with definitions fp, as user, on a session set
  * up as the owner session (gm_identify_as_owner_session): the first
  * rewrite with the same definitions and user takes it as its proof. */
@@ -671,6 +681,9 @@ void gm_shortcut_free(struct gm_shortcut *s);
  * and the triggers they fire cannot run as the superuser; GM_ECHECK
  * saying what is not. */
 int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err);
+/* Is fp (sql/shortcut-fingerprint.sql) of definitions gmdb knows, those
+ * whose only effect besides the hash it knows (shortcut.c's table)? */
+bool gm_shortcut_known(const char *fp);
 
 /* As root, make the backup directory opts name (if it is to be used and
  * missing) for the postgres OS user, as gm_upgrade_run() does before it
@@ -898,6 +911,19 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
  * fallback was needed.
  */
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err);
+
+/*
+ * The same hash, read from the catalogs (gm_structure_v19) where that is
+ * the very text the call would hash: version < 0 or >= 19 (the dispatcher
+ * calls v19_and_up), definitions gmdb knows (gm_shortcut_known: upstream's
+ * v19_and_up, SECURITY DEFINER, owned by gm-dbo) read in this transaction,
+ * and this session's current_user their owner, so that information_schema
+ * shows it what it shows the function. Anything else, a NULL line (the
+ * call's text would be NULL) or an error calls gm_schema_hash; so does
+ * GMDB_EXACT=1. *from_catalogs (may be NULL) tells which one it was.
+ */
+int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired, bool *from_catalogs,
+			 struct gm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Checksums                                                           */

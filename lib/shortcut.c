@@ -24,12 +24,16 @@
  * on a session set up as the owner session is (gm_owner_session: the same
  * role, settings, plpgsql checks) that reads the fingerprint and computes
  * the hash in one transaction: the fixup's identification of the database
- * (gm_identify_as_owner_session, then gm_shortcut_proven), or a session of
- * its own while other steps run on other connections
- * (gm_shortcut_prove_early). The first statement whose definitions have
- * that very fingerprint, run as the same role, takes its outcome. The database's state in between differs, as it does for every
- * later statement of the run, which takes the proof of the first one; a
- * hash that failed there, or another fingerprint, is proven in the
+ * where it calls the function (gm_identify_as_owner_session, then
+ * gm_shortcut_proven; for definitions gmdb knows it reads the hash from
+ * the catalogs instead, gm_schema_hash_known, which proves nothing), or a
+ * session of its own while the constraints are revalidated
+ * (gm_shortcut_prove_early), settled before anything writes to the
+ * database (gm_shortcut_settle). The first statement whose definitions
+ * have that very fingerprint, run as the same role, takes its outcome.
+ * The database's state in between differs, as it does for every later
+ * statement of the run, which takes the proof of the first one; a hash
+ * that failed there, or another fingerprint, is proven in the
  * statement's transaction as before.
  */
 #include "gmdb-int.h"
@@ -115,6 +119,7 @@ struct gm_shortcut {
 	PGconn *early;   /* the early proof's session, its hash running */
 	char *proven_user; /* proven on another session, as this role */
 	char *early_fp;  /* the fingerprint it read */
+	int early_outcome; /* settled: 1 its hash worked, -1 it failed; 0 not (yet) */
 	char *proven;    /* fingerprint whose hash function ran fine here */
 	char *failed;    /* fingerprint whose hash function failed here */
 	long taken, declined;
@@ -205,6 +210,11 @@ static bool is_known(const char *fp)
 	return false;
 }
 
+bool gm_shortcut_known(const char *fp)
+{
+	return fp && is_known(fp);
+}
+
 /* Does the hash function work here, now? Tried in a savepoint. */
 static bool hash_works(PGconn *conn)
 {
@@ -264,15 +274,13 @@ void gm_shortcut_proven(struct gm_shortcut *s, const char *fp, const char *user)
 			    "(proven as \"%s\" on the session set up as the owner session that identified the database)", fp, user);
 }
 
-/* The early proof's outcome, for definitions fp: true if its hash worked
- * with these very definitions. Ends the early session either way. */
-static bool early_proof(struct gm_shortcut *s, const char *fp)
+void gm_shortcut_settle(struct gm_shortcut *s)
 {
 	PGresult *res;
-	bool ok = true, same = s->early_fp && strcmp(s->early_fp, fp) == 0;
+	bool ok = true;
 
-	if (!s->early)
-		return false;
+	if (!s || !s->early)
+		return;
 	while ((res = PQgetResult(s->early))) {
 		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 			if (ok)
@@ -284,6 +292,22 @@ static bool early_proof(struct gm_shortcut *s, const char *fp)
 	}
 	gm_conn_close(s->early);
 	s->early = NULL;
+	s->early_outcome = ok ? 1 : -1;
+	gm_log(GM_LOG_INFO, "schema hash shortcut: the early proof's hash %s; its session has ended",
+	       ok ? "worked" : "failed");
+}
+
+/* The early proof's outcome, for definitions fp: true if its hash worked
+ * with these very definitions. Settles it first if need be; taken once. */
+static bool early_proof(struct gm_shortcut *s, const char *fp)
+{
+	bool ok, same = s->early_fp && strcmp(s->early_fp, fp) == 0;
+
+	gm_shortcut_settle(s);
+	if (!s->early_outcome)
+		return false;
+	ok = s->early_outcome > 0;
+	s->early_outcome = 0;
 	if (ok && same)
 		gm_log(GM_LOG_INFO, "schema hash shortcut: the hash function works with definitions %s "
 				    "(proven on a session of its own, set up as the owner session)", fp);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *err)
+/* gm_structure_v19; *null_line (may be NULL) tells whether a line was NULL
+ * (printed as an empty one), which would make the function's text NULL */
+static int structure_v19(PGconn *conn, char **text, char **hash, bool *null_line, struct gm_error *err)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	PGresult *res;
@@ -25,7 +27,11 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 		gm_error_prefix(err, "could not read the schema structure from the catalogs");
 		return GM_EFAIL;
 	}
+	if (null_line)
+		*null_line = false;
 	for (int i = 0; i < PQntuples(res); i++) {
+		if (null_line && PQgetisnull(res, i, 3))
+			*null_line = true;
 		gm_buf_adds(&b, PQgetvalue(res, i, 3));
 		gm_buf_addc(&b, '\n');
 	}
@@ -42,6 +48,11 @@ int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *er
 	}
 	*text = gm_buf_detach(&b);
 	return GM_OK;
+}
+
+int gm_structure_v19(PGconn *conn, char **text, char **hash, struct gm_error *err)
+{
+	return structure_v19(conn, text, hash, NULL, err);
 }
 
 int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struct gm_error *err)
@@ -97,4 +108,49 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 	if (rc == GM_OK && repaired)
 		*repaired = true;
 	return rc;
+}
+
+int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired, bool *from_catalogs,
+			 struct gm_error *err)
+{
+	struct gm_error cerr = GM_ERROR_INIT;
+	const char *exact = getenv("GMDB_EXACT");
+	char *fp = NULL, *owner = NULL, *text = NULL;
+	bool null_line = false, ok;
+
+	if (from_catalogs)
+		*from_catalogs = false;
+	if ((exact && strcmp(exact, "1") == 0) || (version >= 0 && version < 19))
+		return gm_schema_hash(conn, version, hash, repaired, err);
+	*hash = NULL;
+	if (gm_db_exec(conn, "SAVEPOINT gm_hash_known", err) < 0)
+		return GM_EFAIL;
+	/* in this transaction, as the catalogs below will be read */
+	ok = gm_db_value(conn, gm_sql("shortcut-fingerprint"), 0, NULL, &fp, &cerr) == GM_OK &&
+	     gm_shortcut_known(fp) && gm_db_value(conn, gm_sql("hash-owner"), 0, NULL, &owner, &cerr) == GM_OK &&
+	     owner && strcmp(owner, "t") == 0 && structure_v19(conn, &text, hash, &null_line, &cerr) == GM_OK &&
+	     !null_line;
+	if (ok) {
+		gm_log(GM_LOG_INFO, "schema hash %s read from the catalogs (definitions %s, as their owner)", *hash, fp);
+		gm_db_exec(conn, "RELEASE SAVEPOINT gm_hash_known", NULL);
+		if (repaired)
+			*repaired = false;
+		if (from_catalogs)
+			*from_catalogs = true;
+	} else {
+		gm_log(GM_LOG_DEBUG, "schema hash: calling the function (%s)",
+		       cerr.message ? cerr.message
+		       : null_line ? "a NULL line"
+		       : !gm_shortcut_known(fp) ? "definitions not known"
+		       : "not their owner");
+		free(*hash);
+		*hash = NULL;
+		gm_db_exec(conn, "ROLLBACK TO SAVEPOINT gm_hash_known", NULL);
+		gm_db_exec(conn, "RELEASE SAVEPOINT gm_hash_known", NULL);
+	}
+	gm_error_release(&cerr);
+	free(fp);
+	free(owner);
+	free(text);
+	return ok ? GM_OK : gm_schema_hash(conn, version, hash, repaired, err);
 }

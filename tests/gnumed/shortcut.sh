@@ -1,9 +1,12 @@
 #!/bin/bash
-# The schema hash shortcut of gm-fixup_server (lib/shortcut.c): proven by
-# the hash that identifies the database (-d), computed on a session set up
-# as the owner session, and taken for every file of the real v22 fixup:
-# the run computes the hash twice (identify, result); not taken for
-# definitions it does not know, nor with GMDB_EXACT=1.
+# The schema hash shortcut of gm-fixup_server (lib/shortcut.c) and the
+# hash read from the catalogs (gm_schema_hash_known): with -d and the
+# definitions of the real v22, the hashes that identify the database and
+# verify the result are read from the catalogs, the function is called
+# once, to prove it, on an owner session of its own beside the
+# revalidation, over before the first file runs, and the shortcut is taken
+# for every file. For definitions it does not know the hashes are the
+# function's, and the shortcut is not taken; with GMDB_EXACT=1 neither.
 # That the result equals upstream's is tests/gnumed/fixup.sh's.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
@@ -24,12 +27,20 @@ clone_db gmref_v22 $db
 run gm-fixup_server -d $db --log-file "$work/early.log"
 is "$rc" 0 "the fixup"
 log=$(cat "$work/early.log")
-like "$log" 'schema hash shortcut: the hash function works with definitions [0-9a-f]{32} \(proven as "gm-dbo" on the session set up as the owner session that identified the database\)' \
-	"the hash that identified the database proved the hash function"
-like "$log" 'gm-dbo"?: .* as upstream.s session has it|connected to "gmt_shortcut" as its owner "gm-dbo"' "(on a session of the owner's)"
+is "$(grep -c "schema hash $V22 read from the catalogs (definitions [0-9a-f]*, as their owner)" "$work/early.log")" 2 \
+	"the hashes that identified the database and verified the result were read from the catalogs"
+is "$(grep -c 'concat_table_structure(.*)$' "$work/early.log" | head -n 1)" 1 "the hash function was called once"
+like "$log" 'schema hash shortcut: the hash function works with definitions [0-9a-f]{32} \(proven on a session of its own, set up as the owner session\)' \
+	"that call, on an owner session of its own, proved it"
+unlike "$log" 'owner session that identified the database' "(not the identification)"
+# the proof's session is over before the first file runs (its snapshot
+# would keep the pages the files update from being pruned)
+settled=$(grep -n "the early proof's hash worked; its session has ended" "$work/early.log" | head -n 1 | cut -d: -f1)
+first=$(grep -n 'STEP    running the superuser schema files$' "$work/early.log" | head -n 1 | cut -d: -f1)
+reval=$(grep -n 'STEP    revalidating the constraints of' "$work/early.log" | head -n 1 | cut -d: -f1)
+[ -n "$settled" ] && [ -n "$first" ] && [ -n "$reval" ] && [ "$reval" -lt "$settled" ] && [ "$settled" -lt "$first" ]
+ok $? "the proof ran beside the revalidation and was over before the files ran (lines $reval < ${settled:-?} < ${first:-?})"
 is "$(grep -c 'SAVEPOINT gmdb_shortcut' "$work/early.log")" 0 "no proof again in the first file's transaction"
-unlike "$log" 'proven on a session of its own' "nor on a session of its own"
-is "$(grep -c 'concat_table_structure(.*)$' "$work/early.log" | head -n 1)" 2 "the hash was computed twice: the database's, the result's"
 like "$log" 'schema hash shortcut: taken 9 times, declined 0 times' "the shortcut was taken for the 9 files"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 
@@ -44,12 +55,27 @@ run gm-fixup_server -d $db --log-file "$work/unknown.log"
 is "$rc" 0 "the fixup"
 log=$(cat "$work/unknown.log")
 unlike "$log" 'hash function works with definitions' "no proof for unknown definitions"
+unlike "$log" 'read from the catalogs' "the hashes are the function's"
 like "$log" 'schema hash shortcut: taken 0 times, declined 9 times' "every call ran as written"
+is "$(hash $db)" "$V22" "the result has the v22 hash"
+
+# a table of the owner's schemas that the owner cannot see: the function,
+# SECURITY DEFINER, hashes what gm-dbo sees, and so must the catalogs'
+# reading (as the superuser it would count the table, and the database
+# would not be v22)
+clone_db gmref_v22 $db
+sql_rw $db -c "CREATE TABLE clin.gmt_hidden (pk integer PRIMARY KEY)" -c "REVOKE ALL ON clin.gmt_hidden FROM PUBLIC"
+is "$(hash $db)" "$V22" "(a table gm-dbo cannot see does not change the function's hash)"
+run gm-fixup_server -d $db --log-file "$work/hidden.log"
+is "$rc" 0 "the fixup, with a table gm-dbo cannot see"
+is "$(grep -c "schema hash $V22 read from the catalogs" "$work/hidden.log")" 2 "the catalogs, read as gm-dbo, gave the function's hash"
+sql_rw $db -c "DROP TABLE clin.gmt_hidden"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 
 clone_db gmref_v22 $db
 run env GMDB_EXACT=1 gm-fixup_server -d $db --log-file "$work/exact.log"
 is "$rc" 0 "the fixup with GMDB_EXACT=1"
 unlike "$(cat "$work/exact.log")" 'schema hash shortcut' "no shortcut, no proof"
+unlike "$(cat "$work/exact.log")" 'read from the catalogs' "the hashes are the function's"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 done_testing
