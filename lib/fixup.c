@@ -345,7 +345,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	if (!o->check && !o->list)
 		e.pyimport = gm_pyimport_start(upstream_dir(o), NULL);
 	/* a real run identifies the database on a session set up as the
-	 * owner session: its hash proves the shortcut's hash function too */
+	 * owner session: where its hash is the function's (definitions gmdb
+	 * does not know), that proves the shortcut's hash function too */
 	if (!o->check && !o->list)
 		shortcut = gm_shortcut_new(&e.conn);
 	/* until the first change, only reading: the run's own sessions are
@@ -389,7 +390,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		gm_log(GM_LOG_INFO, "using the existing database \"%s\"", db);
 	/* the shortcut's proof on a session of its own while the constraints
 	 * are revalidated (not while the system catalogs are reindexed: their
-	 * locks and the hash's could deadlock) */
+	 * locks and the hash's could deadlock), over before the first file */
 	e.rewrite_data = shortcut;
 	e.after_reindex = prove_early;
 	e.after_revalidate = settle_proof;

@@ -244,6 +244,8 @@ void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *
 
 	if (!s || s->early || s->proven || (exact && strcmp(exact, "1") == 0))
 		return;
+	free(s->early_fp);
+	s->early_fp = NULL;
 	c = gm_owner_session(db, owner, "postgres@gnumed_vX", &err);
 	if (c && gm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &err) == GM_OK &&
 	    gm_db_value(c, gm_sql("shortcut-fingerprint"), 0, NULL, &s->early_fp, &err) == GM_OK && s->early_fp &&

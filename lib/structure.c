@@ -75,8 +75,10 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		*hash = PQgetisnull(res, 0, 0) ? NULL : gm_xstrdup(PQgetvalue(res, 0, 0));
 		PQclear(res);
-		if (!*hash)
+		if (!*hash) {
+			gm_db_exec(conn, "ROLLBACK TO SAVEPOINT gm_hash", NULL);
 			return gm_error_set(err, GM_ECHECK, "the schema hash function returned NULL");
+		}
 		gm_db_exec(conn, "RELEASE SAVEPOINT gm_hash", NULL);
 		gm_db_exec(conn, "SET LOCAL search_path TO pg_catalog, pg_temp", NULL);
 		return GM_OK;
@@ -115,8 +117,9 @@ int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired,
 {
 	struct gm_error cerr = GM_ERROR_INIT;
 	const char *exact = getenv("GMDB_EXACT");
-	char *fp = NULL, *owner = NULL, *text = NULL;
-	bool null_line = false, ok;
+	const char *why = NULL;
+	char *fp = NULL, *refused = NULL, *text = NULL;
+	bool null_line = false, ok = false;
 
 	if (from_catalogs)
 		*from_catalogs = false;
@@ -125,11 +128,23 @@ int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired,
 	*hash = NULL;
 	if (gm_db_exec(conn, "SAVEPOINT gm_hash_known", err) < 0)
 		return GM_EFAIL;
-	/* in this transaction, as the catalogs below will be read */
-	ok = gm_db_value(conn, gm_sql("shortcut-fingerprint"), 0, NULL, &fp, &cerr) == GM_OK &&
-	     gm_shortcut_known(fp) && gm_db_value(conn, gm_sql("hash-owner"), 0, NULL, &owner, &cerr) == GM_OK &&
-	     owner && strcmp(owner, "t") == 0 && structure_v19(conn, &text, hash, &null_line, &cerr) == GM_OK &&
-	     !null_line;
+	/* in this transaction, as the catalogs below will be read, under the
+	 * hash's search path */
+	if (gm_db_value(conn, gm_sql("shortcut-fingerprint"), 0, NULL, &fp, &cerr) < 0)
+		why = "could not read the definitions";
+	else if (!gm_shortcut_known(fp))
+		why = "definitions not known";
+	else if (gm_db_exec(conn, GM_HASH_SEARCH_PATH, &cerr) < 0 ||
+		 gm_db_value(conn, gm_sql("hash-catalog-gate"), 0, NULL, &refused, &cerr) < 0)
+		why = "could not check the session";
+	else if (refused)
+		why = refused;
+	else if (structure_v19(conn, &text, hash, &null_line, &cerr) < 0)
+		why = "could not read the catalogs";
+	else if (null_line)
+		why = "a NULL line";
+	else
+		ok = true;
 	if (ok) {
 		gm_log(GM_LOG_INFO, "schema hash %s read from the catalogs (definitions %s, as their owner)", *hash, fp);
 		gm_db_exec(conn, "RELEASE SAVEPOINT gm_hash_known", NULL);
@@ -138,19 +153,17 @@ int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired,
 		if (from_catalogs)
 			*from_catalogs = true;
 	} else {
-		gm_log(GM_LOG_DEBUG, "schema hash: calling the function (%s)",
-		       cerr.message ? cerr.message
-		       : null_line ? "a NULL line"
-		       : !gm_shortcut_known(fp) ? "definitions not known"
-		       : "not their owner");
+		gm_log(GM_LOG_INFO, "schema hash: calling the function (%s%s%s)", why, cerr.message ? ": " : "",
+		       cerr.message ? cerr.message : "");
 		free(*hash);
 		*hash = NULL;
+		/* also takes back the search path */
 		gm_db_exec(conn, "ROLLBACK TO SAVEPOINT gm_hash_known", NULL);
 		gm_db_exec(conn, "RELEASE SAVEPOINT gm_hash_known", NULL);
 	}
 	gm_error_release(&cerr);
 	free(fp);
-	free(owner);
+	free(refused);
 	free(text);
 	return ok ? GM_OK : gm_schema_hash(conn, version, hash, repaired, err);
 }

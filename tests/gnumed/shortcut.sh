@@ -72,6 +72,42 @@ is "$(grep -c "schema hash $V22 read from the catalogs" "$work/hidden.log")" 2 "
 sql_rw $db -c "DROP TABLE clin.gmt_hidden"
 is "$(hash $db)" "$V22" "the result has the v22 hash"
 
+# where the call could give another text, or fail where the reading would
+# not, the function is called (sql/hash-catalog-gate.sql): an operator of
+# the owner's that the function's unqualified || meets (the hash changes,
+# and gmdb reports the function's), the owner's EXECUTE taken away (the
+# call fails, and the fixup with it, before anything is changed), a
+# statement timeout the database sets (the call might run out of time)
+clone_db gmref_v22 $db
+sql_rw $db -c 'SET ROLE "gm-dbo"' \
+	-c 'CREATE FUNCTION public.gmt_cat(text, name) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT $1 OPERATOR(pg_catalog.||) pg_catalog.upper($2::text) $f$' \
+	-c 'CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = name, FUNCTION = public.gmt_cat)'
+h=$(hash $db)
+[ -n "$h" ] && [ "$h" != "$V22" ]
+ok $? "(an operator of the owner's changes the function's hash: ${h:-none})"
+run gm-fixup_server -d $db --log-file "$work/operator.log"
+[ "$rc" != 0 ]
+ok $? "the fixup refuses: not the hash of any version (exit $rc)"
+like "$err" "Its hash is $h\\." "it reports the function's hash"
+like "$(cat "$work/operator.log")" 'schema hash: calling the function \(an operator in a schema of the search path\)' \
+	"the function was called: an operator in a schema of the search path"
+
+clone_db gmref_v22 $db
+sql_rw $db -c 'REVOKE EXECUTE ON FUNCTION gm.concat_table_structure_v19_and_up() FROM PUBLIC, "gm-dbo"'
+run gm-fixup_server -d $db --log-file "$work/revoked.log"
+[ "$rc" != 0 ]
+ok $? "the owner may not call the function: the fixup refuses (exit $rc)"
+like "$(cat "$work/revoked.log")" 'permission denied for function concat_table_structure_v19_and_up' "with the function's error"
+like "$(cat "$work/revoked.log")" 'schema hash: calling the function \(this session may not call the function\)' \
+	"the function was called, not the catalogs read"
+
+clone_db gmref_v22 $db
+sql postgres -c "ALTER DATABASE $db SET statement_timeout = '10min'" >/dev/null
+run gm-fixup_server -d $db --log-file "$work/timeout.log"
+is "$rc" 0 "a statement timeout of the database's: the fixup"
+like "$(cat "$work/timeout.log")" 'schema hash: calling the function \(a statement or transaction timeout\)' \
+	"the function was called: it might run out of time where the reading would not"
+
 clone_db gmref_v22 $db
 run env GMDB_EXACT=1 gm-fixup_server -d $db --log-file "$work/exact.log"
 is "$rc" 0 "the fixup with GMDB_EXACT=1"
