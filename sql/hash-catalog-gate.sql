@@ -8,8 +8,12 @@
 --  * the function's operators (||, =) and its calls of md5, decode, format_type and
 --    replace are unqualified, and so is gmdb's md5() around it: nothing of that kind may
 --    sit in a schema of the search path but pg_catalog (whose objects only a superuser
---    makes), nor any relation in this session's temporary schema (searched first for the
---    function's pg_index, pg_class, pg_attribute);
+--    makes), nor any relation or type in this session's temporary schema (searched first
+--    for relations and types: the function's pg_index, pg_class, pg_attribute, its
+--    regclass and text);
+--  * the reading's lines travel to the client and back for their md5: without a
+--    conversion between the encodings only (which code of the owner's may have set for
+--    the session) are they the same bytes;
 --  * a statement or transaction timeout may end the call where the reading, much faster,
 --    would finish. (plpgsql's checks cannot make the call fail: the known definitions run
 --    under the strictest, extra_errors 'all', as upstream's sessions set it.)
@@ -42,7 +46,10 @@ SELECT CASE
 	               AND p.proname OPERATOR(pg_catalog.=) ANY ('{md5,decode,format_type,replace}'::pg_catalog.name[]))
 		THEN 'a function named like one the hash calls in a schema of the search path'
 	WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
-		THEN 'a temporary relation in this session'
+	     OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
+		THEN 'a temporary relation or type in this session'
+	WHEN pg_catalog.current_setting('client_encoding') OPERATOR(pg_catalog.<>) pg_catalog.current_setting('server_encoding')
+		THEN 'the client encoding is not the server''s'
 	WHEN pg_catalog.current_setting('statement_timeout') OPERATOR(pg_catalog.<>) '0'
 	     OR COALESCE(pg_catalog.current_setting('transaction_timeout', true), '0') OPERATOR(pg_catalog.<>) '0'
 		THEN 'a statement or transaction timeout'

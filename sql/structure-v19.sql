@@ -10,12 +10,12 @@
 -- nothing of the database's own (where the function would meet an operator
 -- of the owner's, sql/hash-catalog-gate.sql has the function called instead).
 WITH tabs AS (
-	SELECT t.table_schema::text AS s, t.table_name::text AS t,
-	       pg_catalog.md5(t.table_schema::text OPERATOR(pg_catalog.||) t.table_name::text) AS tkey,
-	       (t.table_schema::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.table_name::text)::pg_catalog.regclass AS rel
+	SELECT t.table_schema::pg_catalog.text AS s, t.table_name::pg_catalog.text AS t,
+	       pg_catalog.md5(t.table_schema::pg_catalog.text OPERATOR(pg_catalog.||) t.table_name::pg_catalog.text) AS tkey,
+	       (t.table_schema::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.table_name::pg_catalog.text)::pg_catalog.regclass AS rel
 	  FROM information_schema.tables t
-	 WHERE t.table_schema::text OPERATOR(pg_catalog.=) ANY ('{dem,clin,blobs,cfg,ref,i18n,bill}'::text[])
-	   AND t.table_type::text OPERATOR(pg_catalog.=) 'BASE TABLE'
+	 WHERE t.table_schema::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{dem,clin,blobs,cfg,ref,i18n,bill}'::pg_catalog.text[])
+	   AND t.table_type::pg_catalog.text OPERATOR(pg_catalog.=) 'BASE TABLE'
 )
 SELECT u.tkey, u.kind, u.lkey, u.line FROM (
 SELECT tabs.tkey, 0 AS kind, '' AS lkey,
@@ -24,7 +24,7 @@ SELECT tabs.tkey, 0 AS kind, '' AS lkey,
 UNION ALL
 SELECT tabs.tkey, 1, pg_catalog.md5(pk.c), 'PK:' OPERATOR(pg_catalog.||) pk.c
   FROM tabs,
-       LATERAL (SELECT c.oid::pg_catalog.regclass::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) a.attname::text
+       LATERAL (SELECT c.oid::pg_catalog.regclass::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
                        OPERATOR(pg_catalog.||) '::' OPERATOR(pg_catalog.||) pg_catalog.format_type(a.atttypid, a.atttypmod) AS c
                   FROM pg_catalog.pg_index i, pg_catalog.pg_class c, pg_catalog.pg_attribute a
                  WHERE c.oid OPERATOR(pg_catalog.=) tabs.rel
@@ -33,19 +33,19 @@ SELECT tabs.tkey, 1, pg_catalog.md5(pk.c), 'PK:' OPERATOR(pg_catalog.||) pk.c
                    AND a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey)
                    AND i.indisprimary) pk
 UNION ALL
-SELECT tabs.tkey, 2, pg_catalog.md5(col.column_name::text OPERATOR(pg_catalog.||) col.data_type::text),
-       'COL:' OPERATOR(pg_catalog.||) col.table_schema::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) col.table_name::text
-       OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) col.column_name::text OPERATOR(pg_catalog.||) '::'
-       OPERATOR(pg_catalog.||) col.udt_name::text
+SELECT tabs.tkey, 2, pg_catalog.md5(col.column_name::pg_catalog.text OPERATOR(pg_catalog.||) col.data_type::pg_catalog.text),
+       'COL:' OPERATOR(pg_catalog.||) col.table_schema::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) col.table_name::pg_catalog.text
+       OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) col.column_name::pg_catalog.text OPERATOR(pg_catalog.||) '::'
+       OPERATOR(pg_catalog.||) col.udt_name::pg_catalog.text
   FROM tabs
-  JOIN information_schema.columns col ON col.table_schema::text OPERATOR(pg_catalog.=) tabs.s
-                                     AND col.table_name::text OPERATOR(pg_catalog.=) tabs.t
+  JOIN information_schema.columns col ON col.table_schema::pg_catalog.text OPERATOR(pg_catalog.=) tabs.s
+                                     AND col.table_name::pg_catalog.text OPERATOR(pg_catalog.=) tabs.t
 UNION ALL
 SELECT tabs.tkey, 3, pg_catalog.md5(con.d), con.d
   FROM tabs,
-       LATERAL (SELECT 'CONSTRAINT:type=' OPERATOR(pg_catalog.||) k.contype::text OPERATOR(pg_catalog.||) ':'
+       LATERAL (SELECT 'CONSTRAINT:type=' OPERATOR(pg_catalog.||) k.contype::pg_catalog.text OPERATOR(pg_catalog.||) ':'
                        OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.pg_get_constraintdef(k.oid, true), ' ', '_')
-                       OPERATOR(pg_catalog.||) '::active=' OPERATOR(pg_catalog.||) k.convalidated::text AS d
+                       OPERATOR(pg_catalog.||) '::active=' OPERATOR(pg_catalog.||) k.convalidated::pg_catalog.text AS d
                   FROM pg_catalog.pg_constraint k
                  WHERE k.conrelid OPERATOR(pg_catalog.=) tabs.rel
                    AND k.contype OPERATOR(pg_catalog.=) 'f'::pg_catalog."char") con

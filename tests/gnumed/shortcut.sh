@@ -108,6 +108,21 @@ is "$rc" 0 "a statement timeout of the database's: the fixup"
 like "$(cat "$work/timeout.log")" 'schema hash: calling the function \(a statement or transaction timeout\)' \
 	"the function was called: it might run out of time where the reading would not"
 
+# what code of the owner's may leave in the session the result's hash is
+# read in (the engine's owner session, where the files ran): a temporary
+# type, which the function's unqualified regclass and text would meet
+# first; a client encoding other than the server's, which the reading's
+# lines travel through. The gate itself, in one session as gm-dbo.
+clone_db gmref_v22 $db
+gate() {
+	sql_rw $db -c 'SET ROLE "gm-dbo"' -c 'SET search_path TO "$user", public' -c "$1" -f "$GMDB_SRCDIR/sql/hash-catalog-gate.sql" | tail -n 1
+}
+is "$(gate 'SELECT 1')" "" "(the gate lets a plain session read the catalogs)"
+is "$(gate 'CREATE DOMAIN pg_temp.regclass AS pg_catalog.regclass CHECK (VALUE IS NULL)')" \
+	"a temporary relation or type in this session" "a temporary type: the function is called"
+is "$(gate "SET client_encoding TO 'SJIS'")" "the client encoding is not the server's" \
+	"another client encoding: the function is called"
+
 clone_db gmref_v22 $db
 run env GMDB_EXACT=1 gm-fixup_server -d $db --log-file "$work/exact.log"
 is "$rc" 0 "the fixup with GMDB_EXACT=1"
