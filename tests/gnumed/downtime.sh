@@ -426,12 +426,7 @@ fresh 22
 gm-fixup_server --downtime --grace 1 -d gnumed_v22 --upstream-dir "$tree" 22 >"$tmp/linger.out" 2>"$tmp/linger.err" 8>&- &
 gpid=$!
 owner= ns= waited= early=
-for n in $(seq 1200); do
-	kill -0 "$gpid" 2>/dev/null || break
-	read -r owner ns < <(linger_find gnumed_v22)
-	[ -n "$ns" ] && break
-	sleep 0.05
-done
+linger_wait "$gpid" gnumed_v22
 [ -n "$ns" ] && linger_lock gnumed_v22 "$ns"
 for n in $(seq 1200); do
 	kill -0 "$gpid" 2>/dev/null || break

@@ -208,12 +208,7 @@ lingered=
 # (the lock once the table is there, SIGINT once the run's last wait runs)
 lock_then_int() {
 	local n owner ns
-	for n in $(seq 1200); do
-		kill -0 "$pid" 2>/dev/null || return
-		read -r owner ns < <(linger_find gnumed_v22)
-		[ -n "$ns" ] && break
-		sleep 0.05
-	done
+	linger_wait "$pid" gnumed_v22
 	[ -n "$ns" ] || return
 	linger_lock gnumed_v22 "$ns"
 	echo "$owner" >"$work/lingered"

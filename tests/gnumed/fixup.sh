@@ -123,12 +123,7 @@ linger_sql >>"$last"
 gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$work/out" 2>"$work/err" 8>&- &
 gpid=$!
 owner= ns= locker=
-for n in $(seq 1200); do
-	kill -0 "$gpid" 2>/dev/null || break
-	read -r owner ns < <(linger_find gnumed_v22)
-	[ -n "$ns" ] && break
-	sleep 0.05
-done
+linger_wait "$gpid" gnumed_v22
 if [ -n "$ns" ]; then
 	linger_lock gnumed_v22 "$ns"
 	locker=$!

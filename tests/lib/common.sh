@@ -261,8 +261,9 @@ peer_reference_cluster() {
 # and waits, up to 60 s, until another session holds a lock on it; the
 # session's backend then waits for that lock at its end. linger_find DB
 # prints "PID SCHEMA" of gm-dbo's session on DB running it and of the
-# table, once both are there; linger_lock DB SCHEMA holds the lock (in the
-# background), linger_release lets go.
+# table, once both are there (linger_wait PID DB waits for that while PID
+# runs); linger_lock DB SCHEMA holds the lock (in the background),
+# linger_release lets go.
 linger_sql() {
 	cat <<'EOF'
 -- gmdb's tests (tests/lib/common.sh, linger_sql): a temporary table, kept until someone holds a lock on it
@@ -290,6 +291,18 @@ EOF
 	[ -n "$owner" ] || return 1
 	ns=$(sql "$1" -c "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'gmt_linger'" 2>/dev/null)
 	[ -n "$ns" ] && echo "$owner $ns"
+}
+# linger_wait PID DB: while PID runs (up to 60 s), until linger_find DB
+# finds the lingering session; sets $owner and $ns (empty: not found)
+linger_wait() {
+	local n
+	owner= ns=
+	for n in $(seq 1200); do
+		kill -0 "$1" 2>/dev/null || return 0
+		read -r owner ns < <(linger_find "$2")
+		[ -n "$ns" ] && return 0
+		sleep 0.05
+	done
 }
 linger_lock() {
 	sql_rw "$1" -c "BEGIN" -c "LOCK TABLE $2.gmt_linger IN ACCESS SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
