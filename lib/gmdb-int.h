@@ -681,6 +681,8 @@ void gm_shortcut_free(struct gm_shortcut *s);
  * and the triggers they fire cannot run as the superuser; GM_ECHECK
  * saying what is not. */
 int gm_shortcut_check_superuser_calls(PGconn *conn, struct gm_error *err);
+/* GMDB_EXACT=1: every statement as written, every hash by the function */
+bool gm_exact(void);
 /* Is fp (sql/shortcut-fingerprint.sql) of definitions gmdb knows, those
  * whose only effect besides the hash it knows (shortcut.c's table)? */
 bool gm_shortcut_known(const char *fp);

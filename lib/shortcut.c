@@ -210,6 +210,12 @@ static bool is_known(const char *fp)
 	return false;
 }
 
+bool gm_exact(void)
+{
+	const char *exact = getenv("GMDB_EXACT");
+	return exact && strcmp(exact, "1") == 0;
+}
+
 bool gm_shortcut_known(const char *fp)
 {
 	return fp && is_known(fp);
@@ -239,10 +245,9 @@ static bool hash_works(PGconn *conn)
 void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *owner)
 {
 	struct gm_error err = GM_ERROR_INIT;
-	const char *exact = getenv("GMDB_EXACT");
 	PGconn *c;
 
-	if (!s || s->early || s->proven || (exact && strcmp(exact, "1") == 0))
+	if (!s || s->early || s->proven || gm_exact())
 		return;
 	free(s->early_fp);
 	s->early_fp = NULL;
@@ -266,9 +271,8 @@ void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *
 
 void gm_shortcut_proven(struct gm_shortcut *s, const char *fp, const char *user)
 {
-	const char *exact = getenv("GMDB_EXACT");
 
-	if (!s || !fp || !user || s->proven || !is_known(fp) || (exact && strcmp(exact, "1") == 0))
+	if (!s || !fp || !user || s->proven || !is_known(fp) || gm_exact())
 		return;
 	s->proven = gm_xstrdup(fp);
 	s->proven_user = gm_xstrdup(user);
@@ -321,9 +325,8 @@ char *gm_shortcut_rewrite(void *data, const char *statement)
 	struct gm_shortcut *s = data;
 	PGconn *conn = s && s->conn ? *s->conn : NULL;
 	char *file, *version, *fp = NULL, *out = NULL;
-	const char *exact = getenv("GMDB_EXACT");
 
-	if (!conn || (exact && strcmp(exact, "1") == 0) || !parse_call(statement, &file, &version))
+	if (!conn || gm_exact() || !parse_call(statement, &file, &version))
 		return NULL;
 	/* in the statement's own transaction: what the call would see */
 	if (gm_session_begin(conn, NULL) < 0 || gm_db_value(conn, gm_sql("shortcut-fingerprint"), 0, NULL, &fp, NULL) < 0 ||

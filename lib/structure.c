@@ -116,14 +116,13 @@ int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired,
 			 struct gm_error *err)
 {
 	struct gm_error cerr = GM_ERROR_INIT;
-	const char *exact = getenv("GMDB_EXACT");
 	const char *why = NULL;
 	char *fp = NULL, *refused = NULL, *text = NULL;
 	bool null_line = false, ok = false;
 
 	if (from_catalogs)
 		*from_catalogs = false;
-	if ((exact && strcmp(exact, "1") == 0) || (version >= 0 && version < 19))
+	if (gm_exact() || (version >= 0 && version < 19))
 		return gm_schema_hash(conn, version, hash, repaired, err);
 	*hash = NULL;
 	if (gm_db_exec(conn, "SAVEPOINT gm_hash_known", err) < 0)
