@@ -665,11 +665,10 @@ char *gm_shortcut_rewrite(void *data, const char *statement);
  * outcome (lib/shortcut.c says why that is the same proof). */
 void gm_shortcut_prove_early(struct gm_shortcut *s, const char *db, const char *owner);
 /* Wait for the early proof's hash and end its session, keeping its
- * outcome for the first rewrite: before anything writes to the database,
- * so that no snapshot of the proof's holds back the pruning of the rows
- * the files update (which would place their new versions elsewhere than
- * upstream's run does, and number the audit rows of a later multi-row
- * UPDATE in another order). */
+ * outcome for the first rewrite: before anything writes to the database.
+ * While it stayed open into the files, a multi-row UPDATE numbered its
+ * audit rows in another order than upstream's run, most likely because
+ * its snapshot held back the pruning of the rows the files update. */
 void gm_shortcut_settle(struct gm_shortcut *s);
 /* The hash function worked with definitions fp, as user, on a session set
  * up as the owner session (gm_identify_as_owner_session): the first
@@ -916,12 +915,14 @@ int gm_schema_hash(PGconn *conn, int version, char **hash, bool *repaired, struc
 
 /*
  * The same hash, read from the catalogs (gm_structure_v19) where that is
- * the very text the call would hash: version < 0 or >= 19 (the dispatcher
- * calls v19_and_up), definitions gmdb knows (gm_shortcut_known: upstream's
- * v19_and_up, SECURITY DEFINER, owned by gm-dbo) read in this transaction,
- * and this session's current_user their owner, so that information_schema
- * shows it what it shows the function. Anything else, a NULL line (the
- * call's text would be NULL) or an error calls gm_schema_hash; so does
+ * the very text the call would hash and the call would surely work:
+ * version < 0 or >= 19 (the dispatcher calls v19_and_up), definitions gmdb
+ * knows (gm_shortcut_known: upstream's v19_and_up, SECURITY DEFINER, owned
+ * by gm-dbo) read in this transaction, and sql/hash-catalog-gate.sql
+ * finding nothing against it (the session the function's owner and allowed
+ * to call it, nothing of the owner's the call would meet, the server's
+ * encoding, no timeout). Anything else, a NULL line (the call's text would
+ * be NULL) or an error calls gm_schema_hash, logging why; so does
  * GMDB_EXACT=1. *from_catalogs (may be NULL) tells which one it was.
  */
 int gm_schema_hash_known(PGconn *conn, int version, char **hash, bool *repaired, bool *from_catalogs,

@@ -6,7 +6,7 @@
 --   lkey   the line's sort key within its table and kind
 -- Run it with the search_path the hash is computed with (GM_HASH_SEARCH_PATH,
 -- "$user", public): the regclass and constraint texts depend on it. Every
--- operator and function is pg_catalog's, whatever that path holds: it runs
+-- operator, function and type is pg_catalog's, whatever that path holds: it runs
 -- nothing of the database's own (where the function would meet an operator
 -- of the owner's, sql/hash-catalog-gate.sql has the function called instead).
 WITH tabs AS (

@@ -33,8 +33,8 @@ is "$(grep -c 'concat_table_structure(.*)$' "$work/early.log" | head -n 1)" 1 "t
 like "$log" 'schema hash shortcut: the hash function works with definitions [0-9a-f]{32} \(proven on a session of its own, set up as the owner session\)' \
 	"that call, on an owner session of its own, proved it"
 unlike "$log" 'owner session that identified the database' "(not the identification)"
-# the proof's session is over before the first file runs (its snapshot
-# would keep the pages the files update from being pruned)
+# the proof's session is over before the first file runs (open into the
+# files, it made the audit rows' order differ from upstream's every round)
 settled=$(grep -n "the early proof's hash worked; its session has ended" "$work/early.log" | head -n 1 | cut -d: -f1)
 first=$(grep -n 'STEP    running the superuser schema files$' "$work/early.log" | head -n 1 | cut -d: -f1)
 reval=$(grep -n 'STEP    revalidating the constraints of' "$work/early.log" | head -n 1 | cut -d: -f1)
