@@ -1445,6 +1445,20 @@ void gm_engine_check_hba(struct gm_engine *e)
 	free(path);
 }
 
+static void log_fingerprint(const struct gm_fingerprint *fp, const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m) {
+		gm_fingerprint_print_text(fp, false, m);
+		fclose(m);
+		gm_log(GM_LOG_DEBUG, "%s fingerprint:\n%s", what, buf);
+		free(buf);
+	}
+}
+
 void gm_engine_log_fingerprint(const char *database, const char *owner, const char *what, const char *known_hash)
 {
 	struct gm_fingerprint_opts o = { .database = database, .expect_version = -1, .known_hash = known_hash,
@@ -1453,19 +1467,38 @@ void gm_engine_log_fingerprint(const char *database, const char *owner, const ch
 	struct gm_error err = GM_ERROR_INIT;
 
 	gm_fingerprint_init(&fp);
-	if (gm_fingerprint_take(&o, &fp, &err) == GM_OK) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&buf, &len);
-		if (m) {
-			gm_fingerprint_print_text(&fp, false, m);
-			fclose(m);
-			gm_log(GM_LOG_DEBUG, "%s fingerprint:\n%s", what, buf);
-			free(buf);
-		}
-	} else {
+	if (gm_fingerprint_take(&o, &fp, &err) == GM_OK)
+		log_fingerprint(&fp, what);
+	else
 		gm_log(GM_LOG_DEBUG, "cannot fingerprint %s database \"%s\": %s", what, database, err.message);
-	}
+	gm_error_release(&err);
+	gm_fingerprint_release(&fp);
+}
+
+struct gm_fingerprint_pending *gm_engine_fingerprint_begin(const char *database, const char *owner, const char *what)
+{
+	struct gm_error err = GM_ERROR_INIT;
+	struct gm_fingerprint_pending *p = gm_fingerprint_begin(database, owner, &err);
+
+	if (!p)
+		gm_log(GM_LOG_DEBUG, "cannot fingerprint %s database \"%s\": %s", what, database, err.message);
+	gm_error_release(&err);
+	return p;
+}
+
+void gm_engine_fingerprint_end(struct gm_fingerprint_pending *p, const char *database, const char *what,
+			       const char *hash)
+{
+	struct gm_fingerprint fp;
+	struct gm_error err = GM_ERROR_INIT;
+
+	if (!p)
+		return;
+	gm_fingerprint_init(&fp);
+	if (gm_fingerprint_end(p, hash, hash ? &fp : NULL, &err) == GM_OK && hash)
+		log_fingerprint(&fp, what);
+	else if (hash)
+		gm_log(GM_LOG_DEBUG, "cannot fingerprint %s database \"%s\": %s", what, database, err.message);
 	gm_error_release(&err);
 	gm_fingerprint_release(&fp);
 }

@@ -80,13 +80,8 @@ static int read_basics(PGconn *conn, struct gm_fingerprint *fp, struct gm_error 
 	return GM_OK;
 }
 
-static int read_counts(PGconn *conn, struct gm_fingerprint *fp, struct gm_error *err)
+static void take_counts(PGresult *res, struct gm_fingerprint *fp)
 {
-	PGresult *res = gm_db_query(conn, gm_sql("fingerprint-counts"), 0, NULL, err);
-	if (!res) {
-		gm_error_prefix(err, "could not count the rows of database \"%s\"", fp->database);
-		return GM_EFAIL;
-	}
 	fp->items = gm_xcalloc(N_COUNTS, sizeof(*fp->items));
 	fp->n_items = 0;
 	for (int i = 0; i < PQntuples(res) && fp->n_items < N_COUNTS; i++) {
@@ -102,6 +97,16 @@ static int read_counts(PGconn *conn, struct gm_fingerprint *fp, struct gm_error 
 			gm_log(GM_LOG_INFO, "database \"%s\" has no table for \"%s\"", fp->database, label);
 		fp->n_items++;
 	}
+}
+
+static int read_counts(PGconn *conn, struct gm_fingerprint *fp, struct gm_error *err)
+{
+	PGresult *res = gm_db_query(conn, gm_sql("fingerprint-counts"), 0, NULL, err);
+	if (!res) {
+		gm_error_prefix(err, "could not count the rows of database \"%s\"", fp->database);
+		return GM_EFAIL;
+	}
+	take_counts(res, fp);
 	PQclear(res);
 	return GM_OK;
 }
@@ -176,6 +181,81 @@ int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_finger
 	}
 	gm_db_exec(conn, "ROLLBACK", NULL);
 	gm_conn_close(conn);
+	return rc;
+}
+
+struct gm_fingerprint_pending {
+	PGconn *conn;
+	bool sent; /* the counts' query */
+	struct gm_fingerprint fp;
+};
+
+struct gm_fingerprint_pending *gm_fingerprint_begin(const char *database, const char *owner, struct gm_error *err)
+{
+	struct gm_fingerprint_pending *p = gm_xcalloc(1, sizeof(*p));
+	int rc;
+
+	gm_fingerprint_init(&p->fp);
+	p->conn = gm_owner_open(database, owner, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
+	rc = p->conn ? gm_db_exec(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) : GM_EFAIL;
+	if (rc == GM_OK)
+		rc = read_basics(p->conn, &p->fp, err);
+	if (rc == GM_OK) {
+		gm_log(GM_LOG_SQL, "%s", gm_sql("fingerprint-counts"));
+		if (!(p->sent = PQsendQuery(p->conn, gm_sql("fingerprint-counts"))))
+			rc = gm_error_from_conn(err, GM_EFAIL, p->conn, "could not count the rows of database \"%s\"",
+						p->fp.database);
+	}
+	if (rc < 0) {
+		gm_fingerprint_end(p, NULL, NULL, NULL);
+		return NULL;
+	}
+	return p;
+}
+
+int gm_fingerprint_end(struct gm_fingerprint_pending *p, const char *known_hash, struct gm_fingerprint *fp,
+		       struct gm_error *err)
+{
+	PGresult *res, *last = NULL;
+	int rc = GM_OK;
+
+	if (!p)
+		return GM_EFAIL;
+	if (!fp && p->sent) {
+		PGcancel *c = PQgetCancel(p->conn);
+		char buf[256];
+		if (c)
+			PQcancel(c, buf, sizeof(buf));
+		PQfreeCancel(c);
+	}
+	while (p->sent && (res = PQgetResult(p->conn))) {
+		PQclear(last);
+		last = res;
+	}
+	if (fp && known_hash) {
+		if (!last) {
+			rc = gm_error_from_conn(err, GM_EFAIL, p->conn, "could not count the rows of database \"%s\"",
+						p->fp.database);
+		} else if (PQresultStatus(last) != PGRES_TUPLES_OK) {
+			rc = gm_error_from_result(err, GM_EFAIL, last, "could not count the rows of database \"%s\"",
+						  p->fp.database);
+		} else {
+			take_counts(last, &p->fp);
+			p->fp.hash = gm_xstrdup(known_hash);
+			p->fp.version = gm_version_for_hash(known_hash);
+			*fp = p->fp;
+			gm_fingerprint_init(&p->fp);
+		}
+	} else if (fp) {
+		rc = gm_error_set(err, GM_EFAIL, "no schema hash for the fingerprint");
+	}
+	PQclear(last);
+	if (p->conn) {
+		gm_db_exec(p->conn, "ROLLBACK", NULL);
+		gm_conn_close(p->conn);
+	}
+	gm_fingerprint_release(&p->fp);
+	free(p);
 	return rc;
 }
 

@@ -328,6 +328,7 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	struct gm_engine e;
 	struct gm_found target;
 	char *db = NULL, *conf = NULL, *hash = NULL;
+	struct gm_fingerprint_pending *fpp = NULL;
 	int version = -1, rc;
 	PGconn *lock = NULL;
 	struct gm_shortcut *shortcut = NULL;
@@ -407,10 +408,13 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		rc = gm_engine_security_settings(&e, err);
 	if (rc == GM_OK)
 		rc = gm_engine_import_scripts(&e, err);
+	/* upstream's fingerprint (its step 17) on a session of its own, beside
+	 * the hash: both read the finished database */
+	if (rc == GM_OK)
+		fpp = gm_engine_fingerprint_begin(db, e.owner, "fixed-up");
 	if (rc == GM_OK)
 		rc = gm_engine_verify_result(&e, &hash, err);
-	if (rc == GM_OK)
-		gm_engine_log_fingerprint(db, e.owner, "fixed-up", hash);
+	gm_engine_fingerprint_end(fpp, db, "fixed-up", rc == GM_OK ? hash : NULL);
 	if (rc == GM_OK)
 		gm_engine_check_hba(&e);
 	if (rc < 0) {

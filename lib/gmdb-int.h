@@ -593,6 +593,20 @@ void gm_engine_check_hba(struct gm_engine *e);
  * in this run, not again; NULL: compute it), read as owner (NULL: the
  * database's, looked up). */
 void gm_engine_log_fingerprint(const char *database, const char *owner, const char *what, const char *known_hash);
+/*
+ * The same, beside the result's hash (upstream's steps 17 and 18, both only
+ * reading the finished database): _begin opens the owner's session, reads
+ * the basics and sends the counts' query; _end collects them and logs the
+ * fingerprint with the hash, or (hash NULL: the run failed) cancels it.
+ * NULL from _begin (logged) is fine for _end.
+ */
+struct gm_fingerprint_pending *gm_engine_fingerprint_begin(const char *database, const char *owner, const char *what);
+void gm_engine_fingerprint_end(struct gm_fingerprint_pending *p, const char *database, const char *what,
+			       const char *hash);
+/* fingerprint.c's halves of that */
+struct gm_fingerprint_pending *gm_fingerprint_begin(const char *database, const char *owner, struct gm_error *err);
+int gm_fingerprint_end(struct gm_fingerprint_pending *p, const char *known_hash, struct gm_fingerprint *fp,
+		       struct gm_error *err);
 
 /* generation.c: the generations of upstream's engine gmdb reproduces.
  * Recognise the tree's engine by the fingerprints of its parts: GM_OK and

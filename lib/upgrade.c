@@ -1802,6 +1802,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	struct preflight pf;
 	PGconn *lock_src = NULL, *lock_tgt = NULL;
 	struct gm_shortcut *shortcut = NULL;
+	struct gm_fingerprint_pending *fpp = NULL;
 	char *conf;
 	int rc;
 	bool pooled = false;
@@ -1957,10 +1958,12 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 	if (rc == GM_OK)
 		late_checks_start(&u);
 	/* upstream logs the fingerprint first (step 17), then checks the hash
-	 * (18): both only read, so the fingerprint reuses the hash */
-	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));
+	 * (18): both only read, so the fingerprint runs beside the hash, on a
+	 * session of its own, and takes the hash from it */
 	if (rc == GM_OK)
-		gm_engine_log_fingerprint(u.e.target, u.e.owner, "target", u.result_hash);
+		fpp = gm_engine_fingerprint_begin(u.e.target, u.e.owner, "target");
+	STEP(&u, "result hash", gm_engine_verify_result(&u.e, &u.result_hash, err));
+	gm_engine_fingerprint_end(fpp, u.e.target, "target", rc == GM_OK ? u.result_hash : NULL);
 	gm_signals_watch(NULL);
 	gm_conn_close(u.e.conn);
 	u.e.conn = NULL;

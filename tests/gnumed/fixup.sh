@@ -41,6 +41,12 @@ like "$err" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "and says the result 
 like "$(cat "$work/gmdb.log")" 'v22-ref-paperwork_templates-fixups.sql' "the log names the files run"
 unlike "$err" '^(INFO|NOTICE|DETAIL): ' "the server's notices (REINDEX (VERBOSE)'s 1100 lines) stay off the terminal"
 like "$(cat "$work/gmdb.log")" 'server: INFO: index .* was reindexed' "they go to the log"
+# upstream's fingerprint of the result (its step 17), taken beside the hash:
+# the same as gm-fingerprint_db's of the finished database (but its size)
+fp_lines() { grep -E '^ *(Schema hash|Version \(PG\)|Encoding|LC_|Patients|Contacts|Episodes|Issues|Results|Vaccinations|Documents|Objects|Organiz|Most recent|Earliest)'; }
+logged_fp=$(sed -n '/DEBUG   fixed-up fingerprint:$/,/^20[0-9][0-9]-/p' "$work/gmdb.log" | fp_lines)
+like "$logged_fp" 'Schema hash: bf45f01327fb5feb2f5d3c06ba4a6792 \(v22' "the log has the fixed-up database's fingerprint with the v22 hash"
+is "$logged_fp" "$(gm-fingerprint_db gnumed_v22 | fp_lines)" "the same as gm-fingerprint_db's of the fixed-up database"
 sql postgres -c 'ALTER DATABASE gnumed_v22 RENAME TO fx_gmdb' >/dev/null
 
 # --- the same result --------------------------------------------------------------
@@ -56,6 +62,7 @@ is "$rc" 0 "a second run on the same database succeeds"
 is "$(hash gnumed_v22)" "$h1" "and leaves the schema hash unchanged"
 ls "$GMDB_LOG_DIR"/gm-fixup_server-*.log >/dev/null 2>&1
 ok $? "without --log-file, a new log file in GMDB_LOG_DIR"
+
 
 # --- JSON -------------------------------------------------------------------------
 run gm-fixup_server -d gnumed_v22 --json -q
@@ -152,6 +159,18 @@ is "$left" 0 "and when it ends, none of its sessions is left (it waited for the 
 like "$(cat "$work/err")" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "(the temporary table changed nothing else)"
 
 # a file that fails: the run fails naming file, line, PostgreSQL's message
+# a result without v22's hash: the run fails at the verification, and the
+# fingerprint taken beside it ends with it (no session of its is left)
+printf 'create table dem.gmdb_not_upstreams (x integer);\n' >>"$last"
+run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" --log-file "$work/nohash.log"
+is "$rc" 3 "a fixup whose result lacks v22's schema hash: exit 3"
+like "$err" '"gnumed_v22" does not have the schema hash of v22' "and says so"
+unlike "$(cat "$work/nohash.log")" 'fixed-up fingerprint:' "no fingerprint is logged for it"
+is "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v22'")" 0 "no session is left on the database"
+cp -p "$work/last.sql" "$last"
+sql gnumed_v22 -c 'BEGIN READ WRITE; DROP TABLE dem.gmdb_not_upstreams; COMMIT' >/dev/null
+is "$(hash gnumed_v22)" bf45f01327fb5feb2f5d3c06ba4a6792 "(the table dropped again: v22's hash)"
+
 printf '\\set ON_ERROR_STOP 1\nselect 1;\nselect * from gmdb_no_such_table;\n' >>"$tree/sql/v21-v22/fixups/v22-dem-v_message_inbox-fixup.sql"
 run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
 is "$rc" 1 "a fixup file failing under ON_ERROR_STOP: exit 1"
