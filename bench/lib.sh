@@ -13,6 +13,14 @@ for t in gm-upgrade_server gm-fixup_server; do
 	[ -x "$GMDB_BUILDDIR/tools/$t" ] || bail "$GMDB_BUILDDIR/tools/$t is not built: ./autogen.sh && ./configure && make"
 done
 UPSTREAM_RUN=$GMDB_SRCDIR/tests/gnumed/run-upstream.sh
+# Python's compiled modules, kept from run to run as on a Debian server: a
+# machine that sets PYTHONDONTWRITEBYTECODE (some sandboxes do) would have
+# both engines compile upstream's modules every run. Upstream's engine, run
+# as root, keeps them beside its sources; here in the bench's own directory
+# (UPSTREAM_PYCACHE in $work, run-upstream.sh), so that the installed tree
+# stays as dpkg left it. gmdb's python3 keeps them in its cache directory
+# (the postgres user's ~/.cache/gmdb). The first round warms both.
+unset PYTHONDONTWRITEBYTECODE
 COMPARE=$GMDB_SRCDIR/tests/lib/compare-db.sh
 MASKS=(-B -m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
 V22_HASH=bf45f01327fb5feb2f5d3c06ba4a6792
@@ -38,6 +46,9 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # tools' log directory in it (GMDB_LOG_DIR); the caller removes $work
 make_work() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-$1.XXXXXX") || bail "cannot make a temporary directory"
+	# root's, made before $work is opened to the postgres user
+	export UPSTREAM_PYCACHE=$work/upstream-pycache
+	mkdir -m 700 "$UPSTREAM_PYCACHE" || bail "cannot make $UPSTREAM_PYCACHE"
 	chmod 777 "$work"
 	export GMDB_LOG_DIR=$work/logs
 	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"

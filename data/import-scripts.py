@@ -6,7 +6,7 @@
 # upstream's is the superuser after SET SESSION AUTHORIZATION to the owner);
 # the return value is ignored, any exception fails the step.
 #
-# argv: LOGFILE UPSTREAM_DIR. It loads psycopg2 and upstream's gmPG2, says
+# argv: LOGFILE UPSTREAM_DIR CACHE_DIR ("": none). It loads psycopg2 and upstream's gmPG2, says
 # "gmdb: ready", then waits for one line on standard input (lib/pyimport.c): JSON with
 # bootstrap_dir, script_dir, owner, database, timezone and scripts. At the
 # end of its input without that line it ends, having connected to nothing.
@@ -16,36 +16,87 @@
 # Exit status: 0 ok, 3 python3-psycopg2 or upstream's modules missing,
 # 4 a script could not be loaded, 5 a script failed.
 import gc
+import importlib.util
 import json
 import os
+import stat
 import sys
-import tempfile
+import types
 
-logfile, upstream = sys.argv[1:3]
+logfile, upstream, cache_dir = sys.argv[1:4]
 upstream = os.path.abspath(upstream)
 while upstream != '/' and not os.path.isdir(os.path.join(upstream, 'pycommon')):
     upstream = os.path.dirname(upstream)
 
-# upstream's scripts import themselves as the package "Gnumed"
-pkgroot = tempfile.mkdtemp(prefix='gmdb-import-')
-os.symlink(upstream, os.path.join(pkgroot, 'Gnumed'))
-sys.path.insert(0, pkgroot)
+# upstream's scripts import themselves as the package "Gnumed": its tree,
+# loaded from its real path, so that the paths of its modules stay the same
+# from run to run
+def load_gnumed():
+    init = os.path.join(upstream, '__init__.py')
+    if os.path.exists(init):
+        spec = importlib.util.spec_from_file_location('Gnumed', init, submodule_search_locations=[upstream])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules['Gnumed'] = pkg
+        spec.loader.exec_module(pkg)
+    else:
+        pkg = types.ModuleType('Gnumed')
+        pkg.__path__ = [upstream]
+        sys.modules['Gnumed'] = pkg
+
+
+# The compiled modules of upstream's tree, kept for the next run in CACHE_DIR
+# (sys.pycache_prefix): a directory of this OS user's own, never one another
+# user could write to, since what is in it runs. Upstream's own engine keeps
+# them beside the sources, in its tree, as root; the user gmdb runs python
+# as cannot write there. Python checks each against its source's time and
+# size before using it.
+def private_dir(d):
+    if not d or not os.path.isabs(d):
+        return None, 'no cache directory (GMDB_CACHE_DIR empty, or no HOME)'
+    if sys.dont_write_bytecode:
+        return None, 'PYTHONDONTWRITEBYTECODE is set'
+    me = os.geteuid()
+    path = '/'
+    for part in [p for p in d.split('/') if p]:
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            try:
+                os.mkdir(path, 0o700)
+                st = os.lstat(path)
+            except OSError as e:
+                return None, 'cannot create %s: %s' % (path, e.strerror)
+        except OSError as e:
+            return None, '%s: %s' % (path, e.strerror)
+        if not stat.S_ISDIR(st.st_mode):
+            return None, '%s is not a directory' % path
+        if st.st_uid not in (0, me) or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+            return None, '%s may be written to by others' % path
+    if st.st_uid != me or st.st_mode & 0o077:
+        return None, '%s is not this user\'s alone (mode 0700)' % d
+    return d, None
+
+
 sys.argv = ['gmdb-import-scripts', '--log-file=' + logfile]
 try:
-    try:
-        import psycopg2
-        import psycopg2.extras
-    except ImportError as e:
-        print('python3-psycopg2 is missing: %s' % e, file=sys.stderr)
-        sys.exit(3)
-    try:
-        from Gnumed.pycommon import gmPG2  # noqa: F401 (the scripts need it importable)
-    except Exception as e:
-        print("cannot load upstream's gmPG2 from %s: %s" % (upstream, e), file=sys.stderr)
-        sys.exit(3)
-finally:
-    os.unlink(os.path.join(pkgroot, 'Gnumed'))
-    os.rmdir(pkgroot)
+    import psycopg2
+    import psycopg2.extras
+except ImportError as e:
+    print('python3-psycopg2 is missing: %s' % e, file=sys.stderr)
+    sys.exit(3)
+cache, why = private_dir(cache_dir)
+if cache:
+    sys.pycache_prefix = cache
+    print('gmdb: bytecode cache %s' % cache, flush=True)
+else:
+    print('gmdb: no bytecode cache: %s' % why, flush=True)
+try:
+    load_gnumed()
+    from Gnumed.pycommon import gmPG2  # noqa: F401 (the scripts need it importable)
+except Exception as e:
+    print("cannot load upstream's gmPG2 from %s: %s" % (upstream, e), file=sys.stderr)
+    sys.exit(3)
 
 print('gmdb: ready', flush=True)
 line = sys.stdin.readline()

@@ -54,7 +54,9 @@ int gm_privs_drop(struct gm_error *err)
 				    strerror(errno));
 	if (setuid(0) == 0)
 		return gm_error_set(err, GM_EFAIL, "could not drop root privileges for good");
+	/* root's session's home and cache are not postgres's */
 	setenv("HOME", pw->pw_dir, 1);
+	unsetenv("XDG_CACHE_HOME");
 	free(default_user);
 	default_user = gm_xstrdup("postgres");
 	privs_done = true;

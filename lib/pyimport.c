@@ -37,11 +37,28 @@ static const char *python(void)
 	return getenv("GMDB_PYTHON") && *getenv("GMDB_PYTHON") ? getenv("GMDB_PYTHON") : GM_PYTHON;
 }
 
+/* Where python3 keeps upstream's compiled modules for the next run (it
+ * checks the directory, data/import-scripts.py): GMDB_CACHE_DIR ("": none),
+ * else the user's cache directory (XDG_CACHE_HOME, else ~/.cache) /gmdb.
+ * As root, gmdb runs as postgres (gm_privs_drop): that user's home. */
+static char *cache_dir(void)
+{
+	const char *d = getenv("GMDB_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (d)
+		return gm_xstrdup(d);
+	if (xdg && *xdg == '/')
+		return gm_xasprintf("%s/gmdb", xdg);
+	if (home && *home == '/')
+		return gm_xasprintf("%s/.cache/gmdb", home);
+	return gm_xstrdup("");
+}
+
 struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error *err)
 {
 	struct gm_pyimport *p;
 	int out[2], in[2];
-	char *bootstrap;
+	char *bootstrap, *cache;
 	const char *options;
 
 	p = gm_xcalloc(1, sizeof(*p));
@@ -70,11 +87,12 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 		return NULL;
 	}
 	bootstrap = gm_xasprintf("%s/bootstrap", upstream_dir);
+	cache = cache_dir();
 	options = gm_conn_options(false); /* before the fork: it takes a lock */
 	fflush(NULL);
 	p->pid = fork();
 	if (p->pid == 0) {
-		const char *argv[] = { python(), "-c", gm_sql("import-scripts"), p->log, upstream_dir, NULL };
+		const char *argv[] = { python(), "-c", gm_sql("import-scripts"), p->log, upstream_dir, cache, NULL };
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(out[1], STDERR_FILENO);
@@ -94,6 +112,7 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 		_exit(127);
 	}
 	free(bootstrap);
+	free(cache);
 	close(in[0]);
 	close(out[1]);
 	p->in = in[1];
@@ -149,7 +168,7 @@ int gm_pyimport_ready(struct gm_pyimport *p)
 			p->ready = true;
 			return GM_OK;
 		}
-		gm_log(GM_LOG_INFO, "python3: %s", line);
+		gm_log(strncmp(line, "gmdb: ", 6) == 0 ? GM_LOG_DEBUG : GM_LOG_INFO, "python3: %s", line);
 	}
 	return GM_EFAIL;
 }
@@ -228,6 +247,10 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 		line[strcspn(line, "\n")] = '\0';
 		if (strcmp(line, "gmdb: ready") == 0 && !p->ready) {
 			p->ready = true;
+			continue;
+		}
+		if (strncmp(line, "gmdb: ", 6) == 0 && strcmp(line, "gmdb: connected") != 0) {
+			gm_log(GM_LOG_DEBUG, "python3: %s", line);
 			continue;
 		}
 		if (strcmp(line, "gmdb: connected") == 0) {

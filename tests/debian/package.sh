@@ -186,8 +186,13 @@ gmdb_log=/var/log/gnumed/server/gm-fingerprint_db-2000-01-01_00-00-00.log
 other_log=/var/log/gnumed/server/gm-test-not-gmdb-$$.log
 : >"$gmdb_log"; : >"$other_log"
 
+# python's compiled modules, kept in the postgres user's cache (GMDB_CACHE_DIR)
+pghome=$(getent passwd postgres | cut -d: -f6)
+runuser -u postgres -- mkdir -p "$pghome/.cache/gmdb/var"
+
 run apt purge gmdb
 is "$rc" 0 "apt-get purge gmdb succeeds"
+[ ! -e "$pghome/.cache/gmdb" ]; ok $? "the postgres user's cache of compiled modules ($pghome/.cache/gmdb) is gone"
 is "$(LC_ALL=C dpkg-divert --list | awk '$NF == "gmdb"')" "" "no diversion by gmdb is left"
 for f in $diverted; do
 	ok "$(test ! -e "$f"; echo $?)" "$f is gone"

@@ -63,6 +63,47 @@ is "$(hash gnumed_v22)" "$h1" "and leaves the schema hash unchanged"
 ls "$GMDB_LOG_DIR"/gm-fixup_server-*.log >/dev/null 2>&1
 ok $? "without --log-file, a new log file in GMDB_LOG_DIR"
 
+# --- python's compiled modules, kept for the next run -----------------------------
+# (this machine may set PYTHONDONTWRITEBYTECODE: unset where a cache is meant)
+pyc=$(mktemp -d /tmp/gmdb-pyc.XXXXXX)
+[ "$(id -u)" != 0 ] || chown postgres: "$pyc"
+pyrun() { # LOGNAME [ENV...]: a fixup of gnumed_v22, its log in $work/LOGNAME.log
+	local log=$work/$1.log; shift
+	run env -u PYTHONDONTWRITEBYTECODE GMDB_CACHE_DIR="$pyc/gmdb" "$@" gm-fixup_server -d gnumed_v22 -q --log-file "$log"
+	pylog=$(grep 'python3: gmdb: ' "$log")
+}
+pyrun pyc1
+is "$rc" 0 "a fixup with a cache directory for python's compiled modules"
+like "$pylog" "bytecode cache $pyc/gmdb\$" "python3 keeps upstream's compiled modules there (the log says so)"
+gmpg2=$(find "$pyc/gmdb" -name 'gmPG2.*.pyc' -path '*/pycommon/*')
+[ -n "$gmpg2" ]; ok $? "gmPG2 is among them"
+is "$(stat -c '%a %U' "$pyc/gmdb")" "700 $(stat -c %U "$pyc")" "in a directory of python's user alone (mode 700)"
+m1=$(stat -c %Y.%s "$gmpg2")
+sleep 1.1
+pyrun pyc2
+is "$rc" 0 "the next run"
+is "$(stat -c %Y.%s "$gmpg2")" "$m1" "reads them and does not write them again"
+chmod 750 "$pyc/gmdb"
+pyrun pyc3
+is "$rc" 0 "a cache directory others may read"
+like "$pylog" "no bytecode cache: $pyc/gmdb is not this user's alone" "is not used, and the log says why"
+rm -rf "$pyc/gmdb"
+mkdir -m 700 "$pyc/other" && chown --reference="$pyc" "$pyc/other" && ln -s other "$pyc/gmdb"
+pyrun pyc4
+is "$rc" 0 "a cache directory that is a symlink"
+like "$pylog" "no bytecode cache: $pyc/gmdb is not a directory" "is not used either"
+rm -f "$pyc/gmdb"
+chmod 777 "$pyc"
+pyrun pyc5
+is "$rc" 0 "a cache directory in a directory others may write to"
+like "$pylog" "no bytecode cache: $pyc may be written to by others" "is not used"
+[ ! -e "$pyc/gmdb" ]; ok $? "and not made"
+chmod 700 "$pyc"
+pyrun pyc6 PYTHONDONTWRITEBYTECODE=1
+like "$pylog" "no bytecode cache: PYTHONDONTWRITEBYTECODE is set" "PYTHONDONTWRITEBYTECODE is obeyed"
+pyrun pyc7 GMDB_CACHE_DIR=
+like "$pylog" "no bytecode cache: no cache directory" "GMDB_CACHE_DIR set empty: no cache"
+rm -rf "$pyc"
 
 # --- JSON -------------------------------------------------------------------------
 run gm-fixup_server -d gnumed_v22 --json -q

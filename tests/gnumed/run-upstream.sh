@@ -18,6 +18,8 @@ mkdir -p "$(dirname "$stem")"
 stem=$(cd "$(dirname "$stem")" && pwd)/$(basename "$stem")
 rm -f "$stem.log"
 cd "$upstream/bootstrap"
+# the benchmarks: python's compiled modules kept there (bench/lib.sh)
+[ -z "${UPSTREAM_PYCACHE:-}" ] || export PYTHONPYCACHEPREFIX=$UPSTREAM_PYCACHE
 GM_DB_PORT=$PGPORT "$tmpdir_run" "$stem.tmp" ${GMDB_PYTHON:-/usr/bin/python3} ./bootstrap_gm_db_system.py \
 	--log-file="$stem.log" --conf-file="$conf" --quiet >"$stem.out" 2>&1 || {
 	tail -n 20 "$stem.out" >&2
