@@ -20,7 +20,8 @@ UPSTREAM_RUN=$GMDB_SRCDIR/tests/gnumed/run-upstream.sh
 # (UPSTREAM_PYCACHE in $work, run-upstream.sh), so that the installed tree
 # stays as dpkg left it. gmdb's python3 keeps them in its cache directory
 # (the postgres user's ~/.cache/gmdb). The first round warms both.
-unset PYTHONDONTWRITEBYTECODE
+# BENCH_NO_PYC=1: neither keeps them (PYTHONDONTWRITEBYTECODE=1 for both).
+if [ "${BENCH_NO_PYC:-}" = 1 ]; then export PYTHONDONTWRITEBYTECODE=1; else unset PYTHONDONTWRITEBYTECODE; fi
 COMPARE=$GMDB_SRCDIR/tests/lib/compare-db.sh
 MASKS=(-B -m modified_when -m orig_when -m audit_when -m gm.schema_revision.imported)
 V22_HASH=bf45f01327fb5feb2f5d3c06ba4a6792
@@ -106,6 +107,7 @@ machine() {
 	echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
 	echo "server:  $(sql postgres -c 'SHOW server_version'), shared_buffers $(sql postgres -c 'SHOW shared_buffers'), fsync $(sql postgres -c 'SHOW fsync')"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), gmdb $(git -C "$GMDB_SRCDIR" describe --always --dirty 2>/dev/null)"
+	echo "python:  compiled modules $([ "${PYTHONDONTWRITEBYTECODE:-}" = 1 ] && echo "not kept (BENCH_NO_PYC=1)" || echo "kept from run to run by both engines")"
 }
 
 # compare_results WORK A B [MASK...]: compare-db.sh on two results; prints
