@@ -17,7 +17,7 @@ UPSTREAM_RUN=$GMDB_SRCDIR/tests/gnumed/run-upstream.sh
 # machine that sets PYTHONDONTWRITEBYTECODE (some sandboxes do) would have
 # both engines compile upstream's modules every run. Upstream's engine, run
 # as root, keeps them beside its sources; here in the bench's own directory
-# (UPSTREAM_PYCACHE in $work, run-upstream.sh), so that the installed tree
+# (UPSTREAM_PYCACHE, run-upstream.sh), so that the installed tree
 # stays as dpkg left it. gmdb's python3 keeps them in its cache directory
 # (the postgres user's ~/.cache/gmdb). The first round warms both.
 # BENCH_NO_PYC=1: neither keeps them (PYTHONDONTWRITEBYTECODE=1 for both).
@@ -47,9 +47,10 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # tools' log directory in it (GMDB_LOG_DIR); the caller removes $work
 make_work() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-$1.XXXXXX") || bail "cannot make a temporary directory"
-	# root's, made before $work is opened to the postgres user
-	export UPSTREAM_PYCACHE=$work/upstream-pycache
-	mkdir -m 700 "$UPSTREAM_PYCACHE" || bail "cannot make $UPSTREAM_PYCACHE"
+	# root's, outside $work, which is opened to everyone (whoever could
+	# rename a directory in it could put code there that root runs)
+	UPSTREAM_PYCACHE=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-pycache.XXXXXX") || bail "cannot make a temporary directory"
+	export UPSTREAM_PYCACHE
 	chmod 777 "$work"
 	export GMDB_LOG_DIR=$work/logs
 	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
@@ -73,7 +74,7 @@ bench_end() {
 	names_unlock
 	[ -z "${BENCH_KEEP:-}" ] || return 0
 	for d in "${bench_results[@]}"; do quiet drop_db "$d"; done
-	rm -rf "$work"
+	rm -rf "$work" "$UPSTREAM_PYCACHE"
 }
 
 # fresh_source SOURCE: gnumed_vFROM a fresh copy of SOURCE, checkpointed,

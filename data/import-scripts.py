@@ -16,12 +16,12 @@
 # Exit status: 0 ok, 3 python3-psycopg2 or upstream's modules missing,
 # 4 a script could not be loaded, 5 a script failed.
 import gc
+import importlib.machinery
 import importlib.util
 import json
 import os
 import stat
 import sys
-import types
 
 logfile, upstream, cache_dir = sys.argv[1:4]
 upstream = os.path.abspath(upstream)
@@ -30,18 +30,18 @@ while upstream != '/' and not os.path.isdir(os.path.join(upstream, 'pycommon')):
 
 # upstream's scripts import themselves as the package "Gnumed": its tree,
 # loaded from its real path, so that the paths of its modules stay the same
-# from run to run
+# from run to run (and modules gmPG2 imports later, gmPsql say, are found)
 def load_gnumed():
     init = os.path.join(upstream, '__init__.py')
     if os.path.exists(init):
         spec = importlib.util.spec_from_file_location('Gnumed', init, submodule_search_locations=[upstream])
-        pkg = importlib.util.module_from_spec(spec)
-        sys.modules['Gnumed'] = pkg
-        spec.loader.exec_module(pkg)
     else:
-        pkg = types.ModuleType('Gnumed')
-        pkg.__path__ = [upstream]
-        sys.modules['Gnumed'] = pkg
+        spec = importlib.machinery.ModuleSpec('Gnumed', None, is_package=True)
+        spec.submodule_search_locations = [upstream]
+    pkg = importlib.util.module_from_spec(spec)
+    sys.modules['Gnumed'] = pkg
+    if spec.loader:
+        spec.loader.exec_module(pkg)
 
 
 # The compiled modules of upstream's tree, kept for the next run in CACHE_DIR
@@ -49,19 +49,28 @@ def load_gnumed():
 # user could write to, since what is in it runs. Upstream's own engine keeps
 # them beside the sources, in its tree, as root; the user gmdb runs python
 # as cannot write there. Python checks each against its source's time and
-# size before using it.
+# size before using it. Every directory on the way must exist (but the
+# last two: ~/.cache/gmdb), be no symlink, be root's or this user's, and
+# not be writable by others unless sticky; the last one this user's alone.
 def private_dir(d):
-    if not d or not os.path.isabs(d):
+    if not d:
         return None, 'no cache directory (GMDB_CACHE_DIR empty, or no HOME)'
+    if not os.path.isabs(d) or '/../' in d + '/' or '/./' in d + '/':
+        return None, '%s is not an absolute path without "." or ".."' % d
     if sys.dont_write_bytecode:
         return None, 'PYTHONDONTWRITEBYTECODE is set'
+    if sys.version_info < (3, 8):
+        return None, 'python %d.%d has no sys.pycache_prefix' % sys.version_info[:2]
     me = os.geteuid()
+    parts = [p for p in d.split('/') if p]
     path = '/'
-    for part in [p for p in d.split('/') if p]:
+    for n, part in enumerate(parts):
         path = os.path.join(path, part)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
+            if n < len(parts) - 2:
+                return None, '%s does not exist' % path
             try:
                 os.mkdir(path, 0o700)
                 st = os.lstat(path)
@@ -69,12 +78,17 @@ def private_dir(d):
                 return None, 'cannot create %s: %s' % (path, e.strerror)
         except OSError as e:
             return None, '%s: %s' % (path, e.strerror)
+        if stat.S_ISLNK(st.st_mode):
+            return None, '%s is a symlink' % path
         if not stat.S_ISDIR(st.st_mode):
             return None, '%s is not a directory' % path
-        if st.st_uid not in (0, me) or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+        if st.st_uid not in (0, me):
+            return None, '%s belongs to another user' % path
+        if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
             return None, '%s may be written to by others' % path
     if st.st_uid != me or st.st_mode & 0o077:
-        return None, '%s is not this user\'s alone (mode 0700)' % d
+        return None, ('%s is not this user\'s alone (mode 0700): remove it, and the next run makes it anew '
+                      '(what others could put in it is not to be used)' % d)
     return d, None
 
 
@@ -86,8 +100,10 @@ except ImportError as e:
     print('python3-psycopg2 is missing: %s' % e, file=sys.stderr)
     sys.exit(3)
 cache, why = private_dir(cache_dir)
+# None where refused: whatever PYTHONPYCACHEPREFIX the caller's environment
+# had is not used either (the compiled modules beside the sources are)
+sys.pycache_prefix = cache
 if cache:
-    sys.pycache_prefix = cache
     print('gmdb: bytecode cache %s' % cache, flush=True)
 else:
     print('gmdb: no bytecode cache: %s' % why, flush=True)

@@ -108,6 +108,9 @@ struct gm_pyimport *gm_pyimport_start(const char *upstream_dir, struct gm_error 
 		unsetenv("PGPASSWORD");
 		/* the switches of gmdb's own connections, never the caller's */
 		setenv("PGOPTIONS", options, 1);
+		/* compiled modules from the cache it checks (or beside the
+		 * sources), never from a directory the caller's environment names */
+		unsetenv("PYTHONPYCACHEPREFIX");
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -91,7 +91,7 @@ rm -rf "$pyc/gmdb"
 mkdir -m 700 "$pyc/other" && chown --reference="$pyc" "$pyc/other" && ln -s other "$pyc/gmdb"
 pyrun pyc4
 is "$rc" 0 "a cache directory that is a symlink"
-like "$pylog" "no bytecode cache: $pyc/gmdb is not a directory" "is not used either"
+like "$pylog" "no bytecode cache: $pyc/gmdb is a symlink" "is not used either"
 rm -f "$pyc/gmdb"
 chmod 777 "$pyc"
 pyrun pyc5
@@ -103,6 +103,15 @@ pyrun pyc6 PYTHONDONTWRITEBYTECODE=1
 like "$pylog" "no bytecode cache: PYTHONDONTWRITEBYTECODE is set" "PYTHONDONTWRITEBYTECODE is obeyed"
 pyrun pyc7 GMDB_CACHE_DIR=
 like "$pylog" "no bytecode cache: no cache directory" "GMDB_CACHE_DIR set empty: no cache"
+mkdir -m 700 "$pyc/env" && chown --reference="$pyc" "$pyc/env"
+pyrun pyc8 GMDB_CACHE_DIR= PYTHONPYCACHEPREFIX="$pyc/env"
+is "$rc" 0 "no cache, and a PYTHONPYCACHEPREFIX in the caller's environment"
+is "$(find "$pyc/env" -mindepth 1 | head -n 1)" "" "that directory is not used either"
+pyrun pyc9 GMDB_CACHE_DIR=cache/gmdb
+like "$pylog" "no bytecode cache: cache/gmdb is not an absolute path" "a relative GMDB_CACHE_DIR: no cache"
+mkdir -m 700 "$pyc/nobodys" && chown nobody "$pyc/nobodys"
+pyrun pyc10 GMDB_CACHE_DIR="$pyc/nobodys"
+like "$pylog" "no bytecode cache: $pyc/nobodys belongs to another user" "another user's directory: no cache"
 rm -rf "$pyc"
 
 # --- JSON -------------------------------------------------------------------------
