@@ -60,6 +60,31 @@ like "$(printf '%s\n' "$out" | field 3 'substance view -- correctness')" '^t$' "
 like "$(printf '%s\n' "$out" | field 3 'bills with invoices but without VAT status') $(printf '%s\n' "$out" | field 4 'bills with invoices but without VAT status')" \
 	'^0 0$' "... and select 0 (integer) against count() (bigint) compare by value"
 
+# Every value gmdb took (row 0, column 0 of each side) is the one psql gets
+# for the same query as the owner with the server's defaults: gmdb's check
+# sessions plan the statements inside functions generically
+# (plan_cache_mode), which changes no result.
+psql_values() {
+	local def new tag old
+	while IFS= read -r def && IFS= read -r new; do
+		case $def in --*) continue ;; esac
+		tag=${def%%::::*} old=${def#*::::}
+		printf '%s\t%s\t%s\n' "$tag" \
+			"$(psql -X -q -A -t -F '	' -U gm-dbo -d au_pl_old -c "$old" 2>/dev/null | head -n 1 | cut -f1)" \
+			"$(psql -X -q -A -t -F '	' -U gm-dbo -d au_pl_new -c "$new" 2>/dev/null | head -n 1 | cut -f1)"
+	done <"$tmp/items"
+}
+is "$(printf '%s\n' "$out" | cut -f2-4)" "$(psql_values)" "each of the 60 checks' two values is what psql gets with the server's defaults"
+q="select pg_catalog.current_setting('plan_cache_mode')"
+printf '%s\n' "plan cache mode::::$q" "$q" >"$tmp/pcm"
+run checks au_pl_old au_pl_new "$tmp/pcm"
+is "$(printf '%s\n' "$out" | cut -f1,3,4)" "ok	force_generic_plan	force_generic_plan" \
+	"the checks' sessions plan the statements inside functions generically (plan_cache_mode)"
+sql postgres -c "ALTER DATABASE au_pl_new SET plan_cache_mode = force_custom_plan" >/dev/null
+run checks au_pl_old au_pl_new "$tmp/pcm"
+is "$(printf '%s\n' "$out" | cut -f3,4)" "force_generic_plan	force_custom_plan" "where the database sets plan_cache_mode, that stays"
+sql postgres -c "ALTER DATABASE au_pl_new RESET plan_cache_mode" >/dev/null
+
 # One changed row in the new database: a patient (not on staff) marked
 # deleted. Only the check counting active persons fails.
 active=$(sql au_pl_new -c "SELECT count(1) FROM dem.v_active_persons")
