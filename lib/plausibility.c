@@ -492,19 +492,23 @@ static PGconn *open_side(const char *db, const char *role, const char *label, st
 	 * it saved (bench/RESULTS.md, section 10). */
 	res = PQexec(conn, "SET jit TO off");
 	PQclear(res);
-	/* Not upstream's either: the statements inside the functions the
-	 * views call are planned once, for any argument (plan_cache_mode
-	 * force_generic_plan), not anew for each call. The check's own query
-	 * goes as it is, without parameters, never through the plan cache:
-	 * its plan, and so its row 0, stay what they are. A statement inside
-	 * a function returns the same rows under any plan; only one whose
-	 * result hangs on which of several rows comes first (SELECT INTO from
-	 * more than one row, LIMIT without ORDER BY) could differ, and under
-	 * the default ("auto") PostgreSQL itself moves such a statement to
-	 * its generic plan after five calls where that looks no dearer: no
-	 * order of those is upstream's. At 1 GB, 28 % off the source's side
-	 * and 18 % off the target's (bench/RESULTS.md, section 19). Where
-	 * the database or the owner set plan_cache_mode, that stays. */
+	/* Not upstream's either: the parameterised statements inside the
+	 * functions the views call are planned once, for any argument
+	 * (plan_cache_mode force_generic_plan), not anew for each call. The
+	 * check's own query goes as it is, without parameters (PQsendQuery):
+	 * planned directly, never through the plan cache, so its plan, and its
+	 * row 0, stay. What changes: plpgsql's static statements, its FOR and
+	 * OPEN ... EXECUTE ... USING, and on PostgreSQL 18 SQL functions'
+	 * statements. A plan returns the same rows as any other; only a
+	 * statement whose result hangs on row order (LIMIT without ORDER BY,
+	 * an aggregate or a loop over unordered rows; SELECT INTO from several
+	 * rows fails under upstream's extra_errors 'all' whatever the plan)
+	 * could give another, and none is reachable from upstream's v21->v22
+	 * and v22->v23 checks (their views reach i18n._() and
+	 * get_curr_lang(), which read by unique keys). At 1 GB, 28 % off the
+	 * source's side and 18 % off the target's (bench/RESULTS.md, section
+	 * 19). Where the database or the owner set plan_cache_mode, that
+	 * stays. */
 	res = PQexec(conn, "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false) "
 			   "WHERE pg_catalog.current_setting('plan_cache_mode') OPERATOR(pg_catalog.=) 'auto'");
 	PQclear(res);
