@@ -1495,10 +1495,10 @@ void gm_engine_fingerprint_end(struct gm_fingerprint_pending *p, const char *dat
 	if (!p)
 		return;
 	gm_fingerprint_init(&fp);
-	if (gm_fingerprint_end(p, hash, hash ? &fp : NULL, &err) == GM_OK && hash)
-		log_fingerprint(&fp, what);
-	else if (hash)
+	if (gm_fingerprint_end(p, hash, &fp, &err) < 0)
 		gm_log(GM_LOG_DEBUG, "cannot fingerprint %s database \"%s\": %s", what, database, err.message);
+	else if (hash)
+		log_fingerprint(&fp, what);
 	gm_error_release(&err);
 	gm_fingerprint_release(&fp);
 }

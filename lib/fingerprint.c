@@ -129,20 +129,30 @@ static int read_tables(PGconn *conn, struct gm_fingerprint *fp, struct gm_error 
 	return GM_OK;
 }
 
+/* The fingerprint's session and its one read-only transaction, the basics
+ * read (*rc); NULL where it could not connect. The hash function, the
+ * counted tables: the owner's, read as the owner (as upstream's
+ * gm-fingerprint_db connects as gm-dbo). */
+static PGconn *open_read(const char *database, const char *owner, struct gm_fingerprint *fp, int *rc,
+			 struct gm_error *err)
+{
+	PGconn *conn = gm_owner_open(database, owner, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
+
+	*rc = conn ? gm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) : GM_EFAIL;
+	if (*rc == GM_OK)
+		*rc = read_basics(conn, fp, err);
+	return conn;
+}
+
 int gm_fingerprint_take(const struct gm_fingerprint_opts *opts, struct gm_fingerprint *fp,
 			struct gm_error *err)
 {
 	PGconn *conn;
 	int rc;
 
-	/* the hash function, the counted tables: the owner's, read as the owner
-	 * (as upstream's gm-fingerprint_db connects as gm-dbo) */
-	conn = gm_owner_open(opts->database, opts->owner, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
+	conn = open_read(opts->database, opts->owner, fp, &rc, err);
 	if (!conn)
 		return GM_EFAIL;
-	rc = gm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-	if (rc == GM_OK)
-		rc = read_basics(conn, fp, err);
 	if (rc == GM_OK && opts->known_hash) {
 		fp->hash = gm_xstrdup(opts->known_hash);
 	} else if (rc == GM_OK) {
@@ -196,10 +206,7 @@ struct gm_fingerprint_pending *gm_fingerprint_begin(const char *database, const 
 	int rc;
 
 	gm_fingerprint_init(&p->fp);
-	p->conn = gm_owner_open(database, owner, "gm-fingerprint_db", GM_CONN_SAFE_PATH, err);
-	rc = p->conn ? gm_db_exec(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) : GM_EFAIL;
-	if (rc == GM_OK)
-		rc = read_basics(p->conn, &p->fp, err);
+	p->conn = open_read(database, owner, &p->fp, &rc, err);
 	if (rc == GM_OK) {
 		gm_log(GM_LOG_SQL, "%s", gm_sql("fingerprint-counts"));
 		if (!(p->sent = PQsendQuery(p->conn, gm_sql("fingerprint-counts"))))
@@ -221,7 +228,7 @@ int gm_fingerprint_end(struct gm_fingerprint_pending *p, const char *known_hash,
 
 	if (!p)
 		return GM_EFAIL;
-	if (!fp && p->sent) {
+	if (!known_hash && p->sent) {
 		PGcancel *c = PQgetCancel(p->conn);
 		char buf[256];
 		if (c)
@@ -232,22 +239,19 @@ int gm_fingerprint_end(struct gm_fingerprint_pending *p, const char *known_hash,
 		PQclear(last);
 		last = res;
 	}
-	if (fp && known_hash) {
-		if (!last) {
-			rc = gm_error_from_conn(err, GM_EFAIL, p->conn, "could not count the rows of database \"%s\"",
-						p->fp.database);
-		} else if (PQresultStatus(last) != PGRES_TUPLES_OK) {
-			rc = gm_error_from_result(err, GM_EFAIL, last, "could not count the rows of database \"%s\"",
-						  p->fp.database);
-		} else {
-			take_counts(last, &p->fp);
-			p->fp.hash = gm_xstrdup(known_hash);
-			p->fp.version = gm_version_for_hash(known_hash);
-			*fp = p->fp;
-			gm_fingerprint_init(&p->fp);
-		}
-	} else if (fp) {
-		rc = gm_error_set(err, GM_EFAIL, "no schema hash for the fingerprint");
+	if (!known_hash) {
+		/* cancelled */
+	} else if (PQresultStatus(last) != PGRES_TUPLES_OK) {
+		rc = last ? gm_error_from_result(err, GM_EFAIL, last, "could not count the rows of database \"%s\"",
+						 p->fp.database)
+			  : gm_error_from_conn(err, GM_EFAIL, p->conn, "could not count the rows of database \"%s\"",
+					       p->fp.database);
+	} else {
+		take_counts(last, &p->fp);
+		p->fp.hash = gm_xstrdup(known_hash);
+		p->fp.version = gm_version_for_hash(known_hash);
+		*fp = p->fp;
+		gm_fingerprint_init(&p->fp);
 	}
 	PQclear(last);
 	if (p->conn) {

@@ -603,7 +603,8 @@ void gm_engine_log_fingerprint(const char *database, const char *owner, const ch
 struct gm_fingerprint_pending *gm_engine_fingerprint_begin(const char *database, const char *owner, const char *what);
 void gm_engine_fingerprint_end(struct gm_fingerprint_pending *p, const char *database, const char *what,
 			       const char *hash);
-/* fingerprint.c's halves of that */
+/* fingerprint.c's halves of that: _end with known_hash NULL cancels (GM_OK;
+ * fp untouched, may be NULL), else fills *fp with the counts and the hash */
 struct gm_fingerprint_pending *gm_fingerprint_begin(const char *database, const char *owner, struct gm_error *err);
 int gm_fingerprint_end(struct gm_fingerprint_pending *p, const char *known_hash, struct gm_fingerprint *fp,
 		       struct gm_error *err);
