@@ -51,6 +51,8 @@ make_work() {
 	# rename a directory in it could put code there that root runs)
 	UPSTREAM_PYCACHE=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-pycache.XXXXXX") || bail "cannot make a temporary directory"
 	export UPSTREAM_PYCACHE
+	# root's as well: warm_memory's files
+	ballast=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-ballast.XXXXXX") || bail "cannot make a temporary directory"
 	chmod 777 "$work"
 	export GMDB_LOG_DIR=$work/logs
 	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
@@ -74,7 +76,7 @@ bench_end() {
 	names_unlock
 	[ -z "${BENCH_KEEP:-}" ] || return 0
 	for d in "${bench_results[@]}"; do quiet drop_db "$d"; done
-	rm -rf "$work" "$UPSTREAM_PYCACHE"
+	rm -rf "$work" "$UPSTREAM_PYCACHE" "$ballast"
 }
 
 # fresh_source SOURCE: gnumed_vFROM a fresh copy of SOURCE, checkpointed,
@@ -83,6 +85,30 @@ fresh_source() {
 	quiet drop_db "gnumed_v$bench_to" && quiet clone_db "$1" "gnumed_v$bench_from" ||
 		bail "could not copy $1 to gnumed_v$bench_from"
 	sql "gnumed_v$bench_from" -c 'CHECKPOINT' >/dev/null
+	warm_memory
+}
+
+# warm_memory: the machine's free memory (but 1 GiB) filled with page
+# cache the kernel can take back at once, so that what a run writes
+# (a clone, a backup) gets memory as on a server that has been up a while.
+# Some virtual machines hand memory back to their host as soon as it is
+# free (free page reporting); there the first write to such a page costs a
+# fault in the host: measured here, 100-200 MB/s, one CPU in the kernel,
+# against 3 GB/s for memory in use (bench/RESULTS.md, section 20). The
+# fill is a sparse file read once (zeros, no disk), one per call, in
+# $ballast (the kernel reclaims those pages first: read once, never
+# again). Not timed; it takes as long as the first write would have.
+# BENCH_COLD_MEMORY=1: no fill (the machine as it is).
+warm_memory() {
+	local free_mb f t0
+	warmed=
+	[ "${BENCH_COLD_MEMORY:-}" != 1 ] || return 0
+	free_mb=$(awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo)
+	[ "$free_mb" -gt 1280 ] || { warmed="0 MB"; return 0; }
+	f=$(mktemp "$ballast/fill.XXXXXX") || bail "cannot make a file in $ballast"
+	t0=$(now)
+	truncate -s "$((free_mb - 1024))M" "$f" && cat "$f" >/dev/null || bail "could not fill the page cache"
+	warmed="$((free_mb - 1024)) MB in $(elapsed "$t0" "$(now)") s"
 }
 
 # keep_result NAME HASH: gnumed_vTO, which must have schema hash HASH, kept
@@ -108,6 +134,7 @@ machine() {
 	echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
 	echo "server:  $(sql postgres -c 'SHOW server_version'), shared_buffers $(sql postgres -c 'SHOW shared_buffers'), fsync $(sql postgres -c 'SHOW fsync')"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), gmdb $(git -C "$GMDB_SRCDIR" describe --always --dirty 2>/dev/null)"
+	echo "memory:  $([ "${BENCH_COLD_MEMORY:-}" = 1 ] && echo "as it is (BENCH_COLD_MEMORY=1)" || echo "free memory filled with page cache before each run (warm_memory)")"
 	echo "python:  compiled modules $([ "${PYTHONDONTWRITEBYTECODE:-}" = 1 ] && echo "not kept (BENCH_NO_PYC=1)" || echo "kept from run to run by both engines")"
 }
 

@@ -15,6 +15,9 @@
 #            as the superuser where upstream's script logs in as gm-dbo
 #  gmdb      gm-upgrade_server --yes --json [--no-backup] 21 22
 #
+# Before each engine's run, fresh_source fills the free memory with page
+# cache (warm_memory in lib.sh; BENCH_COLD_MEMORY=1: not), untimed.
+#
 # Both results must have the v22 schema hash and compare equal
 # (compare-db.sh, run times masked; generated sources: the documents'
 # content by checksum). Prints one line per round and writes
@@ -90,9 +93,11 @@ for src in "$@"; do
 			for who in $order; do
 				fresh_source "$src"
 				if [ "$who" = upstream ]; then
+					wu=$warmed
 					run_upstream "$mode" "$src-$mode-$r"
 					keep_result bench_up_v22 "$V22_HASH"
 				else
+					wg=$warmed
 					run_gmdb "$mode" "$src-$mode-$r"
 					keep_result bench_gm_v22 "$V22_HASH"
 				fi
@@ -107,6 +112,7 @@ for src in "$@"; do
 			[ "$early" = 0 ] || steps="$steps (early checks run again)"
 			printf '%s %s MB %-8s round %d (%s first): upstream %7.2f s (dump %.2f + engine %.2f, its checks %s s)  gmdb %7.2f s  share %s  load %s\n  gmdb steps: %s\n  %s\n' \
 				"$src" "$mb" "$mode" "$r" "${order%% *}" "$tu" "$td" "$te" "$uc" "$tg" "$share" "$load" "$steps" "$same"
+			[ -z "$wu$wg" ] || echo "  memory filled before upstream's run: $wu; before gmdb's: $wg"
 			printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$src" "$mb" "$mode" "$r" "${order%% *}" \
 				"$td" "$te" "$tu" "$tg" "$share" "$load" "$steps" "$same" "$uc" >>"$out"
 		done

@@ -21,7 +21,7 @@ chmod 755 "$cl"
 cleanup() {
 	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
 	rm -rf "$cl"
-	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work" "$UPSTREAM_PYCACHE"
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work" "$UPSTREAM_PYCACHE" "$ballast"
 }
 trap cleanup EXIT
 pg_dumpall -U postgres --roles-only >"$work/roles.sql" || bail "cannot dump the roles"
