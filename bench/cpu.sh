@@ -15,8 +15,9 @@ src=${1:-gmref_v21}
 shift || true
 [ $# -gt 0 ] || set -- --no-backup
 bench_begin cpu 21 22
+# postgres's, as gm-upgrade_server makes one: not everyone's
 bdir=$work/backups
-mkdir -p "$bdir" && chmod 777 "$bdir"
+mkdir -m 700 "$bdir" && chown postgres: "$bdir" || bail "cannot make $bdir"
 sql postgres -c "SELECT 1 FROM pg_database WHERE datname = '$src'" | grep -q 1 || bail "no database $src"
 echo "# gmdb bench/cpu.sh: $src ($(db_size "$src")), gm-upgrade_server $*"
 machine
@@ -25,6 +26,8 @@ fresh_source "$src"
 echo "memory filled: $warmed"
 /usr/bin/python3 "$(dirname "$0")/cpu-sample.py" "$work/stop" >"$work/cpu.txt" &
 sampler=$!
+# stopped on every way out (it also stops once this script is gone)
+trap 'kill "$sampler" 2>/dev/null; bench_end' EXIT
 sleep 0.5
 t0=$(now)
 GMDB_BACKUP_DIR=$bdir gm-upgrade_server --yes --json "$@" 21 22 >"$work/gmdb.json" 2>"$work/gmdb.err" ||
@@ -32,7 +35,7 @@ GMDB_BACKUP_DIR=$bdir gm-upgrade_server --yes --json "$@" 21 22 >"$work/gmdb.jso
 t1=$(now)
 sleep 0.3
 touch "$work/stop"
-wait "$sampler"
+wait "$sampler" || bail "cpu-sample.py failed"
 h=$(schema_hash gnumed_v22) && [ "$h" = "$V22_HASH" ] || bail "gnumed_v22 has schema hash $h, not $V22_HASH"
 quiet drop_db gnumed_v22
 quiet drop_db gnumed_v21

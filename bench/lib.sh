@@ -53,9 +53,14 @@ make_work() {
 	export UPSTREAM_PYCACHE
 	# root's as well: warm_memory's files
 	ballast=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-ballast.XXXXXX") || bail "cannot make a temporary directory"
-	chmod 777 "$work"
+	# root's: what root writes here (outputs, upstream's logs and tar
+	# archive, pg_dump's files) nobody else can put a link in the way of;
+	# others (gmdb's tools as they log) only pass through to logs/, which
+	# is sticky. A backup directory is gm-upgrade_server's to make: it
+	# gives it to postgres.
+	chmod 711 "$work"
 	export GMDB_LOG_DIR=$work/logs
-	mkdir -p "$GMDB_LOG_DIR" && chmod 777 "$GMDB_LOG_DIR"
+	mkdir -p "$GMDB_LOG_DIR" && chmod 1777 "$GMDB_LOG_DIR"
 }
 
 # bench_begin NAME FROM TO [RESULT...]: a benchmark of FROM -> TO (fixup:
@@ -94,7 +99,7 @@ fresh_source() {
 # Some virtual machines hand memory back to their host as soon as it is
 # free (free page reporting); there the first write to such a page costs a
 # fault in the host: measured here, 100-200 MB/s, one CPU in the kernel,
-# against 3 GB/s for memory in use (bench/RESULTS.md, section 20). The
+# against 0.6-3 GB/s for memory in use (bench/RESULTS.md, section 20). The
 # fill is a sparse file read once (zeros, no disk), one per call, in
 # $ballast (the kernel reclaims those pages first: read once, never
 # again). Not timed; it takes as long as the first write would have.
@@ -110,7 +115,9 @@ warm_memory() {
 	f=$(mktemp "$ballast/fill.XXXXXX") || bail "cannot make a file in $ballast"
 	t0=$(now)
 	truncate -s "$((free_mb - 128))M" "$f" && cat "$f" >/dev/null || bail "could not fill the page cache"
-	warmed="$((free_mb - 128)) MB in $(elapsed "$t0" "$(now)") s"
+	# (a file system that keeps no page cache for holes, tmpfs, fills
+	# nothing: the free memory after it says so)
+	warmed="$((free_mb - 128)) MB in $(elapsed "$t0" "$(now)") s, $(awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo) MB free after"
 }
 
 # keep_result NAME HASH: gnumed_vTO, which must have schema hash HASH, kept

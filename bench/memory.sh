@@ -25,7 +25,7 @@ freemb() { awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo; }
 trap 'quiet drop_db bench_mem_c; bench_end' EXIT
 
 echo "# gmdb bench/memory.sh: $src ($(db_size "$src")), cold and warm"
-machine
+machine | grep -v "^memory:"   # (this script sets the memory itself)
 [ -r "$rep" ] && echo "kernel:  free page reporting on (order $(cat /sys/module/page_reporting/parameters/page_reporting_order 2>/dev/null))" ||
 	echo "kernel:  no free page reporting"
 printf '%-6s %-5s %9s %12s %14s\n' what memory seconds "free MB" "reported MB"

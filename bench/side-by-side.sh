@@ -32,8 +32,9 @@ shift || true
 out=${BENCH_OUT:-$GMDB_SRCDIR/bench/runs/side-by-side.tsv}
 modes=${BENCH_MODES:-nobackup backup}
 bench_begin side 21 22 bench_up_v22 bench_gm_v22
+# postgres's, as gm-upgrade_server makes one: not everyone's
 bdir=$work/backups
-mkdir -p "$bdir" && chmod 777 "$bdir"
+mkdir -m 700 "$bdir" && chown postgres: "$bdir" || bail "cannot make $bdir"
 
 # upstream: sets td (dump) and te (engine)
 run_upstream() {  # mode label
@@ -41,7 +42,7 @@ run_upstream() {  # mode label
 	pgdump=/usr/lib/postgresql/$(sql postgres -c "SELECT current_setting('server_version_num')::int / 10000")/bin/pg_dump
 	t0=$(now)
 	if [ "$1" = backup ]; then
-		PGUSER=postgres "$pgdump" --dbname=gnumed_v21 --format=tar --file="$bdir/upstream.tar" ||
+		PGUSER=postgres "$pgdump" --dbname=gnumed_v21 --format=tar --file="$work/upstream.tar" ||
 			bail "upstream's backup failed"
 	else
 		PGUSER=postgres "$pgdump" --dbname=gnumed_v21 --compress=0 --no-sync --format=custom --file=/dev/null ||
@@ -50,7 +51,7 @@ run_upstream() {  # mode label
 	t1=$(now)
 	PGUSER=postgres "$UPSTREAM_RUN" update_db-v21_v22.conf "$work/upstream-$2" || bail "upstream's engine failed ($2)"
 	t2=$(now)
-	rm -f "$bdir/upstream.tar"
+	rm -f "$work/upstream.tar"
 	td=$(elapsed "$t0" "$t1") te=$(elapsed "$t1" "$t2")
 	# its plausibility checks, from its log (whole seconds): from reading
 	# the list to the last line

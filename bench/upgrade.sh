@@ -89,7 +89,7 @@ case " $extras " in *" backup "*)
 	names_lock
 	fresh_source "$src"
 	bdir=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-backup.XXXXXX")
-	chmod 777 "$bdir"
+	chown postgres: "$bdir"   # as gm-upgrade_server gives one it makes
 	tb=$(export GMDB_BACKUP_DIR=$bdir; run_gmdb backup) || { rm -rf "$bdir"; exit 1; }
 	bsize=$(du -sh "$bdir" | cut -f1)
 	rm -rf "$bdir"
