@@ -15,6 +15,9 @@
 #            as the superuser where upstream's script logs in as gm-dbo
 #  gmdb      gm-upgrade_server --yes --json [--no-backup] 21 22
 #
+# BENCH_FIRST_ROUND=N numbers the rounds from N: odd rounds run upstream
+# first, even ones gmdb (2: a single round with gmdb first).
+#
 # Before each engine's run, fresh_source fills the free memory with page
 # cache (warm_memory in lib.sh; BENCH_COLD_MEMORY=1: not), untimed.
 #
@@ -31,6 +34,8 @@ shift || true
 [ $# -gt 0 ] || set -- gmref_v21
 out=${BENCH_OUT:-$GMDB_SRCDIR/bench/runs/side-by-side.tsv}
 modes=${BENCH_MODES:-nobackup backup}
+# BENCH_FIRST_ROUND=2: the rounds count from 2 (an even round: gmdb first)
+first_round=${BENCH_FIRST_ROUND:-1}
 bench_begin side 21 22 bench_up_v22 bench_gm_v22
 # postgres's, as gm-upgrade_server makes one: not everyone's
 bdir=$work/backups
@@ -87,7 +92,7 @@ machine
 for src in "$@"; do
 	mb=$(sql postgres -c "SELECT pg_database_size('$src') / 1000000")
 	for mode in $modes; do
-		for r in $(seq "$rounds"); do
+		for r in $(seq "$first_round" $((first_round + rounds - 1))); do
 			names_lock
 			if [ $((r % 2)) = 1 ]; then order="upstream gmdb"; else order="gmdb upstream"; fi
 			load=$(loadavg)
