@@ -22,9 +22,7 @@ old=${GMDB_OLD_BUILD:?set GMDB_OLD_BUILD to an earlier gmdb build tree}
 [ -x "$old/tools/gm-upgrade_server" ] || bail "$old/tools/gm-upgrade_server is not built"
 new=$GMDB_BUILDDIR
 bench_begin ab 21 22 bench_old_v22 bench_new_v22
-# postgres's, as gm-upgrade_server makes one: not everyone's
-bdir=$work/backups
-mkdir -m 700 "$bdir" && chown postgres: "$bdir" || bail "cannot make $bdir"
+backup_dir
 
 # upgrade BUILD LABEL OPTION...: time one upgrade of a fresh copy of $src,
 # keep the result as bench_LABEL_v22; prints "SECONDS STEPS"

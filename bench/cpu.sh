@@ -5,7 +5,7 @@
 #
 # Upgrades a fresh copy of SOURCE (fresh_source: memory filled as for the
 # other benchmarks) with `gm-upgrade_server --yes OPTION... 21 22` while
-# cpu-sample.py watches: the machine's busy and idle CPU time, the CPU
+# cpu-sample.py watches: the machine's busy, idle and stolen CPU time, the CPU
 # time of each kind of PostgreSQL process (the checks' old side is the
 # owner on gnumed_v21, the target's sessions are on gnumed_v22), and how
 # busy the CPUs were in each 5 s. gmdb's steps from its --json. The result
@@ -15,9 +15,7 @@ src=${1:-gmref_v21}
 shift || true
 [ $# -gt 0 ] || set -- --no-backup
 bench_begin cpu 21 22
-# postgres's, as gm-upgrade_server makes one: not everyone's
-bdir=$work/backups
-mkdir -m 700 "$bdir" && chown postgres: "$bdir" || bail "cannot make $bdir"
+backup_dir
 sql postgres -c "SELECT 1 FROM pg_database WHERE datname = '$src'" | grep -q 1 || bail "no database $src"
 echo "# gmdb bench/cpu.sh: $src ($(db_size "$src")), gm-upgrade_server $*"
 machine
@@ -41,5 +39,5 @@ quiet drop_db gnumed_v22
 quiet drop_db gnumed_v21
 names_unlock
 echo "gm-upgrade_server: $(elapsed "$t0" "$t1") s"
-/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("steps: " + " ".join("%s=%.1f" % (s["step"].replace(" ", "_"), s["seconds"]) for s in d["steps"]))' "$work/gmdb.json"
+echo "steps: $(json_steps "$work/gmdb.json")"
 cat "$work/cpu.txt"

@@ -47,8 +47,8 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # tools' log directory in it (GMDB_LOG_DIR); the caller removes $work
 make_work() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-$1.XXXXXX") || bail "cannot make a temporary directory"
-	# root's, outside $work, which is opened to everyone (whoever could
-	# rename a directory in it could put code there that root runs)
+	# root's, outside $work (others may pass through it to logs/; nothing
+	# of theirs may lie where root runs code from)
 	UPSTREAM_PYCACHE=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-pycache.XXXXXX") || bail "cannot make a temporary directory"
 	export UPSTREAM_PYCACHE
 	# root's as well: warm_memory's files
@@ -56,8 +56,7 @@ make_work() {
 	# root's: what root writes here (outputs, upstream's logs and tar
 	# archive, pg_dump's files) nobody else can put a link in the way of;
 	# others (gmdb's tools as they log) only pass through to logs/, which
-	# is sticky. A backup directory is gm-upgrade_server's to make: it
-	# gives it to postgres.
+	# is sticky. Backup directories: backup_dir.
 	chmod 711 "$work"
 	export GMDB_LOG_DIR=$work/logs
 	mkdir -p "$GMDB_LOG_DIR" && chmod 1777 "$GMDB_LOG_DIR"
@@ -84,6 +83,21 @@ bench_end() {
 	rm -rf "$work" "$UPSTREAM_PYCACHE" "$ballast"
 }
 
+# backup_dir: $bdir, $work/backups, postgres's and 0700, as
+# gm-upgrade_server makes one (its pg_dump writes there as postgres)
+backup_dir() {
+	bdir=$work/backups
+	[ -d "$bdir" ] || { mkdir -m 700 "$bdir" && chown postgres: "$bdir"; } || bail "cannot make $bdir"
+}
+
+# free_mb: the machine's free memory, in MiB
+free_mb() { awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo; }
+
+# json_steps FILE: gm-upgrade_server's --json steps as "name=seconds ..."
+json_steps() {
+	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(" ".join("%s=%.1f" % (s["step"].replace(" ", "_"), s["seconds"]) for s in d["steps"]))' "$1"
+}
+
 # fresh_source SOURCE: gnumed_vFROM a fresh copy of SOURCE, checkpointed,
 # and no gnumed_vTO (the caller holds the names lock)
 fresh_source() {
@@ -105,19 +119,19 @@ fresh_source() {
 # again). Not timed; it takes as long as the first write would have.
 # BENCH_COLD_MEMORY=1: no fill (the machine as it is).
 warm_memory() {
-	local free_mb f t0
+	local free f t0
 	warmed=
 	[ "${BENCH_COLD_MEMORY:-}" != 1 ] || return 0
-	free_mb=$(awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo)
+	free=$(free_mb)
 	# (what is left free is as cold as before: 1 GiB left cost a 1 GB
 	# clone 9.8 s once, against 1.0 s)
-	[ "$free_mb" -gt 256 ] || { warmed="0 MB"; return 0; }
+	[ "$free" -gt 256 ] || { warmed="0 MB"; return 0; }
 	f=$(mktemp "$ballast/fill.XXXXXX") || bail "cannot make a file in $ballast"
 	t0=$(now)
-	truncate -s "$((free_mb - 128))M" "$f" && cat "$f" >/dev/null || bail "could not fill the page cache"
+	truncate -s "$((free - 128))M" "$f" && cat "$f" >/dev/null || bail "could not fill the page cache"
 	# (a file system that keeps no page cache for holes, tmpfs, fills
 	# nothing: the free memory after it says so)
-	warmed="$((free_mb - 128)) MB in $(elapsed "$t0" "$(now)") s, $(awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo) MB free after"
+	warmed="$((free - 128)) MB in $(elapsed "$t0" "$(now)") s, $(free_mb) MB free after"
 }
 
 # keep_result NAME HASH: gnumed_vTO, which must have schema hash HASH, kept

@@ -21,7 +21,6 @@ pgdump=/usr/lib/postgresql/$(sql postgres -c "SELECT current_setting('server_ver
 jobs=$(nproc)
 rep=/sys/module/page_reporting/parameters/reported_kib
 reported() { if [ -r "$rep" ]; then cat "$rep"; else echo 0; fi; }
-freemb() { awk '/^MemFree:/ { print int($2 / 1024) }' /proc/meminfo; }
 trap 'quiet drop_db bench_mem_c; bench_end' EXIT
 
 echo "# gmdb bench/memory.sh: $src ($(db_size "$src")), cold and warm"
@@ -32,7 +31,7 @@ printf '%-6s %-5s %9s %12s %14s\n' what memory seconds "free MB" "reported MB"
 measure() {  # what memory
 	local t0 r0 f
 	if [ "$2" = cold ]; then sleep 30; else warm_memory; fi
-	f=$(freemb) r0=$(reported) t0=$(now)
+	f=$(free_mb) r0=$(reported) t0=$(now)
 	if [ "$1" = clone ]; then
 		sql postgres -c "CREATE DATABASE bench_mem_c TEMPLATE \"$src\" STRATEGY file_copy" >/dev/null || bail "could not clone $src"
 	else

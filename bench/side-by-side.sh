@@ -37,9 +37,7 @@ modes=${BENCH_MODES:-nobackup backup}
 # BENCH_FIRST_ROUND=2: the rounds count from 2 (an even round: gmdb first)
 first_round=${BENCH_FIRST_ROUND:-1}
 bench_begin side 21 22 bench_up_v22 bench_gm_v22
-# postgres's, as gm-upgrade_server makes one: not everyone's
-bdir=$work/backups
-mkdir -m 700 "$bdir" && chown postgres: "$bdir" || bail "cannot make $bdir"
+backup_dir
 
 # upstream: sets td (dump) and te (engine)
 run_upstream() {  # mode label
@@ -82,7 +80,7 @@ run_gmdb() {  # mode label
 	t1=$(now)
 	rm -rf "${bdir:?}"/backup-*
 	tg=$(elapsed "$t0" "$t1")
-	steps=$(/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(" ".join("%s=%.1f" % (s["step"].replace(" ", "_"), s["seconds"]) for s in d["steps"]))' "$work/gmdb-$2.json")
+	steps=$(json_steps "$work/gmdb-$2.json")
 	early=$(grep -c 'may have changed since it was cloned' "$work/gmdb-$2.err" || true)
 }
 

@@ -88,8 +88,7 @@ esac
 case " $extras " in *" backup "*)
 	names_lock
 	fresh_source "$src"
-	bdir=$(mktemp -d "${TMPDIR:-/tmp}/gmdb-bench-backup.XXXXXX")
-	chown postgres: "$bdir"   # as gm-upgrade_server gives one it makes
+	backup_dir
 	tb=$(export GMDB_BACKUP_DIR=$bdir; run_gmdb backup) || { rm -rf "$bdir"; exit 1; }
 	bsize=$(du -sh "$bdir" | cut -f1)
 	rm -rf "$bdir"
