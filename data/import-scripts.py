@@ -127,8 +127,9 @@ os.environ['PGDATABASE'] = go['database']
 conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
                         application_name='gmdb import scripts')
 # gmdb lets this connection through a downtime's connection limit of 0
-# until it reads this line
-print('gmdb: connected', flush=True)
+# until it reads this line; it waits for the session's backend to be gone
+# before its run ends
+print('gmdb: connected %d' % conn.get_backend_pid(), flush=True)
 for setting in ("SET plpgsql.extra_warnings TO 'all'", "SET plpgsql.extra_errors TO 'all'"):
     curs = conn.cursor()
     try:

@@ -343,12 +343,18 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 static int closed_pids[CLOSED_MAX];
 static size_t n_closed;
 
+void gm_conn_note_closed(int pid)
+{
+	if (pid > 0) {
+		size_t i = __atomic_fetch_add(&n_closed, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&closed_pids[i % CLOSED_MAX], pid, __ATOMIC_RELEASE);
+	}
+}
+
 void gm_conn_finish(PGconn *conn)
 {
-	if (conn && PQstatus(conn) == CONNECTION_OK && PQbackendPID(conn) > 0) {
-		size_t i = __atomic_fetch_add(&n_closed, 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&closed_pids[i % CLOSED_MAX], PQbackendPID(conn), __ATOMIC_RELEASE);
-	}
+	if (conn && PQstatus(conn) == CONNECTION_OK)
+		gm_conn_note_closed(PQbackendPID(conn));
 	PQfinish(conn);
 }
 

@@ -319,11 +319,16 @@ PGconn *gm_conn_open_maintenance(const char *label, unsigned flags, struct gm_er
 /* PQfinish, noting the backend of a session that was open, for
  * gm_conn_wait_closed (every session of gmdb's own ends through it). */
 void gm_conn_finish(PGconn *conn);
+/* The backend pid of a session another process of the run had and has
+ * closed (the data import scripts' python3, which says which it had):
+ * gm_conn_wait_closed waits for it too. */
+void gm_conn_note_closed(int pid);
 /* Wait, up to 5 s, for the backends of the sessions this process closed
  * (the latest 256) to be gone, so that a tool's run ends with none of its
  * own sessions left on the server (gm_cli_finish; a downtime procedure's
- * child before it reports back). Not pg_dump's or the data import
- * scripts' (their own processes'). */
+ * child before it reports back). With the data import scripts' session
+ * (gm_conn_note_closed); not pg_dump's (on the source, long before: the
+ * clone waits for them). */
 void gm_conn_wait_closed(void);
 /* How many connections this process has opened to database db so far. */
 long gm_conn_opened(const char *db);

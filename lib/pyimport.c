@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	struct gm_buf last = GM_BUF_INIT;
 	char *go, line[4096];
 	FILE *f = p->outf;
-	int rc = GM_OK, status = 0;
+	int rc = GM_OK, status = 0, backend = 0;
+	bool connected = false;
 
 	/* python connects as the owner by itself: through the downtime
 	 * procedure's connection limit, until it says it is connected */
@@ -252,14 +254,21 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 			p->ready = true;
 			continue;
 		}
-		if (strncmp(line, "gmdb: ", 6) == 0 && strcmp(line, "gmdb: connected") != 0) {
-			gm_log(GM_LOG_DEBUG, "python3: %s", line);
-			continue;
-		}
-		if (strcmp(line, "gmdb: connected") == 0) {
+		if (strncmp(line, "gmdb: connected ", 16) == 0 && !connected) {
+			/* its session's backend: the run ends once that is gone too */
+			char *end;
+			long pid = strtol(line + 16, &end, 10);
+			if (end != line + 16 && *end == '\0' && pid > 0 && pid <= INT_MAX)
+				backend = (int)pid;
+			gm_log(GM_LOG_DEBUG, "python3: connected (backend %d)", backend);
+			connected = true;
 			if (gm_owner_gap_close(gap, err) < 0)
 				rc = GM_EFAIL;
 			gap = NULL;
+			continue;
+		}
+		if (strncmp(line, "gmdb: ", 6) == 0) {
+			gm_log(GM_LOG_DEBUG, "python3: %s", line);
 			continue;
 		}
 		gm_log(GM_LOG_INFO, "python3: %s", line);
@@ -271,6 +280,7 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	p->pid = -1;
+	gm_conn_note_closed(backend);
 	if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
 		rc = GM_EFAIL;
 	if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {

@@ -167,46 +167,73 @@ is "$rc" 3 "a real run refuses it too, before changing anything"
 is "$(hash gnumed_v22)" "$h1" "nothing changed"
 mv "$work/v22-invoice_id_grants-fixup.sql" "$tree/sql/v21-v22/fixups/"
 
-# the run ends with none of its sessions left on the server: the last file
-# leaves a temporary table in its owner session and waits until another
-# session (the test's) holds a lock on it, so that the session's backend,
-# which drops the table as it ends, waits for that lock (a backend ends a
-# moment after its client closes the session, on a busy server not at
-# once: this makes the moment as long as the test likes). The test lets go
-# once the run has said its last line and is still there, waiting.
+# the run ends with none of its sessions left on the server: a session of
+# the run leaves a temporary table and waits until another session (the
+# test's) holds a lock on it, so that the session's backend, which drops
+# the table as it ends, waits for that lock (a backend ends a moment after
+# its client closes the session, on a busy server not at once: this makes
+# the moment as long as the test likes). The test lets go once the run has
+# said its last line and is still there, waiting.
+# lingering_run WHAT: such a run, WHAT's session lingering; its tests
+lingering_run() {
+	local what=$1 gpid n rc left locker=
+	gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$work/out" 2>"$work/err" 8>&- &
+	gpid=$!
+	owner= ns=
+	linger_wait "$gpid" gnumed_v22
+	if [ -n "$ns" ]; then
+		linger_lock gnumed_v22 "$ns"
+		locker=$!
+	fi
+	# until the run's last line, then a second for it to end
+	for n in $(seq 1200); do
+		kill -0 "$gpid" 2>/dev/null || break
+		grep -q 'schema hash' "$work/err" && break
+		sleep 0.05
+	done
+	for n in $(seq 10); do
+		kill -0 "$gpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$gpid" 2>/dev/null && linger_release
+	wait "$gpid"
+	rc=$?
+	left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${owner:-0}'")
+	linger_release
+	[ -n "$locker" ] && wait "$locker" 2>/dev/null
+	[ -n "$owner" ] && [ -n "$ns" ]
+	ok $? "($what made its temporary table: backend $owner)"
+	is "$rc" 0 "a run whose backend of $what cannot end at once: exit 0"
+	is "$left" 0 "and when it ends, none of its sessions is left (it waited for the backend)"
+	like "$(cat "$work/err")" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "(the temporary table changed nothing else)"
+}
 last=$tree/sql/v21-v22/fixups/v22-release_notes-fixup.sql
 cp -p "$last" "$work/last.sql"
 linger_sql >>"$last"
-gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$work/out" 2>"$work/err" 8>&- &
-gpid=$!
-owner= ns= locker=
-linger_wait "$gpid" gnumed_v22
-if [ -n "$ns" ]; then
-	linger_lock gnumed_v22 "$ns"
-	locker=$!
-fi
-# until the run's last line, then a second for it to end
-for n in $(seq 1200); do
-	kill -0 "$gpid" 2>/dev/null || break
-	grep -q 'schema hash' "$work/err" && break
-	sleep 0.05
-done
-for n in $(seq 10); do
-	kill -0 "$gpid" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$gpid" 2>/dev/null && linger_release
-wait "$gpid"
-rc=$?
-left=$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid = '${owner:-0}'")
-linger_release
-wait "$locker" 2>/dev/null
+lingering_run "the last file's owner session"
 cp -p "$work/last.sql" "$last"
-[ -n "$owner" ] && [ -n "$ns" ]
-ok $? "(the last file's owner session made its temporary table: backend $owner)"
-is "$rc" 0 "a run whose owner session's backend cannot end at once: exit 0"
-is "$left" 0 "and when it ends, none of its sessions is left (it waited for the backend)"
-like "$(cat "$work/err")" 'schema hash bf45f01327fb5feb2f5d3c06ba4a6792' "(the temporary table changed nothing else)"
+# the data import scripts' session: python3's own, which gmdb knows by
+# what python3 says (the last script lingers once it has run)
+script=$tree/sql/v21-v22/python/v22-17-fixup-form-templates.py
+cp -p "$script" "$work/script.py"
+linger_sql >"$work/linger.sql"
+chmod a+r "$work/linger.sql"
+cat >>"$script" <<EOF
+
+# gmdb's tests (tests/gnumed/fixup.sh): the session lingers
+_gmt_upstreams_run = run
+def run(conn=None):
+	result = _gmt_upstreams_run(conn=conn)
+	create, linger = open('$work/linger.sql').read().split(';\n', 1)
+	curs = conn.cursor()
+	curs.execute(create)
+	conn.commit()
+	curs.execute(linger)
+	conn.commit()
+	return result
+EOF
+lingering_run "the data import scripts' session"
+cp -p "$work/script.py" "$script"
 
 # a file that fails: the run fails naming file, line, PostgreSQL's message
 # a result without v22's hash: the run fails at the verification, and the
