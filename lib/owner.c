@@ -36,6 +36,7 @@ static struct grant *grants;
 static size_t n_grants;
 static bool at_exit_registered;
 static bool recovered;
+static bool recover_claimed; /* by one thread (the checks' open sessions too) */
 static char *limited_db; /* whose connection limit 0 the downtime procedure set */
 
 static PGconn *superuser_conn(const char *db, const char *label, unsigned flags, struct gm_error *err);
@@ -240,7 +241,7 @@ void gm_owner_take_out_leftovers(PGconn *conn)
 	else if (n > 0)
 		gm_log(GM_LOG_NOTICE, "took out the temporary owner access that %d ended run(s) left in pg_hba.conf", n);
 	gm_error_release(&err);
-	recovered = true;
+	__atomic_store_n(&recovered, true, __ATOMIC_RELEASE);
 }
 
 static int grant(const char *db, const char *role, unsigned flags, struct gm_error *err)
@@ -254,7 +255,7 @@ static int grant(const char *db, const char *role, unsigned flags, struct gm_err
 	c = superuser_conn(db, "gmdb owner access", flags, err);
 	if (!c)
 		return GM_EFAIL;
-	if (!recovered)
+	if (!__atomic_load_n(&recovered, __ATOMIC_ACQUIRE))
 		gm_owner_take_out_leftovers(c);
 	/* the grant is for the OS user of this moment: a root process that
 	 * stays root connects as the postgres OS user (GM_CONN_KEEP_ROOT), so
@@ -384,6 +385,23 @@ owner:
 			conn = gm_conn_open_ex(db, NULL, label, flags & (GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT), err);
 			goto done;
 		}
+	}
+	/* what runs that ended (killed, crashed) left in pg_hba.conf goes
+	 * first, once per run: a run that connects directly, through a dead
+	 * run's rule, would never grant, and never take it out */
+	if (!__atomic_load_n(&recovered, __ATOMIC_ACQUIRE) && !__atomic_exchange_n(&recover_claimed, true, __ATOMIC_ACQ_REL)) {
+		struct gm_error rerr = GM_ERROR_INIT;
+		/* on the maintenance database: not one more session on db */
+		PGconn *su = gm_conn_open_maintenance("gmdb owner access", GM_CONN_SAFE_PATH | (flags & GM_CONN_KEEP_ROOT),
+						      &rerr);
+		if (su) {
+			gm_owner_take_out_leftovers(su);
+			gm_conn_close(su);
+		} else {
+			gm_log(GM_LOG_DEBUG, "not looking for temporary owner access left behind: %s",
+			       rerr.message ? rerr.message : "?");
+		}
+		gm_error_release(&rerr);
 	}
 	if (!granted(role)) {
 		conn = owner_connect(db, role, label, cflags, flags, &first);
