@@ -1096,6 +1096,28 @@ static int resolve_child(void *arg, struct gm_buf *result, struct gm_error *err)
 	return rc;
 }
 
+/* The source is there: else exit 3 for an upgrade (a check of
+ * gm-upgrade_server --check), 1 for a fixup (gm-fixup_server's own). */
+static int source_exists(PGconn *c, const struct proc *p, struct gm_error *err)
+{
+	const char *params[1] = { p->source };
+	char *n = NULL;
+	int rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_database "
+				"WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name", 1, params, &n, err);
+
+	if (rc == GM_OK && n && strcmp(n, "0") == 0) {
+		rc = gm_error_set(err, p->kind == PROC_UPGRADE ? GM_ECHECK : GM_EFAIL, "database \"%s\" does not exist",
+				  p->source);
+		if (p->kind == PROC_UPGRADE)
+			gm_error_hint(err, "An upgrade from v%d starts from \"%s\": check the versions (psql -l lists the "
+					   "server's databases).", p->from, p->source);
+		else
+			gm_error_hint(err, "Name the database with -d DATABASE (psql -l lists the server's databases).");
+	}
+	free(n);
+	return rc;
+}
+
 /* What the whole procedure writes (the clone or the snapshot, the
  * changes, WAL, the backup) against what is free, before anything is
  * changed (space.c). */
@@ -1113,8 +1135,10 @@ static int check_space(struct proc *p, struct gm_error *err)
 		so.backup_compress = p->uo->backup_compress;
 	}
 	gm_space_init(&sp);
-	if ((c = open_cluster(err)) && (db = open_db(p->source, err)))
+	if ((c = open_cluster(err)) && (rc = source_exists(c, p, err)) == GM_OK && (db = open_db(p->source, err)))
 		rc = gm_space_measure(c, db, &so, &sp, err);
+	else if (rc == GM_OK)
+		rc = GM_EFAIL;
 	gm_conn_close(db);
 	gm_conn_close(c);
 	if (rc == GM_OK)
