@@ -616,12 +616,10 @@ static int fixup_child(void *arg, struct gm_buf *result, struct gm_error *err)
 	size_t len;
 	int rc;
 
-	/* a fixup has no cleanup of its own (the snapshot is the procedure's):
-	 * a signal, or the procedure's death, ends it at once */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	if (!gm_signals_hup_ignored())
-		signal(SIGHUP, SIG_DFL);
+	/* a signal, or the procedure's death (SIGTERM), ends the fixup the
+	 * clean way (gm_fixup_run): its statement cancelled, its temporary
+	 * owner access and python3's directory taken back; the procedure then
+	 * puts the snapshot back */
 	fo.database = p->source;
 	fo.version = p->from;
 	fo.found_said = true;

@@ -300,6 +300,13 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 	*version = -1;
 	if ((rc = precheck(o, err)) < 0)
 		return rc;
+	/* a real run ends the clean way on ^C, SIGTERM or SIGHUP
+	 * (lib/signals.c): the statement running is cancelled, the run fails
+	 * there and takes back what it set up for itself (the temporary owner
+	 * access, python3's directory). --check and --list change nothing and
+	 * end at once. */
+	if (!o->check && !o->list)
+		gm_signals_install();
 	memset(&target, 0, sizeof(target));
 	gm_engine_init(&e);
 	rc = prepare(o, NULL, &e, &target, db, version, &conf, err);
@@ -338,6 +345,13 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 
 	if ((rc = precheck(o, err)) < 0)
 		return rc;
+	/* a real run ends the clean way on ^C, SIGTERM or SIGHUP
+	 * (lib/signals.c): the statement running is cancelled, the run fails
+	 * there and takes back what it set up for itself (the temporary owner
+	 * access, python3's directory). --check and --list change nothing and
+	 * end at once. */
+	if (!o->check && !o->list)
+		gm_signals_install();
 	memset(&target, 0, sizeof(target));
 	gm_engine_init(&e);
 	/* python3 loads its modules for the data import scripts while the
@@ -377,6 +391,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		goto out;
 	}
 
+	if ((rc = gm_signals_check(err)) < 0)
+		goto out;
 	rc = gm_lock_acquire(db, &lock, err);
 	if (rc < 0)
 		goto out;
@@ -395,29 +411,48 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	e.rewrite_data = shortcut;
 	e.after_reindex = prove_early;
 	e.after_revalidate = settle_proof;
+/* the next step, unless a signal came (then the run fails before it) */
+#define NEXT(call)                                   \
+	do {                                         \
+		if (rc == GM_OK)                     \
+			rc = gm_signals_check(err);  \
+		if (rc == GM_OK)                     \
+			rc = (call);                 \
+	} while (0)
+	NEXT(gm_engine_superuser_steps(&e, err));
+	NEXT(gm_engine_owner_session(&e, err));
+	/* a signal cancels the statement running on the owner session */
 	if (rc == GM_OK)
-		rc = gm_engine_superuser_steps(&e, err);
-	if (rc == GM_OK)
-		rc = gm_engine_owner_session(&e, err);
+		gm_signals_watch(e.conn);
 	e.rewrite = gm_shortcut_rewrite;
-	if (rc == GM_OK)
-		rc = gm_engine_bundles(&e, err);
-	if (rc == GM_OK)
-		rc = gm_engine_notifications(&e, err);
-	if (rc == GM_OK)
-		rc = gm_engine_security_settings(&e, err);
-	if (rc == GM_OK)
-		rc = gm_engine_import_scripts(&e, err);
+	NEXT(gm_engine_bundles(&e, err));
+	NEXT(gm_engine_notifications(&e, err));
+	NEXT(gm_engine_security_settings(&e, err));
+	NEXT(gm_engine_import_scripts(&e, err));
 	/* upstream's fingerprint (its step 17) on a session of its own, beside
 	 * the hash: both read the finished database */
-	if (rc == GM_OK)
+	if (rc == GM_OK && (rc = gm_signals_check(err)) == GM_OK)
 		fpp = gm_engine_fingerprint_begin(db, e.owner, "fixed-up");
 	if (rc == GM_OK)
 		rc = gm_engine_verify_result(&e, &hash, err);
 	gm_engine_fingerprint_end(fpp, db, "fixed-up", rc == GM_OK ? hash : NULL);
+	gm_signals_watch(NULL);
+#undef NEXT
+	if (rc == GM_OK)
+		rc = gm_signals_check(err);
 	if (rc == GM_OK)
 		gm_engine_check_hba(&e);
-	if (rc < 0) {
+	if (rc < 0 && gm_signals_caught()) {
+		if (!(err->message && strstr(err->message, "interrupted"))) {
+			char *was = gm_xstrdup(err->message ? err->message : "");
+			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
+			free(was);
+		}
+		free(err->hint);
+		err->hint = gm_xasprintf("The fixup changed \"%s\" statement by statement up to where it was stopped; "
+					 "the log says which statements ran. Run gm-fixup_server again to apply it "
+					 "completely.", db);
+	} else if (rc < 0) {
 		gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to the failure; "
 				   "the log says which statements ran.", db);
 	} else {
