@@ -464,7 +464,8 @@ out:
 	if (pooled)
 		gm_conn_pool_end();
 	if (o->json && !o->list) {
-		struct summary s = { db, version, e.conf_path, hash ? hash : target.hash, e.statements, e.ignored_errors,
+		/* the database named, also when it could not be found */
+		struct summary s = { db ? db : o->database, version, e.conf_path, hash ? hash : target.hash, e.statements, e.ignored_errors,
 				     gm_now() - t0, rc, rc < 0 ? err->message : NULL };
 		print_json(&s, o->json_to ? o->json_to : stdout);
 	}
