@@ -771,8 +771,20 @@ static int revalidate(struct gm_engine *e, PGconn *c, bool keep, struct gm_error
 			}
 			vc = oc;
 		}
+		/* a signal (lib/signals.c) cancels the validation running and
+		 * stops before the next: its owner's transaction rolls back,
+		 * and the flags are put back below */
 		if (rc == GM_OK)
+			rc = gm_signals_check(err);
+		if (rc == GM_OK) {
+			if (vc != c)
+				gm_signals_watch(vc);
 			rc = gm_session_execf(vc, err, "ALTER TABLE %I.%I VALIDATE CONSTRAINT %I", nsp, rel, con);
+			if (vc != c)
+				gm_signals_watch(c);
+			if (rc < 0 && gm_signals_caught())
+				gm_signals_check(err);
+		}
 		/* one transaction per owner, as upstream's is one */
 		if (rc == GM_OK && (i + 1 == PQntuples(res) || strcmp(PQgetvalue(res, i + 1, 4), owner) != 0))
 			rc = gm_session_commit(vc, err);
@@ -999,6 +1011,8 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
 	if (!c)
 		return GM_EFAIL;
+	/* a signal (lib/signals.c) cancels the statement running on it */
+	gm_signals_watch(c);
 	rc = database_settings(e, c, err);
 	if (rc == GM_OK && (rc = ensure_group(c, gm_engine_group_target(e), err)) < 0)
 		gm_error_prefix(err, "could not create the group role \"%s\"", gm_engine_group_target(e));
@@ -1073,7 +1087,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 			rc = revalidate(e, c, e->superuser_files.paths.n > 0 || e->transfer_users > 0 ||
 					(function && e->reindex == 1), err);
 			revalidated = rc == GM_OK;
-			if (rc < 0) {
+			if (rc < 0 && !gm_signals_caught()) {
 				gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 				gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
 			}
@@ -1118,6 +1132,7 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 	}
 	/* what is still open (e.g. the revalidation of a fixup) ends with the
 	 * connection, as upstream's does */
+	gm_signals_watch(NULL);
 	gm_session_rollback(c);
 	gm_conn_close(c);
 	return rc;
@@ -1140,6 +1155,8 @@ int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err)
 	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
 	if (!c)
 		return GM_EFAIL;
+	/* a signal (lib/signals.c) cancels the statement running on it */
+	gm_signals_watch(c);
 	rc = database_settings(e, c, err);
 	gm_conn_close(c);
 	if (rc < 0)

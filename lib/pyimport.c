@@ -236,7 +236,7 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	char *go, line[4096];
 	FILE *f = p->outf;
 	int rc = GM_OK, status = 0, backend = 0;
-	bool connected = false;
+	bool connected = false, stopped = false;
 
 	/* python connects as the owner by itself: through the downtime
 	 * procedure's connection limit, until it says it is connected */
@@ -248,7 +248,22 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	free(go);
 	close(p->in);
 	p->in = -1;
-	while (fgets(line, sizeof(line), f)) {
+	for (;;) {
+		/* a signal to gmdb (lib/signals.c) stops python3 too: its
+		 * session is its own, no cancel of gmdb's reaches it */
+		if (gm_signals_caught() && !stopped) {
+			gm_log(GM_LOG_INFO, "stopping python3 and the data import scripts (signal %d)", gm_signals_caught());
+			kill(p->pid, SIGTERM);
+			stopped = true;
+		}
+		errno = 0;
+		if (!fgets(line, sizeof(line), f)) {
+			if (ferror(f) && errno == EINTR) {
+				clearerr(f);
+				continue;
+			}
+			break;
+		}
 		line[strcspn(line, "\n")] = '\0';
 		if (strcmp(line, "gmdb: ready") == 0 && !p->ready) {
 			p->ready = true;
@@ -278,12 +293,19 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 	fclose(f);
 	p->outf = NULL;
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-		;
+		if (gm_signals_caught() && !stopped) {
+			kill(p->pid, SIGTERM);
+			stopped = true;
+		}
 	p->pid = -1;
 	gm_conn_note_closed(backend);
 	if (gm_owner_gap_close(gap, rc < 0 ? NULL : err) < 0)
 		rc = GM_EFAIL;
-	if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+	if (rc == GM_OK && stopped && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		gm_signals_check(err);
+		gm_error_detail(err, "python3 was stopped in the data import scripts; the log has what they did.");
+		rc = GM_EFAIL;
+	} else if (rc == GM_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (code == 127)
 			rc = gm_error_set(err, GM_EFAIL, "could not run python3 for the data import scripts");

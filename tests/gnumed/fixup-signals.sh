@@ -1,12 +1,16 @@
 #!/bin/bash
 # A fixup stopped halfway: ^C, SIGTERM, kill -9 and a server that stops.
-# gm-fixup_server (no --downtime) ends the clean way on ^C and SIGTERM:
-# exit 1, "interrupted by signal", what to do next, its temporary owner
-# access taken back, none of its sessions left, python3's directory gone.
-# A run killed with -9 leaves its access lines; the next run takes them
-# out even though it gets in through them. A server that stops under a
-# file is not reported as a changed session authorization. And
-# --downtime with a source that does not exist exits as --check does.
+# gm-fixup_server (no --downtime) ends the clean way and at once on ^C and
+# SIGTERM, in a bundle, in the data import scripts (python3 stopped too)
+# and while a constraint is validated: exit 1, "interrupted by signal",
+# what to do next, its temporary owner access taken back, none of its
+# sessions left, python3's directory gone. A run killed with -9 leaves its
+# access lines; the next run takes them out even though it gets in through
+# them. A server that stops under a file: exit 1 and a message that says
+# so (the false "session authorization changed" of d2ca5f6 came from a
+# narrower moment, between a file's end and its check, that a test cannot
+# hit on purpose). And --downtime with a source that does not exist exits
+# as --check does.
 # In a cluster of its own, local logins by peer as on Debian.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/common.sh"
@@ -128,9 +132,58 @@ like "$(cat "$tmp/err")" 'error: interrupted by signal 2' "it says it was interr
 is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
 is "$(sessions)" 0 "none of its sessions is left, python3's neither"
 is "$(import_dirs)" 0 "nor python3's directory"
+# SIGTERM to gmdb alone (as the downtime procedure forwards it, or kill
+# does): python3's session is not gmdb's to cancel, so gmdb stops python3
+rm -f "$tmp/in-script"
+gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$tmp/out" 2>"$tmp/err" 8>&- &
+gpid=$!
+in_script
+ok $? "(python3 sits in the last data import script again)"
+t0=$(date +%s)
+kill -TERM "$gpid"
+wait "$gpid"
+rc=$?
+is "$rc" 1 "SIGTERM to gmdb alone in the data import scripts: exit 1"
+ok $(($(date +%s) - t0 < 30 ? 0 : 1)) "at once: python3 is stopped, not waited for"
+like "$(cat "$tmp/err")" 'error: interrupted by signal 15' "it says it was interrupted"
+like "$(cat "$tmp/err")" 'python3 was stopped in the data import scripts' "and where"
+is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
+is "$(sessions)" 0 "none of its sessions is left, python3's neither"
+is "$(import_dirs)" 0 "nor python3's directory"
 cp -p "$tmp/script.py" "$script"
 chmod 755 "$tmp"
 rm -f "$tmp/in-script"
+
+# --- SIGTERM while a constraint is validated (the superuser steps) ---------------------
+# the validation of dem.identity's constraints waits for the test's SHARE
+# lock on it (REINDEX, before, goes by it)
+unvalidated() { sql gnumed_v22 -c "SELECT count(*) FROM pg_constraint WHERE contype IN ('c', 'f') AND NOT convalidated"; }
+flags0=$(unvalidated)
+sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE dem.identity IN SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+locker=$!
+gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$tmp/out" 2>"$tmp/err" 8>&- &
+gpid=$!
+waiting=1
+for _ in $(seq 600); do
+	[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND wait_event_type = 'Lock' AND query LIKE '%VALIDATE CONSTRAINT%' AND pid <> pg_backend_pid()")" != 0 ] &&
+		{ waiting=0; break; }
+	sleep 0.1
+done
+ok $waiting "(the run waits to validate a constraint of dem.identity)"
+t0=$(date +%s)
+kill -TERM "$gpid"
+for _ in $(seq 300); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.1; done
+took=$(($(date +%s) - t0))
+sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+wait "$locker" 2>/dev/null
+wait "$gpid"
+rc=$?
+is "$rc" 1 "SIGTERM while a constraint is validated: exit 1"
+ok $((took < 30 ? 0 : 1)) "at once: the validation is cancelled, not waited for (${took} s)"
+like "$(cat "$tmp/err")" 'error: .*interrupted by signal 15' "it says it was interrupted"
+is "$(unvalidated)" "$flags0" "the constraints' validated flags are as they were"
+is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
+is "$(sessions)" 0 "none of its sessions is left"
 
 # --- the next run finishes the fixup ------------------------------------------------
 run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
