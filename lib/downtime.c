@@ -623,6 +623,7 @@ static int fixup_child(void *arg, struct gm_buf *result, struct gm_error *err)
 	fo.database = p->source;
 	fo.version = p->from;
 	fo.found_said = true;
+	fo.in_procedure = true;
 	fo.json_to = json_stream(fo.json, &buf, &len);
 	rc = gm_fixup_run(&fo, err);
 	json_result(fo.json_to, &buf, result);

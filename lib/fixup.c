@@ -401,7 +401,8 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	pooled = false;
 
 	gm_step_begin(&st, "preparing the roles");
-	rc = gm_engine_bootstrap_server(&e, err);
+	if ((rc = gm_signals_check(err)) == GM_OK)
+		rc = gm_engine_bootstrap_server(&e, err);
 	gm_step_end(&st, rc, NULL);
 	if (rc == GM_OK)
 		gm_log(GM_LOG_INFO, "using the existing database \"%s\"", db);
@@ -443,18 +444,25 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 	if (rc == GM_OK)
 		gm_engine_check_hba(&e);
 	if (rc < 0 && gm_signals_caught()) {
+		/* exit 1, whatever the step that was stopped said */
+		rc = GM_EFAIL;
+		err->code = GM_EFAIL;
 		if (!(err->message && strstr(err->message, "interrupted"))) {
 			char *was = gm_xstrdup(err->message ? err->message : "");
 			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
 			free(was);
 		}
 		free(err->hint);
-		err->hint = gm_xasprintf("The fixup changed \"%s\" statement by statement up to where it was stopped; "
-					 "the log says which statements ran. Run gm-fixup_server again to apply it "
-					 "completely.", db);
+		err->hint = NULL;
+		/* (in the downtime procedure its own hint says what it undid) */
+		if (!o->in_procedure)
+			err->hint = gm_xasprintf("The fixup changed \"%s\" statement by statement up to where it was "
+						 "stopped; the log says which statements ran. Run gm-fixup_server again to "
+						 "apply it completely.", db);
 	} else if (rc < 0) {
-		gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to the failure; "
-				   "the log says which statements ran.", db);
+		if (!o->in_procedure)
+			gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to the failure; "
+					   "the log says which statements ran.", db);
 	} else {
 		gm_log(GM_LOG_NOTICE, "fixup of \"%s\" (v%d) done in %.1f s: %ld statements, schema hash %s",
 		       db, version, gm_now() - t0, e.statements, hash);

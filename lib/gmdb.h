@@ -327,6 +327,7 @@ struct gm_fixup_opts {
 	FILE *json_to;            /* NULL: stdout; else the JSON goes here */
 	bool found_said;          /* the database found was announced already (--downtime) */
 	int jobs;                 /* connections of the reindex; 0: one per CPU */
+	bool in_procedure;        /* run by the downtime procedure, which puts the snapshot back on failure */
 };
 
 /*
