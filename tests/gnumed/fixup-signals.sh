@@ -25,15 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dump_roles "$tmp/roles.sql" || bail "cannot dump the roles of the reference cluster"
-pg_dump -U postgres -Fc -Z0 -f "$tmp/v22.dump" gmref_v22 || bail "cannot dump the v22 reference database"
-private_cluster "$cl"
-printf 'local all postgres trust\nlocal all all peer\nhost all all 127.0.0.1/32 trust\n' >"$cl/data/pg_hba.conf"
-sql postgres -c "SELECT pg_reload_conf()" >/dev/null || bail "cannot reload the private cluster"
-restore_roles "$tmp/roles.sql" || bail "cannot restore the roles in the private cluster"
-PGOPTIONS="-c default_transaction_read_only=off" pg_restore -U postgres --create -d postgres "$tmp/v22.dump" ||
-	bail "cannot restore the v22 reference database"
-rm -f "$tmp/v22.dump"
+peer_reference_cluster "$cl" "$tmp"
 sql postgres -c "ALTER DATABASE gmref_v22 RENAME TO gnumed_v22" >/dev/null || bail "cannot rename the database"
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs TMPDIR=$tmp/tmpdir
 mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$TMPDIR"
@@ -85,6 +77,23 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" >"$tmp/out" 2>"$tmp/err" &
 	gpid=$!
 }
 import_dirs() { find "$TMPDIR" -maxdepth 1 -name 'gmdb-import.*' | wc -l; }
+# stopped_by_term WHAT: SIGTERM to the run $gpid, and what every such stop
+# must leave: exit 1 within 30 s, the message, nothing of the run's left
+stopped_by_term() {
+	local t0 took
+	t0=$(date +%s)
+	kill -TERM "$gpid"
+	for _ in $(seq 300); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.1; done
+	took=$(($(date +%s) - t0))
+	[ -n "${release:-}" ] && $release
+	wait "$gpid"
+	is "$?" 1 "SIGTERM $1: exit 1"
+	ok $((took < 30 ? 0 : 1)) "at once, in ${took} s: not waited for"
+	like "$(cat "$tmp/err")" 'error: .*interrupted by signal 15' "it says it was interrupted"
+	is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
+	is "$(sessions)" 0 "none of its sessions is left"
+	is "$(import_dirs)" 0 "nor python3's directory"
+}
 
 # --- SIGTERM while a statement of a bundle runs -------------------------------------
 printf 'select pg_sleep(60);\n' >>"$last"
@@ -94,18 +103,9 @@ in_sleep "$gpid"
 ok $? "(the run sits in the bundle's pg_sleep)"
 grep -q '^# gmdb-peer ' "$cl/data/pg_hba.conf"
 ok $? "(the run has its temporary owner access)"
-t0=$(date +%s)
-kill -TERM "$gpid"
-wait "$gpid"
-rc=$?
-is "$rc" 1 "SIGTERM in a bundle: exit 1"
-ok $(($(date +%s) - t0 < 30 ? 0 : 1)) "at once: the statement is cancelled, not waited for"
-like "$(cat "$tmp/err")" 'error: interrupted by signal 15' "it says it was interrupted"
+stopped_by_term "in a bundle (the statement cancelled)"
 like "$(cat "$tmp/err")" 'statement by statement up to where it was stopped' "and what that left"
 like "$(cat "$tmp/err")" 'Run gm-fixup_server again' "and what to do next"
-is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
-is "$(sessions)" 0 "none of its sessions is left"
-is "$(import_dirs)" 0 "nor python3's directory"
 cp -p "$tmp/last.sql" "$last"
 
 # --- ^C to the whole process group while python3 runs the import scripts --------------
@@ -139,17 +139,8 @@ gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$tmp/out" 2>"$tmp/err" 8>
 gpid=$!
 in_script
 ok $? "(python3 sits in the last data import script again)"
-t0=$(date +%s)
-kill -TERM "$gpid"
-wait "$gpid"
-rc=$?
-is "$rc" 1 "SIGTERM to gmdb alone in the data import scripts: exit 1"
-ok $(($(date +%s) - t0 < 30 ? 0 : 1)) "at once: python3 is stopped, not waited for"
-like "$(cat "$tmp/err")" 'error: interrupted by signal 15' "it says it was interrupted"
+stopped_by_term "to gmdb alone in the data import scripts (python3 stopped)"
 like "$(cat "$tmp/err")" 'python3 was stopped in the data import scripts' "and where"
-is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
-is "$(sessions)" 0 "none of its sessions is left, python3's neither"
-is "$(import_dirs)" 0 "nor python3's directory"
 cp -p "$tmp/script.py" "$script"
 chmod 755 "$tmp"
 rm -f "$tmp/in-script"
@@ -170,20 +161,14 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 ok $waiting "(the run waits to validate a constraint of dem.identity)"
-t0=$(date +%s)
-kill -TERM "$gpid"
-for _ in $(seq 300); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.1; done
-took=$(($(date +%s) - t0))
-sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
-wait "$locker" 2>/dev/null
-wait "$gpid"
-rc=$?
-is "$rc" 1 "SIGTERM while a constraint is validated: exit 1"
-ok $((took < 30 ? 0 : 1)) "at once: the validation is cancelled, not waited for (${took} s)"
-like "$(cat "$tmp/err")" 'error: .*interrupted by signal 15' "it says it was interrupted"
+unlock() {
+	sql postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+	wait "$locker" 2>/dev/null
+}
+release=unlock
+stopped_by_term "while a constraint is validated (the validation cancelled)"
+release=
 is "$(unvalidated)" "$flags0" "the constraints' validated flags are as they were"
-is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
-is "$(sessions)" 0 "none of its sessions is left"
 
 # --- the next run finishes the fixup ------------------------------------------------
 run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
