@@ -1155,8 +1155,6 @@ int gm_engine_owner_session(struct gm_engine *e, struct gm_error *err)
 	c = gm_session_open(e->target, "postgres@gnumed_vX", err);
 	if (!c)
 		return GM_EFAIL;
-	/* a signal (lib/signals.c) cancels the statement running on it */
-	gm_signals_watch(c);
 	rc = database_settings(e, c, err);
 	gm_conn_close(c);
 	if (rc < 0)
