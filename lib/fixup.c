@@ -300,13 +300,6 @@ int gm_fixup_resolve(const struct gm_fixup_opts *o, char **db, int *version, str
 	*version = -1;
 	if ((rc = precheck(o, err)) < 0)
 		return rc;
-	/* a real run ends the clean way on ^C, SIGTERM or SIGHUP
-	 * (lib/signals.c): the statement running is cancelled, the run fails
-	 * there and takes back what it set up for itself (the temporary owner
-	 * access, python3's directory). --check and --list change nothing and
-	 * end at once. */
-	if (!o->check && !o->list)
-		gm_signals_install();
 	memset(&target, 0, sizeof(target));
 	gm_engine_init(&e);
 	rc = prepare(o, NULL, &e, &target, db, version, &conf, err);
@@ -445,20 +438,15 @@ int gm_fixup_run(const struct gm_fixup_opts *o, struct gm_error *err)
 		gm_engine_check_hba(&e);
 	if (rc < 0 && gm_signals_caught()) {
 		/* exit 1, whatever the step that was stopped said */
+		gm_signals_explain(err);
 		rc = GM_EFAIL;
-		err->code = GM_EFAIL;
-		if (!(err->message && strstr(err->message, "interrupted"))) {
-			char *was = gm_xstrdup(err->message ? err->message : "");
-			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
-			free(was);
-		}
 		free(err->hint);
 		err->hint = NULL;
 		/* (in the downtime procedure its own hint says what it undid) */
 		if (!o->in_procedure)
-			err->hint = gm_xasprintf("The fixup changed \"%s\" statement by statement up to where it was "
-						 "stopped; the log says which statements ran. Run gm-fixup_server again to "
-						 "apply it completely.", db);
+			gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to where it was stopped; "
+					   "the log says which statements ran. Run gm-fixup_server again to apply it "
+					   "completely.", db);
 	} else if (rc < 0) {
 		if (!o->in_procedure)
 			gm_error_hint(err, "The fixup changed \"%s\" statement by statement up to the failure; "

@@ -845,6 +845,10 @@ int gm_signals_count(void);
 void gm_signals_watch(PGconn *conn);
 /* GM_EFAIL with an error naming the signal, if one was caught. */
 int gm_signals_check(struct gm_error *err);
+/* After a failure while a signal was caught (none: nothing): the error
+ * says so, "interrupted by signal N: " before what failed unless it says
+ * it already, and is GM_EFAIL (exit 1). */
+void gm_signals_explain(struct gm_error *err);
 
 /* Run sql (no rows expected) asynchronously; once a second call tick(data)
  * (for progress lines). */

@@ -9,6 +9,7 @@
 #include "gmdb-int.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static volatile sig_atomic_t got_signal, n_signals;
@@ -77,4 +78,16 @@ int gm_signals_check(struct gm_error *err)
 		return GM_OK;
 	gm_error_set(err, GM_EFAIL, "interrupted by signal %d (%s)", (int)got_signal, strsignal((int)got_signal));
 	return GM_EFAIL;
+}
+
+void gm_signals_explain(struct gm_error *err)
+{
+	if (!got_signal || !err)
+		return;
+	if (!(err->message && strstr(err->message, "interrupted"))) {
+		char *was = gm_xstrdup(err->message ? err->message : "");
+		gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", (int)got_signal, was);
+		free(was);
+	}
+	err->code = GM_EFAIL;
 }

@@ -1982,11 +1982,7 @@ int gm_upgrade_run(const struct gm_upgrade_opts *o, struct gm_error *err)
 		backup_stop(&u);
 		if (on_source)
 			source_left(u.e.template_db);
-		if (gm_signals_caught() && !(err->message && strstr(err->message, "interrupted"))) {
-			char *was = gm_xstrdup(err->message ? err->message : "");
-			gm_error_set(err, GM_EFAIL, "interrupted by signal %d: %s", gm_signals_caught(), was);
-			free(was);
-		}
+		gm_signals_explain(err);
 		char *trouble = NULL;
 		char *next = gm_xasprintf("run \"gm-upgrade_server %d %d\" again (it drops what this run left)", o->from, o->to);
 		/* a full disk, a server that went down: what to do first */
