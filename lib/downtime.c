@@ -1099,21 +1099,17 @@ static int resolve_child(void *arg, struct gm_buf *result, struct gm_error *err)
  * gm-upgrade_server --check), 1 for a fixup (gm-fixup_server's own). */
 static int source_exists(PGconn *c, const struct proc *p, struct gm_error *err)
 {
-	const char *params[1] = { p->source };
-	char *n = NULL;
-	int rc = gm_db_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_database "
-				"WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name", 1, params, &n, err);
+	int rc = db_exists(c, p->source, NULL, err);
 
-	if (rc == GM_OK && n && strcmp(n, "0") == 0) {
-		rc = gm_error_set(err, p->kind == PROC_UPGRADE ? GM_ECHECK : GM_EFAIL, "database \"%s\" does not exist",
-				  p->source);
-		if (p->kind == PROC_UPGRADE)
-			gm_error_hint(err, "An upgrade from v%d starts from \"%s\": check the versions (psql -l lists the "
-					   "server's databases).", p->from, p->source);
-		else
-			gm_error_hint(err, "Name the database with -d DATABASE (psql -l lists the server's databases).");
-	}
-	free(n);
+	if (rc != 0)
+		return rc < 0 ? rc : GM_OK;
+	rc = gm_error_set(err, p->kind == PROC_UPGRADE ? GM_ECHECK : GM_EFAIL, "database \"%s\" does not exist",
+			  p->source);
+	if (p->kind == PROC_UPGRADE)
+		gm_error_hint(err, "An upgrade from v%d starts from \"%s\": check the versions (psql -l lists the "
+				   "server's databases).", p->from, p->source);
+	else
+		gm_error_hint(err, "Name the database with -d DATABASE (psql -l lists the server's databases).");
 	return rc;
 }
 
