@@ -10,16 +10,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-tmp=$(mktemp -d /tmp/gma.XXXXXX) || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cl
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-peer_reference_cluster "$cl" "$tmp"
+peer_workdir gma
 for v in 21 22; do
 	sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
 done

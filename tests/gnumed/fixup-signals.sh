@@ -16,16 +16,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-tmp=$(mktemp -d /tmp/gmsig.XXXXXX) || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cl
-cleanup() {
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-peer_reference_cluster "$cl" "$tmp"
+peer_workdir gmsig
 sql postgres -c "ALTER DATABASE gmref_v22 RENAME TO gnumed_v22" >/dev/null || bail "cannot rename the database"
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs TMPDIR=$tmp/tmpdir
 mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$TMPDIR"

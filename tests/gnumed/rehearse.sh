@@ -9,17 +9,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-tmp=$(mktemp -d /tmp/gmr.XXXXXX) || bail "cannot make a temporary directory"
-chmod 755 "$tmp"
-cl=$tmp/cl
-cleanup() {
-	[ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null
-	"$GMDB_SRCDIR/tests/lib/pgcluster.sh" stop "$cl" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-peer_reference_cluster "$cl" "$tmp"
+cleanup_extra() { [ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null; }
+peer_workdir gmr
 sql postgres -c "ALTER DATABASE gmref_v21 RENAME TO gnumed_v21" -c "ALTER DATABASE gmref_v22 RENAME TO gnumed_v22" >/dev/null ||
 	bail "cannot rename the databases"
 export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc GMDB_BACKUP_DIR=$tmp/backups TMPDIR=$tmp/tmpdir

@@ -89,6 +89,19 @@ private_workdir_cleanup() {
 	rm -rf "$tmp"
 }
 
+# peer_workdir PREFIX: a temporary directory of the test's own, $tmp
+# (/tmp/PREFIX.XXXXXX: short, its cluster's paths too), and in it a
+# cluster $cl with the reference databases and local logins by peer as on
+# Debian (peer_reference_cluster); at exit the test's cleanup_extra (if it
+# has one) runs, the cluster is stopped and the directory removed.
+peer_workdir() {
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX") || bail "cannot make a temporary directory"
+	chmod 755 "$tmp"
+	cl=$tmp/cl
+	trap private_workdir_cleanup EXIT
+	peer_reference_cluster "$cl" "$tmp"
+}
+
 # private_cluster DIR: a cluster of the test's own in DIR (for tests that
 # change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
 # stops it.
