@@ -566,7 +566,6 @@ static int state_clear(const struct state_dir *sd, struct gm_error *err)
 
 struct server {
 	PGconn *conn;
-	const char *dbname;
 	char *hba_file;
 	char *loaded_at;
 	bool over_socket;
@@ -585,8 +584,12 @@ static int server_open(const struct gm_hba_opts *opts, struct server *srv, struc
 	PGresult *res;
 
 	memset(srv, 0, sizeof(*srv));
-	srv->dbname = opts->dbname && *opts->dbname ? opts->dbname : "postgres";
-	srv->conn = gm_conn_open_ex(srv->dbname, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
+	/* without -d: the maintenance database postgres, else (a cluster
+	 * without it) template1 */
+	if (opts->dbname && *opts->dbname)
+		srv->conn = gm_conn_open_ex(opts->dbname, NULL, LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
+	else
+		srv->conn = gm_conn_open_maintenance(LABEL, GM_CONN_SAFE_PATH | GM_CONN_KEEP_ROOT, err);
 	if (!srv->conn)
 		return GM_EFAIL;
 	res = gm_db_query(srv->conn, gm_sql("hba-server"), 0, NULL, err);

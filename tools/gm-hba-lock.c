@@ -26,7 +26,7 @@ int main(int argc, const char **argv)
 		{ "json", 'j', POPT_ARG_NONE, &json, 0,
 		  "status: print JSON", NULL },
 		{ "dbname", 'd', POPT_ARG_STRING, &dbname, 0,
-		  "database to connect to (default: postgres)", "DBNAME" },
+		  "database to connect to (default: postgres, else template1)", "DBNAME" },
 		GM_POPT_CONNECTION,
 		GM_POPT_COMMON,
 		POPT_AUTOHELP
