@@ -395,6 +395,30 @@ static void learn_first(const char *dbname, const char *user, const char *label,
 	learnt_as(LEARN_FAILED, false);
 }
 
+/*
+ * The output format of DateStyle as psycopg2 leaves it on each of
+ * upstream's connections: one that does not start with "ISO" (set by the
+ * server's configuration, or a database's or role's ALTER ... SET) is set
+ * to ISO, its day/month order kept. Upstream's SQL turns timestamps into
+ * text (clock_timestamp()::text in the rows it writes): they read as
+ * upstream's would.
+ */
+static bool iso_dates(PGconn *conn)
+{
+	const char *ds = PQparameterStatus(conn, "DateStyle");
+	PGresult *res;
+	bool ok;
+
+	if (ds && strncmp(ds, "ISO", 3) == 0)
+		return true;
+	res = PQexec(conn, "SET datestyle TO 'ISO'");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	gm_log(ok ? GM_LOG_DEBUG : GM_LOG_WARNING, "DateStyle \"%s\": set to ISO, as upstream's connections have it%s",
+	       ds ? ds : "?", ok ? "" : ": could not");
+	PQclear(res);
+	return ok;
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err)
 {
@@ -464,6 +488,11 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 		/* the server this run works on, for the commands its hints print */
 		where_host = gm_xstrdup(PQhost(conn));
 		where_port = PQport(conn) && *PQport(conn) ? gm_xstrdup(PQport(conn)) : NULL;
+	}
+	if (!iso_dates(conn)) {
+		gm_error_from_conn(err, GM_EFAIL, conn, "could not set DateStyle to ISO on database \"%s\"", dbname);
+		gm_conn_finish(conn);
+		return NULL;
 	}
 	if (flags & GM_CONN_SAFE_PATH) {
 		PGresult *res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
@@ -749,7 +778,7 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 				     "pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 				   : "SELECT pg_catalog.set_config('application_name', $1, false)",
 			   1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE || !iso_dates(conn)) {
 		PQclear(res);
 		gm_conn_finish(conn);
 		return NULL;
