@@ -419,6 +419,32 @@ static bool iso_dates(PGconn *conn)
 	return ok;
 }
 
+/*
+ * A session on the maintenance database (postgres, template1), where the
+ * run does its cluster-wide work (CREATE, DROP and ALTER DATABASE, roles),
+ * is read-write whatever default_transaction_read_only the server's
+ * configuration or a role gives it: upstream's engine makes the same
+ * changes in read-write transactions or, around CREATE and DROP DATABASE,
+ * in autocommit sessions psycopg2 sets read-write. A GNUmed database's own
+ * default (ALTER DATABASE ... SET default_transaction_read_only, on a
+ * database that is not a maintenance one) stays.
+ */
+static bool read_write(PGconn *conn)
+{
+	const char *ro = PQparameterStatus(conn, "default_transaction_read_only");
+	PGresult *res;
+	bool ok;
+
+	if (!is_maintenance(PQdb(conn)) || (ro && strcmp(ro, "off") == 0))
+		return true;
+	res = PQexec(conn, "SET default_transaction_read_only TO off");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	gm_log(ok ? GM_LOG_DEBUG : GM_LOG_WARNING, "default_transaction_read_only \"%s\" on \"%s\": set to off%s",
+	       ro ? ro : "?", PQdb(conn), ok ? "" : ": could not");
+	PQclear(res);
+	return ok;
+}
+
 static PGconn *open_conn(const char *dbname, const char *user, const char *label, unsigned flags, bool own,
 			 struct gm_error *err)
 {
@@ -491,6 +517,11 @@ static PGconn *open_conn(const char *dbname, const char *user, const char *label
 	}
 	if (!iso_dates(conn)) {
 		gm_error_from_conn(err, GM_EFAIL, conn, "could not set DateStyle to ISO on database \"%s\"", dbname);
+		gm_conn_finish(conn);
+		return NULL;
+	}
+	if (!read_write(conn)) {
+		gm_error_from_conn(err, GM_EFAIL, conn, "could not make the session on database \"%s\" read-write", dbname);
 		gm_conn_finish(conn);
 		return NULL;
 	}
@@ -778,7 +809,8 @@ static PGconn *pool_take(const char *dbname, const char *user, const char *label
 				     "pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 				   : "SELECT pg_catalog.set_config('application_name', $1, false)",
 			   1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE || !iso_dates(conn)) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQtransactionStatus(conn) != PQTRANS_IDLE || !iso_dates(conn) ||
+	    !read_write(conn)) {
 		PQclear(res);
 		gm_conn_finish(conn);
 		return NULL;

@@ -19,7 +19,7 @@ export GMDB_LOG_DIR=$tmp/logs GMDB_BACKUP_DIR=$tmp/backups
 mkdir -p "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR" && chmod 777 "$GMDB_LOG_DIR" "$GMDB_BACKUP_DIR"
 iso='@ [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9.]+[+-][0-9]{2}'
 summary() { sql gnumed_v21 -c "SELECT summary FROM clin.episode WHERE summary LIKE '%(auto-added by v21.0 @ %'"; }
-reload() { sql postgres -c "SELECT pg_reload_conf()" >/dev/null; }
+reload() { sql template1 -c "SELECT pg_reload_conf()" >/dev/null; }
 
 # --- the server's DateStyle --------------------------------------------------------
 sql postgres -c "ALTER SYSTEM SET DateStyle = 'SQL, DMY'" >/dev/null && reload || bail "cannot set DateStyle"
@@ -41,5 +41,37 @@ like "$(summary)" "$iso" "the timestamp is ISO there too"
 run env PGDATESTYLE='German' gm-fingerprint_db gnumed_v21
 is "$rc" 0 "gm-fingerprint_db with PGDATESTYLE=German"
 like "$out" 'Most recent \.modified_when: [0-9]{4}-[0-9]{2}-[0-9]{2} ' "its times are ISO, as upstream's fingerprint has them"
+
+# --- default_transaction_read_only on for the whole server ---------------------------
+# Upstream's engine makes its changes in read-write transactions, and
+# psycopg2 sets its autocommit sessions (CREATE and DROP DATABASE)
+# read-write: it upgrades such a cluster. gmdb's sessions on the
+# maintenance database, where it clones, drops and alters databases, are
+# read-write too.
+drop_db gnumed_v21
+clone_db gmref_v21 gnumed_v21
+export GMDB_STATE_DIR=$tmp/state GMDB_SYSCONF_DIR=$tmp/etc
+mkdir -p "$GMDB_STATE_DIR" "$tmp/etc"
+hba=$cl/data/pg_hba.conf
+cp -p "$hba" "$tmp/hba.orig"
+sql postgres -c "ALTER SYSTEM SET default_transaction_read_only = on" >/dev/null && reload || bail "cannot set default_transaction_read_only"
+is "$(sql template1 -c "SHOW default_transaction_read_only")" "on" "the server's default_transaction_read_only is on"
+run gm-upgrade_server --no-backup 21 22
+is "$rc" 0 "gm-upgrade_server 21 22 with default_transaction_read_only on"
+[ "$rc" = 0 ] || printf '%s\n' "$err" | tail -n 5 | sed 's/^/# /'
+run gm-fixup_server -d gnumed_v22
+is "$rc" 0 "gm-fixup_server with default_transaction_read_only on"
+rw() { local db=$1; shift; PGOPTIONS="-c default_transaction_read_only=off" psql -X -q -At -v ON_ERROR_STOP=1 -U postgres -d "$db" "$@"; }
+rw template1 -c "DROP DATABASE gnumed_v22" >/dev/null
+run gm-upgrade_server --downtime --no-backup --grace 1 21 22
+is "$rc" 0 "gm-upgrade_server --downtime 21 22 with default_transaction_read_only on"
+[ "$rc" = 0 ] || printf '%s\n' "$out$err" | tail -n 8 | sed 's/^/# /'
+cmp -s "$hba" "$tmp/hba.orig"
+ok $? "pg_hba.conf is the original again, byte for byte"
+is "$(sql template1 -c "SELECT datconnlimit FROM pg_database WHERE datname = 'gnumed_v21'")" "-1" \
+	"gnumed_v21's connection limit is as before"
+run gm-upgrade_server --retire 21
+is "$rc" 0 "gm-upgrade_server --retire 21 with default_transaction_read_only on"
+rw template1 -c "ALTER SYSTEM RESET default_transaction_read_only" >/dev/null && reload
 
 done_testing
