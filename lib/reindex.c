@@ -290,11 +290,18 @@ static int reindex_split(const char *db, const char *owner, int jobs, struct wat
 	}
 	/* the owner's, largest first, on up to jobs connections */
 	while (rc == GM_OK && k < jobs && (size_t)k < p.n - p.n_super) {
-		conns[k] = gm_owner_open(db, owner, "postgres@gnumed_vX", 0, err);
-		if (!conns[k])
-			rc = GM_EFAIL;
-		else
-			k++;
+		struct gm_error cerr = GM_ERROR_INIT;
+
+		conns[k] = gm_owner_open(db, owner, "postgres@gnumed_vX", 0, &cerr);
+		if (!conns[k]) {
+			/* no slot for one more (max_connections, the owner's or
+			 * the database's connection limit): on those there are */
+			gm_log(GM_LOG_INFO, "reindexing on %d connection%s: %s", k, k == 1 ? "" : "s",
+			       cerr.message ? cerr.message : "?");
+			gm_error_release(&cerr);
+			break;
+		}
+		k++;
 	}
 	for (int i = 0; i < k; i++)
 		PQsetNoticeReceiver(conns[i], reindex_notice, w);
