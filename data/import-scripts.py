@@ -124,8 +124,13 @@ script_dir, owner, timezone, scripts = go['script_dir'], go['owner'], go['timezo
 os.environ['PGUSER'] = owner
 os.environ['PGDATABASE'] = go['database']
 
-conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
-                        application_name='gmdb import scripts')
+try:
+    conn = psycopg2.connect(connection_factory=psycopg2.extras.DictConnection,
+                            application_name='gmdb import scripts')
+except psycopg2.Error as e:
+    print('cannot connect to database %s as the owner %s: %s'
+          % (go['database'], owner, ' '.join(str(e).split())), file=sys.stderr)
+    sys.exit(6)
 # gmdb lets this connection through a downtime's connection limit of 0
 # until it reads this line; it waits for the session's backend to be gone
 # before its run ends

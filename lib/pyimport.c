@@ -287,8 +287,12 @@ int gm_pyimport_run(struct gm_pyimport *p, const struct gm_engine *e, const char
 			continue;
 		}
 		gm_log(GM_LOG_INFO, "python3: %s", line);
-		gm_buf_reset(&last);
-		gm_buf_adds(&last, line);
+		/* what failed is its last line that says something (a
+		 * traceback ends with an empty one) */
+		if (line[strspn(line, " \t")] != '\0') {
+			gm_buf_reset(&last);
+			gm_buf_adds(&last, line);
+		}
 	}
 	fclose(f);
 	p->outf = NULL;

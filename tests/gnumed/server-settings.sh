@@ -74,4 +74,19 @@ run gm-upgrade_server --retire 21
 is "$rc" 0 "gm-upgrade_server --retire 21 with default_transaction_read_only on"
 rw template1 -c "ALTER SYSTEM RESET default_transaction_read_only" >/dev/null && reload
 
+# --- a connection limit on the owner -----------------------------------------------
+# gmdb runs upstream's SQL as the owner gm-dbo, on several sessions at a
+# time (upstream's engine only as the superuser): with too few slots for
+# gm-dbo the run fails, saying why, and leaves nothing behind. A REINDEX
+# that gets fewer sessions than it wants makes do with those (the log).
+rw template1 -c "DROP DATABASE gnumed_v22" -c "ALTER DATABASE gnumed_v21 WITH ALLOW_CONNECTIONS true" >/dev/null
+sql template1 -c 'ALTER ROLE "gm-dbo" CONNECTION LIMIT 2' >/dev/null || bail "cannot limit gm-dbo"
+run gm-upgrade_server --no-backup 21 22
+is "$rc" 1 "gm-upgrade_server 21 22 with gm-dbo's connection limit 2: exit 1"
+like "$err" 'too many connections for role .gm-dbo.' "it says why"
+unlike "$err" 'python3 ended abnormally' "(not just that python3 ended)"
+like "$err" 'Nothing is left of the new database' "it says that nothing is left"
+is "$(sql template1 -c "SELECT count(*) FROM pg_database WHERE datname = 'gnumed_v22'")" 0 "no gnumed_v22 is left"
+sql template1 -c 'ALTER ROLE "gm-dbo" CONNECTION LIMIT -1' >/dev/null
+
 done_testing
