@@ -13,6 +13,9 @@
 # private Unix socket directory and on 127.0.0.1, and trusts local
 # connections: nothing in it is worth protecting. The server binaries are
 # taken from the newest PostgreSQL installed (or PGBINDIR).
+# GMDB_TEST_LC_MESSAGES=de_DE.UTF-8 makes a new cluster's server speak that
+# language (lc_messages), as a German practice's does: the tests then prove
+# that gmdb reads no server message's text.
 #
 # The socket directory is a short one of its own, made at every start
 # (/tmp/gmsock.XXXXXX, DIR/sock links to it) and removed at stop: a socket
@@ -94,6 +97,9 @@ max_connections = 50
 shared_buffers = 256MB
 max_wal_size = 4GB
 CONF
+		if [ -n "${GMDB_TEST_LC_MESSAGES:-}" ]; then
+			echo "lc_messages = '$GMDB_TEST_LC_MESSAGES'" >>"$dir/data/postgresql.conf"
+		fi
 	fi
 	if [ ! -f "$dir/data/postmaster.pid" ]; then
 		remove_sockdir

@@ -44,6 +44,10 @@ sql postgres -c 'CREATE ROLE "gm-dbo" LOGIN' -c 'CREATE DATABASE peerdb OWNER "g
 cp -p "$hba" "$tmp/hba.orig"
 cp -p "$ident" "$tmp/ident.orig"
 
+# What psql says when the server refuses such a login, in English or (the
+# cluster made with GMDB_TEST_LC_MESSAGES=de_DE.UTF-8) German.
+refused='Peer authentication failed for user "gm-dbo"|Peer-Authentifizierung für Benutzer »gm-dbo« fehlgeschlagen'
+
 # A login as gm-dbo over the socket, as the OS user $1.
 as_dbo() {
 	runuser -u "$1" -- env PGHOST="$PGHOST" PGPORT="$PGPORT" \
@@ -77,7 +81,7 @@ wait_line() {
 }
 
 # --- before -------------------------------------------------------------------
-like "$(as_dbo postgres)" 'Peer authentication failed for user "gm-dbo"' "before: the postgres OS user cannot log in as gm-dbo"
+like "$(as_dbo postgres)" "$refused" "before: the postgres OS user cannot log in as gm-dbo"
 
 # --- grant, use, revoke ------------------------------------------------------------
 before=$(load_time)
@@ -87,7 +91,7 @@ like "$(cat "$tmp/a.err")" 'temporary owner access: the OS user "postgres" may l
 [ "$(load_time)" != "$before" ]
 ok $? "the server reloaded"
 is "$(as_dbo postgres)" "gm-dbo|off" "granted: the postgres OS user logs in as gm-dbo, who is not a superuser"
-like "$(as_dbo nobody)" 'Peer authentication failed for user "gm-dbo"' "granted: another OS user still cannot"
+like "$(as_dbo nobody)" "$refused" "granted: another OS user still cannot"
 marker="^# gmdb-peer (gmdb-$a_pid-[0-9a-f]{8}) pid $a_pid started [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: temporary owner access; removed when the run ends, or by \"gm-upgrade_server --recover\"$"
 like "$(head -n 1 "$hba")" "$marker" "pg_hba.conf line 1: the marker (gmdb, map, pid, start, what removes it)"
 map=$(head -n 1 "$hba" | sed -E "s/$marker/\\1/")
@@ -115,7 +119,7 @@ ok $? "after revoke pg_ident.conf is the original byte for byte"
 is "$(owner_mode "$hba") $(owner_mode "$ident")" "postgres:postgres 640 postgres:postgres 600" "with owner and mode"
 [ "$(load_time)" != "$before" ]
 ok $? "the server reloaded"
-like "$(as_dbo postgres)" 'Peer authentication failed for user "gm-dbo"' "revoked: the login as gm-dbo fails again"
+like "$(as_dbo postgres)" "$refused" "revoked: the login as gm-dbo fails again"
 
 # --- revoke needs no connection of the caller's: an exit path may have closed it ----
 PEER_HOLD_CLOSE=1 start_hold j gm-dbo
@@ -133,7 +137,7 @@ PEER_HOLD_KEEP_ROOT=1 start_hold r gm-dbo
 ok $? "a run that stays root grants"
 is "$(sed -n 2p "$ident" | cut -d' ' -f2-)" "root \"gm-dbo\"" "the map is for the OS user root"
 is "$(as_dbo root)" "gm-dbo|off" "root logs in as gm-dbo"
-like "$(as_dbo postgres)" 'Peer authentication failed for user "gm-dbo"' "the postgres OS user does not"
+like "$(as_dbo postgres)" "$refused" "the postgres OS user does not"
 kill -TERM "$r_pid"; wait "$r_pid"
 is "$?" 0 "the run revokes (exit 0)"
 unchanged
