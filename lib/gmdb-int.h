@@ -1022,11 +1022,16 @@ struct gm_peer;
  * as PQuser(conn) to PQdb(conn), else postgres or template1, with GM_CONN_KEEP_ROOT).
  * Needs PostgreSQL 15 or later (GM_ECHECK before). The grant is confirmed by a connection
  * as role (over conn's socket, as this euid) before GM_OK: only an authentication failure
- * is an error. The owner connections that use the grant must be made with the same
+ * is an error (gm_peer_verify_login). The owner connections that use the grant must be made with the same
  * effective uid: as root after gm_privs_drop() that is postgres; in a process that stays
  * root (GM_CONN_KEEP_ROOT) it is root, so connect as role without GM_CONN_KEEP_ROOT and
  * without gm_privs_drop(). */
 int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct gm_error *err);
+/* Can role log in now, over conn's socket as this euid? What gm_peer_grant() confirms its
+ * grant with (also for the tests): GM_EFAIL when the server refuses the login by
+ * authentication (SQLSTATE class 28, in any language the server speaks) or asks for a
+ * password; GM_OK otherwise (any other failure is only logged, at info level). */
+int gm_peer_verify_login(PGconn *conn, const char *role, struct gm_error *err);
 /* Remove every line this process added (pg_hba.conf first, then pg_ident.conf), reload, free p
  * (NULL is fine). Safe to call from an exit path. For a role granted n times, the n-th
  * revoke removes the lines (the earlier ones only count down). */

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,23 +629,75 @@ static int remove_blocks(PGconn *conn, const struct gm_peer *p, bool *changed, s
 	return rc1 < 0 ? rc1 : rc2;
 }
 
-/* Can role log in over the socket now? Only a refusal by authentication
- * counts against the grant (not, say, a connection limit). */
-static int verify_login(PGconn *conn, const char *role, struct gm_error *err)
+/* The SQLSTATE in a connection failure message libpq wrote at
+ * PQERRORS_VERBOSE ("...: FATAL:  28000: text"), the last one if libpq
+ * tried several addresses; false if there is none (a failure of libpq's
+ * own: no server message). */
+static bool message_sqlstate(const char *msg, char state[6])
 {
-	const char *keys[] = { "host", "port", "dbname", "user", "application_name", "connect_timeout", "options", NULL };
-	const char *vals[] = { PQhost(conn), PQport(conn), PQdb(conn), role, LABEL, "10", gm_conn_options(false), NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 0);
+	bool found = false;
+
+	for (const char *p = msg; (p = strstr(p, ":  ")); p++) {
+		const char *s = p + 3;
+		if (strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5 && s[5] == ':') {
+			memcpy(state, s, 5);
+			state[5] = '\0';
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* PQconnectdbParams, with libpq's verbose error messages from the start:
+ * the server's answer to the login then carries its SQLSTATE, whatever
+ * language the server speaks (lc_messages of postgresql.conf: the login
+ * is answered before any setting of the session's). */
+static PGconn *connect_verbose(const char *const *keys, const char *const *vals, int timeout)
+{
+	PGconn *c = PQconnectStartParams(keys, vals, 0);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	time_t until = time(NULL) + timeout;
+
+	if (!c || PQstatus(c) == CONNECTION_BAD)
+		return c;
+	PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd fd = { PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+		int left = (int)(until - time(NULL));
+		int n = left > 0 ? poll(&fd, 1, left * 1000) : 0;
+		if (n < 0 && errno == EINTR && !gm_signals_caught())
+			continue;
+		if (n <= 0)
+			break;  /* timed out, interrupted: PQstatus is not CONNECTION_OK */
+		st = PQconnectPoll(c);
+	}
+	return c;
+}
+
+/* Only a refusal by authentication (SQLSTATE class 28, or a password the
+ * server asked for) counts against the grant, not, say, a connection
+ * limit; never the message's text, which is in the server's language. */
+int gm_peer_verify_login(PGconn *conn, const char *role, struct gm_error *err)
+{
+	const char *keys[] = { "host", "port", "dbname", "user", "application_name", "options", NULL };
+	const char *vals[] = { PQhost(conn), PQport(conn), PQdb(conn), role, LABEL, gm_conn_options(false), NULL };
+	PGconn *c = connect_verbose(keys, vals, 10);
+	char state[6] = "";
 	int rc = GM_OK;
 
 	if (PQstatus(c) != CONNECTION_OK) {
-		const char *msg = PQerrorMessage(c);
-		if (strstr(msg, "authentication failed") || strstr(msg, "pg_hba.conf") || strstr(msg, "password")) {
+		char *msg = gm_xstrdup(!c ? "out of memory" : *PQerrorMessage(c) ? PQerrorMessage(c) : "no answer within 10 s");
+		char *cut = strstr(msg, "\nLOCATION:");
+		bool known = message_sqlstate(msg, state);
+		if (cut)
+			*cut = '\0';  /* where in the server's source: not for the admin */
+		if ((known && strncmp(state, "28", 2) == 0) || (c && PQconnectionNeedsPassword(c))) {
 			rc = gm_error_set(err, GM_EFAIL, "the temporary peer grant for role \"%s\" does not work", role);
 			gm_error_detail(err, "%s", msg);
 		} else {
 			gm_log(GM_LOG_INFO, "could not try the temporary peer grant for role \"%s\": %s", role, msg);
 		}
+		free(msg);
 	}
 	gm_conn_finish(c);
 	return rc;
@@ -724,7 +777,7 @@ int gm_peer_grant(PGconn *conn, const char *role, struct gm_peer **out, struct g
 	/* registered from here on: gm_peer_revoke() removes the lines */
 	p->next = grants;
 	grants = p;
-	if ((rc = gm_pgconf_reload(conn, NULL, LABEL, err)) < 0 || (rc = verify_login(conn, role, err)) < 0) {
+	if ((rc = gm_pgconf_reload(conn, NULL, LABEL, err)) < 0 || (rc = gm_peer_verify_login(conn, role, err)) < 0) {
 		struct gm_error err2 = GM_ERROR_INIT;
 		if (gm_peer_revoke(p, &err2) < 0)
 			gm_log_report(&err2);

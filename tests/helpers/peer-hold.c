@@ -7,6 +7,9 @@
  *                              (PEER_HOLD_CLOSE set: after closing the
  *                              connection it granted with)
  *   peer-hold recover          print "removed N" (runs cleaned up)
+ *   peer-hold verify ROLE      what a grant confirms itself with: may this
+ *                              OS user log in as ROLE now? (exit 1 if the
+ *                              server refuses it by authentication)
  *
  * It connects to the database "postgres" as the tools do (gm_conn_open: as
  * root, it becomes the postgres OS user; with PEER_HOLD_KEEP_ROOT set it
@@ -29,8 +32,9 @@ int main(int argc, char **argv)
 	gm_log_init("peer-hold");
 	if (getenv("PEER_HOLD_VERBOSE"))
 		gm_log_set_verbosity(2);
-	if (argc < 2 || (strcmp(argv[1], "grant") == 0 ? argc < 3 || n < 1 || n > 8 : strcmp(argv[1], "recover") != 0)) {
-		fputs("usage: peer-hold grant ROLE [N] | peer-hold recover\n", stderr);
+	if (argc < 2 || (strcmp(argv[1], "grant") == 0 ? argc < 3 || n < 1 || n > 8 :
+			 strcmp(argv[1], "verify") == 0 ? argc != 3 : strcmp(argv[1], "recover") != 0)) {
+		fputs("usage: peer-hold grant ROLE [N] | peer-hold verify ROLE | peer-hold recover\n", stderr);
 		return GM_EXIT_USAGE;
 	}
 	gm_signals_install();
@@ -40,6 +44,11 @@ int main(int argc, char **argv)
 		conn = gm_conn_open("postgres", "peer-hold", &err);
 	if (!conn)
 		return gm_cli_finish(GM_EFAIL, &err);
+	if (strcmp(argv[1], "verify") == 0) {
+		rc = gm_peer_verify_login(conn, argv[2], &err);
+		gm_conn_close(conn);
+		return gm_cli_finish(rc, &err);
+	}
 	rc = gm_peer_recover(conn, &removed, &err);
 	if (rc == GM_OK && strcmp(argv[1], "recover") == 0) {
 		printf("removed %d\n", removed);

@@ -333,4 +333,41 @@ run gm-hba-lock unlock
 is "$rc" 0 "unlock after the run's revoke exits 0"
 unchanged
 ok $? "both files are the originals"
+# --- the grant's check of itself, in the server's language -------------------
+# A grant is confirmed by a login as the role (gm_peer_verify_login): a
+# refusal by authentication fails the grant, anything else (here the role's
+# connection limit) does not. The server answers a login in the language of
+# its postgresql.conf's lc_messages (German on a German Debian), before any
+# setting of the session's: the check must go by the SQLSTATE, not the text.
+# set_messages LOCALE: the server's lc_messages, in effect for new sessions.
+set_messages() {
+	local i
+	sql postgres -c "ALTER SYSTEM SET lc_messages = '$1'" -c "SELECT pg_reload_conf()" >/dev/null || return 1
+	for i in $(seq 100); do
+		[ "$(sql postgres -c 'SHOW lc_messages')" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+for lang in C.UTF-8 de_DE.UTF-8; do
+	set_messages "$lang" || bail "cannot set lc_messages = '$lang' in the private cluster"
+	if [ "$lang" = de_DE.UTF-8 ]; then
+		like "$(sql postgres -c 'SELECT 1/0' 2>&1)" 'Division durch Null' "$lang: the server speaks German" ||
+			bail "the server cannot speak German: the locale de_DE.UTF-8 is needed (tests/install-deps.sh makes it)"
+	fi
+	run "$hold" verify gm-dbo
+	is "$rc" 1 "$lang: no grant, the login as gm-dbo is refused by peer authentication: the check fails (exit 1)"
+	like "$err" 'error: the temporary peer grant for role "gm-dbo" does not work' "$lang: and says so"
+	like "$err" "detail: .*28000: ($refused)" "$lang: with the server's message"
+	start_hold v gm-dbo || bail "peer-hold could not grant gm-dbo"
+	sql postgres -c 'ALTER ROLE "gm-dbo" CONNECTION LIMIT 0' >/dev/null
+	PEER_HOLD_VERBOSE=1 run "$hold" verify gm-dbo
+	is "$rc" 0 "$lang: granted, but gm-dbo's connection limit refuses the login: no failure of the grant (exit 0)"
+	like "$err" 'could not try the temporary peer grant for role "gm-dbo": .*53300' "$lang: only logged"
+	sql postgres -c 'ALTER ROLE "gm-dbo" CONNECTION LIMIT -1' >/dev/null
+	kill -TERM "$v_pid"; wait "$v_pid"
+	unchanged
+	ok $? "$lang: the grant revoked, both files are the originals"
+done
+sql postgres -c 'ALTER SYSTEM RESET lc_messages' -c "SELECT pg_reload_conf()" >/dev/null
 done_testing
