@@ -125,7 +125,7 @@ for step in ${GMDB_DOWNTIME_CRASH_STEPS:-$all_steps}; do
 	[ -e "$state" ]
 	ok $? "$step: the state file records the unfinished procedure"
 	if [ "$step" = connlimit ]; then
-		like "$(psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'too many connections for database "gnumed_v21"' \
+		like "$(psql -X -w -h 127.0.0.1 -U gm-dbo -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'too many connections for database "gnumed_v21"|zu viele Verbindungen für Datenbank »gnumed_v21«' \
 			"$step: new sessions of ordinary roles are refused"
 	fi
 	if [ "$step" = hba-lock ]; then
@@ -364,7 +364,7 @@ retire=$(hint_commands "$screen" | grep -- '--retire')
 is "$retire" "gm-upgrade_server --retire 21 -h $PGHOST -p $PGPORT" "the end screen prints the retire command, naming the server"
 run elsewhere "$retire"
 is "$rc" 0 "--retire 21 as printed, from a shell with another PGHOST and PGPORT: exit 0"
-like "$(psql -X -U postgres -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'is not currently accepting connections' \
+like "$(psql -X -U postgres -d gnumed_v21 -c 'SELECT 1' 2>&1)" 'is not currently accepting connections|akzeptiert gegenwärtig keine Verbindungen' \
 	"connections to the retired database are refused"
 exists gnumed_v21; ok $? "the retired database still exists"
 undo=$(printf '%s\n' "$out" | sed -n 's/^  or: //p')

@@ -225,13 +225,13 @@ run gm-upgrade_server --check 21 22
 is "$rc" 3 "(--check: 3 too)"
 run gm-fixup_server --downtime -d gmt_nosuch --upstream-dir "$tree" 22
 is "$rc" 1 "--downtime fixup of a database that does not exist: exit 1, as gm-fixup_server's own"
-like "$err" 'database "gmt_nosuch" does not exist' "and says so"
+like "$err" 'database "gmt_nosuch" does not exist|Datenbank »gmt_nosuch« existiert nicht' "and says so"
 run gm-fixup_server -d gmt_nosuch --json --upstream-dir "$tree"
 is "$rc" 1 "a plain fixup of a database that does not exist: exit 1"
 printf '%s' "$out" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-sys.exit(0 if d["database"] == "gmt_nosuch" and d["result"] == "failed" and "does not exist" in d["error"] else 1)'
+sys.exit(0 if d["database"] == "gmt_nosuch" and d["result"] == "failed" and ("does not exist" in d["error"] or "existiert nicht" in d["error"]) else 1)'
 ok $? "--json names the database it was told, the failure and the error"
 is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
 

@@ -40,7 +40,7 @@ is "$(sql bn_plain -c "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspnam
 for cmd in show "set Welcome" clear "notice 21 22" unnotice; do
 	run gm-banner bn_no_such_db $cmd
 	is "$rc" 1 "$cmd on a database that does not exist: exit 1"
-	like "$err" "^gm-banner: error: could not connect to database \"bn_no_such_db\": .*database \"bn_no_such_db\" does not exist$" \
+	like "$err" "^gm-banner: error: could not connect to database \"bn_no_such_db\": .*(database \"bn_no_such_db\" does not exist|Datenbank »bn_no_such_db« existiert nicht)$" \
 		"$cmd: says so, in one line"
 done
 
@@ -221,7 +221,7 @@ is "$rc:$out" "0:Welcome" "a user with SELECT may show the banner"
 for cmd in "set Hello" clear "notice 21 22" unnotice; do
 	run gm-banner -U bn_reader bn_table $cmd
 	is "$rc" 1 "$cmd as a user without write privileges: exit 1"
-	like "$err" "error: could not .* logon banner of database \"bn_table\": permission denied for table db_logon_banner" \
+	like "$err" "error: could not .* logon banner of database \"bn_table\": (permission denied for table db_logon_banner|keine Berechtigung für Tabelle db_logon_banner)" \
 		"$cmd: says permission was denied"
 	like "$err" "hint: Run as root \(then the tool connects as postgres\), or as a member of \"gm-doctors\"" "$cmd: says who may"
 done

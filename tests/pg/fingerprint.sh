@@ -10,7 +10,7 @@ sql postgres -c "CREATE DATABASE fp_plain" >/dev/null || bail "cannot create a d
 
 run gm-fingerprint_db fp_no_such_db
 is "$rc" 1 "a database that does not exist: exit 1"
-like "$err" "^gm-fingerprint_db: error: could not connect to database \"fp_no_such_db\": .*database \"fp_no_such_db\" does not exist$" "the message says so"
+like "$err" "^gm-fingerprint_db: error: could not connect to database \"fp_no_such_db\": .*(database \"fp_no_such_db\" does not exist|Datenbank »fp_no_such_db« existiert nicht)$" "the message says so"
 is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
 
 run gm-fingerprint_db fp_plain
@@ -31,7 +31,7 @@ sql postgres -c "DROP ROLE IF EXISTS gmdb_pwtest" >/dev/null
 sql postgres -c "CREATE ROLE gmdb_pwtest LOGIN PASSWORD 'right-password'" >/dev/null
 PGPASSWORD=wrong-password run gm-fingerprint_db -h 127.0.0.1 -U gmdb_pwtest fp_plain
 is "$rc" 1 "a wrong password: exit 1"
-like "$err" "password authentication failed for user \"gmdb_pwtest\"" "the message says so"
+like "$err" "password authentication failed for user \"gmdb_pwtest\"|Passwort-Authentifizierung für Benutzer »gmdb_pwtest« fehlgeschlagen" "the message says so"
 run gm-fingerprint_db -h 127.0.0.1 -U gmdb_pwtest fp_plain
 is "$rc" 1 "no password and no terminal: exit 1 without prompting"
 like "$err" "hint: Give the password in ~/.pgpass or PGPASSFILE" "with a hint where to put it"

@@ -59,7 +59,7 @@ like "$err" "pid [0-9]+: user \"postgres\", database \"postgres\", from 127\.0\.
 like "$err" "gm-hba-lock lock --terminate" "and says how to end it"
 [ "$(load_time)" != "$before" ]
 ok $? "the server reloaded its configuration"
-like "$(tcp)" "pg_hba.conf rejects connection for host \"127.0.0.1\"" "locked: a TCP connection over 127.0.0.1 is refused"
+like "$(tcp)" "pg_hba.conf rejects connection for host \"127.0.0.1\"|pg_hba.conf lehnt Verbindung ab für Host »127.0.0.1«" "locked: a TCP connection over 127.0.0.1 is refused"
 is "$(sock)" "socket ok" "locked: the superuser still connects over the local socket"
 is "$(owner_mode "$hba")" "postgres:postgres 640" "the locked file keeps owner and mode"
 grep -qx "local   all   all                        trust" "$hba"
@@ -142,7 +142,7 @@ is "$(tcp)" "tcp ok" "(the server still uses the original rules)"
 run gm-hba-lock lock
 is "$rc" 0 "lock over a locked file the server has not loaded exits 0"
 like "$err" "remote access is locked already" "and says it was locked"
-like "$(tcp)" "rejects connection" "and the lock takes effect"
+like "$(tcp)" "rejects connection|lehnt Verbindung ab" "and the lock takes effect"
 
 # A run that stopped before putting the locked file in place: the state
 # is recorded, the original is in place. status tells; lock locks afresh.
@@ -152,7 +152,7 @@ like "$out" "file: the original \(the lock is not in effect\)" "status tells the
 run gm-hba-lock lock
 is "$rc" 0 "lock over a lock never completed exits 0"
 like "$err" "remote access is locked: 4 network rules" "and locks afresh"
-like "$(tcp)" "rejects connection" "TCP connections are refused again"
+like "$(tcp)" "rejects connection|lehnt Verbindung ab" "TCP connections are refused again"
 cmp -s "$state/original" "$tmp/original"
 ok $? "the kept original is still the original"
 
@@ -182,7 +182,7 @@ like "$err" "error: file \"$hba\" was changed since gm-hba-lock locked it" "and 
 like "$err" "hint: Nothing was changed\..*gm-hba-lock unlock --force" "and how to proceed"
 cmp -s "$hba" "$tmp/edited"
 ok $? "the changed file is left alone"
-like "$(tcp)" "rejects connection" "remote access stays locked"
+like "$(tcp)" "rejects connection|lehnt Verbindung ab" "remote access stays locked"
 run gm-hba-lock status
 like "$out" "file: changed since it was locked" "status tells the file was changed"
 run gm-hba-lock lock
@@ -268,7 +268,7 @@ is "$(sql postgres -c "SELECT string_agg(type || ' ' || array_to_string(database
 	"host all all all reject | host replication all all reject | local all all - trust" \
 	"pg_hba_file_rules: the two reject rules, then the original's local rule, nothing else"
 is "$(sql postgres -c "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")" 0 "and no error"
-like "$(tcp)" "pg_hba.conf rejects connection for host \"127.0.0.1\"" "a TCP connection is refused"
+like "$(tcp)" "pg_hba.conf rejects connection for host \"127.0.0.1\"|pg_hba.conf lehnt Verbindung ab für Host »127.0.0.1«" "a TCP connection is refused"
 like "$(grep '^# Locked' "$hba")" "^# Locked .* by run [0-9]+ of root \(sudo from x\\\\x0alocal all all trust #\): gm-hba-lock lock -d 'hba\\\\'$" \
 	"the header names the run, the newline escaped, the argument quoted as the shell reads it"
 is "$(grep -c '\\$' "$hba")" 1 "the only line ending in a backslash is the original's continued record"
@@ -284,7 +284,7 @@ sql postgres -c 'DROP DATABASE "hba\"'
 run runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" GMDB_STATE_DIR="$GMDB_STATE_DIR" \
 	"$GMDB_BUILDDIR/tools/gm-hba-lock" lock
 is "$rc" 0 "lock as the postgres OS user exits 0"
-like "$(tcp)" "rejects connection" "and locks"
+like "$(tcp)" "rejects connection|lehnt Verbindung ab" "and locks"
 is "$(owner_mode "$hba")" "postgres:postgres 640" "the file keeps owner and mode"
 run runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" GMDB_STATE_DIR="$GMDB_STATE_DIR" \
 	"$GMDB_BUILDDIR/tools/gm-hba-lock" unlock
