@@ -10,13 +10,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-peer_workdir gma
-for v in 21 22; do
-	sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
-done
-export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc
-mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc"
-chmod 777 "$GMDB_LOG_DIR"
+peer_orig_workdir gma
 gm-banner orig_v21 set "Praxis banner" && gm-banner orig_v22 set "Praxis banner" || bail "cannot set the banner"
 hba=$cl/data/pg_hba.conf
 cp -p "$hba" "$tmp/hba.orig"

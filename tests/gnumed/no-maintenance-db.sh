@@ -12,13 +12,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 need_reference
 
-peer_workdir gmnm
-for v in 21 22; do
-	sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
-done
-export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc
-mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc"
-chmod 777 "$GMDB_LOG_DIR"
+peer_orig_workdir gmnm
 hba=$cl/data/pg_hba.conf
 cp -p "$hba" "$tmp/hba.orig"
 clone_db orig_v21 gnumed_v21 || bail "cannot copy orig_v21"

@@ -102,6 +102,21 @@ peer_workdir() {
 	peer_reference_cluster "$cl" "$tmp"
 }
 
+# peer_orig_workdir PREFIX: peer_workdir PREFIX with the reference
+# databases renamed orig_v21 and orig_v22 (the tests make the real names
+# gnumed_vN from them), and gmdb's state, log and configuration
+# directories in $tmp.
+peer_orig_workdir() {
+	local v
+	peer_workdir "$1"
+	for v in 21 22; do
+		sql postgres -c "ALTER DATABASE gmref_v$v RENAME TO orig_v$v" >/dev/null || bail "cannot rename gmref_v$v"
+	done
+	export GMDB_STATE_DIR=$tmp/state GMDB_LOG_DIR=$tmp/logs GMDB_SYSCONF_DIR=$tmp/etc
+	mkdir -p "$GMDB_STATE_DIR" "$GMDB_LOG_DIR" "$tmp/etc"
+	chmod 777 "$GMDB_LOG_DIR"
+}
+
 # private_cluster DIR: a cluster of the test's own in DIR (for tests that
 # change the cluster, e.g. its pg_hba.conf), PG* pointed at it; the caller
 # stops it.
