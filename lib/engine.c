@@ -1087,9 +1087,17 @@ int gm_engine_superuser_steps(struct gm_engine *e, struct gm_error *err)
 			rc = revalidate(e, c, e->superuser_files.paths.n > 0 || e->transfer_users > 0 ||
 					(function && e->reindex == 1), err);
 			revalidated = rc == GM_OK;
-			if (rc < 0 && !gm_signals_caught()) {
+			/* the server's answer to a validation (a check or foreign
+			 * key violated, an error of a function the constraint
+			 * calls) has an SQLSTATE; a session that ended (libpq's
+			 * own message, or the server's "terminating connection")
+			 * says nothing about the data */
+			if (rc < 0 && !gm_signals_caught() && err->sqlstate && strncmp(err->sqlstate, "08", 2) != 0 &&
+			    strncmp(err->sqlstate, "57P", 3) != 0) {
 				gm_error_prefix(err, "a constraint of \"%s\" does not hold for its data", e->target);
 				gm_error_hint(err, "Repair the rows the message names in the source database, then run again.");
+			} else if (rc < 0 && !gm_signals_caught()) {
+				gm_error_prefix(err, "revalidating the constraints of \"%s\"", e->target);
 			}
 		}
 		gm_step_end(&st, rc, rc == GM_OK && !present ? "skipped (no gm.revalidate_all_constraints(), as upstream)" : NULL);

@@ -168,6 +168,30 @@ stopped_by_term "while a constraint is validated (the validation cancelled)"
 release=
 is "$(unvalidated)" "$flags0" "the constraints' validated flags are as they were"
 
+# --- the validation's session ended by someone else --------------------------------------
+# (an admin's pg_terminate_backend, a server going down): the run fails,
+# and does not take that for a constraint its data breaks
+sql_rw gnumed_v22 -c "BEGIN" -c "LOCK TABLE dem.identity IN SHARE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 8>&- &
+locker=$!
+gm-fixup_server -d gnumed_v22 --upstream-dir "$tree" >"$tmp/out" 2>"$tmp/err" 8>&- &
+gpid=$!
+waiting=1
+for _ in $(seq 600); do
+	[ "$(sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND wait_event_type = 'Lock' AND query LIKE '%VALIDATE CONSTRAINT%' AND pid <> pg_backend_pid()")" != 0 ] &&
+		{ waiting=0; break; }
+	sleep 0.1
+done
+ok $waiting "(the run waits to validate a constraint of dem.identity again)"
+sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'gnumed_v22' AND query LIKE '%VALIDATE CONSTRAINT%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$gpid"
+rc=$?
+unlock
+is "$rc" 1 "the validation's session ended by pg_terminate_backend: exit 1"
+like "$(cat "$tmp/err")" 'error: revalidating the constraints of "gnumed_v22": .*(terminating connection|server closed the connection)' "it says what ended"
+unlike "$(cat "$tmp/err")" 'does not hold for its data|Repair the rows' "and does not blame the data"
+is "$(unvalidated)" "$flags0" "the constraints' validated flags are as they were"
+is "$(auth_files)" "$auth0" "pg_hba.conf and pg_ident.conf are as they were"
+
 # --- the next run finishes the fixup ------------------------------------------------
 run gm-fixup_server -d gnumed_v22 --upstream-dir "$tree"
 is "$rc" 0 "the next run finishes the fixup"
